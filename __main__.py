@@ -1,0 +1,66 @@
+"""k8s-lab: one student's cloud-native practice lab, as the seed builds it by hand.
+
+(1) the IDE image, (2) the workspace volumes, (3) the kind network, (4) the cluster and
+its kubeconfig, (5) the IDE container, attached to the network with that kubeconfig.
+"""
+
+import pulumi
+
+from components import (
+    IdeContainer,
+    IdeContainerArgs,
+    IdeImage,
+    IdeImageArgs,
+    IdePassword,
+    IdePasswordArgs,
+    KindCluster,
+    KindClusterArgs,
+    LabNetwork,
+    LabNetworkArgs,
+    Workspace,
+    WorkspaceArgs,
+)
+from components.settings import read_lab_config
+
+lab = read_lab_config()
+
+image = IdeImage("ide-image", IdeImageArgs(prebuilt=lab.ide_image))
+workspace = Workspace("workspace", WorkspaceArgs(names=lab.names, paths=lab.workspace))
+network = LabNetwork("network", LabNetworkArgs(names=lab.names))
+cluster = KindCluster(
+    "cluster",
+    KindClusterArgs(
+        names=lab.names,
+        network_name=network.name,
+        node_image=lab.node_image,
+        workers=lab.workers,
+        bind_address=lab.bind_address,
+        ports=lab.ports,
+    ),
+)
+password = IdePassword("ide-password", IdePasswordArgs(configured=lab.ide_password))
+ide = IdeContainer(
+    "ide",
+    IdeContainerArgs(
+        names=lab.names,
+        image=image.ref,
+        network_name=network.name,
+        src_volume=workspace.src_volume,
+        vscode_volume=workspace.vscode_volume,
+        password=password.value,
+        kubeconfig=cluster.kubeconfig,
+        ports=lab.ports,
+        bind_address=lab.bind_address,
+        timezone=lab.timezone,
+        extra_env=lab.ide_env,
+        mount_docker_socket=lab.mount_docker_socket,
+    ),
+)
+
+pulumi.export("ideUrl", ide.url)
+pulumi.export("idePassword", password.value)
+pulumi.export("kubeconfig", cluster.kubeconfig)
+pulumi.export("hostKubeconfig", cluster.host_kubeconfig)
+pulumi.export("clusterName", cluster.name)
+pulumi.export("networkName", network.name)
+pulumi.export("ideContainer", ide.name)

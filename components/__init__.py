@@ -1,0 +1,23 @@
+"""k8s-lab's Pulumi components, one concern each (type tokens k8s-lab:index:<Name>)."""
+
+from components.cluster import KindCluster, KindClusterArgs
+from components.ide import IdeContainer, IdeContainerArgs
+from components.ide_image import IdeImage, IdeImageArgs
+from components.network import LabNetwork, LabNetworkArgs
+from components.password import IdePassword, IdePasswordArgs
+from components.workspace import Workspace, WorkspaceArgs
+
+__all__ = [
+    "IdeContainer",
+    "IdeContainerArgs",
+    "IdeImage",
+    "IdeImageArgs",
+    "IdePassword",
+    "IdePasswordArgs",
+    "KindCluster",
+    "KindClusterArgs",
+    "LabNetwork",
+    "LabNetworkArgs",
+    "Workspace",
+    "WorkspaceArgs",
+]

@@ -1,0 +1,79 @@
+"""The kind cluster, made and removed with the kind CLI through pulumi-command, and its
+two kubeconfigs: one for the host, one for containers on the lab network."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_command as command
+
+from k8s_lab import commands, kind_config, kubeconfig
+from k8s_lab.network import KIND_NETWORK_ENV
+from k8s_lab.names import LabNames
+from k8s_lab.ports import SlotPorts
+
+
+@dataclass
+class KindClusterArgs:
+    names: LabNames
+    network_name: pulumi.Input[str]
+    node_image: str
+    workers: int
+    bind_address: str
+    ports: SlotPorts
+
+
+class KindCluster(pulumi.ComponentResource):
+    name: pulumi.Output[str]
+    host_kubeconfig: pulumi.Output[str]  # secret; server on the host's published API port
+    kubeconfig: pulumi.Output[str]  # secret; server is the control plane by its network name
+
+    def __init__(self, name: str, args: KindClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("k8s-lab:index:KindCluster", name, None, opts)
+        windows = sys.platform == "win32"
+        cluster_name = args.names.cluster
+        config_yaml = kind_config.to_yaml(
+            kind_config.render_kind_config(
+                cluster_name=cluster_name,
+                node_image=args.node_image,
+                workers=args.workers,
+                bind_address=args.bind_address,
+                http_port=args.ports.http,
+                https_port=args.ports.https,
+                api_port=args.ports.api,
+            )
+        )
+        # kind joins the lab's network (created by Pulumi) instead of making its own "kind".
+        environment = pulumi.Output.from_input(args.network_name).apply(lambda net: {KIND_NETWORK_ENV: net})
+        cluster = command.local.Command(
+            f"{name}-cluster",
+            create=commands.kind_create(cluster_name, windows=windows),
+            delete=commands.kind_delete(cluster_name, windows=windows),
+            stdin=config_yaml,
+            environment=environment,
+            # pulumi-command replaces only on `triggers`; any other change would re-run
+            # `kind create` against a cluster that exists. A new config or network means a
+            # new cluster, and the old one must go first: kind names are fixed.
+            triggers=[config_yaml, args.network_name],
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
+        # kind prints a cluster-admin kubeconfig: keep it out of logs, the console and the
+        # next run's environment, and secret in state.
+        read_kubeconfig = command.local.Command(
+            f"{name}-kubeconfig",
+            create=commands.kind_kubeconfig(cluster_name, windows=windows),
+            logging=command.local.Logging.NONE,
+            add_previous_output_in_env=False,
+            triggers=[cluster.id],
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdout"], depends_on=[cluster]),
+        )
+        self.name = cluster.id.apply(lambda _: cluster_name)
+        self.host_kubeconfig = pulumi.Output.secret(read_kubeconfig.stdout)
+        self.kubeconfig = self.host_kubeconfig.apply(
+            lambda text: kubeconfig.rewrite_server(text, args.names.kubeconfig_cluster, args.names.in_network_server)
+        )
+        self.register_outputs(
+            {"name": self.name, "host_kubeconfig": self.host_kubeconfig, "kubeconfig": self.kubeconfig}
+        )

@@ -1,0 +1,86 @@
+"""The IDE container: code-server on the lab network with the student's volumes, the
+password file and the in-network kubeconfig."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+
+from k8s_lab import ide_container
+from k8s_lab.names import LabNames
+from k8s_lab.ports import SlotPorts
+
+
+@dataclass
+class IdeContainerArgs:
+    names: LabNames
+    image: pulumi.Input[str]
+    network_name: pulumi.Input[str]
+    src_volume: pulumi.Input[str]
+    vscode_volume: pulumi.Input[str]
+    password: pulumi.Input[str]  # secret
+    kubeconfig: pulumi.Input[str]  # secret, in-network
+    ports: SlotPorts
+    bind_address: str
+    timezone: str
+    extra_env: tuple[tuple[str, str], ...]
+    mount_docker_socket: bool
+
+
+class IdeContainer(pulumi.ComponentResource):
+    name: pulumi.Output[str]
+    url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: IdeContainerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("k8s-lab:index:IdeContainer", name, None, opts)
+        volumes = [
+            docker.ContainerVolumeArgs(volume_name=args.vscode_volume, container_path=ide_container.CONFIG_DIR),
+            docker.ContainerVolumeArgs(volume_name=args.src_volume, container_path=ide_container.SRC_DIR),
+        ]
+        if args.mount_docker_socket:
+            volumes.append(
+                docker.ContainerVolumeArgs(
+                    host_path=ide_container.DOCKER_SOCKET, container_path=ide_container.DOCKER_SOCKET
+                )
+            )
+        healthcheck = ide_container.HEALTHCHECK
+        container = docker.Container(
+            f"{name}-container",
+            name=args.names.ide_container,
+            image=args.image,
+            envs=ide_container.environment(args.timezone, args.extra_env),
+            working_dir=ide_container.WORKING_DIR,
+            ports=[
+                docker.ContainerPortArgs(internal=internal, external=external, ip=args.bind_address)
+                for internal, external in ide_container.published_ports(args.ports)
+            ],
+            volumes=volumes,
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name)],
+            # Uploaded before the container starts, so code-server never runs without them.
+            uploads=[
+                docker.ContainerUploadArgs(
+                    file=ide_container.PASSWORD_FILE,
+                    content=pulumi.Output.secret(args.password),
+                    permissions=ide_container.PASSWORD_FILE_MODE,
+                ),
+                docker.ContainerUploadArgs(
+                    file=ide_container.KUBECONFIG_FILE,
+                    content=pulumi.Output.secret(args.kubeconfig),
+                    permissions=ide_container.KUBECONFIG_FILE_MODE,
+                ),
+            ],
+            restart="unless-stopped",
+            healthcheck=docker.ContainerHealthcheckArgs(**healthcheck),
+            # `up` returns once code-server answers, not merely once the process started.
+            wait=True,
+            wait_timeout=ide_container.WAIT_TIMEOUT_SECONDS,
+            must_run=True,
+            # The container's name and host ports are fixed: a replacement made before the
+            # old one is gone would collide with it (pulumi-docker issue 1356).
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
+        self.name = container.name
+        self.url = pulumi.Output.from_input(ide_container.ide_url(args.bind_address, args.ports))
+        self.register_outputs({"name": self.name, "url": self.url})

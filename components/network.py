@@ -1,0 +1,35 @@
+"""The lab's docker network, made the way kind makes its own, for kind and the IDE to share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+
+from k8s_lab import network
+from k8s_lab.names import LabNames
+
+
+@dataclass
+class LabNetworkArgs:
+    names: LabNames
+
+
+class LabNetwork(pulumi.ComponentResource):
+    name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: LabNetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("k8s-lab:index:LabNetwork", name, None, opts)
+        # kind copies the default bridge's MTU onto its network; so does the lab.
+        default_bridge = docker.get_network_output(name="bridge", opts=pulumi.InvokeOutputOptions(parent=self))
+        lab = docker.Network(
+            f"{name}-network",
+            name=args.names.network,
+            driver=network.DRIVER,
+            options=default_bridge.options.apply(network.network_options),
+            ipv6=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.name = lab.name
+        self.register_outputs({"name": self.name})

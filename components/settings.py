@@ -1,0 +1,25 @@
+"""The one place that reads Pulumi config: raw values in, a validated LabConfig out."""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+
+from k8s_lab.config import KEYS, LabConfig, parse_lab_config
+
+
+def read_lab_config() -> LabConfig:
+    project = pulumi.get_project()
+    prefix = f"{project}:"
+    config = pulumi.Config()
+    set_keys = {
+        key[len(prefix) :]
+        for key in {*runtime_config.CONFIG.get(), *runtime_config.get_config_env()}
+        if key.startswith(prefix)
+    }
+    raw = {key: config.get(key) for key in sorted(set(KEYS) | set_keys)}
+    return parse_lab_config(
+        raw,
+        stack=pulumi.get_stack(),
+        password_is_secret=pulumi.runtime.is_config_secret(f"{prefix}idePassword"),
+    )

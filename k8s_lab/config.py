@@ -1,0 +1,287 @@
+"""The lab's configuration: every key typed and validated in one place.
+
+`parse_lab_config` takes the raw strings Pulumi hands the program (integers, booleans and
+arrays arrive as text/JSON) and returns a `LabConfig`, or raises one `ConfigError` that
+lists every bad key with its value and the fix. It runs before any resource exists, so a
+bad value leaves nothing half-made.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+
+from k8s_lab import names as lab_names
+from k8s_lab import ports as lab_ports
+from k8s_lab import workspace
+
+DEFAULT_NODE_IMAGE = (
+    "kindest/node:v1.29.4@sha256:3abb816a5b1061fb15c6e9e60856ec40d56b7b52bcea5f5f1350bc6e2320b6f8"
+)
+DEFAULT_TIMEZONE = "Asia/Seoul"
+DEFAULT_BIND_ADDRESS = "127.0.0.1"
+DEFAULT_WORKERS = 2
+MAX_WORKERS = 9  # kind names them <cluster>-worker .. -worker9; more rarely fits one host
+MIN_PASSWORD_LENGTH = 8
+
+# Environment the lab itself sets on the IDE; ideEnv may not override it, or code-server
+# could start with another password, or none.
+RESERVED_IDE_ENV = frozenset(
+    {
+        "PUID",
+        "PGID",
+        "TZ",
+        "DEFAULT_WORKSPACE",
+        "PASSWORD",
+        "HASHED_PASSWORD",
+        "FILE__PASSWORD",
+        "FILE__HASHED_PASSWORD",
+    }
+)
+
+# An image reference as Docker's distribution library parses it: [host[:port]/]path[:tag][@digest].
+_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?"
+_PATH = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_NAME = rf"(?:{_DOMAIN}/)?{_PATH}(?:/{_PATH})*"
+_TAG = r"[\w][\w.-]{0,127}"
+_DIGEST = r"sha256:[a-f0-9]{64}"
+IMAGE_REFERENCE = re.compile(rf"^{_NAME}(?::{_TAG})?(?:@{_DIGEST})?$")
+PINNED_IMAGE_REFERENCE = re.compile(rf"^{_NAME}:{_TAG}@{_DIGEST}$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+# Keys a user sets, as Pulumi names them (project namespace omitted).
+KEYS = (
+    "student",
+    "slot",
+    "bindAddress",
+    "workspaceRoot",
+    "idePassword",
+    "ideImage",
+    "nodeImage",
+    "workers",
+    "mountDockerSocket",
+    "timezone",
+    "ideEnv",
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str
+    value: str
+    reason: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.key} = {self.value}: {self.reason}. Fix: {self.fix}"
+
+
+class ConfigError(ValueError):
+    """One error for every bad key, raised before any resource is registered."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"k8s-lab configuration is invalid; nothing was created:\n{lines}")
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    student: str
+    slot: int
+    bind_address: str
+    workspace_root: str
+    ide_password: str | None = field(repr=False)  # None: generate one
+    ide_image: str | None  # None: build ide/ locally
+    node_image: str
+    workers: int
+    mount_docker_socket: bool
+    timezone: str
+    ide_env: tuple[tuple[str, str], ...]
+
+    @property
+    def names(self) -> lab_names.LabNames:
+        return lab_names.LabNames(self.student)
+
+    @property
+    def ports(self) -> lab_ports.SlotPorts:
+        return lab_ports.ports_for_slot(self.slot)
+
+    @property
+    def workspace(self) -> workspace.WorkspacePaths:
+        return workspace.workspace_paths(self.workspace_root, self.student)
+
+
+def _shown(value: str | None) -> str:
+    return "(unset)" if value is None else repr(value)
+
+
+def parse_lab_config(
+    raw: Mapping[str, str | None],
+    *,
+    stack: str,
+    password_is_secret: bool = True,
+    pathmod: ModuleType = os.path,
+) -> LabConfig:
+    """Validate `raw` (key -> the string Pulumi gives, None when unset) into a LabConfig."""
+    problems: list[Problem] = []
+
+    def bad(key: str, value: str | None, reason: str, fix: str) -> None:
+        problems.append(Problem(key, _shown(value), reason, fix))
+
+    unknown = sorted(set(raw) - set(KEYS))
+    for key in unknown:
+        bad(key, raw[key], "is not a k8s-lab setting", f"remove it (pulumi config rm {key}); known keys: {', '.join(KEYS)}")
+
+    def text(key: str) -> str | None:
+        value = raw.get(key)
+        return None if value is None or value.strip() == "" else value.strip()
+
+    # student: defaults to the stack name, so a bad stack name is reported under `student`.
+    student_raw = text("student")
+    student = student_raw if student_raw is not None else stack
+    why = lab_names.student_name_problem(student)
+    if why:
+        origin = "" if student_raw is not None else f" (taken from the stack name {stack!r})"
+        bad(
+            "student",
+            student,
+            f"not a usable student name{origin}: {why}",
+            "pulumi config set student <name>, e.g. 'kim-minsu' (lowercase letters, digits and '-', "
+            f"at most {lab_names.MAX_STUDENT_LENGTH} characters)",
+        )
+
+    slot = 0
+    slot_raw = text("slot")
+    slot_fix = f"pulumi config set slot <n> with a whole number from 0 to {lab_ports.MAX_SLOT}"
+    if slot_raw is not None:
+        try:
+            slot = int(slot_raw, 10)
+        except ValueError:
+            bad("slot", raw.get("slot"), "is not a whole number", slot_fix)
+        else:
+            if slot < 0:
+                bad("slot", slot_raw, "is negative", slot_fix)
+            elif slot > lab_ports.MAX_SLOT:
+                worst = max(lab_ports.SEED_PORTS, key=lab_ports.SEED_PORTS.get)
+                port = lab_ports.SEED_PORTS[worst] + lab_ports.STRIDE * slot
+                bad("slot", slot_raw, f"puts the {worst} port at {port}, past {lab_ports.MAX_PORT}", slot_fix)
+
+    bind_address = text("bindAddress") or DEFAULT_BIND_ADDRESS
+    try:
+        address = ipaddress.ip_address(bind_address)
+    except ValueError:
+        bad("bindAddress", raw.get("bindAddress"), "is not an IP address", "use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)")
+    else:
+        if address.version != 4:
+            bad("bindAddress", bind_address, "is an IPv6 address; the lab network is IPv4-only", "use an IPv4 address such as 127.0.0.1")
+        elif address.is_multicast:
+            bad("bindAddress", bind_address, "is a multicast address", "use 127.0.0.1 or an address of this machine")
+
+    root_raw = raw.get("workspaceRoot") or ""
+    workspace_root = workspace.resolve_root(root_raw, pathmod)
+    why = workspace.root_problem(workspace_root, pathmod)
+    if why:
+        bad(
+            "workspaceRoot",
+            root_raw or workspace_root,
+            f"cannot hold the student folders: {why}",
+            "pulumi config set workspaceRoot <absolute folder you can write>, e.g. "
+            + (r"C:\Users\me\k8s-lab" if pathmod.sep == "\\" else "/home/me/k8s-lab"),
+        )
+
+    ide_password = raw.get("idePassword")
+    if ide_password is not None:
+        if not password_is_secret:
+            bad("idePassword", "(hidden)", "is stored in plain text", "pulumi config set --secret idePassword <password>")
+        if len(ide_password) < MIN_PASSWORD_LENGTH:
+            bad(
+                "idePassword",
+                "(hidden)",
+                f"is shorter than {MIN_PASSWORD_LENGTH} characters",
+                "pulumi config set --secret idePassword <a longer password>, or pulumi config rm idePassword to generate one",
+            )
+
+    ide_image = text("ideImage")
+    if ide_image is not None and not IMAGE_REFERENCE.match(ide_image):
+        bad("ideImage", ide_image, "is not an image reference", "use a name like registry.example.com/class/ide:2024-09, or pulumi config rm ideImage to build ide/ here")
+
+    node_image = text("nodeImage") or DEFAULT_NODE_IMAGE
+    if not PINNED_IMAGE_REFERENCE.match(node_image):
+        bad(
+            "nodeImage",
+            node_image,
+            "is not a kind node image pinned by tag and digest",
+            f"use the image with its @sha256 digest from the kind release notes, e.g. {DEFAULT_NODE_IMAGE}",
+        )
+
+    workers = DEFAULT_WORKERS
+    workers_raw = text("workers")
+    workers_fix = f"pulumi config set workers <n> with a whole number from 0 to {MAX_WORKERS} (0: the control plane runs everything)"
+    if workers_raw is not None:
+        try:
+            workers = int(workers_raw, 10)
+        except ValueError:
+            bad("workers", raw.get("workers"), "is not a whole number", workers_fix)
+        else:
+            if not 0 <= workers <= MAX_WORKERS:
+                bad("workers", workers_raw, f"is outside 0..{MAX_WORKERS}", workers_fix)
+
+    mount_docker_socket = True
+    socket_raw = text("mountDockerSocket")
+    if socket_raw is not None:
+        if socket_raw.lower() in ("true", "false"):
+            mount_docker_socket = socket_raw.lower() == "true"
+        else:
+            bad("mountDockerSocket", socket_raw, "is not true or false", "pulumi config set mountDockerSocket true (or false)")
+
+    timezone = text("timezone") or DEFAULT_TIMEZONE
+    known_zones = zoneinfo.available_timezones()
+    if known_zones and timezone not in known_zones:
+        bad("timezone", timezone, "is not an IANA time zone name", "use a name like Asia/Seoul, Europe/Berlin or UTC")
+
+    ide_env: list[tuple[str, str]] = []
+    env_raw = text("ideEnv")
+    env_fix = 'pulumi config set --path "ideEnv[0]" NAME=value (a list of NAME=value strings, like lines of a .env file)'
+    if env_raw is not None:
+        try:
+            entries = json.loads(env_raw)
+        except json.JSONDecodeError:
+            entries = None
+        if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+            bad("ideEnv", env_raw, "is not a list of NAME=value strings", env_fix)
+        else:
+            seen: set[str] = set()
+            for entry in entries:
+                name, sep, value = entry.partition("=")
+                if not sep or not ENV_NAME.match(name):
+                    bad("ideEnv", entry, "is not NAME=value with a valid variable name", env_fix)
+                elif name in RESERVED_IDE_ENV:
+                    bad("ideEnv", entry, f"{name} is set by the lab itself", "remove it; use the timezone and idePassword settings instead")
+                elif name in seen:
+                    bad("ideEnv", entry, f"{name} is set twice", "keep one entry per variable")
+                else:
+                    seen.add(name)
+                    ide_env.append((name, value))
+
+    if problems:
+        raise ConfigError(problems)
+    return LabConfig(
+        student=student,
+        slot=slot,
+        bind_address=bind_address,
+        workspace_root=workspace_root,
+        ide_password=ide_password,
+        ide_image=ide_image,
+        node_image=node_image,
+        workers=workers,
+        mount_docker_socket=mount_docker_socket,
+        timezone=timezone,
+        ide_env=tuple(ide_env),
+    )

@@ -1,0 +1,64 @@
+"""The kind cluster config for one student, rendered as data and as YAML.
+
+It is the seed's `3-node-k8s.yaml` with the host side made per-student: the cluster name,
+host ports shifted by slot and bound to the bind address, a fixed loopback API port, and
+IPv4 only (the lab network is created by Pulumi without IPv6; see k8s_lab.network).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+SERVICE_SUBNET = "10.120.0.0/16"
+POD_SUBNET = "10.110.0.0/16"
+
+# The kubeadm patch from the seed: ingress controllers for kind select this node label.
+INGRESS_READY_PATCH = """kind: InitConfiguration
+nodeRegistration:
+  kubeletExtraArgs:
+    node-labels: "ingress-ready=true"
+"""
+
+
+def render_kind_config(
+    *,
+    cluster_name: str,
+    node_image: str,
+    workers: int,
+    bind_address: str,
+    http_port: int,
+    https_port: int,
+    api_port: int,
+) -> dict[str, Any]:
+    control_plane = {
+        "role": "control-plane",
+        "image": node_image,
+        "kubeadmConfigPatches": [INGRESS_READY_PATCH],
+        "extraPortMappings": [
+            {"containerPort": 80, "hostPort": http_port, "listenAddress": bind_address, "protocol": "TCP"},
+            {"containerPort": 443, "hostPort": https_port, "listenAddress": bind_address, "protocol": "TCP"},
+        ],
+    }
+    nodes = [control_plane] + [{"role": "worker", "image": node_image} for _ in range(workers)]
+    return {
+        "kind": "Cluster",
+        "apiVersion": "kind.x-k8s.io/v1alpha4",
+        "name": cluster_name,
+        "nodes": nodes,
+        "networking": {
+            "ipFamily": "ipv4",
+            # kind's docs strongly advise keeping the API server on loopback: the host
+            # kubeconfig is cluster-admin. Students reach it from the IDE, in-network.
+            "apiServerAddress": "127.0.0.1",
+            "apiServerPort": api_port,
+            "serviceSubnet": SERVICE_SUBNET,
+            "podSubnet": POD_SUBNET,
+        },
+    }
+
+
+def to_yaml(config: dict[str, Any]) -> str:
+    """Stable YAML (key order kept, block style) so the same config is the same bytes."""
+    return yaml.safe_dump(config, sort_keys=False, default_flow_style=False)

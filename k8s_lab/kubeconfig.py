@@ -1,0 +1,33 @@
+"""Kubeconfig rewriting, over parsed YAML."""
+
+from __future__ import annotations
+
+import yaml
+
+
+class KubeconfigError(ValueError):
+    pass
+
+
+def rewrite_server(kubeconfig_yaml: str, cluster: str, server: str) -> str:
+    """`kubeconfig_yaml` with the server of `cluster` set to `server`, everything else kept.
+
+    kind's kubeconfig points at the API port published on the host; from inside the lab
+    network the IDE must use the control-plane's name and port instead.
+    """
+    try:
+        config = yaml.safe_load(kubeconfig_yaml)
+    except yaml.YAMLError as error:
+        raise KubeconfigError(f"kubeconfig is not valid YAML: {error}") from None
+    if not isinstance(config, dict) or not isinstance(config.get("clusters"), list):
+        raise KubeconfigError("kubeconfig has no clusters list")
+    matches = [c for c in config["clusters"] if isinstance(c, dict) and c.get("name") == cluster]
+    if not matches:
+        found = [c.get("name") for c in config["clusters"] if isinstance(c, dict)]
+        raise KubeconfigError(f"kubeconfig has no cluster named {cluster!r} (found {found})")
+    for entry in matches:
+        details = entry.setdefault("cluster", {})
+        if not isinstance(details, dict):
+            raise KubeconfigError(f"cluster {cluster!r} has no cluster details")
+        details["server"] = server
+    return yaml.safe_dump(config, sort_keys=False, default_flow_style=False)

@@ -1,0 +1,168 @@
+"""Config validation: every bad value is refused with its key, the value and the fix."""
+
+import json
+import ntpath
+import os
+
+import pytest
+
+from k8s_lab import config as lab_config
+from k8s_lab.config import ConfigError, parse_lab_config
+
+
+def parse(workspace_root, stack="kim", password_is_secret=True, **raw):
+    raw.setdefault("workspaceRoot", workspace_root)
+    return parse_lab_config(raw, stack=stack, password_is_secret=password_is_secret)
+
+
+def test_defaults(workspace_root):
+    cfg = parse(workspace_root)
+    assert cfg.student == "kim"  # the stack name
+    assert (cfg.slot, cfg.bind_address, cfg.workers, cfg.mount_docker_socket) == (0, "127.0.0.1", 2, True)
+    assert cfg.node_image == lab_config.DEFAULT_NODE_IMAGE
+    assert cfg.timezone == "Asia/Seoul"
+    assert cfg.ide_password is None and cfg.ide_image is None and cfg.ide_env == ()
+    assert cfg.workspace.src == os.path.join(workspace_root, "kim", "src")
+
+
+def test_every_key_set(workspace_root):
+    cfg = parse(
+        workspace_root,
+        student="lee",
+        slot="12",
+        bindAddress="0.0.0.0",
+        idePassword="s3cret-enough",
+        ideImage="registry.example.com:5000/class/ide:2024-09",
+        workers="0",
+        mountDockerSocket="false",
+        timezone="Europe/Berlin",
+        ideEnv=json.dumps(["GIT_AUTHOR_NAME=Lee", "EMPTY=", "URL=http://x/?a=b"]),
+    )
+    assert (cfg.student, cfg.slot, cfg.bind_address, cfg.workers) == ("lee", 12, "0.0.0.0", 0)
+    assert cfg.ide_password == "s3cret-enough" and cfg.ide_image.endswith(":2024-09")
+    assert cfg.mount_docker_socket is False and cfg.timezone == "Europe/Berlin"
+    assert cfg.ide_env == (("GIT_AUTHOR_NAME", "Lee"), ("EMPTY", ""), ("URL", "http://x/?a=b"))
+    assert cfg.ports.ide == 8444 + 1200
+
+
+def test_password_never_appears_in_repr(workspace_root):
+    assert "s3cret-enough" not in repr(parse(workspace_root, idePassword="s3cret-enough"))
+
+
+BAD = [
+    # (raw settings, key, words the message must carry)
+    ({"student": "Kim"}, "student", ["'Kim'", "lowercase", "pulumi config set student"]),
+    ({"student": "kim_lee"}, "student", ["'kim_lee'", "lowercase"]),
+    ({"student": "x" * 50}, "student", ["at most 49", "pulumi config set student"]),
+    ({"student": "-kim"}, "student", ["'-kim'"]),
+    ({"slot": "abc"}, "slot", ["'abc'", "not a whole number", "0 to 570"]),
+    ({"slot": "1.5"}, "slot", ["'1.5'", "not a whole number"]),
+    ({"slot": "-1"}, "slot", ["'-1'", "negative"]),
+    ({"slot": "571"}, "slot", ["'571'", "65544", "past 65535", "0 to 570"]),
+    ({"slot": "100000"}, "slot", ["past 65535"]),
+    ({"bindAddress": "localhost"}, "bindAddress", ["'localhost'", "not an IP address", "127.0.0.1"]),
+    ({"bindAddress": "256.1.1.1"}, "bindAddress", ["not an IP address"]),
+    ({"bindAddress": "::1"}, "bindAddress", ["IPv6", "IPv4"]),
+    ({"bindAddress": "224.0.0.1"}, "bindAddress", ["multicast"]),
+    ({"workspaceRoot": "relative/labs"}, "workspaceRoot", ["'relative/labs'", "not an absolute path", "pulumi config set workspaceRoot"]),
+    ({"idePassword": "short"}, "idePassword", ["(hidden)", "shorter than 8", "--secret"]),
+    ({"ideImage": "Not An Image"}, "ideImage", ["'Not An Image'", "not an image reference"]),
+    ({"ideImage": "ide:tag with space"}, "ideImage", ["not an image reference"]),
+    ({"nodeImage": "kindest/node:v1.29.4"}, "nodeImage", ["'kindest/node:v1.29.4'", "pinned", "@sha256"]),
+    ({"nodeImage": "kindest/node@sha256:123"}, "nodeImage", ["pinned"]),
+    ({"workers": "-1"}, "workers", ["'-1'", "outside 0..9"]),
+    ({"workers": "10"}, "workers", ["'10'", "outside 0..9"]),
+    ({"workers": "two"}, "workers", ["'two'", "not a whole number"]),
+    ({"mountDockerSocket": "yes"}, "mountDockerSocket", ["'yes'", "true or false"]),
+    ({"timezone": "Mars/Olympus"}, "timezone", ["'Mars/Olympus'", "IANA"]),
+    ({"ideEnv": "A=1"}, "ideEnv", ["not a list"]),
+    ({"ideEnv": json.dumps({"A": "1"})}, "ideEnv", ["not a list"]),
+    ({"ideEnv": json.dumps(["NOEQUALS"])}, "ideEnv", ["'NOEQUALS'", "NAME=value"]),
+    ({"ideEnv": json.dumps(["1BAD=x"])}, "ideEnv", ["'1BAD=x'"]),
+    ({"ideEnv": json.dumps(["PASSWORD=hunter2"])}, "ideEnv", ["PASSWORD is set by the lab", "idePassword"]),
+    ({"ideEnv": json.dumps(["FILE__PASSWORD=/tmp/x"])}, "ideEnv", ["FILE__PASSWORD is set by the lab"]),
+    ({"ideEnv": json.dumps(["TZ=UTC"])}, "ideEnv", ["TZ is set by the lab", "timezone"]),
+    ({"ideEnv": json.dumps(["A=1", "A=2"])}, "ideEnv", ["set twice"]),
+    ({"slots": "3"}, "slots", ["not a k8s-lab setting", "pulumi config rm slots"]),
+]
+
+
+@pytest.mark.parametrize("raw, key, words", BAD, ids=[f"{b[1]}:{list(b[0].values())[0]!s:.20}" for b in BAD])
+def test_bad_value_is_refused_with_key_value_and_fix(workspace_root, raw, key, words):
+    with pytest.raises(ConfigError) as caught:
+        parse(workspace_root, **raw)
+    problems = caught.value.problems
+    assert [p.key for p in problems] == [key]
+    message = str(caught.value)
+    assert "nothing was created" in message
+    assert f"{key} = " in message and "Fix:" in message
+    for word in words:
+        assert word in message, f"{word!r} missing from: {message}"
+
+
+def test_bad_stack_name_is_reported_under_student(workspace_root):
+    with pytest.raises(ConfigError) as caught:
+        parse(workspace_root, stack="Dev_Stack")
+    message = str(caught.value)
+    assert "student = 'Dev_Stack'" in message and "taken from the stack name" in message
+
+
+def test_plaintext_password_is_refused_without_showing_it(workspace_root):
+    with pytest.raises(ConfigError) as caught:
+        parse(workspace_root, password_is_secret=False, idePassword="long-enough-password")
+    message = str(caught.value)
+    assert "long-enough-password" not in message
+    assert "plain text" in message and "pulumi config set --secret idePassword" in message
+
+
+def test_all_problems_are_reported_at_once(workspace_root):
+    with pytest.raises(ConfigError) as caught:
+        parse(workspace_root, slot="x", workers="x", timezone="x")
+    assert [p.key for p in caught.value.problems] == ["slot", "workers", "timezone"]
+
+
+def test_workspace_root_that_is_a_file(tmp_path):
+    file = tmp_path / "afile"
+    file.write_text("not a folder")
+    with pytest.raises(ConfigError, match="is a file, not a folder"):
+        parse(str(file))
+    with pytest.raises(ConfigError, match=r"its parent .*afile is a file"):
+        parse(str(file / "below"))
+
+
+def test_workspace_root_not_writable_via_access_check(tmp_path, monkeypatch):
+    # CI runs as root, who may write anywhere; the verdict is os.access's, so ask it.
+    monkeypatch.setattr(lab_config.workspace.os, "access", lambda path, mode: False)
+    with pytest.raises(ConfigError, match="not writable by this user"):
+        parse(str(tmp_path / "labs"))
+
+
+def test_missing_parents_are_fine_when_an_ancestor_is_writable(tmp_path):
+    cfg = parse(str(tmp_path / "not" / "yet" / "there"))
+    assert cfg.workspace_root == str(tmp_path / "not" / "yet" / "there")
+    assert not (tmp_path / "not").exists()  # validation only reads the disk
+
+
+def test_default_root_is_under_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    cfg = parse_lab_config({}, stack="kim")
+    assert cfg.workspace_root == str(tmp_path / "k8s-lab")
+    assert cfg.workspace.vscode == str(tmp_path / "k8s-lab" / "kim" / "vscode")
+
+
+def test_windows_root_is_accepted_and_joined_with_backslashes(monkeypatch):
+    # On a Windows host the path module is ntpath; the disk checks see an existing,
+    # writable C:\Users.
+    monkeypatch.setattr(ntpath, "exists", lambda p: p in ("C:\\", "C:\\Users"))
+    monkeypatch.setattr(ntpath, "isdir", lambda p: True)
+    monkeypatch.setattr(lab_config.workspace.os, "access", lambda path, mode: True)
+    cfg = parse_lab_config({"workspaceRoot": r"C:/Users/me/lab"}, stack="kim", pathmod=ntpath)
+    assert cfg.workspace_root == r"C:\Users\me\lab"
+    paths = lab_config.workspace.workspace_paths(cfg.workspace_root, cfg.student, ntpath)
+    assert paths.src == r"C:\Users\me\lab\kim\src"
+    assert paths.vscode == r"C:\Users\me\lab\kim\vscode"
+
+
+def test_windows_relative_root_is_refused():
+    with pytest.raises(ConfigError, match=r"not an absolute path.*C:\\Users\\me\\k8s-lab"):
+        parse_lab_config({"workspaceRoot": r"lab\kim"}, stack="kim", pathmod=ntpath)

