@@ -1,5 +1,8 @@
+import io
+import os
 import shutil
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -20,3 +23,53 @@ def workspace_root(tmp_path: Path) -> str:
 
 def tool_missing(*names: str) -> list[str]:
     return [name for name in names if shutil.which(name) is None]
+
+
+REQUIRE_ENGINE = bool(os.environ.get("K8S_LAB_REQUIRE_ENGINE"))
+
+
+def engine_unavailable(reason: str):
+    """Skip, saying why; in CI (K8S_LAB_REQUIRE_ENGINE=1) an engine test may not skip."""
+    if REQUIRE_ENGINE:
+        pytest.fail(f"K8S_LAB_REQUIRE_ENGINE is set but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    try:
+        import docker
+    except ImportError:
+        engine_unavailable("docker-py is not installed (pip install -r requirements-dev.txt)")
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as error:  # noqa: BLE001 - any failure means: no engine here
+        engine_unavailable(f"no Docker Engine answers ({error})")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_client) -> str:
+    """A tiny image made here, since no registry is reachable: Debian's busybox-static in
+    an otherwise empty file system, `docker import`ed once per session."""
+    tag = "k8s-lab-test/busybox:1"
+    busybox = Path("/bin/busybox")
+    if not busybox.exists():
+        engine_unavailable("/bin/busybox is missing (apt-get install busybox-static)")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(str(busybox), arcname="bin/busybox")
+        for applet in ("sh", "sleep", "cat", "ls", "id", "stat", "mkdir", "touch", "echo", "nslookup", "ping", "wget", "nc", "httpd", "test", "rm"):
+            link = tarfile.TarInfo(f"bin/{applet}")
+            link.type = tarfile.SYMTYPE
+            link.linkname = "busybox"
+            tar.addfile(link)
+        for folder in ("tmp", "etc", "run"):
+            info = tarfile.TarInfo(folder)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o1777 if folder == "tmp" else 0o755
+            tar.addfile(info)
+    docker_client.api.import_image_from_data(buffer.getvalue(), repository="k8s-lab-test/busybox", tag="1")
+    return tag
