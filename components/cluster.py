@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 import pulumi_command as command
@@ -13,6 +14,8 @@ from k8s_lab import commands, kind_config, kubeconfig
 from k8s_lab.network import KIND_NETWORK_ENV
 from k8s_lab.names import LabNames
 from k8s_lab.ports import SlotPorts
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -33,6 +36,9 @@ class KindCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: KindClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("k8s-lab:index:KindCluster", name, None, opts)
         windows = sys.platform == "win32"
+        # The commands run k8s_lab.kind_lifecycle with this program's own interpreter,
+        # from the project folder, so they work the same under sh and cmd.
+        python = sys.executable
         cluster_name = args.names.cluster
         config_yaml = kind_config.to_yaml(
             kind_config.render_kind_config(
@@ -49,13 +55,14 @@ class KindCluster(pulumi.ComponentResource):
         environment = pulumi.Output.from_input(args.network_name).apply(lambda net: {KIND_NETWORK_ENV: net})
         cluster = command.local.Command(
             f"{name}-cluster",
-            create=commands.kind_create(cluster_name, windows=windows),
-            delete=commands.kind_delete(cluster_name, windows=windows),
+            create=commands.kind_create(cluster_name, args.workers, python=python, windows=windows),
+            delete=commands.kind_delete(cluster_name, python=python, windows=windows),
+            dir=str(PROJECT_DIR),
             stdin=config_yaml,
             environment=environment,
-            # pulumi-command replaces only on `triggers`; any other change would re-run
-            # `kind create` against a cluster that exists. A new config or network means a
-            # new cluster, and the old one must go first: kind names are fixed.
+            # pulumi-command replaces only on `triggers`; other changes re-run `create`,
+            # which keeps a healthy cluster. A new config or network means a new cluster,
+            # and the old one must go first: kind names are fixed.
             triggers=[config_yaml, args.network_name],
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
@@ -63,7 +70,8 @@ class KindCluster(pulumi.ComponentResource):
         # next run's environment, and secret in state.
         read_kubeconfig = command.local.Command(
             f"{name}-kubeconfig",
-            create=commands.kind_kubeconfig(cluster_name, windows=windows),
+            create=commands.kind_kubeconfig(cluster_name, python=python, windows=windows),
+            dir=str(PROJECT_DIR),
             logging=command.local.Logging.NONE,
             add_previous_output_in_env=False,
             triggers=[cluster.id],

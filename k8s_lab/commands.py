@@ -16,16 +16,23 @@ def command_line(argv: Sequence[str], *, windows: bool) -> str:
     return shlex.join(argv)
 
 
-def kind_create(cluster: str, *, windows: bool) -> str:
-    # The config arrives on stdin ("--config -"), so it is an input of the command and a
-    # changed config shows in `pulumi preview`.
-    return command_line(["kind", "create", "cluster", "--name", cluster, "--config", "-"], windows=windows)
+LIFECYCLE_MODULE = "k8s_lab.kind_lifecycle"
 
 
-def kind_delete(cluster: str, *, windows: bool) -> str:
-    # kind returns success when the cluster is already gone.
-    return command_line(["kind", "delete", "cluster", "--name", cluster], windows=windows)
+def lifecycle(python: str, action: str, *args: str, windows: bool) -> str:
+    """`<python> -m k8s_lab.kind_lifecycle <action> ...`, run from the project folder."""
+    return command_line([python, "-m", LIFECYCLE_MODULE, action, *args], windows=windows)
 
 
-def kind_kubeconfig(cluster: str, *, windows: bool) -> str:
-    return command_line(["kind", "get", "kubeconfig", "--name", cluster], windows=windows)
+def kind_create(cluster: str, workers: int, *, python: str, windows: bool) -> str:
+    # The config arrives on stdin, so it is an input of the command and a changed config
+    # shows in `pulumi preview`.
+    return lifecycle(python, "create", "--name", cluster, "--workers", str(workers), windows=windows)
+
+
+def kind_delete(cluster: str, *, python: str, windows: bool) -> str:
+    return lifecycle(python, "delete", "--name", cluster, windows=windows)
+
+
+def kind_kubeconfig(cluster: str, *, python: str, windows: bool) -> str:
+    return lifecycle(python, "kubeconfig", "--name", cluster, windows=windows)

@@ -104,7 +104,7 @@ class LabMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         outputs = dict(args.inputs)
-        if args.typ == "command:local:Command" and args.inputs.get("create", "").startswith("kind get kubeconfig"):
+        if args.typ == "command:local:Command" and " k8s_lab.kind_lifecycle kubeconfig " in args.inputs.get("create", ""):
             cluster = args.inputs["create"].split()[-1]
             outputs["stdout"] = fake_kind_kubeconfig(cluster, api_port=self.api_port)
         elif args.typ == "command:local:Command":

@@ -3,6 +3,8 @@ in which order, and what it keeps secret."""
 
 import json
 import os
+import shlex
+import sys
 
 import pytest
 import yaml
@@ -10,7 +12,7 @@ from pulumi.runtime import rpc
 
 from k8s_lab import kind_config
 from k8s_lab.config import DEFAULT_NODE_IMAGE, ConfigError
-from lab_mocks import FAKE_IMAGE_ID, FAKE_MTU, GENERATED_PASSWORD, evaluate
+from lab_mocks import ROOT, FAKE_IMAGE_ID, FAKE_MTU, GENERATED_PASSWORD, evaluate
 
 CONTAINER = "docker:index/container:Container"
 VOLUME = "docker:index/volume:Volume"
@@ -86,8 +88,10 @@ def test_network_is_made_like_kinds(lab):
 def test_cluster_command(lab):
     cluster = lab.one(COMMAND, "cluster-cluster")
     inputs = cluster.inputs
-    assert inputs["create"] == "kind create cluster --name alice --config -"
-    assert inputs["delete"] == "kind delete cluster --name alice"
+    python = shlex.quote(sys.executable)
+    assert inputs["create"] == f"{python} -m k8s_lab.kind_lifecycle create --name alice --workers 2"
+    assert inputs["delete"] == f"{python} -m k8s_lab.kind_lifecycle delete --name alice"
+    assert inputs["dir"] == str(ROOT)  # where `-m k8s_lab...` resolves
     assert inputs["environment"] == {"KIND_EXPERIMENTAL_DOCKER_NETWORK": "kind-alice"}
     config = yaml.safe_load(inputs["stdin"])
     assert config["name"] == "alice"
@@ -105,12 +109,12 @@ def test_cluster_config_change_changes_the_triggers(workspace_root):
     two = evaluate({"workspaceRoot": workspace_root}, stack="alice").one(COMMAND, "cluster-cluster")
     one = evaluate({"workspaceRoot": workspace_root, "workers": "1"}, stack="alice").one(COMMAND, "cluster-cluster")
     assert two.inputs["triggers"] != one.inputs["triggers"]
-    assert two.inputs["create"] == one.inputs["create"]
+    assert two.inputs["stdin"] != one.inputs["stdin"]
 
 
 def test_kubeconfig_command_keeps_its_output_secret_and_quiet(lab):
     read = lab.one(COMMAND, "cluster-kubeconfig")
-    assert read.inputs["create"] == "kind get kubeconfig --name alice"
+    assert read.inputs["create"] == f"{shlex.quote(sys.executable)} -m k8s_lab.kind_lifecycle kubeconfig --name alice"
     assert read.inputs["logging"] == "none"
     assert read.inputs["addPreviousOutputInEnv"] is False
     assert read.additional_secret_outputs == ["stdout"]

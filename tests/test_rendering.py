@@ -51,15 +51,21 @@ def test_windows_command_lines_quote_for_cmd():
     assert commands.command_line(["tool", r"C:\Program Files\x"], windows=True) == r'tool "C:\Program Files\x"'
 
 
-def test_kind_commands_use_no_shell_syntax():
-    for windows in (False, True):
+def test_lifecycle_commands_use_no_shell_syntax():
+    for windows, python in ((False, "/home/kim/lab/venv/bin/python"), (True, r"C:\Users\Kim Lee\lab\venv\Scripts\python.exe")):
         for line in (
-            commands.kind_create("kim", windows=windows),
-            commands.kind_delete("kim", windows=windows),
-            commands.kind_kubeconfig("kim", windows=windows),
+            commands.kind_create("kim", 2, python=python, windows=windows),
+            commands.kind_delete("kim", python=python, windows=windows),
+            commands.kind_kubeconfig("kim", python=python, windows=windows),
         ):
             assert not set(line) & set("|&;<>$`%^"), line
-    assert commands.kind_create("kim", windows=False) == "kind create cluster --name kim --config -"
+    assert commands.kind_create("kim", 2, python="/v/bin/python", windows=False) == (
+        "/v/bin/python -m k8s_lab.kind_lifecycle create --name kim --workers 2"
+    )
+    # A Windows interpreter path with a space is quoted for cmd.
+    assert commands.kind_delete("kim", python=r"C:\Users\Kim Lee\python.exe", windows=True) == (
+        '"C:\\Users\\Kim Lee\\python.exe" -m k8s_lab.kind_lifecycle delete --name kim'
+    )
 
 
 def test_ide_environment_has_the_lab_settings_then_the_students():

@@ -1,0 +1,184 @@
+"""The kind cluster's lifecycle, run by the Pulumi commands with the program's own Python:
+`python -m k8s_lab.kind_lifecycle create|delete|kubeconfig --name <cluster>`.
+
+Plain kind is not enough for Pulumi: `kind create cluster` fails when the cluster exists
+(so a re-run after a half-finished `up` breaks), and `--wait` covers only the control
+plane. Here `create` keeps a healthy cluster of that name, removes a half-made one and
+makes it again, then waits until every node is Ready; `delete` succeeds when the cluster
+is already gone; `kubeconfig` prints the host or in-network kubeconfig. Only the standard
+library and the `kind` and `docker` executables are used, so it runs the same on Windows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+CLUSTER_LABEL = "io.x-k8s.kind.cluster"  # kind's label on every node container
+KIND_INSTALL_HINT = (
+    "Install kind v0.23.0 or newer and put it on PATH: Windows `choco install kind`, macOS `brew install kind`, "
+    "Linux https://kind.sigs.k8s.io/docs/user/quick-start/#installation"
+)
+# kubectl inside the control-plane node (kind's own readiness check does the same).
+NODE_READY_QUERY = [
+    "kubectl",
+    "--kubeconfig=/etc/kubernetes/admin.conf",
+    "get",
+    "nodes",
+    "-o",
+    'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+]
+
+
+class LifecycleError(RuntimeError):
+    pass
+
+
+Runner = Callable[..., subprocess.CompletedProcess]
+
+
+@dataclass
+class Kind:
+    """The executables, found once, and a runner (swappable in tests)."""
+
+    kind: str
+    docker: str
+    run: Runner = subprocess.run
+
+    @classmethod
+    def locate(cls, which: Callable[[str], str | None] = shutil.which) -> "Kind":
+        kind = which("kind")
+        if kind is None:
+            raise LifecycleError(f"the `kind` executable was not found on PATH. {KIND_INSTALL_HINT}")
+        docker = which("docker")
+        if docker is None:
+            raise LifecycleError("the `docker` executable was not found on PATH; install Docker Desktop or Docker Engine")
+        return cls(kind, docker)
+
+    def _run(self, argv: Sequence[str], stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+        result = self.run(list(argv), input=stdin, capture_output=True, text=True)
+        if check and result.returncode != 0:
+            raise LifecycleError(f"`{' '.join(argv[:4])} …` failed: {result.stderr.strip() or result.stdout.strip()}")
+        return result
+
+    def node_containers(self, cluster: str) -> dict[str, str]:
+        """Node container name -> state ("running", "exited", ...)."""
+        out = self._run(
+            [self.docker, "ps", "-a", "--filter", f"label={CLUSTER_LABEL}={cluster}", "--format", "{{json .}}"]
+        ).stdout
+        nodes = {}
+        for line in out.splitlines():
+            if line.strip():
+                entry = json.loads(line)
+                nodes[entry["Names"]] = entry["State"]
+        return nodes
+
+    def node_readiness(self, cluster: str) -> dict[str, bool] | None:
+        """Node name -> Ready, as the API server sees it; None when it cannot be asked yet."""
+        result = self._run([self.docker, "exec", f"{cluster}-control-plane", *NODE_READY_QUERY], check=False)
+        if result.returncode != 0:
+            return None
+        readiness = {}
+        for line in result.stdout.splitlines():
+            name, sep, status = line.strip().partition("=")
+            if sep:
+                readiness[name] = status == "True"
+        return readiness
+
+
+def expected_nodes(cluster: str, workers: int) -> set[str]:
+    """kind's node names: <c>-control-plane, <c>-worker, <c>-worker2, ..."""
+    return {f"{cluster}-control-plane"} | {f"{cluster}-worker{'' if i == 1 else i}" for i in range(1, workers + 1)}
+
+
+def is_healthy(kind: Kind, cluster: str, workers: int) -> bool:
+    containers = kind.node_containers(cluster)
+    if set(containers) != expected_nodes(cluster, workers) or any(s != "running" for s in containers.values()):
+        return False
+    readiness = kind.node_readiness(cluster)
+    return readiness is not None and set(readiness) == expected_nodes(cluster, workers) and all(readiness.values())
+
+
+def wait_until_ready(
+    kind: Kind, cluster: str, workers: int, timeout: float, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic
+) -> None:
+    deadline = clock() + timeout
+    expected = expected_nodes(cluster, workers)
+    readiness: dict[str, bool] | None = None
+    while True:
+        readiness = kind.node_readiness(cluster)
+        if readiness is not None and set(readiness) >= expected and all(readiness[n] for n in expected):
+            return
+        if clock() >= deadline:
+            waiting = sorted(n for n in expected if not (readiness or {}).get(n))
+            raise LifecycleError(
+                f"cluster {cluster!r}: nodes not Ready after {timeout:.0f}s: {', '.join(waiting)}. "
+                f"Look with `docker logs {cluster}-control-plane`; `pulumi up` again retries (a half-made cluster is made anew)"
+            )
+        sleep(2)
+
+
+def create(kind: Kind, cluster: str, config_yaml: str, workers: int, timeout: float, log: Callable[[str], None] = print) -> str:
+    """Make `cluster` from `config_yaml` unless a healthy one exists; returns what was done."""
+    if kind.node_containers(cluster):
+        if is_healthy(kind, cluster, workers):
+            log(f"kind cluster {cluster!r} exists and every node is Ready: kept")
+            return "kept"
+        log(f"kind cluster {cluster!r} is half-made or unhealthy: removing it to make it again")
+        delete(kind, cluster, log=log)
+    result = kind._run([kind.kind, "create", "cluster", "--name", cluster, "--config", "-"], stdin=config_yaml, check=False)
+    if result.returncode != 0:
+        # kind removes its nodes on failure, but not always all of them: leave nothing behind.
+        delete(kind, cluster, log=lambda _: None)
+        raise LifecycleError(f"`kind create cluster --name {cluster}` failed:\n{result.stderr.strip()}")
+    log(result.stderr.strip())
+    wait_until_ready(kind, cluster, workers, timeout)
+    log(f"kind cluster {cluster!r}: all {workers + 1} nodes Ready")
+    return "created"
+
+
+def delete(kind: Kind, cluster: str, log: Callable[[str], None] = print) -> None:
+    # kind returns success for a cluster that is already gone.
+    kind._run([kind.kind, "delete", "cluster", "--name", cluster])
+    log(f"kind cluster {cluster!r} deleted")
+
+
+def kubeconfig(kind: Kind, cluster: str, internal: bool) -> str:
+    argv = [kind.kind, "get", "kubeconfig", "--name", cluster] + (["--internal"] if internal else [])
+    return kind._run(argv).stdout
+
+
+def main(argv: Sequence[str] | None = None, kind_factory: Callable[[], Kind] = Kind.locate) -> int:
+    parser = argparse.ArgumentParser(prog="python -m k8s_lab.kind_lifecycle")
+    sub = parser.add_subparsers(dest="action", required=True)
+    create_parser = sub.add_parser("create", help="make the cluster (config on stdin) and wait for every node")
+    create_parser.add_argument("--workers", type=int, required=True)
+    create_parser.add_argument("--timeout", type=float, default=600)
+    delete_parser = sub.add_parser("delete", help="delete the cluster; fine when it is gone")
+    kubeconfig_parser = sub.add_parser("kubeconfig", help="print the cluster's kubeconfig")
+    kubeconfig_parser.add_argument("--internal", action="store_true", help="server as seen on the cluster's network")
+    for each in (create_parser, delete_parser, kubeconfig_parser):
+        each.add_argument("--name", required=True)
+    args = parser.parse_args(argv)
+    try:
+        kind = kind_factory()
+        if args.action == "create":
+            create(kind, args.name, sys.stdin.read(), args.workers, args.timeout, log=lambda m: print(m, file=sys.stderr))
+        elif args.action == "delete":
+            delete(kind, args.name, log=lambda m: print(m, file=sys.stderr))
+        else:
+            sys.stdout.write(kubeconfig(kind, args.name, args.internal))
+    except LifecycleError as error:
+        print(f"k8s-lab: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""k8s_lab.kind_lifecycle as the Pulumi commands run it: a process, with a fake `kind`
+first on PATH that makes real containers on a real lab network."""
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from k8s_lab import kind_lifecycle, network
+from k8s_lab.kind_lifecycle import Kind, LifecycleError
+
+ROOT = Path(__file__).resolve().parent.parent
+FAKE_KIND = Path(__file__).parent / "fake_kind" / "kind.py"
+
+
+@pytest.fixture
+def fake_kind_bin(tmp_path):
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    launcher = folder / "kind"
+    launcher.write_text(f"#!/bin/sh\nexec {sys.executable} {FAKE_KIND} \"$@\"\n")
+    launcher.chmod(0o755)
+    return folder
+
+
+@pytest.fixture
+def lab(docker_client, base_image, fake_kind_bin, tmp_path):
+    """A student name, their lab network, and the environment the Pulumi command gives."""
+    student = f"k8slabtest-{uuid.uuid4().hex[:6]}"
+    bridge = docker_client.networks.get("bridge").attrs.get("Options")
+    net = docker_client.networks.create(f"kind-{student}", driver=network.DRIVER, options=network.network_options(bridge))
+    env = dict(os.environ)
+    env.update(
+        PATH=f"{fake_kind_bin}{os.pathsep}{env['PATH']}",
+        KIND_EXPERIMENTAL_DOCKER_NETWORK=net.name,
+        FAKE_KIND_IMAGE=base_image,
+        FAKE_KIND_LOG=str(tmp_path / "kind.log"),
+    )
+    yield student, env, tmp_path / "kind.log"
+    for container in docker_client.containers.list(all=True, filters={"label": f"{kind_lifecycle.CLUSTER_LABEL}={student}"}):
+        container.remove(force=True, v=True)
+    net.remove()
+
+
+CONFIG = """kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+nodes:
+- role: control-plane
+- role: worker
+"""
+
+
+def lifecycle(env, *args, stdin=""):
+    return subprocess.run(
+        [sys.executable, "-m", "k8s_lab.kind_lifecycle", *args], input=stdin, capture_output=True, text=True, env=env, cwd=ROOT
+    )
+
+
+def node_names(docker_client, student):
+    found = docker_client.containers.list(all=True, filters={"label": f"{kind_lifecycle.CLUSTER_LABEL}={student}"})
+    return sorted(c.name for c in found)
+
+
+def kind_creates(log: Path) -> int:
+    return sum(1 for line in log.read_text().splitlines() if line.startswith("create cluster"))
+
+
+@pytest.mark.engine
+def test_create_twice_is_one_cluster(docker_client, lab):
+    student, env, log = lab
+    first = lifecycle(env, "create", "--name", student, "--workers", "1", "--timeout", "30", stdin=CONFIG)
+    assert first.returncode == 0, first.stderr
+    assert "all 2 nodes Ready" in first.stderr
+    second = lifecycle(env, "create", "--name", student, "--workers", "1", "--timeout", "30", stdin=CONFIG)
+    assert second.returncode == 0, second.stderr
+    assert "kept" in second.stderr
+    assert kind_creates(log) == 1
+    assert node_names(docker_client, student) == [f"{student}-control-plane", f"{student}-worker"]
+    network_of = docker_client.containers.get(f"{student}-worker").attrs["NetworkSettings"]["Networks"]
+    assert list(network_of) == [f"kind-{student}"]
+
+
+@pytest.mark.engine
+def test_failure_halfway_leaves_nothing_and_a_retry_makes_one_healthy_cluster(docker_client, lab):
+    student, env, log = lab
+    failed = lifecycle(dict(env, FAKE_KIND_FAIL_AT="control-plane"), "create", "--name", student, "--workers", "1", stdin=CONFIG)
+    assert failed.returncode == 1
+    assert "kubeadm init failed" in failed.stderr
+    assert node_names(docker_client, student) == []  # no leftovers
+    retried = lifecycle(env, "create", "--name", student, "--workers", "1", "--timeout", "30", stdin=CONFIG)
+    assert retried.returncode == 0, retried.stderr
+    assert node_names(docker_client, student) == [f"{student}-control-plane", f"{student}-worker"]
+
+
+@pytest.mark.engine
+def test_half_made_cluster_found_on_create_is_made_again(docker_client, lab):
+    student, env, log = lab
+    assert lifecycle(env, "create", "--name", student, "--workers", "1", "--timeout", "30", stdin=CONFIG).returncode == 0
+    docker_client.containers.get(f"{student}-worker").remove(force=True)  # e.g. a crash between runs
+    again = lifecycle(env, "create", "--name", student, "--workers", "1", "--timeout", "30", stdin=CONFIG)
+    assert again.returncode == 0, again.stderr
+    assert "half-made" in again.stderr
+    assert kind_creates(log) == 2
+    assert node_names(docker_client, student) == [f"{student}-control-plane", f"{student}-worker"]
+
+
+@pytest.mark.engine
+def test_nodes_never_ready_is_a_clear_timeout(docker_client, lab):
+    student, env, log = lab
+    result = lifecycle(dict(env, FAKE_KIND_NOT_READY="1"), "create", "--name", student, "--workers", "1", "--timeout", "3", stdin=CONFIG)
+    assert result.returncode == 1
+    assert f"nodes not Ready after 3s: {student}-control-plane, {student}-worker" in result.stderr
+
+
+@pytest.mark.engine
+def test_delete_twice_is_fine(docker_client, lab):
+    student, env, log = lab
+    assert lifecycle(env, "create", "--name", student, "--workers", "1", "--timeout", "30", stdin=CONFIG).returncode == 0
+    for _ in range(2):
+        result = lifecycle(env, "delete", "--name", student)
+        assert result.returncode == 0, result.stderr
+    assert node_names(docker_client, student) == []
+
+
+@pytest.mark.engine
+def test_kubeconfig_host_and_internal(docker_client, lab):
+    student, env, log = lab
+    assert lifecycle(env, "create", "--name", student, "--workers", "1", "--timeout", "30", stdin=CONFIG).returncode == 0
+    assert "https://127.0.0.1:6550" in lifecycle(env, "kubeconfig", "--name", student).stdout
+    internal = lifecycle(env, "kubeconfig", "--name", student, "--internal").stdout
+    assert f"https://{student}-control-plane:6443" in internal
+
+
+def test_missing_kind_is_a_clear_error(tmp_path):
+    env = {"PATH": str(tmp_path), "SYSTEMROOT": os.environ.get("SYSTEMROOT", "")}
+    result = lifecycle(env, "delete", "--name", "kim")
+    assert result.returncode == 1
+    assert "`kind` executable was not found on PATH" in result.stderr and "choco install kind" in result.stderr
+
+
+def test_wait_reports_exactly_the_nodes_not_ready():
+    answers = iter([None, {"kim-control-plane": True, "kim-worker": False}, {"kim-control-plane": True, "kim-worker": False}])
+
+    class Stub(Kind):
+        def node_readiness(self, cluster):
+            return next(answers)
+
+    clock = iter([0, 1, 2, 99])
+    with pytest.raises(LifecycleError, match=r"not Ready after 5s: kim-worker\."):
+        kind_lifecycle.wait_until_ready(Stub("kind", "docker"), "kim", 1, timeout=5, sleep=lambda s: None, clock=lambda: next(clock))
+
+
+def test_expected_node_names_follow_kinds_naming():
+    assert kind_lifecycle.expected_nodes("kim", 3) == {"kim-control-plane", "kim-worker", "kim-worker2", "kim-worker3"}
