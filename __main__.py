@@ -32,6 +32,7 @@ cluster = KindCluster(
     KindClusterArgs(
         names=lab.names,
         network_name=network.name,
+        network_id=network.network_id,
         node_image=lab.node_image,
         workers=lab.workers,
         bind_address=lab.bind_address,

@@ -10,8 +10,7 @@ from pathlib import Path
 import pulumi
 import pulumi_command as command
 
-from k8s_lab import commands, kind_config, kubeconfig
-from k8s_lab.network import KIND_NETWORK_ENV
+from k8s_lab import commands, drift, kind_config, kubeconfig
 from k8s_lab.names import LabNames
 from k8s_lab.ports import SlotPorts
 
@@ -22,6 +21,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 class KindClusterArgs:
     names: LabNames
     network_name: pulumi.Input[str]
+    network_id: pulumi.Input[str]
     node_image: str
     workers: int
     bind_address: str
@@ -51,8 +51,17 @@ class KindCluster(pulumi.ComponentResource):
                 api_port=args.ports.api,
             )
         )
-        # kind joins the lab's network (created by Pulumi) instead of making its own "kind".
-        environment = pulumi.Output.from_input(args.network_name).apply(lambda net: {KIND_NETWORK_ENV: net})
+        # kind joins the lab's network (created by Pulumi) instead of making its own "kind";
+        # the rest of the environment re-runs the idempotent create when the cluster was
+        # lost behind Pulumi's back (k8s_lab.drift).
+        lost = drift.cluster_lost(drift.probe(args.names))
+        if lost:
+            pulumi.log.warn(
+                f"kind cluster {cluster_name!r} was deleted outside Pulumi; this update makes it again", self
+            )
+        environment = pulumi.Output.all(args.network_name, args.network_id).apply(
+            lambda net: drift.command_environment(net[0], net[1], lost)
+        )
         cluster = command.local.Command(
             f"{name}-cluster",
             create=commands.kind_create(cluster_name, args.workers, python=python, windows=windows),
@@ -74,7 +83,9 @@ class KindCluster(pulumi.ComponentResource):
             dir=str(PROJECT_DIR),
             logging=command.local.Logging.NONE,
             add_previous_output_in_env=False,
-            triggers=[cluster.id],
+            # create prints the control plane's container ID: a remade cluster has new
+            # credentials, so the kubeconfig is read again (and the IDE gets it).
+            triggers=[cluster.stdout],
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdout"], depends_on=[cluster]),
         )
         self.name = cluster.id.apply(lambda _: cluster_name)

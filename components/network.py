@@ -18,6 +18,7 @@ class LabNetworkArgs:
 
 class LabNetwork(pulumi.ComponentResource):
     name: pulumi.Output[str]
+    network_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: LabNetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("k8s-lab:index:LabNetwork", name, None, opts)
@@ -32,4 +33,5 @@ class LabNetwork(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.name = lab.name
-        self.register_outputs({"name": self.name})
+        self.network_id = lab.id
+        self.register_outputs({"name": self.name, "network_id": self.network_id})

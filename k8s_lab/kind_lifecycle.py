@@ -124,6 +124,11 @@ def wait_until_ready(
         sleep(2)
 
 
+def control_plane_id(kind: Kind, cluster: str) -> str:
+    """The control-plane container's ID: it changes exactly when the cluster is remade."""
+    return kind._run([kind.docker, "inspect", "--format", "{{.Id}}", f"{cluster}-control-plane"]).stdout.strip()
+
+
 def create(kind: Kind, cluster: str, config_yaml: str, workers: int, timeout: float, log: Callable[[str], None] = print) -> str:
     """Make `cluster` from `config_yaml` unless a healthy one exists; returns what was done."""
     if kind.node_containers(cluster):
@@ -170,6 +175,8 @@ def main(argv: Sequence[str] | None = None, kind_factory: Callable[[], Kind] = K
         kind = kind_factory()
         if args.action == "create":
             create(kind, args.name, sys.stdin.read(), args.workers, args.timeout, log=lambda m: print(m, file=sys.stderr))
+            # stdout is the command's output in Pulumi: the cluster's identity, nothing secret.
+            print(control_plane_id(kind, args.name))
         elif args.action == "delete":
             delete(kind, args.name, log=lambda m: print(m, file=sys.stderr))
         else:

@@ -108,7 +108,7 @@ class LabMocks(pulumi.runtime.Mocks):
             cluster = args.inputs["create"].split()[-1]
             outputs["stdout"] = fake_kind_kubeconfig(cluster, api_port=self.api_port)
         elif args.typ == "command:local:Command":
-            outputs["stdout"] = ""
+            outputs["stdout"] = "control-plane-container-id"
         elif args.typ == "docker:index/remoteImage:RemoteImage":
             outputs["imageId"] = FAKE_IMAGE_ID
         elif args.typ == "random:index/randomPassword:RandomPassword":
@@ -208,8 +208,10 @@ def run_under_mocks(
     secret_keys: Iterable[str] = ("idePassword",),
     preview: bool = False,
     mocks: LabMocks | None = None,
+    presence: Any = None,
 ) -> Evaluation:
-    """Run `program` once under mocks. `config` keys are given without the project prefix;
+    """Run `program` once under mocks; `presence` is what k8s_lab.drift's look at Docker
+    finds (default: nothing, as before a first `up`). `config` keys are given without the project prefix;
     values are strings as Pulumi hands them to a program (lists as JSON)."""
     mocks = mocks or LabMocks()
     monitor = RecordingMonitor(mocks)
@@ -221,7 +223,9 @@ def run_under_mocks(
     exported: dict[str, Any] = {}
 
     def run():
-        with mock.patch.object(pulumi, "export", lambda name, value: exported.__setitem__(name, value)):
+        with mock.patch.object(pulumi, "export", lambda name, value: exported.__setitem__(name, value)), mock.patch(
+            "k8s_lab.drift.probe", lambda names: presence
+        ):
             program()
         return pulumi.Output.from_input(True)
 

@@ -100,6 +100,7 @@ def test_cluster_alone_accepts_a_plain_network_name():
             KindClusterArgs(
                 names=NAMES,
                 network_name="kind-kim",
+                network_id="net-123",
                 node_image=DEFAULT_NODE_IMAGE,
                 workers=0,
                 bind_address="127.0.0.1",

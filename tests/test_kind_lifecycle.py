@@ -155,3 +155,16 @@ def test_wait_reports_exactly_the_nodes_not_ready():
 
 def test_expected_node_names_follow_kinds_naming():
     assert kind_lifecycle.expected_nodes("kim", 3) == {"kim-control-plane", "kim-worker", "kim-worker2", "kim-worker3"}
+
+
+@pytest.mark.engine
+def test_cluster_deleted_outside_pulumi_is_made_again_with_a_new_identity(docker_client, lab):
+    student, env, log = lab
+    args = ("create", "--name", student, "--workers", "1", "--timeout", "30")
+    first = lifecycle(env, *args, stdin=CONFIG)
+    assert lifecycle(env, *args, stdin=CONFIG).stdout == first.stdout  # kept: same identity
+    subprocess.run(["kind", "delete", "cluster", "--name", student], env=env, check=True, capture_output=True)
+    again = lifecycle(env, *args, stdin=CONFIG)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() and again.stdout != first.stdout  # new control plane: kubeconfig re-read
+    assert node_names(docker_client, student) == [f"{student}-control-plane", f"{student}-worker"]

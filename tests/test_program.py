@@ -92,7 +92,7 @@ def test_cluster_command(lab):
     assert inputs["create"] == f"{python} -m k8s_lab.kind_lifecycle create --name alice --workers 2"
     assert inputs["delete"] == f"{python} -m k8s_lab.kind_lifecycle delete --name alice"
     assert inputs["dir"] == str(ROOT)  # where `-m k8s_lab...` resolves
-    assert inputs["environment"] == {"KIND_EXPERIMENTAL_DOCKER_NETWORK": "kind-alice"}
+    assert inputs["environment"] == {"KIND_EXPERIMENTAL_DOCKER_NETWORK": "kind-alice", "K8S_LAB_NETWORK_ID": "network-network-id"}
     config = yaml.safe_load(inputs["stdin"])
     assert config["name"] == "alice"
     assert [n["role"] for n in config["nodes"]] == ["control-plane", "worker", "worker"]
@@ -118,7 +118,9 @@ def test_kubeconfig_command_keeps_its_output_secret_and_quiet(lab):
     assert read.inputs["logging"] == "none"
     assert read.inputs["addPreviousOutputInEnv"] is False
     assert read.additional_secret_outputs == ["stdout"]
-    assert "cluster-cluster-id" in read.inputs["triggers"]  # re-read when the cluster is replaced
+    # Re-read whenever create reports another control plane (a cluster remade).
+    assert read.inputs["triggers"] == ["control-plane-container-id"]
+    assert lab.depends_on(read, lab.one(COMMAND, "cluster-cluster"))
 
 
 def test_ide_container(lab):
@@ -307,3 +309,18 @@ def test_kind_config_in_the_command_is_the_renderers(lab, workspace_root):
         )
     )
     assert stdin == expected
+
+
+def test_cluster_lost_behind_pulumis_back_reruns_the_idempotent_create(workspace_root):
+    from k8s_lab.drift import Presence
+
+    healthy = evaluate({"workspaceRoot": workspace_root}, presence=Presence(cluster=True, ide=True))
+    lost = evaluate({"workspaceRoot": workspace_root}, presence=Presence(cluster=False, ide=True))
+    fresh = evaluate({"workspaceRoot": workspace_root}, presence=None)
+    env = lambda ev: ev.one(COMMAND, "cluster-cluster").inputs["environment"]
+    assert env(lost)["K8S_LAB_RECOVER_CLUSTER"] == "1"
+    # Only the environment differs (an update re-running create), never the triggers
+    # (a replacement): a healthy stack sees no diff at all.
+    assert env(healthy) == env(fresh) and "K8S_LAB_RECOVER_CLUSTER" not in env(healthy)
+    trig = lambda ev: ev.one(COMMAND, "cluster-cluster").inputs["triggers"]
+    assert trig(healthy) == trig(lost)
