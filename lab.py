@@ -119,6 +119,30 @@ def workspace_env(environ: dict[str, str]) -> tuple[dict[str, str], str | None]:
     return env, notice
 
 
+def port_problem(stack_name: str, config: dict[str, str], own_lab_running: Callable[[str], bool]) -> str | None:
+    """The slot's host ports that something else holds, before anything is created. A lab
+    already up holds its own ports, so the check runs only when this student's IDE is absent."""
+    from k8s_lab import host_ports
+    from k8s_lab.ports import ports_for_slot
+
+    student = config.get("student") or stack_name
+    slot = int(config.get("slot") or 0)
+    bind_address = config.get("bindAddress") or "127.0.0.1"
+    if own_lab_running(student):
+        return None
+    taken = host_ports.taken_ports(bind_address, ports_for_slot(slot))
+    return host_ports.port_conflict_message(bind_address, slot, taken) if taken else None
+
+
+def ide_container_exists(student: str) -> bool:
+    result = subprocess.run(
+        ["docker", "ps", "-a", "--filter", f"name=^/{student}-ide$", "--format", "{{.Names}}"],
+        capture_output=True,
+        text=True,
+    )
+    return f"{student}-ide" in result.stdout.split()
+
+
 def select_stack(name: str):
     from pulumi import automation as auto
 
@@ -146,6 +170,14 @@ def main(argv: list[str] | None = None) -> int:
 
     stack = select_stack(args.stack or default_stack_name())
     if args.action == "up":
+        config = {key.split(":", 1)[-1]: item.value for key, item in stack.get_all_config().items()}
+        try:
+            conflict = port_problem(stack.name, config, ide_container_exists)
+        except ValueError:
+            conflict = None  # a bad slot: the program's config check names it
+        if conflict:
+            print(conflict, file=sys.stderr)
+            return 2
         stack.up(on_output=print)
     elif args.action == "destroy":
         stack.destroy(on_output=print)

@@ -69,3 +69,31 @@ def test_check_names_missing_tools_and_exits_2(tmp_path):
     assert result.returncode == 2
     for tool in ("docker", "kind", "pulumi"):
         assert f"{tool} is missing" in result.stderr
+
+
+def test_port_check_names_a_taken_port_before_up():
+    import socket
+
+    from k8s_lab.ports import ports_for_slot
+
+    # Hold the IDE port of the first high slot whose port is free here, as another program would.
+    for slot in range(300, 571):
+        holder = socket.socket()
+        try:
+            holder.bind(("127.0.0.1", ports_for_slot(slot).ide))
+            break
+        except OSError:
+            holder.close()
+    with holder:
+        holder.listen()
+        message = lab.port_problem("kim", {"slot": str(slot)}, own_lab_running=lambda s: False)
+    assert f"127.0.0.1:{ports_for_slot(slot).ide} (ide)" in message and "pulumi config set slot" in message
+
+
+def test_port_check_skips_a_lab_that_is_already_up(monkeypatch):
+    from k8s_lab import host_ports
+
+    monkeypatch.setattr(host_ports, "taken_ports", lambda address, ports: [("ide", ports.ide)])
+    assert lab.port_problem("kim", {}, own_lab_running=lambda s: True) is None
+    message = lab.port_problem("kim", {"student": "lee", "slot": "1"}, own_lab_running=lambda s: False)
+    assert "127.0.0.1:8544 (ide)" in message and "slot 1" in message
