@@ -30,19 +30,18 @@ class Workspace(pulumi.ComponentResource):
             workspace.ensure_folders(args.paths)
         child = pulumi.ResourceOptions(parent=self)
         # Destroy removes these volumes; removing a bind volume leaves the folder's files.
-        src = docker.Volume(
-            f"{name}-src",
-            name=args.names.src_volume,
-            driver="local",
-            driver_opts=workspace.bind_volume_driver_opts(args.paths.src),
-            opts=child,
-        )
-        vscode = docker.Volume(
-            f"{name}-vscode",
-            name=args.names.vscode_volume,
-            driver="local",
-            driver_opts=workspace.bind_volume_driver_opts(args.paths.vscode),
-            opts=child,
+        src, vscode = (
+            docker.Volume(
+                f"{name}-{purpose}",
+                name=volume_name,
+                driver="local",
+                driver_opts=workspace.bind_volume_driver_opts(folder),
+                opts=child,
+            )
+            for purpose, volume_name, folder in (
+                ("src", args.names.src_volume, args.paths.src),
+                ("vscode", args.names.vscode_volume, args.paths.vscode),
+            )
         )
         self.src_volume = src.name
         self.vscode_volume = vscode.name

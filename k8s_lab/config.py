@@ -157,21 +157,25 @@ def parse_lab_config(
             f"at most {lab_names.MAX_STUDENT_LENGTH} characters)",
         )
 
-    slot = 0
-    slot_raw = text("slot")
-    slot_fix = f"pulumi config set slot <n> with a whole number from 0 to {lab_ports.MAX_SLOT}"
-    if slot_raw is not None:
+    def whole_number(key: str, default: int, fix: str) -> int | None:
+        """The key's integer value, its default when unset, None (reported) when not a number."""
+        value = text(key)
+        if value is None:
+            return default
         try:
-            slot = int(slot_raw, 10)
+            return int(value, 10)
         except ValueError:
-            bad("slot", raw.get("slot"), "is not a whole number", slot_fix)
-        else:
-            if slot < 0:
-                bad("slot", slot_raw, "is negative", slot_fix)
-            elif slot > lab_ports.MAX_SLOT:
-                worst = max(lab_ports.SEED_PORTS, key=lab_ports.SEED_PORTS.get)
-                port = lab_ports.SEED_PORTS[worst] + lab_ports.STRIDE * slot
-                bad("slot", slot_raw, f"puts the {worst} port at {port}, past {lab_ports.MAX_PORT}", slot_fix)
+            bad(key, raw.get(key), "is not a whole number", fix)
+            return None
+
+    slot_fix = f"pulumi config set slot <n> with a whole number from 0 to {lab_ports.MAX_SLOT}"
+    slot = whole_number("slot", 0, slot_fix)
+    if slot is not None and slot < 0:
+        bad("slot", str(slot), "is negative", slot_fix)
+    elif slot is not None and slot > lab_ports.MAX_SLOT:
+        worst = max(lab_ports.SEED_PORTS, key=lab_ports.SEED_PORTS.get)
+        port = lab_ports.SEED_PORTS[worst] + lab_ports.STRIDE * slot
+        bad("slot", str(slot), f"puts the {worst} port at {port}, past {lab_ports.MAX_PORT}", slot_fix)
 
     bind_address = text("bindAddress") or DEFAULT_BIND_ADDRESS
     try:
@@ -221,17 +225,10 @@ def parse_lab_config(
             f"use the image with its @sha256 digest from the kind release notes, e.g. {DEFAULT_NODE_IMAGE}",
         )
 
-    workers = DEFAULT_WORKERS
-    workers_raw = text("workers")
     workers_fix = f"pulumi config set workers <n> with a whole number from 0 to {MAX_WORKERS} (0: the control plane runs everything)"
-    if workers_raw is not None:
-        try:
-            workers = int(workers_raw, 10)
-        except ValueError:
-            bad("workers", raw.get("workers"), "is not a whole number", workers_fix)
-        else:
-            if not 0 <= workers <= MAX_WORKERS:
-                bad("workers", workers_raw, f"is outside 0..{MAX_WORKERS}", workers_fix)
+    workers = whole_number("workers", DEFAULT_WORKERS, workers_fix)
+    if workers is not None and not 0 <= workers <= MAX_WORKERS:
+        bad("workers", str(workers), f"is outside 0..{MAX_WORKERS}", workers_fix)
 
     mount_docker_socket = True
     socket_raw = text("mountDockerSocket")
@@ -272,6 +269,7 @@ def parse_lab_config(
 
     if problems:
         raise ConfigError(problems)
+    assert slot is not None and workers is not None  # a None was reported above
     return LabConfig(
         student=student,
         slot=slot,
