@@ -1,7 +1,8 @@
 """k8s-lab: one student's cloud-native practice lab, as the seed builds it by hand.
 
 (1) the IDE image, (2) the workspace volumes, (3) the kind network, (4) the cluster and
-its kubeconfig, (5) the IDE container, attached to the network with that kubeconfig.
+its kubeconfig, with a local registry and, inside, the student's namespace and an ingress
+controller, (5) the IDE container, attached to the network with that kubeconfig.
 """
 
 import pulumi
@@ -17,10 +18,13 @@ from components import (
     KindClusterArgs,
     LabNetwork,
     LabNetworkArgs,
+    LocalRegistry,
+    LocalRegistryArgs,
     Workspace,
     WorkspaceArgs,
 )
 from components.settings import read_lab_config
+from k8s_lab.ingress import ingress_url
 
 lab = read_lab_config()
 
@@ -37,8 +41,36 @@ cluster = KindCluster(
         workers=lab.workers,
         bind_address=lab.bind_address,
         ports=lab.ports,
+        registry=lab.registry,
+        namespace=lab.namespace,
     ),
 )
+if lab.registry:
+    local_registry = LocalRegistry(
+        "registry",
+        LocalRegistryArgs(
+            names=lab.names,
+            network_name=network.name,
+            host_port=lab.ports.registry,
+            bind_address=lab.bind_address,
+            cluster_identity=cluster.identity,
+        ),
+    )
+    pulumi.export("registry", local_registry.push_host)
+if lab.ingress or lab.registry:
+    from components.kubernetes import ClusterBootstrap, ClusterBootstrapArgs  # pulumi_kubernetes only when used
+
+    ClusterBootstrap(
+        "bootstrap",
+        ClusterBootstrapArgs(
+            kubeconfig=cluster.host_kubeconfig,
+            namespace=lab.namespace,
+            ingress=lab.ingress,
+            registry_host_port=lab.ports.registry if lab.registry else None,
+        ),
+    )
+if lab.ingress:
+    pulumi.export("ingressUrl", ingress_url(lab.bind_address, lab.ports.http))
 password = IdePassword("ide-password", IdePasswordArgs(configured=lab.ide_password))
 ide = IdeContainer(
     "ide",

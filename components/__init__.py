@@ -5,6 +5,7 @@ from components.ide import IdeContainer, IdeContainerArgs
 from components.ide_image import IdeImage, IdeImageArgs
 from components.network import LabNetwork, LabNetworkArgs
 from components.password import IdePassword, IdePasswordArgs
+from components.registry import LocalRegistry, LocalRegistryArgs
 from components.workspace import Workspace, WorkspaceArgs
 
 __all__ = [
@@ -18,6 +19,8 @@ __all__ = [
     "KindClusterArgs",
     "LabNetwork",
     "LabNetworkArgs",
+    "LocalRegistry",
+    "LocalRegistryArgs",
     "Workspace",
     "WorkspaceArgs",
 ]

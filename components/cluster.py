@@ -26,12 +26,15 @@ class KindClusterArgs:
     workers: int
     bind_address: str
     ports: SlotPorts
+    registry: bool  # wire containerd for the local registry
+    namespace: str  # default namespace of the in-network kubeconfig
 
 
 class KindCluster(pulumi.ComponentResource):
     name: pulumi.Output[str]
     host_kubeconfig: pulumi.Output[str]  # secret; server on the host's published API port
     kubeconfig: pulumi.Output[str]  # secret; server is the control plane by its network name
+    identity: pulumi.Output[str]
 
     def __init__(self, name: str, args: KindClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("k8s-lab:index:KindCluster", name, None, opts)
@@ -49,6 +52,7 @@ class KindCluster(pulumi.ComponentResource):
                 http_port=args.ports.http,
                 https_port=args.ports.https,
                 api_port=args.ports.api,
+                registry=args.registry,
             )
         )
         # kind joins the lab's network (created by Pulumi) instead of making its own "kind";
@@ -91,8 +95,19 @@ class KindCluster(pulumi.ComponentResource):
         self.name = cluster.id.apply(lambda _: cluster_name)
         self.host_kubeconfig = pulumi.Output.secret(read_kubeconfig.stdout)
         self.kubeconfig = self.host_kubeconfig.apply(
-            lambda text: kubeconfig.rewrite_server(text, args.names.kubeconfig_cluster, args.names.in_network_server)
+            lambda text: kubeconfig.set_namespace(
+                kubeconfig.rewrite_server(text, args.names.kubeconfig_cluster, args.names.in_network_server),
+                args.names.kubeconfig_cluster,
+                args.namespace,
+            )
         )
+        # What changes exactly when the cluster is remade (see k8s_lab.drift).
+        self.identity = cluster.stdout
         self.register_outputs(
-            {"name": self.name, "host_kubeconfig": self.host_kubeconfig, "kubeconfig": self.kubeconfig}
+            {
+                "name": self.name,
+                "host_kubeconfig": self.host_kubeconfig,
+                "kubeconfig": self.kubeconfig,
+                "identity": self.identity,
+            }
         )

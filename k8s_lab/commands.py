@@ -36,3 +36,9 @@ def kind_delete(cluster: str, *, python: str, windows: bool) -> str:
 
 def kind_kubeconfig(cluster: str, *, python: str, windows: bool) -> str:
     return lifecycle(python, "kubeconfig", "--name", cluster, windows=windows)
+
+
+def registry_hosts(cluster: str, directory: str, endpoint: str, *, python: str, windows: bool) -> str:
+    return lifecycle(
+        python, "registry-hosts", "--name", cluster, "--directory", directory, "--endpoint", endpoint, windows=windows
+    )

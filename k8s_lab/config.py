@@ -68,7 +68,12 @@ KEYS = (
     "mountDockerSocket",
     "timezone",
     "ideEnv",
+    "ingress",
+    "registry",
+    "namespace",
 )
+# Namespaces Kubernetes itself owns; the student's workloads go elsewhere.
+RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "ingress-nginx"})
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,9 @@ class LabConfig:
     mount_docker_socket: bool
     timezone: str
     ide_env: tuple[tuple[str, str], ...]
+    ingress: bool = True
+    registry: bool = True
+    namespace: str = ""
 
     @property
     def names(self) -> lab_names.LabNames:
@@ -230,13 +238,25 @@ def parse_lab_config(
     if workers is not None and not 0 <= workers <= MAX_WORKERS:
         bad("workers", str(workers), f"is outside 0..{MAX_WORKERS}", workers_fix)
 
-    mount_docker_socket = True
-    socket_raw = text("mountDockerSocket")
-    if socket_raw is not None:
-        if socket_raw.lower() in ("true", "false"):
-            mount_docker_socket = socket_raw.lower() == "true"
-        else:
-            bad("mountDockerSocket", socket_raw, "is not true or false", "pulumi config set mountDockerSocket true (or false)")
+    def boolean(key: str, default: bool) -> bool:
+        value = text(key)
+        if value is None:
+            return default
+        if value.lower() not in ("true", "false"):
+            bad(key, value, "is not true or false", f"pulumi config set {key} true (or false)")
+            return default
+        return value.lower() == "true"
+
+    mount_docker_socket = boolean("mountDockerSocket", True)
+    ingress = boolean("ingress", True)
+    registry = boolean("registry", True)
+
+    namespace = text("namespace") or student
+    why = lab_names.student_name_problem(namespace) if text("namespace") else None
+    if why:
+        bad("namespace", namespace, f"is not a namespace name: {why}", "pulumi config set namespace <name>, e.g. 'kim-minsu', or pulumi config rm namespace for the student name")
+    elif namespace in RESERVED_NAMESPACES:
+        bad("namespace", namespace, "belongs to Kubernetes or the ingress controller", "pick the student's own, e.g. pulumi config rm namespace")
 
     timezone = text("timezone") or DEFAULT_TIMEZONE
     known_zones = zoneinfo.available_timezones()
@@ -282,4 +302,7 @@ def parse_lab_config(
         mount_docker_socket=mount_docker_socket,
         timezone=timezone,
         ide_env=tuple(ide_env),
+        ingress=ingress,
+        registry=registry,
+        namespace=namespace,
     )

@@ -3,7 +3,7 @@ compose file, per student)."""
 
 from __future__ import annotations
 
-from k8s_lab.ports import SlotPorts
+from k8s_lab.ports import SlotPorts, reachable_host
 
 CONFIG_DIR = "/config"  # linuxserver's HOME: VS Code settings and extensions live here
 SRC_DIR = "/code/cloud-cicd-src"
@@ -49,6 +49,4 @@ def published_ports(ports: SlotPorts) -> list[tuple[int, int]]:
 
 
 def ide_url(bind_address: str, ports: SlotPorts) -> str:
-    # Bound to every interface, the IDE is still reached from this machine on loopback.
-    host = "127.0.0.1" if bind_address == "0.0.0.0" else bind_address
-    return f"http://{host}:{ports.ide}"
+    return f"http://{reachable_host(bind_address)}:{ports.ide}"

@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from k8s_lab.registry import CONTAINERD_PATCH
+
 SERVICE_SUBNET = "10.120.0.0/16"
 POD_SUBNET = "10.110.0.0/16"
 
@@ -31,6 +33,7 @@ def render_kind_config(
     http_port: int,
     https_port: int,
     api_port: int,
+    registry: bool = False,
 ) -> dict[str, Any]:
     control_plane = {
         "role": "control-plane",
@@ -42,7 +45,7 @@ def render_kind_config(
         ],
     }
     nodes = [control_plane] + [{"role": "worker", "image": node_image} for _ in range(workers)]
-    return {
+    config: dict[str, Any] = {
         "kind": "Cluster",
         "apiVersion": "kind.x-k8s.io/v1alpha4",
         "name": cluster_name,
@@ -57,6 +60,9 @@ def render_kind_config(
             "podSubnet": POD_SUBNET,
         },
     }
+    if registry:
+        config["containerdConfigPatches"] = [CONTAINERD_PATCH]
+    return config
 
 
 def to_yaml(config: dict[str, Any]) -> str:

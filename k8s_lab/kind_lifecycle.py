@@ -6,7 +6,8 @@ Plain kind is not enough for Pulumi: `kind create cluster` fails when the cluste
 plane. Here `create` keeps a healthy cluster of that name, removes a half-made one and
 makes it again, then waits until every node is Ready; `delete` succeeds when the cluster
 is already gone; `kubeconfig` prints the host or in-network kubeconfig. Only the standard
-library and the `kind` and `docker` executables are used, so it runs the same on Windows.
+library, the project's own modules and the `kind` and `docker` executables are used, so it
+runs the same on Windows.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from k8s_lab.registry import hosts_toml
 
 CLUSTER_LABEL = "io.x-k8s.kind.cluster"  # kind's label on every node container
 KIND_INSTALL_HINT = (
@@ -154,6 +157,18 @@ def delete(kind: Kind, cluster: str, log: Callable[[str], None] = print) -> None
     log(f"kind cluster {cluster!r} deleted")
 
 
+def registry_hosts(kind: Kind, cluster: str, directory: str, hosts_file: str, log: Callable[[str], None] = print) -> None:
+    """Write containerd's hosts.toml for the local registry into every node of the cluster
+    (kind's local-registry guide does the same with `docker exec`)."""
+    nodes = sorted(kind.node_containers(cluster))
+    if not nodes:
+        raise LifecycleError(f"cluster {cluster!r} has no nodes to configure")
+    for node in nodes:
+        kind._run([kind.docker, "exec", node, "mkdir", "-p", directory])
+        kind._run([kind.docker, "exec", "-i", node, "cp", "/dev/stdin", f"{directory}/hosts.toml"], stdin=hosts_file)
+    log(f"local registry configured on {len(nodes)} nodes: {directory}")
+
+
 def kubeconfig(kind: Kind, cluster: str, internal: bool) -> str:
     argv = [kind.kind, "get", "kubeconfig", "--name", cluster] + (["--internal"] if internal else [])
     return kind._run(argv).stdout
@@ -168,7 +183,10 @@ def main(argv: Sequence[str] | None = None, kind_factory: Callable[[], Kind] = K
     delete_parser = sub.add_parser("delete", help="delete the cluster; fine when it is gone")
     kubeconfig_parser = sub.add_parser("kubeconfig", help="print the cluster's kubeconfig")
     kubeconfig_parser.add_argument("--internal", action="store_true", help="server as seen on the cluster's network")
-    for each in (create_parser, delete_parser, kubeconfig_parser):
+    hosts_parser = sub.add_parser("registry-hosts", help="point every node's containerd at the local registry")
+    hosts_parser.add_argument("--directory", required=True, help="containerd certs.d folder for the registry host")
+    hosts_parser.add_argument("--endpoint", required=True, help="registry URL as the nodes reach it")
+    for each in (create_parser, delete_parser, kubeconfig_parser, hosts_parser):
         each.add_argument("--name", required=True)
     args = parser.parse_args(argv)
     try:
@@ -179,6 +197,8 @@ def main(argv: Sequence[str] | None = None, kind_factory: Callable[[], Kind] = K
             print(control_plane_id(kind, args.name))
         elif args.action == "delete":
             delete(kind, args.name, log=lambda m: print(m, file=sys.stderr))
+        elif args.action == "registry-hosts":
+            registry_hosts(kind, args.name, args.directory, hosts_toml(args.endpoint), log=lambda m: print(m, file=sys.stderr))
         else:
             sys.stdout.write(kubeconfig(kind, args.name, args.internal))
     except LifecycleError as error:

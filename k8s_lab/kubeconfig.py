@@ -31,3 +31,15 @@ def rewrite_server(kubeconfig_yaml: str, cluster: str, server: str) -> str:
             raise KubeconfigError(f"cluster {cluster!r} has no cluster details")
         details["server"] = server
     return yaml.safe_dump(config, sort_keys=False, default_flow_style=False)
+
+
+def set_namespace(kubeconfig_yaml: str, context: str, namespace: str) -> str:
+    """`kubeconfig_yaml` with `namespace` as the default namespace of `context`."""
+    config = yaml.safe_load(kubeconfig_yaml)
+    contexts = config.get("contexts") if isinstance(config, dict) else None
+    matches = [c for c in contexts or [] if isinstance(c, dict) and c.get("name") == context]
+    if not matches:
+        raise KubeconfigError(f"kubeconfig has no context named {context!r}")
+    for entry in matches:
+        entry.setdefault("context", {})["namespace"] = namespace
+    return yaml.safe_dump(config, sort_keys=False, default_flow_style=False)

@@ -53,6 +53,14 @@ class LabNames:
     def ide_container(self) -> str:
         return f"{self.student}-ide"
 
+    @property
+    def registry_container(self) -> str:
+        return f"{self.student}-registry"
+
+    @property
+    def registry_volume(self) -> str:
+        return f"{self.student}-registry-data"
+
 
 def student_name_problem(name: str) -> str | None:
     """Why `name` cannot be a student name, or None when it can."""

@@ -22,6 +22,8 @@ SEED_PORTS = {
     # the host kubeconfig stable across cluster re-creation. 6550 is k3d's default API
     # port, chosen because 6443 shares its remainder with 443.
     "api": 6550,
+    # The local registry, as kind's local-registry guide publishes it.
+    "registry": 5001,
 }
 
 assert len({port % STRIDE for port in SEED_PORTS.values()}) == len(SEED_PORTS)
@@ -36,6 +38,7 @@ class SlotPorts:
     http: int
     https: int
     api: int
+    registry: int
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -46,3 +49,9 @@ def ports_for_slot(slot: int) -> SlotPorts:
     if slot < 0 or slot > MAX_SLOT:
         raise ValueError(f"slot {slot} is outside 0..{MAX_SLOT}")
     return SlotPorts(**{purpose: base + STRIDE * slot for purpose, base in SEED_PORTS.items()})
+
+
+def reachable_host(bind_address: str) -> str:
+    """The address this machine reaches a port on: published on every interface, it is
+    still reached on loopback."""
+    return "127.0.0.1" if bind_address == "0.0.0.0" else bind_address

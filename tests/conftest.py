@@ -61,7 +61,7 @@ def base_image(docker_client) -> str:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         tar.add(str(busybox), arcname="bin/busybox")
-        for applet in ("sh", "sleep", "cat", "ls", "id", "stat", "mkdir", "touch", "echo", "nslookup", "ping", "wget", "nc", "httpd", "test", "rm"):
+        for applet in ("sh", "sleep", "cat", "ls", "id", "stat", "mkdir", "touch", "echo", "nslookup", "ping", "wget", "nc", "httpd", "test", "rm", "cp", "wc"):
             link = tarfile.TarInfo(f"bin/{applet}")
             link.type = tarfile.SYMTYPE
             link.linkname = "busybox"

@@ -85,6 +85,7 @@ class Recorded:
     property_dependencies: dict[str, set[str]]
     delete_before_replace: bool
     additional_secret_outputs: list[str]
+    provider: str = ""  # "<urn>::<id>" of an explicit provider
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -146,6 +147,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     property_dependencies={k: set(v.urns) for k, v in request.propertyDependencies.items()},
                     delete_before_replace=request.deleteBeforeReplace,
                     additional_secret_outputs=list(request.additionalSecretOutputs),
+                    provider=request.provider,
                 )
             )
         return response
@@ -175,7 +177,10 @@ class Evaluation:
         return next(r for r in self.resources if r.urn == urn)
 
     def direct_dependencies(self, resource: Recorded) -> set[str]:
+        """What the engine waits for before `resource`: its dependencies and its provider."""
         deps = set(resource.dependencies)
+        if resource.provider:
+            deps.add(resource.provider.rsplit("::", 1)[0])
         for urns in resource.property_dependencies.values():
             deps |= urns
         return deps

@@ -52,7 +52,16 @@ def ends_with_register_outputs(function: ast.FunctionDef) -> bool:
 
 def test_there_is_a_component_per_concern():
     names = sorted(cls.name for _, cls in component_classes())
-    assert names == ["IdeContainer", "IdeImage", "IdePassword", "KindCluster", "LabNetwork", "Workspace"]
+    assert names == [
+        "ClusterBootstrap",
+        "IdeContainer",
+        "IdeImage",
+        "IdePassword",
+        "KindCluster",
+        "LabNetwork",
+        "LocalRegistry",
+        "Workspace",
+    ]
 
 
 @pytest.mark.parametrize("path, cls", list(component_classes()), ids=lambda v: getattr(v, "name", ""))
@@ -105,6 +114,8 @@ def test_cluster_alone_accepts_a_plain_network_name():
                 workers=0,
                 bind_address="127.0.0.1",
                 ports=ports_for_slot(1),
+                registry=False,
+                namespace="kim",
             ),
         )
         pulumi.export("kubeconfig", cluster.kubeconfig)
@@ -115,6 +126,7 @@ def test_cluster_alone_accepts_a_plain_network_name():
     assert sorted(c.name for c in commands) == ["c-cluster", "c-kubeconfig"]
     config = yaml.safe_load(lab.one("command:local:Command", "c-cluster").inputs["stdin"])
     assert [n["role"] for n in config["nodes"]] == ["control-plane"]
+    assert "containerdConfigPatches" not in config  # no registry, no patch
     assert lab.exports["kubeconfig"].secret
     assert lab.exports["name"].value == "kim"
 

@@ -22,6 +22,7 @@ def test_defaults(workspace_root):
     assert cfg.node_image == lab_config.DEFAULT_NODE_IMAGE
     assert cfg.timezone == "Asia/Seoul"
     assert cfg.ide_password is None and cfg.ide_image is None and cfg.ide_env == ()
+    assert (cfg.ingress, cfg.registry, cfg.namespace) == (True, True, "kim")
     assert cfg.workspace.src == os.path.join(workspace_root, "kim", "src")
 
 
@@ -83,6 +84,11 @@ BAD = [
     ({"ideEnv": json.dumps(["FILE__PASSWORD=/tmp/x"])}, "ideEnv", ["FILE__PASSWORD is set by the lab"]),
     ({"ideEnv": json.dumps(["TZ=UTC"])}, "ideEnv", ["TZ is set by the lab", "timezone"]),
     ({"ideEnv": json.dumps(["A=1", "A=2"])}, "ideEnv", ["set twice"]),
+    ({"ingress": "on"}, "ingress", ["'on'", "true or false", "pulumi config set ingress"]),
+    ({"registry": "1"}, "registry", ["'1'", "true or false"]),
+    ({"namespace": "Team_A"}, "namespace", ["'Team_A'", "lowercase", "pulumi config set namespace"]),
+    ({"namespace": "kube-system"}, "namespace", ["'kube-system'", "belongs to Kubernetes"]),
+    ({"namespace": "default"}, "namespace", ["'default'", "belongs to Kubernetes"]),
     ({"slots": "3"}, "slots", ["not a k8s-lab setting", "pulumi config rm slots"]),
 ]
 

@@ -168,3 +168,18 @@ def test_cluster_deleted_outside_pulumi_is_made_again_with_a_new_identity(docker
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip() and again.stdout != first.stdout  # new control plane: kubeconfig re-read
     assert node_names(docker_client, student) == [f"{student}-control-plane", f"{student}-worker"]
+
+
+@pytest.mark.engine
+def test_registry_hosts_reach_every_node(docker_client, lab):
+    from k8s_lab import registry
+
+    student, env, log = lab
+    assert lifecycle(env, "create", "--name", student, "--workers", "1", "--timeout", "30", stdin=CONFIG).returncode == 0
+    directory = registry.hosts_dir(5001)
+    endpoint = registry.endpoint(f"{student}-registry")
+    result = lifecycle(env, "registry-hosts", "--name", student, "--directory", directory, "--endpoint", endpoint)
+    assert result.returncode == 0, result.stderr
+    for node in (f"{student}-control-plane", f"{student}-worker"):
+        written = docker_client.containers.get(node).exec_run(["cat", f"{directory}/hosts.toml"])
+        assert written.exit_code == 0 and written.output.decode() == registry.hosts_toml(endpoint), node

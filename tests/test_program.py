@@ -21,6 +21,10 @@ IMAGE = "docker:index/image:Image"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 COMMAND = "command:local:Command"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+K8S_PROVIDER = "pulumi:providers:kubernetes"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+CONFIGMAP = "kubernetes:core/v1:ConfigMap"
+CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile"
 PRIVATE_KEY_MARKER = "LS0tLS1QUklWQVRFLUtFWS0tLS0tU0VDUkVU"  # client-key-data of the fake kubeconfig
 
 
@@ -41,22 +45,32 @@ def test_one_stack_creates_the_seeds_resources(lab):
             (COMMAND, "cluster-kubeconfig"),
             (RANDOM_PASSWORD, "ide-password-generated"),
             (CONTAINER, "ide-container"),
+            (REMOTE_IMAGE, "registry-image"),
+            (VOLUME, "registry-data"),
+            (CONTAINER, "registry-container"),
+            (COMMAND, "registry-node-hosts"),
+            (K8S_PROVIDER, "bootstrap-provider"),
+            (NAMESPACE, "bootstrap-namespace"),
+            (CONFIGMAP, "bootstrap-local-registry-hosting"),
         ]
     )
+    # ingress-nginx's manifest is a provider-side component (its objects come from the URL).
+    assert not lab.one(CONFIG_FILE).custom
 
 
 def test_every_resource_belongs_to_a_lab_component(lab):
-    components = {r.urn: r for r in lab.resources if not r.custom}
+    components = {r.urn: r for r in lab.resources if r.type.startswith("k8s-lab:")}
     assert sorted(c.type for c in components.values()) == sorted(
-        f"k8s-lab:index:{n}" for n in ("IdeImage", "Workspace", "LabNetwork", "KindCluster", "IdePassword", "IdeContainer")
+        f"k8s-lab:index:{n}"
+        for n in ("IdeImage", "Workspace", "LabNetwork", "KindCluster", "IdePassword", "IdeContainer", "LocalRegistry", "ClusterBootstrap")
     )
     for resource in lab.resources:
-        if resource.custom:
+        if not resource.type.startswith("k8s-lab:"):
             assert resource.parent in components, f"{resource.name} is not parented to a component"
 
 
 def test_workspace_volumes_bind_the_student_folders(lab, workspace_root):
-    volumes = {v.inputs["name"]: v.inputs for v in lab.by_type(VOLUME)}
+    volumes = {v.inputs["name"]: v.inputs for v in lab.by_type(VOLUME) if v.name.startswith("workspace-")}
     assert set(volumes) == {"alice-src", "alice-vscode"}
     for name, folder in (("alice-src", "src"), ("alice-vscode", "vscode")):
         assert volumes[name]["driver"] == "local"
@@ -124,7 +138,7 @@ def test_kubeconfig_command_keeps_its_output_secret_and_quiet(lab):
 
 
 def test_ide_container(lab):
-    ide = lab.one(CONTAINER)
+    ide = lab.one(CONTAINER, "ide-container")
     inputs = ide.inputs
     assert inputs["name"] == "alice-ide"
     assert inputs["image"].startswith("k8s-lab-ide:")
@@ -153,7 +167,7 @@ def test_ide_container(lab):
 
 
 def test_code_server_always_gets_a_password(lab):
-    ide = lab.one(CONTAINER).inputs
+    ide = lab.one(CONTAINER, "ide-container").inputs
     password_file = next(e.split("=", 1)[1] for e in ide["envs"] if e.startswith("FILE__PASSWORD="))
     uploads = {u["file"]: u for u in ide["uploads"]}
     assert uploads[password_file]["content"] == GENERATED_PASSWORD
@@ -162,9 +176,10 @@ def test_code_server_always_gets_a_password(lab):
 
 
 def test_in_network_kubeconfig_is_uploaded(lab):
-    uploads = {u["file"]: u for u in lab.one(CONTAINER).inputs["uploads"]}
+    uploads = {u["file"]: u for u in lab.one(CONTAINER, "ide-container").inputs["uploads"]}
     kubeconfig = yaml.safe_load(uploads["/config/.kube/config"]["content"])
     assert kubeconfig["clusters"][0]["cluster"]["server"] == "https://alice-control-plane:6443"
+    assert kubeconfig["contexts"][0]["context"]["namespace"] == "alice"  # the student's namespace
     assert uploads["/config/.kube/config"]["permissions"] == "0600"
 
 
@@ -173,8 +188,8 @@ def test_dependencies(lab):
     cluster = lab.one(COMMAND, "cluster-cluster")
     read = lab.one(COMMAND, "cluster-kubeconfig")
     image = lab.one(IMAGE)
-    ide = lab.one(CONTAINER)
-    volumes = lab.by_type(VOLUME)
+    ide = lab.one(CONTAINER, "ide-container")
+    volumes = [v for v in lab.by_type(VOLUME) if v.name.startswith("workspace-")]
     assert lab.depends_on(cluster, network)
     assert lab.depends_on(read, cluster)
     for needed in [image, network, read, *volumes]:
@@ -188,6 +203,8 @@ def test_dependencies(lab):
 def test_stack_outputs_and_their_secrecy(lab):
     exports = lab.exports
     assert set(exports) == {
+        "ingressUrl",
+        "registry",
         "ideUrl",
         "idePassword",
         "kubeconfig",
@@ -202,6 +219,7 @@ def test_stack_outputs_and_their_secrecy(lab):
     assert exports["idePassword"].value == GENERATED_PASSWORD
     assert yaml.safe_load(exports["hostKubeconfig"].value)["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:6550"
     assert yaml.safe_load(exports["kubeconfig"].value)["clusters"][0]["cluster"]["server"] == "https://alice-control-plane:6443"
+    assert exports["ingressUrl"].value == "http://127.0.0.1:80/" and exports["registry"].value == "localhost:5001"
     assert (exports["clusterName"].value, exports["networkName"].value, exports["ideContainer"].value) == (
         "alice",
         "kind-alice",
@@ -227,14 +245,14 @@ def test_no_secret_reaches_any_input_in_plain_text(workspace_root):
         assert "Configured-Pa55word" not in plain, resource.name
         assert PRIVATE_KEY_MARKER not in plain, resource.name
     # ...while the secrets are really there, marked secret.
-    assert lab.one(CONTAINER).input_is_secret("uploads")
-    assert "Configured-Pa55word" in json.dumps(lab.one(CONTAINER).inputs["uploads"])
+    assert lab.one(CONTAINER, "ide-container").input_is_secret("uploads")
+    assert "Configured-Pa55word" in json.dumps(lab.one(CONTAINER, "ide-container").inputs["uploads"])
 
 
 def test_configured_password_is_used_and_nothing_is_generated(workspace_root):
     lab = evaluate({"workspaceRoot": workspace_root, "idePassword": "Configured-Pa55word"}, stack="alice")
     assert lab.by_type(RANDOM_PASSWORD) == []
-    uploads = {u["file"]: u for u in lab.one(CONTAINER).inputs["uploads"]}
+    uploads = {u["file"]: u for u in lab.one(CONTAINER, "ide-container").inputs["uploads"]}
     assert uploads["/run/secrets/code-server-password"]["content"] == "Configured-Pa55word"
     assert lab.exports["idePassword"].secret and lab.exports["idePassword"].value == "Configured-Pa55word"
 
@@ -242,16 +260,16 @@ def test_configured_password_is_used_and_nothing_is_generated(workspace_root):
 def test_prebuilt_image_is_pulled_not_built(workspace_root):
     lab = evaluate({"workspaceRoot": workspace_root, "ideImage": "registry.example.com/class/ide:1"}, stack="alice")
     assert lab.by_type(IMAGE) == []
-    pulled = lab.one(REMOTE_IMAGE)
+    pulled = lab.one(REMOTE_IMAGE, "ide-image-pulled")
     assert pulled.inputs["name"] == "registry.example.com/class/ide:1"
     assert pulled.inputs["keepLocally"] is True  # other stacks on the host share it
-    assert lab.one(CONTAINER).inputs["image"] == FAKE_IMAGE_ID
-    assert lab.depends_on(lab.one(CONTAINER), pulled)
+    assert lab.one(CONTAINER, "ide-container").inputs["image"] == FAKE_IMAGE_ID
+    assert lab.depends_on(lab.one(CONTAINER, "ide-container"), pulled)
 
 
 def test_docker_socket_can_be_left_out(workspace_root):
     lab = evaluate({"workspaceRoot": workspace_root, "mountDockerSocket": "false"}, stack="alice")
-    paths = [v["containerPath"] for v in lab.one(CONTAINER).inputs["volumes"]]
+    paths = [v["containerPath"] for v in lab.one(CONTAINER, "ide-container").inputs["volumes"]]
     assert "/var/run/docker.sock" not in paths and "/config" in paths
 
 
@@ -260,7 +278,7 @@ def test_student_slot_and_bind_address_flow_everywhere(workspace_root):
         {"workspaceRoot": workspace_root, "student": "bob", "slot": "3", "bindAddress": "0.0.0.0", "ideEnv": '["EDITOR=vim"]'},
         stack="class-stack-7",
     )
-    ide = lab.one(CONTAINER).inputs
+    ide = lab.one(CONTAINER, "ide-container").inputs
     assert ide["name"] == "bob-ide"
     assert sorted((p["internal"], p["external"], p["ip"]) for p in ide["ports"]) == [
         (5500, 5800, "0.0.0.0"),
@@ -270,7 +288,7 @@ def test_student_slot_and_bind_address_flow_everywhere(workspace_root):
     config = yaml.safe_load(lab.one(COMMAND, "cluster-cluster").inputs["stdin"])
     assert [m["hostPort"] for m in config["nodes"][0]["extraPortMappings"]] == [380, 743]
     assert lab.exports["ideUrl"].value == "http://127.0.0.1:8744"
-    assert {v.inputs["name"] for v in lab.by_type(VOLUME)} == {"bob-src", "bob-vscode"}
+    assert {v.inputs["name"] for v in lab.by_type(VOLUME)} == {"bob-src", "bob-vscode", "bob-registry-data"}
 
 
 def test_bad_config_registers_nothing(workspace_root):
@@ -306,6 +324,7 @@ def test_kind_config_in_the_command_is_the_renderers(lab, workspace_root):
             http_port=80,
             https_port=443,
             api_port=6550,
+            registry=True,
         )
     )
     assert stdin == expected
@@ -324,3 +343,71 @@ def test_cluster_lost_behind_pulumis_back_reruns_the_idempotent_create(workspace
     assert env(healthy) == env(fresh) and "K8S_LAB_RECOVER_CLUSTER" not in env(healthy)
     trig = lambda ev: ev.one(COMMAND, "cluster-cluster").inputs["triggers"]
     assert trig(healthy) == trig(lost)
+
+
+def test_local_registry(lab):
+    registry = lab.one(CONTAINER, "registry-container")
+    inputs = registry.inputs
+    assert inputs["name"] == "alice-registry"
+    assert inputs["ports"] == [{"internal": 5000, "external": 5001, "ip": "127.0.0.1", "protocol": "tcp"}] or [
+        (p["internal"], p["external"], p["ip"]) for p in inputs["ports"]
+    ] == [(5000, 5001, "127.0.0.1")]
+    assert [n["name"] for n in inputs["networksAdvanced"]] == ["kind-alice"]
+    assert inputs["volumes"] == [{"volumeName": "alice-registry-data", "containerPath": "/var/lib/registry"}]
+    assert lab.one(REMOTE_IMAGE, "registry-image").inputs == {"name": "registry:2.8.3", "keepLocally": True}
+    assert registry.delete_before_replace
+    hosts = lab.one(COMMAND, "registry-node-hosts")
+    assert "registry-hosts --name alice --directory /etc/containerd/certs.d/localhost:5001 --endpoint http://alice-registry:5000" in hosts.inputs["create"]
+    assert hosts.inputs["triggers"] == ["control-plane-container-id"]  # again for a remade cluster
+    assert lab.depends_on(hosts, lab.one(COMMAND, "cluster-cluster")) and lab.depends_on(hosts, registry)
+    config = yaml.safe_load(lab.one(COMMAND, "cluster-cluster").inputs["stdin"])
+    assert 'config_path = "/etc/containerd/certs.d"' in config["containerdConfigPatches"][0]
+
+
+def test_kubernetes_bootstrap(lab):
+    provider = lab.one(K8S_PROVIDER)
+    assert provider.input_is_secret("kubeconfig") and provider.additional_secret_outputs == ["kubeconfig"]
+    cluster = lab.one(COMMAND, "cluster-cluster")
+    for type_ in (NAMESPACE, CONFIGMAP, CONFIG_FILE):
+        resource = lab.one(type_)
+        assert lab.depends_on(resource, cluster), f"{resource.name} does not wait for the cluster's nodes"
+        assert resource.provider.startswith(provider.urn)
+    assert lab.one(NAMESPACE).inputs["metadata"]["name"] == "alice"
+    configmap = lab.one(CONFIGMAP).inputs
+    assert configmap["metadata"] == {"name": "local-registry-hosting", "namespace": "kube-public"}
+    assert yaml.safe_load(configmap["data"]["localRegistryHosting.v1"])["host"] == "localhost:5001"
+    assert lab.one(CONFIG_FILE).inputs["file"].startswith(
+        "https://raw.githubusercontent.com/kubernetes/ingress-nginx/controller-v1."
+    )
+
+
+def test_registry_and_ingress_can_be_turned_off(workspace_root):
+    lab = evaluate({"workspaceRoot": workspace_root, "registry": "false"}, stack="alice")
+    assert not [r for r in lab.resources if "registry" in r.name]
+    assert "containerdConfigPatches" not in yaml.safe_load(lab.one(COMMAND, "cluster-cluster").inputs["stdin"])
+    assert lab.by_type(CONFIG_FILE) and not lab.by_type(CONFIGMAP)
+    lab = evaluate({"workspaceRoot": workspace_root, "ingress": "false"}, stack="alice")
+    assert not lab.by_type(CONFIG_FILE) and lab.by_type(CONFIGMAP) and "ingressUrl" not in lab.exports
+
+
+def test_stack_without_ingress_or_registry_never_imports_pulumi_kubernetes(workspace_root):
+    script = f"""
+import sys
+sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]
+from lab_mocks import evaluate
+lab = evaluate({{"workspaceRoot": {workspace_root!r}, "ingress": "false", "registry": "false"}})
+assert not [r for r in lab.resources if r.type.startswith(("kubernetes:", "pulumi:providers:kubernetes"))]
+print("pulumi_kubernetes" in sys.modules)
+"""
+    import subprocess
+
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_namespace_setting(workspace_root):
+    lab = evaluate({"workspaceRoot": workspace_root, "namespace": "team-a"}, stack="alice")
+    assert lab.one(NAMESPACE).inputs["metadata"]["name"] == "team-a"
+    uploads = {u["file"]: u for u in lab.one(CONTAINER, "ide-container").inputs["uploads"]}
+    assert yaml.safe_load(uploads["/config/.kube/config"]["content"])["contexts"][0]["context"]["namespace"] == "team-a"

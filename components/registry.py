@@ -1,0 +1,64 @@
+"""The student's local registry: a registry:2 container on the lab network with its data
+in a volume, published on the slot's registry port, and every kind node told about it."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+import pulumi_command as command
+
+from k8s_lab import commands, registry
+from k8s_lab.names import LabNames
+from components.cluster import PROJECT_DIR
+
+
+@dataclass
+class LocalRegistryArgs:
+    names: LabNames
+    network_name: pulumi.Input[str]
+    host_port: int
+    bind_address: str
+    cluster_identity: pulumi.Input[str]  # changes when the cluster is remade
+
+
+class LocalRegistry(pulumi.ComponentResource):
+    push_host: pulumi.Output[str]
+
+    def __init__(self, name: str, args: LocalRegistryArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("k8s-lab:index:LocalRegistry", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        image = docker.RemoteImage(f"{name}-image", name=registry.IMAGE, keep_locally=True, opts=child)
+        # Pushed images survive `up` and container replacement; destroy removes them.
+        data = docker.Volume(f"{name}-data", name=args.names.registry_volume, opts=child)
+        container = docker.Container(
+            f"{name}-container",
+            name=args.names.registry_container,
+            image=image.image_id,
+            ports=[docker.ContainerPortArgs(internal=registry.CONTAINER_PORT, external=args.host_port, ip=args.bind_address)],
+            volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path=registry.DATA_DIR)],
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name)],
+            restart="unless-stopped",
+            must_run=True,
+            # Fixed name and host port (pulumi-docker issue 1356).
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
+        windows = sys.platform == "win32"
+        # Every node, including ones of a remade cluster, learns where localhost:<port> is.
+        command.local.Command(
+            f"{name}-node-hosts",
+            create=commands.registry_hosts(
+                args.names.cluster,
+                registry.hosts_dir(args.host_port),
+                registry.endpoint(args.names.registry_container),
+                python=sys.executable,
+                windows=windows,
+            ),
+            dir=str(PROJECT_DIR),
+            triggers=[args.cluster_identity],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[container]),
+        )
+        self.push_host = pulumi.Output.from_input(registry.push_host(args.host_port))
+        self.register_outputs({"push_host": self.push_host})

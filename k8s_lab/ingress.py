@@ -1,0 +1,17 @@
+"""ingress-nginx as kind's ingress guide installs it, pinned to a controller release."""
+
+from __future__ import annotations
+
+from k8s_lab.ports import reachable_host
+
+CONTROLLER_VERSION = "v1.11.3"
+# The manifest for the kind provider: a controller Deployment with hostPorts 80 and 443,
+# a nodeSelector on ingress-ready=true and tolerations for the control plane.
+MANIFEST_URL = (
+    "https://raw.githubusercontent.com/kubernetes/ingress-nginx/"
+    f"controller-{CONTROLLER_VERSION}/deploy/static/provider/kind/deploy.yaml"
+)
+
+
+def ingress_url(bind_address: str, http_port: int) -> str:
+    return f"http://{reachable_host(bind_address)}:{http_port}/"
