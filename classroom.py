@@ -1,0 +1,217 @@
+"""Run the lab for a whole class: `python classroom.py up|preview|destroy|status roster.csv`.
+
+One stack per student (named after the student), each run in its own process through
+Pulumi's Automation API, at most --parallel at a time. The roster is validated before
+anything runs; slots are allocated stably and kept in each stack's own config; a
+generated password is stored as a secret config value. One student's failure never stops
+the others; the summary says who failed and why, and the exit code whether anyone did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from k8s_lab.handout import render_handout, write_handout
+from k8s_lab.orchestrate import Outcome, Progress, exit_code, run_all
+from k8s_lab.roster import RosterError, allocate_slots, parse_roster
+
+ROOT = Path(__file__).resolve().parent
+ACTIONS = ("up", "preview", "destroy", "status")
+
+
+def backend_env(backend: str | None) -> dict[str, str]:
+    import lab
+
+    env, notice = lab.workspace_env(dict(os.environ))
+    if backend:
+        env["PULUMI_BACKEND_URL"] = backend
+    if notice:
+        print(notice, file=sys.stderr)
+    return env
+
+
+def existing_slots(env: dict[str, str], students: list[str]) -> dict[str, int]:
+    """The slots the students' stacks already have (their own config)."""
+    from pulumi import automation as auto
+
+    workspace = auto.LocalWorkspace(work_dir=str(ROOT), env_vars=env)
+    names = {summary.name.split("/")[-1] for summary in workspace.list_stacks()}
+    slots = {}
+    for student in students:
+        if student in names:
+            try:
+                slots[student] = int(workspace.get_config(student, "slot").value)
+            except Exception:  # noqa: BLE001 - a stack without a slot gets a new one
+                pass
+    return slots
+
+
+def run_one(action: str, student: str, slot: int, docker_host: str, env: dict[str, str]) -> dict[str, str]:
+    """In the child process: configure the student's stack and run `action` on it."""
+    from pulumi import automation as auto
+
+    def phase(text: str) -> None:
+        print(f"PHASE {text}", flush=True)
+
+    phase("selecting stack")
+    stack = auto.create_or_select_stack(stack_name=student, work_dir=str(ROOT), opts=auto.LocalWorkspaceOptions(env_vars=env))
+    config = stack.get_all_config()
+    if action in ("up", "preview"):
+        stack.set_config("student", auto.ConfigValue(student))
+        stack.set_config("slot", auto.ConfigValue(str(slot)))
+        if docker_host:
+            stack.set_config("dockerHost", auto.ConfigValue(docker_host))
+        if not any(key.endswith(":idePassword") for key in config):
+            stack.set_config("idePassword", auto.ConfigValue(secrets.token_urlsafe(15), secret=True))
+
+    def on_event(event) -> None:
+        pre = getattr(event, "resource_pre_event", None)
+        if pre is not None and pre.metadata is not None:
+            phase(f"{pre.metadata.op.value.lower()} {pre.metadata.urn.rsplit('::', 1)[-1]}")
+
+    if action == "up":
+        stack.up(on_event=on_event)
+    elif action == "preview":
+        result = stack.preview(diff=True, on_event=on_event)
+        changes = {k: v for k, v in result.change_summary.items() if k != "same"}
+        return {"changes": json.dumps(changes)}
+    elif action == "destroy":
+        stack.destroy(on_event=on_event)
+        return {}
+    outputs = stack.outputs()
+    return {name: str(value.value) for name, value in outputs.items() if name in ("ideUrl", "idePassword", "registry", "ingressUrl")}
+
+
+def child_job(action: str, slots: dict[str, int], hosts: dict[str, str], backend: str | None):
+    """A job that runs one student in a child process (the Automation API's programs share
+    global state, so students never share one)."""
+
+    def job(student: str, report) -> dict[str, str]:
+        argv = [sys.executable, str(ROOT / "classroom.py"), "_one", action, student, "--slot", str(slots[student])]
+        if hosts.get(student):
+            argv += ["--docker-host", hosts[student]]
+        if backend:
+            argv += ["--backend", backend]
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        result: dict[str, str] = {}
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("PHASE "):
+                report(line[6:].strip())
+            elif line.startswith("RESULT "):
+                result = json.loads(line[7:])
+        stderr = process.stderr.read() if process.stderr else ""
+        if process.wait() != 0:
+            last = [l for l in stderr.strip().splitlines() if l.strip()][-3:]
+            raise RuntimeError(" | ".join(last) or f"exited with {process.returncode}")
+        return result
+
+    return job
+
+
+def show(outcomes: list[Outcome], action: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"classroom {action}")
+    for column in ("student", "URL", "status", "duration"):
+        table.add_column(column)
+    for outcome in outcomes:
+        status = "ok" if outcome.ok else f"FAILED: {outcome.detail}"
+        url = outcome.outputs.get("ideUrl", outcome.outputs.get("changes", ""))
+        table.add_row(outcome.student, url, status, f"{outcome.seconds:.0f}s")
+    Console().print(table)
+    failed = [o.student for o in outcomes if not o.ok]
+    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} succeeded" + (f"; failed: {', '.join(failed)}" if failed else ""))
+
+
+def run_with_progress(students: list[str], job, parallel: int) -> list[Outcome]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rich.live import Live
+    from rich.table import Table
+
+    progress = Progress()
+
+    def render() -> Table:
+        table = Table(show_header=True)
+        table.add_column("student")
+        table.add_column("phase")
+        table.add_column("elapsed")
+        for student, phase, elapsed in progress.snapshot():
+            table.add_row(student, phase, f"{elapsed:.0f}s")
+        return table
+
+    with ThreadPoolExecutor(max_workers=1) as pool, Live(render(), refresh_per_second=2) as live:
+        future = pool.submit(run_all, students, job, parallel, progress)
+        while not future.done():
+            live.update(render())
+            time.sleep(0.5)
+        live.update(render())
+        return future.result()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="classroom.py", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="action", required=True)
+    for action in ACTIONS:
+        each = sub.add_parser(action, help=f"{action} every student's lab in the roster")
+        each.add_argument("roster", type=Path, help="CSV with a header: student, optional slot, optional dockerHost")
+        each.add_argument("--parallel", type=int, default=4, help="stacks run at once (default 4)")
+        each.add_argument("--backend", help="state backend URL (default: PULUMI_BACKEND_URL, else .pulumi-state/ here)")
+        each.add_argument("--handouts", type=Path, default=ROOT / "handouts", help="folder for the students' handouts (up, status)")
+    one = sub.add_parser("_one", help=argparse.SUPPRESS)
+    one.add_argument("one_action", choices=ACTIONS)
+    one.add_argument("student")
+    one.add_argument("--slot", type=int, required=True)
+    one.add_argument("--docker-host", default="")
+    one.add_argument("--backend")
+    args = parser.parse_args(argv)
+
+    if args.action == "_one":
+        outputs = run_one(args.one_action, args.student, args.slot, args.docker_host, backend_env(args.backend))
+        print("RESULT " + json.dumps(outputs), flush=True)
+        return 0
+
+    if args.parallel < 1:
+        parser.error("--parallel must be at least 1")
+    try:
+        entries = parse_roster(args.roster.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        print(f"classroom: no roster at {args.roster}", file=sys.stderr)
+        return 2
+    except RosterError as error:
+        print(f"classroom: {error}", file=sys.stderr)
+        return 2
+    if not entries:
+        print(f"classroom: {args.roster} lists no students", file=sys.stderr)
+        return 2
+    students = [e.student for e in entries]
+    env = backend_env(args.backend)
+    slots = allocate_slots(entries, existing_slots(env, students))
+    hosts = {e.student: e.docker_host for e in entries}
+    outcomes = run_with_progress(students, child_job(args.action, slots, hosts, args.backend), args.parallel)
+    if args.action in ("up", "status"):
+        for outcome in outcomes:
+            if outcome.ok and "idePassword" in outcome.outputs:
+                text = render_handout(
+                    outcome.student,
+                    outcome.outputs["ideUrl"],
+                    outcome.outputs["idePassword"],
+                    outcome.outputs.get("registry"),
+                    outcome.outputs.get("ingressUrl"),
+                )
+                write_handout(args.handouts, outcome.student, text)
+    show(outcomes, args.action)
+    return exit_code(outcomes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

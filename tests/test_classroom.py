@@ -1,0 +1,152 @@
+"""The classroom: roster, stable slots, parallel runs, handouts, and the command line."""
+
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from k8s_lab.handout import render_handout, write_handout
+from k8s_lab.orchestrate import Progress, exit_code, run_all
+from k8s_lab.roster import Entry, RosterError, allocate_slots, parse_roster
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_roster_with_optional_columns():
+    entries = parse_roster("student,slot,dockerHost\nkim,,\nlee,5,ssh://teacher@lab2\n\npark,,\n")
+    assert [(e.line, e.student, e.slot, e.docker_host) for e in entries] == [
+        (2, "kim", None, ""),
+        (3, "lee", 5, "ssh://teacher@lab2"),
+        (5, "park", None, ""),
+    ]
+    assert [e.student for e in parse_roster("\ufeffstudent\nkim\n")] == ["kim"]  # Excel's BOM
+
+
+def test_every_roster_problem_is_reported_with_its_line():
+    text = "student,slot\nKim,\nlee,1\nlee,2\npark,1\nchoi,x\njung,999\n"
+    with pytest.raises(RosterError) as caught:
+        parse_roster(text)
+    problems = caught.value.problems
+    assert problems == [
+        "line 2: student 'Kim' is not usable: it must be lowercase letters, digits and '-', starting and ending with a letter or digit",
+        "line 4: student 'lee' is listed twice (first on line 3)",
+        "line 5: slot 1 is already given on line 3",
+        "line 6: slot 'x' is not a whole number (0..570)",
+        "line 7: slot 999 is outside 0..570",
+    ]
+
+
+def test_same_slot_on_different_docker_hosts_is_fine():
+    entries = parse_roster("student,slot,dockerHost\nkim,1,ssh://a\nlee,1,ssh://b\n")
+    assert [e.slot for e in entries] == [1, 1]
+
+
+def test_bad_header():
+    with pytest.raises(RosterError, match="line 1: the header"):
+        parse_roster("name,slot\nkim,1\n")
+    with pytest.raises(RosterError, match="unknown column 'email'"):
+        parse_roster("student,email\nkim,k@x\n")
+
+
+def test_allocation_keeps_existing_and_fills_the_lowest_free():
+    entries = [Entry(2, "kim", None, ""), Entry(3, "lee", None, ""), Entry(4, "park", 0, ""), Entry(5, "choi", None, "ssh://b")]
+    assert allocate_slots(entries, {"lee": 7}) == {"park": 0, "lee": 7, "kim": 1, "choi": 0}
+
+
+names = st.sampled_from([f"s{i}" for i in range(25)])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), names), min_size=1, max_size=40))
+def test_adding_or_removing_students_never_moves_a_kept_one(operations):
+    roster: list[str] = []
+    slots: dict[str, int] = {}  # what the stacks' config holds between runs
+    for add, student in operations:
+        if add and student not in roster:
+            roster.append(student)
+        elif not add and student in roster:
+            roster.remove(student)
+            slots.pop(student, None)  # their stack is destroyed and removed
+        entries = [Entry(i + 2, s, None, "") for i, s in enumerate(roster)]
+        allocated = allocate_slots(entries, slots)
+        for kept in roster:
+            if kept in slots:
+                assert allocated[kept] == slots[kept], f"{kept} moved"
+        assert len(set(allocated.values())) == len(allocated)  # no shared slot on one host
+        slots = dict(allocated)
+
+
+def test_parallel_runs_are_bounded_and_a_failure_stops_nobody():
+    running, peak = 0, 0
+    lock = threading.Lock()
+
+    def job(student, report):
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        report("working")
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        if student == "s3":
+            raise RuntimeError("kind create failed: port 80 is already allocated")
+        return {"ideUrl": f"http://127.0.0.1/{student}"}
+
+    students = [f"s{i}" for i in range(8)]
+    progress = Progress()
+    outcomes = run_all(students, job, parallel=3, progress=progress)
+    assert peak == 3
+    assert [o.student for o in outcomes] == students
+    failed = [o for o in outcomes if not o.ok]
+    assert [(o.student, o.detail) for o in failed] == [("s3", "kind create failed: port 80 is already allocated")]
+    assert all(o.outputs["ideUrl"].endswith(o.student) for o in outcomes if o.ok)
+    assert exit_code(outcomes) == 1
+    assert dict((s, p) for s, p, _ in progress.snapshot())["s3"] == "failed"
+    assert exit_code([o for o in outcomes if o.ok]) == 0
+
+
+def test_handout_content_and_permissions(tmp_path):
+    text = render_handout("kim", "http://127.0.0.1:8444", "pw-123456", "localhost:5001", "http://127.0.0.1:80/")
+    for needle in ("http://127.0.0.1:8444", "`pw-123456`", "kubectl get nodes", "docker push localhost:5001/app:1", "Ingress"):
+        assert needle in text
+    path = write_handout(tmp_path / "handouts", "kim", text)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.chmod(0o644)
+    write_handout(tmp_path / "handouts", "kim", text)  # rewritten: back to owner-only
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def classroom(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, str(ROOT / "classroom.py"), *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_cli_help():
+    result = classroom("--help")
+    assert result.returncode == 0
+    for action in ("up", "preview", "destroy", "status"):
+        assert action in result.stdout
+    assert "--parallel" in classroom("up", "--help").stdout
+
+
+def test_cli_refuses_a_bad_roster_before_running_anything(tmp_path):
+    roster = tmp_path / "class.csv"
+    roster.write_text("student,slot\nkim,1\nlee,1\n")
+    result = classroom("up", str(roster))
+    assert result.returncode == 2
+    assert "line 3: slot 1 is already given on line 2" in result.stderr and "nothing was run" in result.stderr
+
+
+def test_cli_missing_roster_and_bad_parallel(tmp_path):
+    missing = classroom("status", str(tmp_path / "nope.csv"))
+    assert missing.returncode == 2 and "no roster at" in missing.stderr
+    roster = tmp_path / "class.csv"
+    roster.write_text("student\nkim\n")
+    bad = classroom("up", str(roster), "--parallel", "0")
+    assert bad.returncode == 2 and "--parallel must be at least 1" in bad.stderr
