@@ -23,14 +23,18 @@ from components import (
     Workspace,
     WorkspaceArgs,
 )
+from components.docker_host import docker_options
 from components.settings import read_lab_config
 from k8s_lab.ingress import ingress_url
 
 lab = read_lab_config()
+on_docker = docker_options(lab.docker)
 
-image = IdeImage("ide-image", IdeImageArgs(prebuilt=lab.ide_image))
-workspace = Workspace("workspace", WorkspaceArgs(names=lab.names, paths=lab.workspace))
-network = LabNetwork("network", LabNetworkArgs(names=lab.names))
+image = IdeImage("ide-image", IdeImageArgs(prebuilt=lab.ide_image), on_docker)
+workspace = Workspace(
+    "workspace", WorkspaceArgs(names=lab.names, paths=lab.workspace, bind_folders=not lab.docker.remote), on_docker
+)
+network = LabNetwork("network", LabNetworkArgs(names=lab.names), on_docker)
 cluster = KindCluster(
     "cluster",
     KindClusterArgs(
@@ -43,6 +47,7 @@ cluster = KindCluster(
         ports=lab.ports,
         registry=lab.registry,
         namespace=lab.namespace,
+        docker=lab.docker,
     ),
 )
 if lab.registry:
@@ -54,7 +59,9 @@ if lab.registry:
             host_port=lab.ports.registry,
             bind_address=lab.bind_address,
             cluster_identity=cluster.identity,
+            docker=lab.docker,
         ),
+        on_docker,
     )
     pulumi.export("registry", local_registry.push_host)
 if lab.ingress or lab.registry:
@@ -70,7 +77,7 @@ if lab.ingress or lab.registry:
         ),
     )
 if lab.ingress:
-    pulumi.export("ingressUrl", ingress_url(lab.bind_address, lab.ports.http))
+    pulumi.export("ingressUrl", ingress_url(lab.bind_address, lab.ports.http, lab.docker.hostname))
 password = IdePassword("ide-password", IdePasswordArgs(configured=lab.ide_password))
 ide = IdeContainer(
     "ide",
@@ -87,7 +94,9 @@ ide = IdeContainer(
         timezone=lab.timezone,
         extra_env=lab.ide_env,
         mount_docker_socket=lab.mount_docker_socket,
+        docker_hostname=lab.docker.hostname,
     ),
+    on_docker,
 )
 
 pulumi.export("ideUrl", ide.url)

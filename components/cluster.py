@@ -4,13 +4,14 @@ two kubeconfigs: one for the host, one for containers on the lab network."""
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
 import pulumi_command as command
 
 from k8s_lab import commands, drift, kind_config, kubeconfig
+from k8s_lab.docker_host import DockerHost
 from k8s_lab.names import LabNames
 from k8s_lab.ports import SlotPorts
 
@@ -28,6 +29,7 @@ class KindClusterArgs:
     ports: SlotPorts
     registry: bool  # wire containerd for the local registry
     namespace: str  # default namespace of the in-network kubeconfig
+    docker: DockerHost = field(default_factory=lambda: DockerHost(""))
 
 
 class KindCluster(pulumi.ComponentResource):
@@ -53,18 +55,23 @@ class KindCluster(pulumi.ComponentResource):
                 https_port=args.ports.https,
                 api_port=args.ports.api,
                 registry=args.registry,
+                # On another Docker host the API must be reachable from here, by that
+                # host's name (in its certificate too).
+                api_server_address=args.bind_address if args.docker.remote else "127.0.0.1",
+                extra_cert_sans=(args.docker.hostname,) if args.docker.hostname else (),
             )
         )
+        docker_env = args.docker.environment()
         # kind joins the lab's network (created by Pulumi) instead of making its own "kind";
         # the rest of the environment re-runs the idempotent create when the cluster was
         # lost behind Pulumi's back (k8s_lab.drift).
-        lost = drift.cluster_lost(drift.probe(args.names))
+        lost = drift.cluster_lost(drift.probe(args.names, docker_env))
         if lost:
             pulumi.log.warn(
                 f"kind cluster {cluster_name!r} was deleted outside Pulumi; this update makes it again", self
             )
         environment = pulumi.Output.all(args.network_name, args.network_id).apply(
-            lambda net: drift.command_environment(net[0], net[1], lost)
+            lambda net: drift.command_environment(net[0], net[1], lost, docker_env)
         )
         cluster = command.local.Command(
             f"{name}-cluster",
@@ -85,6 +92,7 @@ class KindCluster(pulumi.ComponentResource):
             f"{name}-kubeconfig",
             create=commands.kind_kubeconfig(cluster_name, python=python, windows=windows),
             dir=str(PROJECT_DIR),
+            environment=docker_env or None,
             logging=command.local.Logging.NONE,
             add_previous_output_in_env=False,
             # create prints the control plane's container ID: a remade cluster has new
@@ -93,7 +101,10 @@ class KindCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdout"], depends_on=[cluster]),
         )
         self.name = cluster.id.apply(lambda _: cluster_name)
-        self.host_kubeconfig = pulumi.Output.secret(read_kubeconfig.stdout)
+        host_server = f"https://{args.docker.hostname}:{args.ports.api}" if args.docker.hostname else None
+        self.host_kubeconfig = pulumi.Output.secret(read_kubeconfig.stdout).apply(
+            lambda text: kubeconfig.rewrite_server(text, args.names.kubeconfig_cluster, host_server) if host_server else text
+        )
         self.kubeconfig = self.host_kubeconfig.apply(
             lambda text: kubeconfig.set_namespace(
                 kubeconfig.rewrite_server(text, args.names.kubeconfig_cluster, args.names.in_network_server),

@@ -27,6 +27,7 @@ class IdeContainerArgs:
     timezone: str
     extra_env: tuple[tuple[str, str], ...]
     mount_docker_socket: bool
+    docker_hostname: str | None = None  # the Docker host's name, when it is another machine
 
 
 class IdeContainer(pulumi.ComponentResource):
@@ -82,5 +83,5 @@ class IdeContainer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         self.name = container.name
-        self.url = pulumi.Output.from_input(ide_container.ide_url(args.bind_address, args.ports))
+        self.url = pulumi.Output.from_input(ide_container.ide_url(args.bind_address, args.ports, args.docker_hostname))
         self.register_outputs({"name": self.name, "url": self.url})

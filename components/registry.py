@@ -4,13 +4,14 @@ in a volume, published on the slot's registry port, and every kind node told abo
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_docker as docker
 import pulumi_command as command
 
 from k8s_lab import commands, registry
+from k8s_lab.docker_host import DockerHost
 from k8s_lab.names import LabNames
 from components.cluster import PROJECT_DIR
 
@@ -22,6 +23,7 @@ class LocalRegistryArgs:
     host_port: int
     bind_address: str
     cluster_identity: pulumi.Input[str]  # changes when the cluster is remade
+    docker: DockerHost = field(default_factory=lambda: DockerHost(""))
 
 
 class LocalRegistry(pulumi.ComponentResource):
@@ -57,6 +59,7 @@ class LocalRegistry(pulumi.ComponentResource):
                 windows=windows,
             ),
             dir=str(PROJECT_DIR),
+            environment=args.docker.environment() or None,
             triggers=[args.cluster_identity],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[container]),
         )

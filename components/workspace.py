@@ -15,6 +15,9 @@ from k8s_lab.names import LabNames
 class WorkspaceArgs:
     names: LabNames
     paths: workspace.WorkspacePaths
+    # False on another Docker host: the student's folders are not on that machine, so the
+    # volumes are plain Docker volumes there, kept on destroy (they hold the work).
+    bind_folders: bool = True
 
 
 class Workspace(pulumi.ComponentResource):
@@ -26,16 +29,16 @@ class Workspace(pulumi.ComponentResource):
         # The folders hold the student's work, so no resource owns them: they are made on
         # every `up` (a bind volume needs its folder to exist) and nothing ever deletes
         # them. A preview changes nothing on disk.
-        if not pulumi.runtime.is_dry_run():
+        if args.bind_folders and not pulumi.runtime.is_dry_run():
             workspace.ensure_folders(args.paths)
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, retain_on_delete=not args.bind_folders)
         # Destroy removes these volumes; removing a bind volume leaves the folder's files.
         src, vscode = (
             docker.Volume(
                 f"{name}-{purpose}",
                 name=volume_name,
                 driver="local",
-                driver_opts=workspace.bind_volume_driver_opts(folder),
+                driver_opts=workspace.bind_volume_driver_opts(folder) if args.bind_folders else None,
                 opts=child,
             )
             for purpose, volume_name, folder in (

@@ -20,6 +20,7 @@ from types import ModuleType
 from k8s_lab import names as lab_names
 from k8s_lab import ports as lab_ports
 from k8s_lab import workspace
+from k8s_lab.docker_host import DockerHost, docker_host_problem
 
 DEFAULT_NODE_IMAGE = (
     "kindest/node:v1.29.4@sha256:3abb816a5b1061fb15c6e9e60856ec40d56b7b52bcea5f5f1350bc6e2320b6f8"
@@ -71,6 +72,8 @@ KEYS = (
     "ingress",
     "registry",
     "namespace",
+    "dockerHost",
+    "allowRemoteAccess",
 )
 # Namespaces Kubernetes itself owns; the student's workloads go elsewhere.
 RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "ingress-nginx"})
@@ -112,6 +115,12 @@ class LabConfig:
     ingress: bool = True
     registry: bool = True
     namespace: str = ""
+    docker_host: str = ""  # "" is this machine's Docker
+    allow_remote_access: bool = False
+
+    @property
+    def docker(self) -> "DockerHost":
+        return DockerHost(self.docker_host)
 
     @property
     def names(self) -> lab_names.LabNames:
@@ -287,6 +296,28 @@ def parse_lab_config(
                     seen.add(name)
                     ide_env.append((name, value))
 
+    docker_host = text("dockerHost") or ""
+    why = docker_host_problem(docker_host)
+    if why:
+        bad("dockerHost", docker_host, f"is not a Docker host URL: {why}", "use ssh://user@host or tcp://host:2376, or pulumi config rm dockerHost for this machine")
+    allow_remote_access = boolean("allowRemoteAccess", False)
+    bind_reported = any(p.key == "bindAddress" for p in problems)
+    loopback = bind_reported or ipaddress.ip_address(bind_address).is_loopback
+    if not loopback and not allow_remote_access:
+        bad(
+            "bindAddress",
+            bind_address,
+            "publishes the IDE (a root shell with the host's docker) beyond this machine",
+            "pulumi config set allowRemoteAccess true to mean it, or keep bindAddress 127.0.0.1",
+        )
+    if not why and not bind_reported and DockerHost(docker_host).remote and loopback:
+        bad(
+            "bindAddress",
+            bind_address,
+            f"is loopback on the remote Docker host {DockerHost(docker_host).hostname}, out of the students' reach",
+            "pulumi config set bindAddress 0.0.0.0 and pulumi config set allowRemoteAccess true",
+        )
+
     if problems:
         raise ConfigError(problems)
     assert slot is not None and workers is not None  # a None was reported above
@@ -305,4 +336,6 @@ def parse_lab_config(
         ingress=ingress,
         registry=registry,
         namespace=namespace,
+        docker_host=docker_host,
+        allow_remote_access=allow_remote_access,
     )

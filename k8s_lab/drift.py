@@ -15,6 +15,7 @@ stable on a healthy stack, so they never cause a diff there:
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -34,7 +35,9 @@ class Presence:
     ide: bool  # the student's IDE container
 
 
-def probe(names: LabNames, run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> Presence | None:
+def probe(
+    names: LabNames, docker_env: dict[str, str] | None = None, run: Callable[..., subprocess.CompletedProcess] = subprocess.run
+) -> Presence | None:
     """What exists in Docker now; None when Docker cannot be asked (the providers will say why)."""
     if shutil.which("docker") is None:
         return None
@@ -44,7 +47,8 @@ def probe(names: LabNames, run: Callable[..., subprocess.CompletedProcess] = sub
         for each in filters:
             argv += ["--filter", each]
         try:
-            result = run(argv, capture_output=True, text=True, timeout=30)
+            env = {**os.environ, **(docker_env or {})}
+            result = run(argv, capture_output=True, text=True, timeout=30, env=env)
         except (OSError, subprocess.TimeoutExpired):
             return None
         return result.stdout.split() if result.returncode == 0 else None
@@ -60,8 +64,8 @@ def cluster_lost(presence: Presence | None) -> bool:
     return presence is not None and presence.ide and not presence.cluster
 
 
-def command_environment(network_name: str, network_id: str, lost: bool) -> dict[str, str]:
-    environment = {KIND_NETWORK_ENV: network_name, NETWORK_ID_ENV: network_id}
+def command_environment(network_name: str, network_id: str, lost: bool, docker_env: dict[str, str] | None = None) -> dict[str, str]:
+    environment = {**(docker_env or {}), KIND_NETWORK_ENV: network_name, NETWORK_ID_ENV: network_id}
     if lost:
         environment[RECOVER_ENV] = "1"
     return environment

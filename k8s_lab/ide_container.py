@@ -48,5 +48,5 @@ def published_ports(ports: SlotPorts) -> list[tuple[int, int]]:
     return [(CODE_SERVER_PORT, ports.ide), (LIVE_SERVER_PORT, ports.live_server)]
 
 
-def ide_url(bind_address: str, ports: SlotPorts) -> str:
-    return f"http://{reachable_host(bind_address)}:{ports.ide}"
+def ide_url(bind_address: str, ports: SlotPorts, docker_hostname: str | None = None) -> str:
+    return f"http://{reachable_host(bind_address, docker_hostname)}:{ports.ide}"

@@ -13,5 +13,5 @@ MANIFEST_URL = (
 )
 
 
-def ingress_url(bind_address: str, http_port: int) -> str:
-    return f"http://{reachable_host(bind_address)}:{http_port}/"
+def ingress_url(bind_address: str, http_port: int, docker_hostname: str | None = None) -> str:
+    return f"http://{reachable_host(bind_address, docker_hostname)}:{http_port}/"

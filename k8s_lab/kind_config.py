@@ -34,11 +34,13 @@ def render_kind_config(
     https_port: int,
     api_port: int,
     registry: bool = False,
+    api_server_address: str = "127.0.0.1",
+    extra_cert_sans: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     control_plane = {
         "role": "control-plane",
         "image": node_image,
-        "kubeadmConfigPatches": [INGRESS_READY_PATCH],
+        "kubeadmConfigPatches": [INGRESS_READY_PATCH] + ([cert_sans_patch(api_server_address, extra_cert_sans)] if extra_cert_sans else []),
         "extraPortMappings": [
             {"containerPort": 80, "hostPort": http_port, "listenAddress": bind_address, "protocol": "TCP"},
             {"containerPort": 443, "hostPort": https_port, "listenAddress": bind_address, "protocol": "TCP"},
@@ -54,7 +56,9 @@ def render_kind_config(
             "ipFamily": "ipv4",
             # kind's docs strongly advise keeping the API server on loopback: the host
             # kubeconfig is cluster-admin. Students reach it from the IDE, in-network.
-            "apiServerAddress": "127.0.0.1",
+            # Only a lab on another Docker host listens wider (the instructor's
+            # pulumi-kubernetes must reach it).
+            "apiServerAddress": api_server_address,
             "apiServerPort": api_port,
             "serviceSubnet": SERVICE_SUBNET,
             "podSubnet": POD_SUBNET,
@@ -63,6 +67,14 @@ def render_kind_config(
     if registry:
         config["containerdConfigPatches"] = [CONTAINERD_PATCH]
     return config
+
+
+def cert_sans_patch(api_server_address: str, extra: tuple[str, ...]) -> str:
+    """A kubeadm patch adding names to the API server's certificate. kind applies patches
+    as merges that replace lists, so its own SANs (localhost, the API address) are kept."""
+    sans = ["localhost", "127.0.0.1", api_server_address, *extra]
+    unique = list(dict.fromkeys(sans))
+    return yaml.safe_dump({"kind": "ClusterConfiguration", "apiServer": {"certSANs": unique}}, sort_keys=False)
 
 
 def to_yaml(config: dict[str, Any]) -> str:

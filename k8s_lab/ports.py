@@ -51,7 +51,9 @@ def ports_for_slot(slot: int) -> SlotPorts:
     return SlotPorts(**{purpose: base + STRIDE * slot for purpose, base in SEED_PORTS.items()})
 
 
-def reachable_host(bind_address: str) -> str:
-    """The address this machine reaches a port on: published on every interface, it is
-    still reached on loopback."""
+def reachable_host(bind_address: str, docker_hostname: str | None = None) -> str:
+    """Where a published port is reached: on another Docker host, by that host's name;
+    here, published on every interface, still on loopback."""
+    if docker_hostname:
+        return docker_hostname
     return "127.0.0.1" if bind_address == "0.0.0.0" else bind_address

@@ -86,6 +86,7 @@ class Recorded:
     delete_before_replace: bool
     additional_secret_outputs: list[str]
     provider: str = ""  # "<urn>::<id>" of an explicit provider
+    retain_on_delete: bool = False
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -148,6 +149,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     delete_before_replace=request.deleteBeforeReplace,
                     additional_secret_outputs=list(request.additionalSecretOutputs),
                     provider=request.provider,
+                    retain_on_delete=bool(request.retainOnDelete),
                 )
             )
         return response
@@ -229,7 +231,7 @@ def run_under_mocks(
 
     def run():
         with mock.patch.object(pulumi, "export", lambda name, value: exported.__setitem__(name, value)), mock.patch(
-            "k8s_lab.drift.probe", lambda names: presence
+            "k8s_lab.drift.probe", lambda *args, **kwargs: presence
         ):
             program()
         return pulumi.Output.from_input(True)

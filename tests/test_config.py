@@ -32,6 +32,7 @@ def test_every_key_set(workspace_root):
         student="lee",
         slot="12",
         bindAddress="0.0.0.0",
+        allowRemoteAccess="true",
         idePassword="s3cret-enough",
         ideImage="registry.example.com:5000/class/ide:2024-09",
         workers="0",
@@ -89,6 +90,12 @@ BAD = [
     ({"namespace": "Team_A"}, "namespace", ["'Team_A'", "lowercase", "pulumi config set namespace"]),
     ({"namespace": "kube-system"}, "namespace", ["'kube-system'", "belongs to Kubernetes"]),
     ({"namespace": "default"}, "namespace", ["'default'", "belongs to Kubernetes"]),
+    ({"bindAddress": "0.0.0.0"}, "bindAddress", ["'0.0.0.0'", "beyond this machine", "allowRemoteAccess true"]),
+    ({"dockerHost": "http://lab2"}, "dockerHost", ["'http://lab2'", "scheme must be one of", "ssh://user@host"]),
+    ({"dockerHost": "tcp://:2376"}, "dockerHost", ["names no host"]),
+    ({"dockerHost": "tcp://lab2:port"}, "dockerHost", ["port is not a number"]),
+    ({"dockerHost": "ssh://teacher@lab2"}, "bindAddress", ["loopback on the remote Docker host lab2", "bindAddress 0.0.0.0"]),
+    ({"allowRemoteAccess": "sure"}, "allowRemoteAccess", ["'sure'", "true or false"]),
     ({"slots": "3"}, "slots", ["not a k8s-lab setting", "pulumi config rm slots"]),
 ]
 

@@ -16,8 +16,8 @@ def fake_docker(answers):
 def test_probe_reads_cluster_nodes_and_ide(monkeypatch):
     monkeypatch.setattr(drift.shutil, "which", lambda name: "/usr/bin/docker")
     run = fake_docker({"label=io.x-k8s.kind.cluster=kim": "kim-control-plane\nkim-worker\n", "name=^/kim-ide$": "kim-ide\n"})
-    assert drift.probe(LabNames("kim"), run) == Presence(cluster=True, ide=True)
-    assert drift.probe(LabNames("kim"), fake_docker({"name=^/kim-ide$": "kim-ide\n"})) == Presence(cluster=False, ide=True)
+    assert drift.probe(LabNames("kim"), run=run) == Presence(cluster=True, ide=True)
+    assert drift.probe(LabNames("kim"), run=fake_docker({"name=^/kim-ide$": "kim-ide\n"})) == Presence(cluster=False, ide=True)
 
 
 def test_probe_without_docker_knows_nothing(monkeypatch):
@@ -25,7 +25,7 @@ def test_probe_without_docker_knows_nothing(monkeypatch):
     assert drift.probe(LabNames("kim")) is None
     monkeypatch.setattr(drift.shutil, "which", lambda name: "/usr/bin/docker")
     failing = lambda argv, **kw: subprocess.CompletedProcess(argv, 1, "", "Cannot connect")
-    assert drift.probe(LabNames("kim"), failing) is None
+    assert drift.probe(LabNames("kim"), run=failing) is None
 
 
 def test_lost_means_ide_there_and_cluster_gone():

@@ -275,7 +275,7 @@ def test_docker_socket_can_be_left_out(workspace_root):
 
 def test_student_slot_and_bind_address_flow_everywhere(workspace_root):
     lab = evaluate(
-        {"workspaceRoot": workspace_root, "student": "bob", "slot": "3", "bindAddress": "0.0.0.0", "ideEnv": '["EDITOR=vim"]'},
+        {"workspaceRoot": workspace_root, "student": "bob", "slot": "3", "bindAddress": "0.0.0.0", "allowRemoteAccess": "true", "ideEnv": '["EDITOR=vim"]'},
         stack="class-stack-7",
     )
     ide = lab.one(CONTAINER, "ide-container").inputs
@@ -411,3 +411,45 @@ def test_namespace_setting(workspace_root):
     assert lab.one(NAMESPACE).inputs["metadata"]["name"] == "team-a"
     uploads = {u["file"]: u for u in lab.one(CONTAINER, "ide-container").inputs["uploads"]}
     assert yaml.safe_load(uploads["/config/.kube/config"]["content"])["contexts"][0]["context"]["namespace"] == "team-a"
+
+
+def test_another_docker_host(workspace_root):
+    lab = evaluate(
+        {
+            "workspaceRoot": workspace_root,
+            "dockerHost": "ssh://teacher@lab2",
+            "bindAddress": "0.0.0.0",
+            "allowRemoteAccess": "true",
+        },
+        stack="alice",
+    )
+    provider = lab.one("pulumi:providers:docker", "docker-host")
+    assert provider.inputs["host"] == "ssh://teacher@lab2"
+    # Every Docker object, and the bridge lookup, goes to that host.
+    for resource in lab.resources:
+        if resource.type.startswith("docker:"):
+            assert resource.provider.startswith(provider.urn), resource.name
+    assert all(call.provider.startswith(provider.urn) for call in lab.invokes)
+    # The kind and docker CLIs in the commands are pointed there too.
+    for name in ("cluster-cluster", "cluster-kubeconfig", "registry-node-hosts"):
+        assert lab.one(COMMAND, name).inputs["environment"]["DOCKER_HOST"] == "ssh://teacher@lab2", name
+    # The student's folders are not on lab2: plain volumes there, kept on destroy.
+    for volume in (v for v in lab.by_type(VOLUME) if v.name.startswith("workspace-")):
+        assert "driverOpts" not in volume.inputs and volume.retain_on_delete
+    assert not os.listdir(workspace_root)
+    # Addresses name the host; the API is reachable (and certified) under its name.
+    assert lab.exports["ideUrl"].value == "http://lab2:8444"
+    assert lab.exports["ingressUrl"].value == "http://lab2:80/"
+    config = yaml.safe_load(lab.one(COMMAND, "cluster-cluster").inputs["stdin"])
+    assert config["networking"]["apiServerAddress"] == "0.0.0.0"
+    sans = yaml.safe_load(config["nodes"][0]["kubeadmConfigPatches"][1])["apiServer"]["certSANs"]
+    assert "lab2" in sans and "localhost" in sans
+    host_kubeconfig = yaml.safe_load(lab.exports["hostKubeconfig"].value)
+    assert host_kubeconfig["clusters"][0]["cluster"]["server"] == "https://lab2:6550"
+
+
+def test_local_docker_has_no_explicit_provider_and_binds_folders(lab):
+    assert lab.by_type("pulumi:providers:docker") == []
+    # Bind volumes are removed by destroy: the files stay in the folders.
+    assert not any(v.retain_on_delete for v in lab.by_type(VOLUME))
+    assert "DOCKER_HOST" not in lab.one(COMMAND, "cluster-cluster").inputs["environment"]
