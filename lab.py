@@ -1,9 +1,12 @@
-"""Bring a k8s-lab up or down on this machine: `python lab.py up|destroy|info|password`.
+"""Bring a k8s-lab up or down on this machine: `python lab.py up|destroy|info|password|check`.
 
-It checks for docker, kind and pulumi first (naming what is missing and how to get it),
-keeps Pulumi's state in a local file backend inside the project (.pulumi-state/), makes
+It checks for docker, kind and pulumi first. Docker must be installed and running; kind
+and the Pulumi CLI, when not found, are fetched into the project's `.tools/` folder at
+pinned versions and verified (k8s_lab/tools.py), saying what comes from where; with
+--no-fetch only what is on PATH is used and what is missing is named with how to get it.
+It keeps Pulumi's state in a local file backend inside the project (.pulumi-state/), makes
 and keeps a passphrase for the stack's secrets there, creates or selects the stack, and
-runs it through Pulumi's Automation API.
+runs it through Pulumi's Automation API with `.tools/` first on PATH.
 """
 
 from __future__ import annotations
@@ -19,10 +22,16 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from k8s_lab import tools
 
 ROOT = Path(__file__).resolve().parent
 STATE_DIR = ROOT / ".pulumi-state"
 PASSPHRASE_FILE = STATE_DIR / "passphrase"
+TOOLS_DIR = ROOT / ".tools"
+TOOLS_DIR_ENV = "K8S_LAB_TOOLS_DIR"  # another tools folder (say, one shared by several copies)
+FETCHABLE = ("kind", "pulumi")  # docker is never fetched
 
 
 @dataclass(frozen=True)
@@ -42,13 +51,15 @@ TOOLS = (
     Tool(
         "kind",
         "creates the Kubernetes cluster",
-        "Windows: `choco install kind`; macOS: `brew install kind`; Linux: download the release binary "
+        f"`lab.py up` fetches kind {tools.KIND_VERSION} into .tools/ itself (without --no-fetch); or install it: "
+        "Windows `choco install kind`; macOS `brew install kind`; Linux: download the release binary "
         "(https://kind.sigs.k8s.io/docs/user/quick-start/#installation)",
     ),
     Tool(
         "pulumi",
         "creates and removes the lab",
-        "Windows: `choco install pulumi`; macOS: `brew install pulumi/tap/pulumi`; Linux: "
+        f"`lab.py up` fetches the Pulumi CLI v{tools.PULUMI_VERSION} into .tools/ itself (without --no-fetch); "
+        "or install it: Windows `choco install pulumi`; macOS `brew install pulumi/tap/pulumi`; Linux: "
         "https://www.pulumi.com/docs/iac/download-install/",
     ),
 )
@@ -79,6 +90,124 @@ def preflight_report(missing: list[Tool], docker_issue: str | None) -> str | Non
     if not lines:
         return None
     return "k8s-lab cannot start yet:\n" + "\n".join(lines)
+
+
+def tools_layout(environ: dict[str, str] | None = None, plat: tools.Platform | None = None) -> tools.ToolsLayout:
+    """Where fetched tools live: `.tools/` in the project unless K8S_LAB_TOOLS_DIR says otherwise."""
+    environ = os.environ if environ is None else environ
+    root = Path(environ[TOOLS_DIR_ENV]).expanduser().resolve() if environ.get(TOOLS_DIR_ENV) else TOOLS_DIR
+    return tools.ToolsLayout(root, plat or tools.detect_platform())
+
+
+@dataclass
+class PreparedTools:
+    """What the Pulumi run needs from the tool check: PATH with the tools folder first, and
+    the Pulumi CLI to run when it lives in the tools folder (the Automation API otherwise
+    looks for `pulumi` on the PATH of this process)."""
+
+    path: str
+    pulumi_command: Any = None
+
+
+def open_tools_pulumi(layout: tools.ToolsLayout):
+    from pulumi.automation import PulumiCommand
+
+    return PulumiCommand(root=str(layout.pulumi_root))
+
+
+def prepare_tools(
+    action: str,
+    *,
+    fetch: bool,
+    environ: dict[str, str],
+    layout: tools.ToolsLayout,
+    which: Callable[..., str | None] = shutil.which,
+    docker_check: Callable[[], str | None] = docker_problem,
+    kind_installer: Callable[..., Path] = tools.install_kind,
+    pulumi_installer: tools.PulumiInstaller = tools.pulumi_install,
+    pulumi_opener: Callable[[tools.ToolsLayout], Any] = open_tools_pulumi,
+    log: Callable[[str], None] = print,
+    err: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
+) -> PreparedTools | int:
+    """Find docker, kind and pulumi (the tools folder first, then PATH) and fetch what is
+    missing and fetchable, unless `fetch` is off. An exit code instead when there is
+    nothing more to do: 2 after saying what stops the lab, 0 after `check` said what is
+    ready and what `up` would fetch (`check` itself fetches nothing)."""
+    path = environ.get("PATH", "")
+    found = {tool.command: tools.find_tool(tool.command, layout, path, which) for tool in TOOLS}
+    missing = [tool for tool in TOOLS if found[tool.command] is None]
+    docker_issue = docker_check() if found["docker"] else None
+    blocking = [tool for tool in missing if tool.command not in FETCHABLE or not fetch]
+    if blocking or docker_issue:
+        # Nothing is fetched while the lab could not run anyway.
+        err(preflight_report(missing, docker_issue) or "")
+        return 2
+    if action == "check":
+        if not missing:
+            log("docker, kind and pulumi are ready.")
+        status = 0
+        for tool in missing:
+            try:
+                log(f"{tool.command} was not found; `lab.py up` fetches it: {fetch_plan(tool.command, layout)}")
+            except tools.UnsupportedPlatform as error:
+                err(f"- {tool.command} is missing: {error}")
+                status = 2
+        return status
+    pulumi_command = None
+    try:
+        for tool in missing:
+            if tool.command == "kind":
+                kind_installer(layout, log=log)
+            else:
+                pulumi_command = tools.install_pulumi(layout, installer=pulumi_installer, log=log)
+    except tools.FetchError as error:
+        err(f"k8s-lab: {error}")
+        return 2
+    if pulumi_command is None and tools.in_tools(found["pulumi"], layout):
+        try:
+            pulumi_command = pulumi_opener(layout)
+        except Exception as error:  # noqa: BLE001 - whatever running `pulumi version` raised
+            err(
+                f"k8s-lab: the Pulumi CLI in {layout.pulumi_root} does not run ({error}). "
+                f"Delete that folder and run again to fetch v{tools.PULUMI_VERSION}, or put a Pulumi CLI on PATH"
+            )
+            return 2
+    return PreparedTools(path=tools.path_with_tools(layout, path), pulumi_command=pulumi_command)
+
+
+def fetch_plan(command: str, layout: tools.ToolsLayout) -> str:
+    if command == "kind":
+        source = tools.kind_url(layout.platform)  # UnsupportedPlatform when kind has no binary for it
+        return f"kind {tools.KIND_VERSION} from {source} into {layout.kind}, its sha256 checked first"
+    return (
+        f"the Pulumi CLI v{tools.PULUMI_VERSION} with Pulumi's installer ({tools.pulumi_installer_url(layout.platform)}) "
+        f"into {layout.pulumi_root}"
+    )
+
+
+DOCKER_DESKTOP_PIPE = "npipe:////./pipe/docker_engine"
+
+
+def docker_context_host(run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> str | None:
+    """The Docker endpoint the docker CLI uses now (its current context), or None."""
+    try:
+        result = run(
+            ["docker", "context", "inspect", "--format", "{{.Endpoints.docker.Host}}"], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    host = result.stdout.strip() if result.returncode == 0 else ""
+    return host or None
+
+
+def docker_host_env(environ: dict[str, str], plat: tools.Platform, context_host: Callable[[], str | None]) -> dict[str, str]:
+    """DOCKER_HOST for the Pulumi run on Windows, so the docker provider, the docker CLI and
+    kind all reach the engine the docker CLI uses (Docker Desktop's named pipe). The
+    user's own DOCKER_HOST or DOCKER_CONTEXT wins; elsewhere nothing is set (the provider
+    and the CLI both default to /var/run/docker.sock)."""
+    if not plat.windows or environ.get("DOCKER_HOST") or environ.get("DOCKER_CONTEXT"):
+        return {}
+    return {"DOCKER_HOST": context_host() or DOCKER_DESKTOP_PIPE}
 
 
 def default_stack_name(user: str | None = None) -> str:
@@ -112,7 +241,8 @@ def passphrase_env(environ: dict[str, str], passphrase_file: Path = PASSPHRASE_F
 
 
 def workspace_env(environ: dict[str, str]) -> tuple[dict[str, str], str | None]:
-    STATE_DIR.mkdir(exist_ok=True)
+    if not environ.get("PULUMI_BACKEND_URL"):
+        STATE_DIR.mkdir(exist_ok=True)
     env = {"PULUMI_BACKEND_URL": environ.get("PULUMI_BACKEND_URL") or backend_url()}
     passphrase, notice = passphrase_env(environ)
     env.update(passphrase)
@@ -143,14 +273,27 @@ def ide_container_exists(student: str) -> bool:
     return f"{student}-ide" in result.stdout.split()
 
 
-def select_stack(name: str):
+def select_stack(
+    name: str,
+    prepared: PreparedTools,
+    environ: dict[str, str] | None = None,
+    plat: tools.Platform | None = None,
+    create: Callable[..., Any] | None = None,
+):
     from pulumi import automation as auto
 
-    env, notice = workspace_env(dict(os.environ))
+    environ = dict(os.environ) if environ is None else environ
+    env, notice = workspace_env(environ)
     if notice:
         print(notice)
-    return auto.create_or_select_stack(
-        stack_name=name, work_dir=str(ROOT), opts=auto.LocalWorkspaceOptions(env_vars=env)
+    # The program's commands (kind, docker) and the Pulumi CLI's plugins see this PATH.
+    env["PATH"] = prepared.path
+    env.update(docker_host_env(environ, plat or tools.detect_platform(), docker_context_host))
+    create = create or auto.create_or_select_stack
+    return create(
+        stack_name=name,
+        work_dir=str(ROOT),
+        opts=auto.LocalWorkspaceOptions(env_vars=env, pulumi_command=prepared.pulumi_command),
     )
 
 
@@ -158,17 +301,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lab.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=["up", "destroy", "info", "password", "check"])
     parser.add_argument("--stack", default=None, help="stack (and default student) name; default: your login name")
+    parser.add_argument(
+        "--no-fetch",
+        action="store_true",
+        help="fetch nothing: use only the docker, kind and pulumi on PATH (or already in .tools/)",
+    )
     args = parser.parse_args(argv)
 
-    report = preflight_report(missing_tools(), docker_problem() if shutil.which("docker") else None)
-    if report:
-        print(report, file=sys.stderr)
-        return 2
-    if args.action == "check":
-        print("docker, kind and pulumi are ready.")
-        return 0
+    environ = dict(os.environ)
+    prepared = prepare_tools(args.action, fetch=not args.no_fetch, environ=environ, layout=tools_layout(environ))
+    if isinstance(prepared, int):
+        return prepared
 
-    stack = select_stack(args.stack or default_stack_name())
+    stack = select_stack(args.stack or default_stack_name(), prepared, environ)
     if args.action == "up":
         config = {key.split(":", 1)[-1]: item.value for key, item in stack.get_all_config().items()}
         try:

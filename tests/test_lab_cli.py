@@ -16,6 +16,8 @@ def test_missing_tools_are_named_with_how_to_get_them():
     assert "kind is missing" in report and "choco install kind" in report
     assert "pulumi is missing" in report and "brew install pulumi" in report
     assert "docker is missing" not in report
+    # ... and that `lab.py up` fetches them when allowed.
+    assert "fetches kind v0.23.0 into .tools/" in report and "without --no-fetch" in report
 
 
 def test_all_present_and_docker_answering_is_no_report():
@@ -58,17 +60,43 @@ def test_backend_is_a_file_url_inside_the_project(tmp_path):
     assert lab.backend_url(tmp_path / "s") == "file://" + (tmp_path / "s").as_posix()
 
 
+def run_lab(tmp_path, *args, fake_docker=False):
+    """`python lab.py ...` with a PATH of python only (and a docker that answers, if asked),
+    and a tools folder of its own."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    if not (bin_dir / "python").exists():
+        (bin_dir / "python").symlink_to(sys.executable)
+    if fake_docker:
+        (bin_dir / "docker").write_text("#!/bin/sh\necho 27.0.0\n")
+        (bin_dir / "docker").chmod(0o755)
+    env = {"PATH": str(bin_dir), "HOME": str(tmp_path), "K8S_LAB_TOOLS_DIR": str(tmp_path / "tools")}
+    return subprocess.run([sys.executable, str(ROOT / "lab.py"), *args], capture_output=True, text=True, env=env, timeout=60)
+
+
 def test_check_names_missing_tools_and_exits_2(tmp_path):
-    # A PATH with python only: no docker, kind or pulumi.
-    env = {"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path)}
-    only_python = tmp_path / "bin"
-    only_python.mkdir()
-    (only_python / "python").symlink_to(sys.executable)
-    env["PATH"] = str(only_python)
-    result = subprocess.run([sys.executable, str(ROOT / "lab.py"), "check"], capture_output=True, text=True, env=env)
+    # A PATH with python only: no docker, kind or pulumi. Without docker nothing is fetched.
+    result = run_lab(tmp_path, "check")
     assert result.returncode == 2
     for tool in ("docker", "kind", "pulumi"):
         assert f"{tool} is missing" in result.stderr
+    assert not (tmp_path / "tools").exists()
+
+
+def test_check_with_no_fetch_reports_kind_and_pulumi_missing(tmp_path):
+    result = run_lab(tmp_path, "check", "--no-fetch", fake_docker=True)
+    assert result.returncode == 2
+    assert "kind is missing" in result.stderr and "pulumi is missing" in result.stderr
+    assert "docker is missing" not in result.stderr and "daemon" not in result.stderr
+    assert not (tmp_path / "tools").exists()
+
+
+def test_check_says_what_up_would_fetch_from_where_and_fetches_nothing(tmp_path):
+    result = run_lab(tmp_path, "check", fake_docker=True)
+    assert result.returncode == 0, result.stderr
+    assert "https://github.com/kubernetes-sigs/kind/releases/download/v0.23.0/kind-" in result.stdout
+    assert str(tmp_path / "tools") in result.stdout and "https://get.pulumi.com/install" in result.stdout
+    assert not (tmp_path / "tools").exists()
 
 
 def test_port_check_names_a_taken_port_before_up():
