@@ -297,9 +297,28 @@ def select_stack(
     )
 
 
+def set_or_show_config(stack, setting: list[str], secret: bool) -> int:
+    """`pulumi config` for the lab's own state folder and passphrase, which a bare
+    `pulumi config` would not find."""
+    from pulumi import automation as auto
+
+    if len(setting) == 2:
+        stack.set_config(setting[0], auto.ConfigValue(setting[1], secret=secret))
+        print(f"{setting[0]} set for stack {stack.name}; `lab.py up` applies it.")
+        return 0
+    if len(setting) == 1:
+        value = stack.get_all_config().get(f"k8s-lab:{setting[0]}")
+        print("(unset)" if value is None else ("[secret]" if value.secret else value.value))
+        return 0
+    print("usage: lab.py config KEY [VALUE] [--secret]", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lab.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["up", "destroy", "info", "password", "check"])
+    parser.add_argument("action", choices=["up", "destroy", "info", "password", "check", "config"])
+    parser.add_argument("setting", nargs="*", help="for config: KEY VALUE (e.g. `config slot 3`), or KEY to show it")
+    parser.add_argument("--secret", action="store_true", help="for config: store the value as a secret (idePassword)")
     parser.add_argument("--stack", default=None, help="stack (and default student) name; default: your login name")
     parser.add_argument(
         "--no-fetch",
@@ -314,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
         return prepared
 
     stack = select_stack(args.stack or default_stack_name(), prepared, environ)
+    if args.action == "config":
+        return set_or_show_config(stack, args.setting, args.secret)
     if args.action == "up":
         config = {key.split(":", 1)[-1]: item.value for key, item in stack.get_all_config().items()}
         try:

@@ -56,5 +56,5 @@ def port_conflict_message(bind_address: str, slot: int, taken: list[tuple[str, i
     listed = "\n".join(f"  - {bind_address}:{port} ({purpose})" for purpose, port in taken)
     return (
         f"slot {slot} needs host ports that are already in use:\n{listed}\n"
-        f"Fix: pick a free slot: pulumi config set slot <n>, or stop what listens there."
+        f"Fix: pick a free slot (python lab.py config slot <n>, or pulumi config set slot <n>), or stop what listens there."
     )

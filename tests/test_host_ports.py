@@ -39,7 +39,7 @@ def test_message_names_each_port_its_purpose_the_slot_and_the_fix():
     assert "slot 2" in message
     for purpose, port in taken:
         assert f"127.0.0.1:{port} ({purpose})" in message
-    assert "pick a free slot: pulumi config set slot <n>" in message
+    assert "pick a free slot (python lab.py config slot <n>, or pulumi config set slot <n>)" in message
     assert "stop what listens there" in message
 
 

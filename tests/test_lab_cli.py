@@ -125,3 +125,29 @@ def test_port_check_skips_a_lab_that_is_already_up(monkeypatch):
     assert lab.port_problem("kim", {}, own_lab_running=lambda s: True) is None
     message = lab.port_problem("kim", {"student": "lee", "slot": "1"}, own_lab_running=lambda s: False)
     assert "127.0.0.1:8544 (ide)" in message and "slot 1" in message
+
+
+class FakeStack:
+    name = "kim"
+
+    def __init__(self):
+        self.config = {}
+
+    def set_config(self, key, value):
+        self.config[f"k8s-lab:{key}"] = value
+
+    def get_all_config(self):
+        return self.config
+
+
+def test_config_subcommand_sets_shows_and_hides_secrets(capsys):
+    stack = FakeStack()
+    assert lab.set_or_show_config(stack, ["slot", "3"], secret=False) == 0
+    assert stack.config["k8s-lab:slot"].value == "3" and not stack.config["k8s-lab:slot"].secret
+    assert lab.set_or_show_config(stack, ["idePassword", "long-password"], secret=True) == 0
+    capsys.readouterr()
+    lab.set_or_show_config(stack, ["idePassword"], secret=False)
+    assert capsys.readouterr().out.strip() == "[secret]"
+    lab.set_or_show_config(stack, ["slot"], secret=False)
+    assert capsys.readouterr().out.strip() == "3"
+    assert lab.set_or_show_config(stack, [], secret=False) == 2
