@@ -376,6 +376,7 @@ def test_kubernetes_bootstrap(lab):
     configmap = lab.one(CONFIGMAP).inputs
     assert configmap["metadata"] == {"name": "local-registry-hosting", "namespace": "kube-public"}
     assert yaml.safe_load(configmap["data"]["localRegistryHosting.v1"])["host"] == "localhost:5001"
+    assert lab.one(CONFIG_FILE).inputs["skipAwait"] is True  # `up` does not wait on the controller
     assert lab.one(CONFIG_FILE).inputs["file"].startswith(
         "https://raw.githubusercontent.com/kubernetes/ingress-nginx/controller-v1."
     )

@@ -1,0 +1,1 @@
+"""k8s-lab's benchmark (`python bench/run.py`); see README, section Benchmark."""
