@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pulumi
 import pulumi_command as command
@@ -14,8 +13,6 @@ from k8s_lab import commands, drift, kind_config, kubeconfig
 from k8s_lab.docker_host import DockerHost
 from k8s_lab.names import LabNames
 from k8s_lab.ports import SlotPorts
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -77,7 +74,7 @@ class KindCluster(pulumi.ComponentResource):
             f"{name}-cluster",
             create=commands.kind_create(cluster_name, args.workers, python=python, windows=windows),
             delete=commands.kind_delete(cluster_name, python=python, windows=windows),
-            dir=str(PROJECT_DIR),
+            dir=str(commands.PROJECT_DIR),
             stdin=config_yaml,
             environment=environment,
             # pulumi-command replaces only on `triggers`; other changes re-run `create`,
@@ -91,7 +88,7 @@ class KindCluster(pulumi.ComponentResource):
         read_kubeconfig = command.local.Command(
             f"{name}-kubeconfig",
             create=commands.kind_kubeconfig(cluster_name, python=python, windows=windows),
-            dir=str(PROJECT_DIR),
+            dir=str(commands.PROJECT_DIR),
             environment=docker_env or None,
             logging=command.local.Logging.NONE,
             add_previous_output_in_env=False,

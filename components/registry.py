@@ -13,7 +13,6 @@ import pulumi_command as command
 from k8s_lab import commands, registry
 from k8s_lab.docker_host import DockerHost
 from k8s_lab.names import LabNames
-from components.cluster import PROJECT_DIR
 
 
 @dataclass
@@ -58,7 +57,7 @@ class LocalRegistry(pulumi.ComponentResource):
                 python=sys.executable,
                 windows=windows,
             ),
-            dir=str(PROJECT_DIR),
+            dir=str(commands.PROJECT_DIR),
             environment=args.docker.environment() or None,
             triggers=[args.cluster_identity],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[container]),

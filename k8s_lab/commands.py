@@ -6,6 +6,7 @@ variable expansion) is used, so one command means the same on every host."""
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 import subprocess
 from collections.abc import Sequence
 
@@ -17,6 +18,8 @@ def command_line(argv: Sequence[str], *, windows: bool) -> str:
 
 
 LIFECYCLE_MODULE = "k8s_lab.kind_lifecycle"
+# The commands run from here, where `-m k8s_lab.kind_lifecycle` resolves.
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 def lifecycle(python: str, action: str, *args: str, windows: bool) -> str:
