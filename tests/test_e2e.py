@@ -5,6 +5,7 @@ Skips, naming what is missing, elsewhere. Takes several minutes (image build, 3 
 
 import json
 import subprocess
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -72,6 +73,36 @@ def test_kubectl_in_the_ide_sees_every_node_ready(stack):
     for node in items:
         ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
         assert ready["status"] == "True", node["metadata"]["name"]
+
+
+def test_image_pushed_from_the_ide_runs_behind_the_ingress(stack):
+    _, outputs, _, _ = stack
+    ide, registry = outputs["ideContainer"].value, outputs["registry"].value
+
+    def in_ide(command: str) -> str:
+        done = subprocess.run(["docker", "exec", ide, "sh", "-c", command], capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, f"{command}: {done.stderr}"
+        return done.stdout
+
+    # The host's docker already has registry:2 (the lab pulled it): push it as the student's app.
+    in_ide(f"docker tag registry:2.8.3 {registry}/app:1 && docker push {registry}/app:1")
+    in_ide(f"kubectl run app --image={registry}/app:1 --port=5000 && kubectl wait --for=condition=ready pod/app --timeout=180s")
+    in_ide(
+        "kubectl wait -n ingress-nginx --for=condition=ready pod "
+        "--selector=app.kubernetes.io/component=controller --timeout=180s"
+    )
+    in_ide("kubectl expose pod app --port=5000 && kubectl create ingress app --class=nginx --rule='/v2/*=app:5000'")
+    url = outputs["ingressUrl"].value + "v2/"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                assert response.status == 200 and response.read().strip() == b"{}"
+                return
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(3)
 
 
 def test_second_up_changes_nothing(stack):
