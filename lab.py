@@ -265,12 +265,12 @@ def port_problem(stack_name: str, config: dict[str, str], own_lab_running: Calla
 
 
 def ide_container_exists(student: str) -> bool:
-    result = subprocess.run(
-        ["docker", "ps", "-a", "--filter", f"name=^/{student}-ide$", "--format", "{{.Names}}"],
-        capture_output=True,
-        text=True,
-    )
-    return f"{student}-ide" in result.stdout.split()
+    # The same read-only look at Docker the program takes for drift.
+    from k8s_lab.drift import probe
+    from k8s_lab.names import LabNames
+
+    presence = probe(LabNames(student))
+    return presence is not None and presence.ide
 
 
 def select_stack(
