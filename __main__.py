@@ -8,12 +8,16 @@ controller, (5) the IDE container, attached to the network with that kubeconfig.
 import pulumi
 
 from components import (
+    ClusterBootstrap,
+    ClusterBootstrapArgs,
     IdeContainer,
     IdeContainerArgs,
     IdeImage,
     IdeImageArgs,
     IdePassword,
     IdePasswordArgs,
+    IngressNginx,
+    IngressNginxArgs,
     KindCluster,
     KindClusterArgs,
     LabNetwork,
@@ -34,7 +38,7 @@ image = IdeImage("ide-image", IdeImageArgs(prebuilt=lab.ide_image), on_docker)
 workspace = Workspace(
     "workspace", WorkspaceArgs(names=lab.names, paths=lab.workspace, bind_folders=not lab.docker.remote), on_docker
 )
-network = LabNetwork("network", LabNetworkArgs(names=lab.names), on_docker)
+network = LabNetwork("network", LabNetworkArgs(names=lab.names, mtu=lab.network_mtu), on_docker)
 cluster = KindCluster(
     "cluster",
     KindClusterArgs(
@@ -45,7 +49,6 @@ cluster = KindCluster(
         workers=lab.workers,
         bind_address=lab.bind_address,
         ports=lab.ports,
-        registry=lab.registry,
         namespace=lab.namespace,
         docker=lab.docker,
     ),
@@ -64,19 +67,21 @@ if lab.registry:
         on_docker,
     )
     pulumi.export("registry", local_registry.push_host)
-if lab.ingress or lab.registry:
-    from components.kubernetes import ClusterBootstrap, ClusterBootstrapArgs  # pulumi_kubernetes only when used
-
-    ClusterBootstrap(
-        "bootstrap",
-        ClusterBootstrapArgs(
-            kubeconfig=cluster.host_kubeconfig,
-            namespace=lab.namespace,
-            ingress=lab.ingress,
-            registry_host_port=lab.ports.registry if lab.registry else None,
-        ),
-    )
+ClusterBootstrap(
+    "bootstrap",
+    ClusterBootstrapArgs(
+        kubeconfig=cluster.host_kubeconfig,
+        namespace=lab.namespace,
+        registry_host_port=lab.ports.registry if lab.registry else None,
+        cluster=cluster.command,
+        cluster_identity=cluster.identity,
+    ),
+)
 if lab.ingress:
+    IngressNginx(
+        "ingress",
+        IngressNginxArgs(names=lab.names, cluster=cluster.command, cluster_identity=cluster.identity, docker=lab.docker),
+    )
     pulumi.export("ingressUrl", ingress_url(lab.bind_address, lab.ports.http, lab.docker.hostname))
 password = IdePassword("ide-password", IdePasswordArgs(configured=lab.ide_password))
 ide = IdeContainer(
@@ -93,6 +98,7 @@ ide = IdeContainer(
         bind_address=lab.bind_address,
         timezone=lab.timezone,
         extra_env=lab.ide_env,
+        extra_env_secret=lab.ide_env_secret,
         mount_docker_socket=lab.mount_docker_socket,
         docker_hostname=lab.docker.hostname,
     ),

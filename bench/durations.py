@@ -132,6 +132,16 @@ DURATIONS: dict[str, Figure] = {
         1, 3, 6,
         "the same manifest with skip_await=True: fetch the URL and create the objects, no readiness wait (assumption)",
     ),
+    "command:manifest": Figure(
+        1, 3, 8,
+        "ingress-nginx's pinned manifest: fetched once per machine (16 KB), then `kubectl apply` inside the control "
+        "plane, no readiness wait (assumption)",
+    ),
+    "unmodelled": Figure(
+        0.5, 2, 5,
+        "any resource type the benchmark does not know yet: a default, so a new resource costs nothing to add; "
+        "the run lists them (assumption)",
+    ),
 }
 
 # Pulumi's own default: `pulumi up --parallel` "Defaults to unbounded. (default 2147483647)"

@@ -3,15 +3,15 @@ two kubeconfigs: one for the host, one for containers on the lab network."""
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_command as command
 
-from k8s_lab import commands, drift, kind_config, kubeconfig
+from k8s_lab import commands, drift, kind_config, kubeconfig, repair
 from k8s_lab.docker_host import DockerHost
 from k8s_lab.names import LabNames
+from k8s_lab.network import KIND_NETWORK_ENV
 from k8s_lab.ports import SlotPorts
 
 
@@ -24,7 +24,6 @@ class KindClusterArgs:
     workers: int
     bind_address: str
     ports: SlotPorts
-    registry: bool  # wire containerd for the local registry
     namespace: str  # default namespace of the in-network kubeconfig
     docker: DockerHost = field(default_factory=lambda: DockerHost(""))
 
@@ -34,13 +33,10 @@ class KindCluster(pulumi.ComponentResource):
     host_kubeconfig: pulumi.Output[str]  # secret; server on the host's published API port
     kubeconfig: pulumi.Output[str]  # secret; server is the control plane by its network name
     identity: pulumi.Output[str]
+    command: command.local.Command  # for `deleted_with`: what goes when the cluster goes
 
     def __init__(self, name: str, args: KindClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("k8s-lab:index:KindCluster", name, None, opts)
-        windows = sys.platform == "win32"
-        # The commands run k8s_lab.kind_lifecycle with this program's own interpreter,
-        # from the project folder, so they work the same under sh and cmd.
-        python = sys.executable
         cluster_name = args.names.cluster
         config_yaml = kind_config.to_yaml(
             kind_config.render_kind_config(
@@ -51,7 +47,6 @@ class KindCluster(pulumi.ComponentResource):
                 http_port=args.ports.http,
                 https_port=args.ports.https,
                 api_port=args.ports.api,
-                registry=args.registry,
                 # On another Docker host the API must be reachable from here, by that
                 # host's name (in its certificate too).
                 api_server_address=args.bind_address if args.docker.remote else "127.0.0.1",
@@ -59,22 +54,18 @@ class KindCluster(pulumi.ComponentResource):
             )
         )
         docker_env = args.docker.environment()
-        # kind joins the lab's network (created by Pulumi) instead of making its own "kind";
-        # the rest of the environment re-runs the idempotent create when the cluster was
-        # lost behind Pulumi's back (k8s_lab.drift).
-        lost = drift.cluster_lost(drift.probe(args.names, docker_env))
-        if lost:
-            pulumi.log.warn(
-                f"kind cluster {cluster_name!r} was deleted outside Pulumi; this update makes it again", self
-            )
+        cluster_urn = repair.child_urn(pulumi.get_stack(), repair.CLUSTER_COMMAND)
+        drift.warn_if_lost(args.names, docker_env, cluster_urn, lambda message: pulumi.log.warn(message, self))
+        # kind joins the lab's network (created by Pulumi) instead of making its own "kind".
+        # The network's ID is there too: a network made anew (Docker reset, then
+        # `up --refresh`) re-runs the idempotent create, which makes the lost cluster again.
         environment = pulumi.Output.all(args.network_name, args.network_id).apply(
-            lambda net: drift.command_environment(net[0], net[1], lost, docker_env)
+            lambda net: {**docker_env, KIND_NETWORK_ENV: net[0], drift.NETWORK_ID_ENV: net[1]}
         )
         cluster = command.local.Command(
             f"{name}-cluster",
-            create=commands.kind_create(cluster_name, args.workers, python=python, windows=windows),
-            delete=commands.kind_delete(cluster_name, python=python, windows=windows),
-            dir=str(commands.PROJECT_DIR),
+            create=commands.kind_create(cluster_name, args.workers),
+            delete=commands.kind_delete(cluster_name),
             stdin=config_yaml,
             environment=environment,
             # pulumi-command replaces only on `triggers`; other changes re-run `create`,
@@ -83,20 +74,24 @@ class KindCluster(pulumi.ComponentResource):
             triggers=[config_yaml, args.network_name],
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
+        # What changes exactly when the cluster is made anew, and is known in a preview
+        # whenever it does not: the command's ID is new only on replacement (an update that
+        # re-runs create keeps it, and a preview of that update knows it, where `stdout`
+        # would be unknown), and the network's ID is new when the network is.
+        self.identity = pulumi.Output.all(cluster.id, args.network_id).apply(lambda ids: f"{ids[0]}/{ids[1]}")
         # kind prints a cluster-admin kubeconfig: keep it out of logs, the console and the
         # next run's environment, and secret in state.
         read_kubeconfig = command.local.Command(
             f"{name}-kubeconfig",
-            create=commands.kind_kubeconfig(cluster_name, python=python, windows=windows),
-            dir=str(commands.PROJECT_DIR),
+            create=commands.kind_kubeconfig(cluster_name),
             environment=docker_env or None,
             logging=command.local.Logging.NONE,
             add_previous_output_in_env=False,
-            # create prints the control plane's container ID: a remade cluster has new
-            # credentials, so the kubeconfig is read again (and the IDE gets it).
-            triggers=[cluster.stdout],
+            # A remade cluster has new credentials: read them again (and the IDE gets them).
+            triggers=[self.identity],
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdout"], depends_on=[cluster]),
         )
+        self.command = cluster
         self.name = cluster.id.apply(lambda _: cluster_name)
         host_server = f"https://{args.docker.hostname}:{args.ports.api}" if args.docker.hostname else None
         self.host_kubeconfig = pulumi.Output.secret(read_kubeconfig.stdout).apply(
@@ -109,8 +104,6 @@ class KindCluster(pulumi.ComponentResource):
                 args.namespace,
             )
         )
-        # What changes exactly when the cluster is remade (see k8s_lab.drift).
-        self.identity = cluster.stdout
         self.register_outputs(
             {
                 "name": self.name,

@@ -26,6 +26,7 @@ class IdeContainerArgs:
     bind_address: str
     timezone: str
     extra_env: tuple[tuple[str, str], ...]
+    extra_env_secret: bool  # ideEnv was set with --secret
     mount_docker_socket: bool
     docker_hostname: str | None = None  # the Docker host's name, when it is another machine
 
@@ -51,7 +52,7 @@ class IdeContainer(pulumi.ComponentResource):
             f"{name}-container",
             name=args.names.ide_container,
             image=args.image,
-            envs=ide_container.environment(args.timezone, args.extra_env),
+            envs=ide_container.environment(args.timezone, args.extra_env, args.extra_env_secret),
             working_dir=ide_container.WORKING_DIR,
             ports=[
                 docker.ContainerPortArgs(internal=internal, external=external, ip=args.bind_address)
@@ -70,6 +71,14 @@ class IdeContainer(pulumi.ComponentResource):
                     file=ide_container.KUBECONFIG_FILE,
                     content=pulumi.Output.secret(args.kubeconfig),
                     permissions=ide_container.KUBECONFIG_FILE_MODE,
+                ),
+                *(
+                    docker.ContainerUploadArgs(
+                        file=ide_container.secret_env_file(env_name),
+                        content=pulumi.Output.secret(value),
+                        permissions=ide_container.PASSWORD_FILE_MODE,
+                    )
+                    for env_name, value in (args.extra_env if args.extra_env_secret else ())
                 ),
             ],
             restart="unless-stopped",

@@ -14,6 +14,7 @@ from k8s_lab.names import LabNames
 @dataclass
 class LabNetworkArgs:
     names: LabNames
+    mtu: int | None = None  # None: the daemon's default
 
 
 class LabNetwork(pulumi.ComponentResource):
@@ -22,13 +23,11 @@ class LabNetwork(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LabNetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("k8s-lab:index:LabNetwork", name, None, opts)
-        # kind copies the default bridge's MTU onto its network; so does the lab.
-        default_bridge = docker.get_network_output(name="bridge", opts=pulumi.InvokeOutputOptions(parent=self))
         lab = docker.Network(
             f"{name}-network",
             name=args.names.network,
             driver=network.DRIVER,
-            options=default_bridge.options.apply(network.network_options),
+            options=network.network_options(args.mtu),
             ipv6=False,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -3,7 +3,6 @@ in a volume, published on the slot's registry port, and every kind node told abo
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 
 import pulumi
@@ -46,7 +45,6 @@ class LocalRegistry(pulumi.ComponentResource):
             # Fixed name and host port (pulumi-docker issue 1356).
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
-        windows = sys.platform == "win32"
         # Every node, including ones of a remade cluster, learns where localhost:<port> is.
         command.local.Command(
             f"{name}-node-hosts",
@@ -54,10 +52,7 @@ class LocalRegistry(pulumi.ComponentResource):
                 args.names.cluster,
                 registry.hosts_dir(args.host_port),
                 registry.endpoint(args.names.registry_container),
-                python=sys.executable,
-                windows=windows,
             ),
-            dir=str(commands.PROJECT_DIR),
             environment=args.docker.environment() or None,
             triggers=[args.cluster_identity],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[container]),

@@ -22,4 +22,5 @@ def read_lab_config() -> LabConfig:
         raw,
         stack=pulumi.get_stack(),
         password_is_secret=pulumi.runtime.is_config_secret(f"{prefix}idePassword"),
+        ide_env_secret=pulumi.runtime.is_config_secret(f"{prefix}ideEnv"),
     )

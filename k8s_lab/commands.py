@@ -1,47 +1,57 @@
-"""Command lines for pulumi-command's local.Command, which runs them through the host's
-shell: `/bin/sh -c` on Linux and macOS, `cmd /C` on Windows. Arguments are quoted for
-the shell that will read them, and nothing shell-specific (pipes, `&&`, redirection,
-variable expansion) is used, so one command means the same on every host."""
+"""Command lines for pulumi-command's local.Command.
+
+pulumi-command runs a command through the host's shell (`/bin/sh -c` on Linux and macOS,
+`cmd /C` on Windows) and stores the command line in the stack's state, where `destroy`
+finds it again. So a command line here holds nothing of the machine that evaluated the
+program: the helper runs as `python -m k8s_lab.kind_lifecycle ...`, found by name on
+PATH, and from the provider's working folder, which Pulumi sets to the project folder
+(no `dir`). Every argument is a plain word (no quoting, no shell syntax), so the same text
+means the same under sh and cmd, and a stack previews identically on any machine.
+"""
 
 from __future__ import annotations
 
-import shlex
-from pathlib import Path
-import subprocess
+import re
 from collections.abc import Sequence
 
-
-def command_line(argv: Sequence[str], *, windows: bool) -> str:
-    if windows:
-        return subprocess.list2cmdline(list(argv))
-    return shlex.join(argv)
-
-
+# The interpreter the commands run, by name: a venv's `python` on PATH (lab.py and
+# classroom.py put theirs first; plain `pulumi up` needs an activated venv).
+PYTHON = "python"
 LIFECYCLE_MODULE = "k8s_lab.kind_lifecycle"
-# The commands run from here, where `-m k8s_lab.kind_lifecycle` resolves.
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+_PLAIN_WORD = re.compile(r"^[A-Za-z0-9@+=:,./_-]+$")  # no % (cmd expands %VAR%)
 
 
-def lifecycle(python: str, action: str, *args: str, windows: bool) -> str:
-    """`<python> -m k8s_lab.kind_lifecycle <action> ...`, run from the project folder."""
-    return command_line([python, "-m", LIFECYCLE_MODULE, action, *args], windows=windows)
+def command_line(argv: Sequence[str]) -> str:
+    """`argv` joined by spaces; each argument must be a plain word, which sh and cmd both
+    read back as the same argument."""
+    for arg in argv:
+        if not _PLAIN_WORD.match(arg):
+            raise ValueError(f"{arg!r} would need quoting, which differs between sh and cmd")
+    return " ".join(argv)
 
 
-def kind_create(cluster: str, workers: int, *, python: str, windows: bool) -> str:
+def lifecycle(action: str, *args: str) -> str:
+    """`python -m k8s_lab.kind_lifecycle <action> ...`."""
+    return command_line([PYTHON, "-m", LIFECYCLE_MODULE, action, *args])
+
+
+def kind_create(cluster: str, workers: int) -> str:
     # The config arrives on stdin, so it is an input of the command and a changed config
     # shows in `pulumi preview`.
-    return lifecycle(python, "create", "--name", cluster, "--workers", str(workers), windows=windows)
+    return lifecycle("create", "--name", cluster, "--workers", str(workers))
 
 
-def kind_delete(cluster: str, *, python: str, windows: bool) -> str:
-    return lifecycle(python, "delete", "--name", cluster, windows=windows)
+def kind_delete(cluster: str) -> str:
+    return lifecycle("delete", "--name", cluster)
 
 
-def kind_kubeconfig(cluster: str, *, python: str, windows: bool) -> str:
-    return lifecycle(python, "kubeconfig", "--name", cluster, windows=windows)
+def kind_kubeconfig(cluster: str) -> str:
+    return lifecycle("kubeconfig", "--name", cluster)
 
 
-def registry_hosts(cluster: str, directory: str, endpoint: str, *, python: str, windows: bool) -> str:
-    return lifecycle(
-        python, "registry-hosts", "--name", cluster, "--directory", directory, "--endpoint", endpoint, windows=windows
-    )
+def registry_hosts(cluster: str, directory: str, endpoint: str) -> str:
+    return lifecycle("registry-hosts", "--name", cluster, "--directory", directory, "--endpoint", endpoint)
+
+
+def manifest(cluster: str, url: str, sha256: str, *, remove: bool = False) -> str:
+    return lifecycle("manifest", "--name", cluster, "--url", url, "--sha256", sha256, *(["--remove"] if remove else []))

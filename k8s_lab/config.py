@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import re
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import ModuleType
 
 from k8s_lab import names as lab_names
 from k8s_lab import ports as lab_ports
@@ -30,6 +28,7 @@ DEFAULT_BIND_ADDRESS = "127.0.0.1"
 DEFAULT_WORKERS = 2
 MAX_WORKERS = 9  # kind names them <cluster>-worker .. -worker9; more rarely fits one host
 MIN_PASSWORD_LENGTH = 8
+MIN_MTU, MAX_MTU = 1280, 9000  # IPv4 needs 576, but nodes pulling images below 1280 fail in practice
 
 # Environment the lab itself sets on the IDE; ideEnv may not override it, or code-server
 # could start with another password, or none.
@@ -74,6 +73,7 @@ KEYS = (
     "namespace",
     "dockerHost",
     "allowRemoteAccess",
+    "networkMtu",
 )
 # Namespaces Kubernetes itself owns; the student's workloads go elsewhere.
 RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "ingress-nginx"})
@@ -117,6 +117,8 @@ class LabConfig:
     namespace: str = ""
     docker_host: str = ""  # "" is this machine's Docker
     allow_remote_access: bool = False
+    network_mtu: int | None = None  # None: the Docker daemon's default
+    ide_env_secret: bool = False  # ideEnv was set with --secret: its values stay secret
 
     @property
     def docker(self) -> "DockerHost":
@@ -144,7 +146,7 @@ def parse_lab_config(
     *,
     stack: str,
     password_is_secret: bool = True,
-    pathmod: ModuleType = os.path,
+    ide_env_secret: bool = False,
 ) -> LabConfig:
     """Validate `raw` (key -> the string Pulumi gives, None when unset) into a LabConfig."""
     problems: list[Problem] = []
@@ -205,16 +207,16 @@ def parse_lab_config(
         elif address.is_multicast:
             bad("bindAddress", bind_address, "is a multicast address", "use 127.0.0.1 or an address of this machine")
 
-    root_raw = raw.get("workspaceRoot") or ""
-    workspace_root = workspace.resolve_root(root_raw, pathmod)
-    why = workspace.root_problem(workspace_root, pathmod)
-    if why:
+    workspace_root = workspace.normalise_root(raw.get("workspaceRoot") or "")
+    why = workspace.root_problem(workspace_root)
+    remote = not docker_host_problem(text("dockerHost") or "") and DockerHost(text("dockerHost") or "").remote
+    if why and not (remote and not workspace_root):  # another Docker host binds no folders
         bad(
             "workspaceRoot",
-            root_raw or workspace_root,
-            f"cannot hold the student folders: {why}",
-            "pulumi config set workspaceRoot <absolute folder you can write>, e.g. "
-            + (r"C:\Users\me\k8s-lab" if pathmod.sep == "\\" else "/home/me/k8s-lab"),
+            raw.get("workspaceRoot"),
+            f"cannot name the student folders: {why}",
+            "`python lab.py up` stores <your home>/k8s-lab; or pulumi config set workspaceRoot <absolute folder>, "
+            r"e.g. /home/me/k8s-lab or C:\Users\me\k8s-lab",
         )
 
     ide_password = raw.get("idePassword")
@@ -301,6 +303,10 @@ def parse_lab_config(
     if why:
         bad("dockerHost", docker_host, f"is not a Docker host URL: {why}", "use ssh://user@host or tcp://host:2376, or pulumi config rm dockerHost for this machine")
     allow_remote_access = boolean("allowRemoteAccess", False)
+    mtu_fix = f"pulumi config set networkMtu <n> with a whole number from {MIN_MTU} to {MAX_MTU}, or 0 for Docker's default"
+    network_mtu = whole_number("networkMtu", 0, mtu_fix)
+    if network_mtu and not MIN_MTU <= network_mtu <= MAX_MTU:
+        bad("networkMtu", str(network_mtu), f"is outside {MIN_MTU}..{MAX_MTU}", mtu_fix)
     bind_reported = any(p.key == "bindAddress" for p in problems)
     loopback = bind_reported or ipaddress.ip_address(bind_address).is_loopback
     if not loopback and not allow_remote_access:
@@ -338,4 +344,6 @@ def parse_lab_config(
         namespace=namespace,
         docker_host=docker_host,
         allow_remote_access=allow_remote_access,
+        network_mtu=network_mtu or None,
+        ide_env_secret=ide_env_secret and bool(ide_env),
     )

@@ -1,16 +1,15 @@
-"""Seeing a kind cluster that disappeared behind Pulumi's back.
+"""Seeing a lab that lost pieces behind Pulumi's back, by a read-only look at Docker.
 
-pulumi-command's commands have no read, so `pulumi refresh` cannot notice a cluster
-removed by `kind delete cluster` or a Docker Desktop reset. The program looks itself
-(read-only `docker ps`) and, when the cluster is gone, changes one environment entry of
-the cluster command: pulumi-command then runs the command's `create` again, which
-(k8s_lab.kind_lifecycle) keeps a healthy cluster and makes a missing one. The entries are
-stable on a healthy stack, so they never cause a diff there:
-- K8S_LAB_NETWORK_ID: the lab network's Docker ID. A Docker reset followed by
-  `pulumi up --refresh` recreates the network with a new ID, so the cluster is remade too.
-- K8S_LAB_RECOVER_CLUSTER: set only while the IDE container exists but the cluster does
-  not (`kind delete cluster`); the `up` after the recovery drops it again, re-running the
-  idempotent create once, which keeps the cluster.
+pulumi-command's commands have no read, and pulumi-docker's `docker.Image` reads nothing
+back from the daemon, so neither `pulumi refresh` nor `pulumi up` notices a cluster removed
+by `kind delete cluster` or a Docker Desktop reset, or an IDE image removed by `docker
+image prune -a`. What is seen here never becomes a resource input (a stack is a function
+of its config: a PR runner's Docker must not change a preview). Instead:
+- the program warns, naming the command that repairs the lab (`warn_if_lost`);
+- `lab.py up` and `classroom.py up` turn what they see into a repair (k8s_lab.repair):
+  the lost pieces are replaced in that same `up`.
+The lab network's Docker ID is in the cluster command's environment (NETWORK_ID_ENV): a
+network made anew (Docker reset, then `up --refresh`) re-runs the idempotent create.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from k8s_lab.names import LabNames
 from k8s_lab.network import KIND_NETWORK_ENV
 
 NETWORK_ID_ENV = "K8S_LAB_NETWORK_ID"
-RECOVER_ENV = "K8S_LAB_RECOVER_CLUSTER"
 
 
 @dataclass(frozen=True)
@@ -64,8 +62,30 @@ def cluster_lost(presence: Presence | None) -> bool:
     return presence is not None and presence.ide and not presence.cluster
 
 
-def command_environment(network_name: str, network_id: str, lost: bool, docker_env: dict[str, str] | None = None) -> dict[str, str]:
-    environment = {**(docker_env or {}), KIND_NETWORK_ENV: network_name, NETWORK_ID_ENV: network_id}
+def image_present(reference: str, docker_env: dict[str, str] | None = None, run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> bool | None:
+    """Whether Docker has the image `reference`; None when Docker cannot be asked."""
+    if shutil.which("docker") is None:
+        return None
+    argv = ["docker", "image", "inspect", "--format", "{{.Id}}", reference]
+    try:
+        result = run(argv, capture_output=True, text=True, timeout=30, env={**os.environ, **(docker_env or {})})
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if result.returncode == 0:
+        return True
+    return False if "no such image" in (result.stderr or "").lower() else None
+
+
+def lost_cluster_message(names: LabNames, cluster_urn: str) -> str:
+    return (
+        f"kind cluster {names.cluster!r} is gone but the lab's IDE is still there (deleted outside Pulumi?). "
+        f"`python lab.py up` makes it again; with plain Pulumi: pulumi up --replace '{cluster_urn}'"
+    )
+
+
+def warn_if_lost(names: LabNames, docker_env: dict[str, str], cluster_urn: str, warn: Callable[[str], None]) -> bool:
+    """Warn (and say so) when this machine's Docker shows the cluster lost; inputs never change."""
+    lost = cluster_lost(probe(names, docker_env or None))
     if lost:
-        environment[RECOVER_ENV] = "1"
-    return environment
+        warn(lost_cluster_message(names, cluster_urn))
+    return lost

@@ -31,8 +31,20 @@ HEALTHCHECK = {
 WAIT_TIMEOUT_SECONDS = 300
 
 
-def environment(timezone: str, extra: tuple[tuple[str, str], ...]) -> list[str]:
-    """KEY=VALUE entries; config validation keeps `extra` from overriding the lab's own."""
+SECRET_ENV_DIR = "/run/secrets"
+
+
+def secret_env_file(name: str) -> str:
+    """Where a secret `ideEnv` entry's value is uploaded; FILE__<name> points at it."""
+    return f"{SECRET_ENV_DIR}/ide-env-{name}"
+
+
+def environment(timezone: str, extra: tuple[tuple[str, str], ...], extra_secret: bool = False) -> list[str]:
+    """KEY=VALUE entries; config validation keeps `extra` from overriding the lab's own.
+    Secret `extra` entries (ideEnv set with --secret) are given as FILE__<NAME> pointing at
+    an uploaded file, like the password, so their values stay out of `docker inspect`."""
+    if extra_secret:
+        return environment(timezone, ()) + [f"FILE__{name}={secret_env_file(name)}" for name, _ in extra]
     lab = [
         f"TZ={timezone}",
         "PUID=0",  # as the seed: root, so the mounted docker socket is usable

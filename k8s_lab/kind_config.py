@@ -33,7 +33,6 @@ def render_kind_config(
     http_port: int,
     https_port: int,
     api_port: int,
-    registry: bool = False,
     api_server_address: str = "127.0.0.1",
     extra_cert_sans: tuple[str, ...] = (),
 ) -> dict[str, Any]:
@@ -64,8 +63,9 @@ def render_kind_config(
             "podSubnet": POD_SUBNET,
         },
     }
-    if registry:
-        config["containerdConfigPatches"] = [CONTAINERD_PATCH]
+    # Always, registry or not: containerd reading certs.d is harmless without one, and a
+    # registry switched on or off then leaves the cluster (and the student's work) alone.
+    config["containerdConfigPatches"] = [CONTAINERD_PATCH]
     return config
 
 

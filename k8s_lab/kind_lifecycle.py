@@ -5,22 +5,37 @@ Plain kind is not enough for Pulumi: `kind create cluster` fails when the cluste
 (so a re-run after a half-finished `up` breaks), and `--wait` covers only the control
 plane. Here `create` keeps a healthy cluster of that name, removes a half-made one and
 makes it again, then waits until every node is Ready; `delete` succeeds when the cluster
-is already gone; `kubeconfig` prints the host or in-network kubeconfig. Only the standard
-library, the project's own modules and the `kind` and `docker` executables are used, so it
-runs the same on Windows.
+is already gone; `kubeconfig` prints the host or in-network kubeconfig; `ingress` applies
+(or removes) a pinned, checksum-verified manifest inside the cluster. Only the standard
+library, the project's own standard-library modules and the `kind` and `docker`
+executables are used, so any Python 3.10+ named `python` runs it, on Windows too.
+
+kind and the user's kubeconfig: `kind create`/`kind delete` write the cluster's
+cluster-admin context into a kubeconfig file (by default ~/.kube/config, switching the
+user's current context) under a lock that does not wait (kind's
+pkg/cluster/internal/kubeconfig/internal/kubeconfig/lock.go: O_EXCL on `<file>.lock`).
+Several stacks on one machine then fail at random. Each call here gives kind a kubeconfig
+file of its own, in a temporary folder removed afterwards: the lab's kubeconfigs come from
+`kind get kubeconfig` (which writes no file) and the stack's outputs.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
+from k8s_lab import tools
 from k8s_lab.registry import hosts_toml
 
 CLUSTER_LABEL = "io.x-k8s.kind.cluster"  # kind's label on every node container
@@ -132,6 +147,13 @@ def control_plane_id(kind: Kind, cluster: str) -> str:
     return kind._run([kind.docker, "inspect", "--format", "{{.Id}}", f"{cluster}-control-plane"]).stdout.strip()
 
 
+@contextmanager
+def own_kubeconfig() -> Iterator[str]:
+    """A kubeconfig path for one kind call, in a folder of its own, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="k8s-lab-kind-") as folder:
+        yield str(Path(folder) / "kubeconfig")
+
+
 def create(kind: Kind, cluster: str, config_yaml: str, workers: int, timeout: float, log: Callable[[str], None] = print) -> str:
     """Make `cluster` from `config_yaml` unless a healthy one exists; returns what was done."""
     if kind.node_containers(cluster):
@@ -140,7 +162,9 @@ def create(kind: Kind, cluster: str, config_yaml: str, workers: int, timeout: fl
             return "kept"
         log(f"kind cluster {cluster!r} is half-made or unhealthy: removing it to make it again")
         delete(kind, cluster, log=log)
-    result = kind._run([kind.kind, "create", "cluster", "--name", cluster, "--config", "-"], stdin=config_yaml, check=False)
+    with own_kubeconfig() as kubeconfig_path:
+        argv = [kind.kind, "create", "cluster", "--name", cluster, "--config", "-", "--kubeconfig", kubeconfig_path]
+        result = kind._run(argv, stdin=config_yaml, check=False)
     if result.returncode != 0:
         # kind removes its nodes on failure, but not always all of them: leave nothing behind.
         delete(kind, cluster, log=lambda _: None)
@@ -153,7 +177,8 @@ def create(kind: Kind, cluster: str, config_yaml: str, workers: int, timeout: fl
 
 def delete(kind: Kind, cluster: str, log: Callable[[str], None] = print) -> None:
     # kind returns success for a cluster that is already gone.
-    kind._run([kind.kind, "delete", "cluster", "--name", cluster])
+    with own_kubeconfig() as kubeconfig_path:
+        kind._run([kind.kind, "delete", "cluster", "--name", cluster, "--kubeconfig", kubeconfig_path])
     log(f"kind cluster {cluster!r} deleted")
 
 
@@ -167,6 +192,39 @@ def registry_hosts(kind: Kind, cluster: str, directory: str, hosts_file: str, lo
         kind._run([kind.docker, "exec", node, "mkdir", "-p", directory])
         kind._run([kind.docker, "exec", "-i", node, "cp", "/dev/stdin", f"{directory}/hosts.toml"], stdin=hosts_file)
     log(f"local registry configured on {len(nodes)} nodes: {directory}")
+
+
+CACHE_DIR_ENV = "K8S_LAB_CACHE_DIR"
+NODE_KUBECTL = ["kubectl", "--kubeconfig=/etc/kubernetes/admin.conf"]
+
+
+def cache_dir() -> Path:
+    """Where fetched manifests are kept: K8S_LAB_CACHE_DIR, else .tools/cache in the folder
+    the command runs in (the project's, as Pulumi starts its providers there)."""
+    return Path(os.environ.get(CACHE_DIR_ENV) or Path(".tools") / "cache")
+
+
+def cached_manifest(url: str, sha256: str, fetch: Callable[..., Path] = tools.download_verified) -> str:
+    """The manifest at `url`, fetched once and verified against `sha256` (also when cached)."""
+    path = cache_dir() / f"{sha256}.yaml"
+    if not (path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == sha256):
+        try:
+            fetch(url, path, sha256, mode=0o644)
+        except tools.FetchError as error:
+            raise LifecycleError(f"the manifest could not be fetched: {error}") from error
+    return path.read_text(encoding="utf-8")
+
+
+def manifest(kind: Kind, cluster: str, text: str, remove: bool, log: Callable[[str], None] = print) -> None:
+    """Apply `text` in the cluster (kubectl inside the control-plane node, so the host needs
+    no kubectl), or remove what it made; removing from a cluster that is gone is done."""
+    control_plane = f"{cluster}-control-plane"
+    if remove and control_plane not in kind.node_containers(cluster):
+        log(f"cluster {cluster!r} is gone: nothing to remove")
+        return
+    verb = ["delete", "--ignore-not-found", "--wait=false"] if remove else ["apply"]
+    kind._run([kind.docker, "exec", "-i", control_plane, *NODE_KUBECTL, *verb, "-f", "-"], stdin=text)
+    log(f"manifest {'removed from' if remove else 'applied to'} cluster {cluster!r}")
 
 
 def kubeconfig(kind: Kind, cluster: str, internal: bool) -> str:
@@ -186,7 +244,11 @@ def main(argv: Sequence[str] | None = None, kind_factory: Callable[[], Kind] = K
     hosts_parser = sub.add_parser("registry-hosts", help="point every node's containerd at the local registry")
     hosts_parser.add_argument("--directory", required=True, help="containerd certs.d folder for the registry host")
     hosts_parser.add_argument("--endpoint", required=True, help="registry URL as the nodes reach it")
-    for each in (create_parser, delete_parser, kubeconfig_parser, hosts_parser):
+    manifest_parser = sub.add_parser("manifest", help="apply a pinned manifest in the cluster (or --remove it)")
+    manifest_parser.add_argument("--url", required=True)
+    manifest_parser.add_argument("--sha256", required=True, help="the manifest's pinned sha256, checked before use")
+    manifest_parser.add_argument("--remove", action="store_true", help="delete what the manifest made")
+    for each in (create_parser, delete_parser, kubeconfig_parser, hosts_parser, manifest_parser):
         each.add_argument("--name", required=True)
     args = parser.parse_args(argv)
     try:
@@ -197,6 +259,9 @@ def main(argv: Sequence[str] | None = None, kind_factory: Callable[[], Kind] = K
             print(control_plane_id(kind, args.name))
         elif args.action == "delete":
             delete(kind, args.name, log=lambda m: print(m, file=sys.stderr))
+        elif args.action == "manifest":
+            text = cached_manifest(args.url, args.sha256)
+            manifest(kind, args.name, text, args.remove, log=lambda m: print(m, file=sys.stderr))
         elif args.action == "registry-hosts":
             registry_hosts(kind, args.name, args.directory, hosts_toml(args.endpoint), log=lambda m: print(m, file=sys.stderr))
         else:

@@ -7,10 +7,16 @@ kind (pkg/cluster/internal/providers/docker/network.go) creates its network as
 KIND_EXPERIMENTAL_DOCKER_NETWORK untouched. The lab creates the network itself, so it
 exists before the cluster and the IDE joins it as an ordinary Pulumi dependency.
 
-IPv6 is left off and the cluster is configured `ipFamily: ipv4`: the seed's subnets are
+IPv6 is off and the cluster is configured `ipFamily: ipv4`: the seed's subnets are
 IPv4, Docker Desktop and many Linux daemons do not enable IPv6 on user networks, and
-kind itself falls back to IPv4-only when IPv6 is unavailable. One address family keeps
-the lab the same on every student's machine.
+kind itself falls back to IPv4-only when IPv6 is unavailable. The option Docker stores
+(`com.docker.network.enable_ipv6=false`) says so explicitly: pulumi-docker sends no
+`ipv6: false`, so a daemon whose `default-network-opts` turn IPv6 on would otherwise
+give the network IPv6, read back differently on every refresh, and replace it.
+
+The MTU is never read from the evaluating machine's Docker (kind copies the default
+bridge's): a stack is a function of its config. The `networkMtu` setting gives one
+(VPNs and nested VMs need 1450 or less); without it the daemon's default applies.
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ MTU_OPTION = "com.docker.network.driver.mtu"
 KIND_NETWORK_ENV = "KIND_EXPERIMENTAL_DOCKER_NETWORK"
 
 
-def network_options(default_bridge_options: dict[str, str] | None) -> dict[str, str]:
-    """The driver options for the lab network, copying the default bridge's MTU as kind does."""
-    options = {MASQUERADE_OPTION: "true"}
-    mtu = (default_bridge_options or {}).get(MTU_OPTION, "")
-    if mtu.isdigit() and int(mtu) > 0:
-        options[MTU_OPTION] = str(int(mtu))
+IPV6_OPTION = "com.docker.network.enable_ipv6"
+
+
+def network_options(mtu: int | None) -> dict[str, str]:
+    """The driver options for the lab network: kind's, IPv6 off, and the MTU when given."""
+    options = {MASQUERADE_OPTION: "true", IPV6_OPTION: "false"}
+    if mtu:
+        options[MTU_OPTION] = str(mtu)
     return options

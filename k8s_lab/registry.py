@@ -5,10 +5,6 @@ does: containerd reads per-registry `hosts.toml` files, each node gets one that 
 
 from __future__ import annotations
 
-from typing import Any
-
-import yaml
-
 # registry:2 pinned to a release (the tag kind's guide uses, at a fixed version).
 IMAGE = "registry:2.8.3"
 CONTAINER_PORT = 5000
@@ -43,6 +39,8 @@ def hosts_toml(endpoint_url: str) -> str:
 
 
 def hosting_configmap_data(host_port: int) -> dict[str, str]:
-    """`data` of the kube-public/local-registry-hosting ConfigMap (KEP-1755)."""
-    document: dict[str, Any] = {"host": push_host(host_port), "help": GUIDE_URL}
-    return {"localRegistryHosting.v1": yaml.safe_dump(document, sort_keys=False)}
+    """`data` of the kube-public/local-registry-hosting ConfigMap (KEP-1755). Written
+    without a YAML library: k8s_lab.kind_lifecycle imports this module and runs on any
+    `python`, with the standard library only."""
+    document = f"host: {push_host(host_port)}\nhelp: {GUIDE_URL}\n"
+    return {"localRegistryHosting.v1": document}

@@ -213,10 +213,11 @@ def download_verified(
     opener: Opener = urllib.request.urlopen,
     timeout: float = DOWNLOAD_TIMEOUT_SECONDS,
     max_bytes: int = MAX_DOWNLOAD_BYTES,
+    mode: int = 0o755,
 ) -> Path:
     """Download `url` to `dest`: into a temporary file next to it, checking the length the
-    server announced and the sha256, then made executable and renamed into place. On any
-    failure the temporary file (and any folder made for it) is removed."""
+    server announced and the sha256, then given `mode` (executable by default) and renamed
+    into place. On any failure the temporary file (and any folder made for it) is removed."""
     expected = sha256.strip().lower()
     if not _SHA256.match(expected):
         raise FetchError(f"not a sha256 digest: {sha256!r}")
@@ -253,7 +254,7 @@ def download_verified(
                 "Nothing was installed; try again, and if it persists, do not use this file"
             )
         # Verified: only now executable, then into place in one step.
-        os.chmod(tmp, 0o755)
+        os.chmod(tmp, mode)
         os.replace(tmp, dest)
         tmp = None
         return dest

@@ -23,7 +23,6 @@ from pulumi.runtime.sync_await import _sync_await
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "k8s-lab"
 
-FAKE_MTU = "1450"
 GENERATED_PASSWORD = "Gen3ratedPassw0rdForTests"
 FAKE_IMAGE_ID = "sha256:" + "ab" * 32
 
@@ -87,6 +86,7 @@ class Recorded:
     additional_secret_outputs: list[str]
     provider: str = ""  # "<urn>::<id>" of an explicit provider
     retain_on_delete: bool = False
+    deleted_with: str = ""  # URN of the resource whose deletion skips this one's
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -119,12 +119,6 @@ class LabMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi_mocks.MockCallArgs):
         self.calls.append(args)
-        if args.token == "docker:index/getNetwork:getNetwork":
-            return {
-                "name": args.args.get("name"),
-                "driver": "bridge",
-                "options": {"com.docker.network.driver.mtu": FAKE_MTU, "com.docker.network.bridge.name": "docker0"},
-            }
         raise AssertionError(f"unexpected invoke {args.token}")
 
 
@@ -150,6 +144,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     additional_secret_outputs=list(request.additionalSecretOutputs),
                     provider=request.provider,
                     retain_on_delete=bool(request.retainOnDelete),
+                    deleted_with=request.deletedWith,
                 )
             )
         return response

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from bench.run import ROOT, UnmodelledResource, analyse, build_tasks, first_difference, simulate
+from bench.run import ROOT, analyse, build_tasks, first_difference, simulate
 
 LINE = re.compile(r"^([a-z0-9_]+)=(.*)$")
 
@@ -68,14 +68,12 @@ def test_quick_bench_prints_every_required_line(quick_output):
     assert number(values, f"eval_seconds_{stacks}") > 0
     assert number(values, f"eval_seconds_per_stack_{stacks}") > 0
     assert number(values, "eval_peak_rss_mb") > 0
-    assert number(values, "eval_seconds_1_without_kubernetes") > 0
     assert number(values, "eval_growth_per_stack") > 0
     assert number(values, "eval_parallel_speedup") > 0
     assert number(values, "host_effective_parallelism") > 0
     assert number(values, "pulumi_kubernetes_import_seconds") > 0
     boolean(values, "eval_linear")
     boolean(values, "pulumi_kubernetes_imported")
-    assert boolean(values, "pulumi_kubernetes_imported_when_unused") is False
     assert boolean(values, "deterministic") is True, values.get("deterministic_first_difference")
 
 
@@ -205,9 +203,11 @@ def test_a_cold_host_waits_for_the_image_build():
     assert report.ratio == 1.0
 
 
-def test_a_resource_without_a_modelled_duration_is_an_error():
-    with pytest.raises(UnmodelledResource, match="aws:s3/bucket:Bucket"):
-        tasks_of([resource("bucket", "aws:s3/bucket:Bucket")])
+def test_a_resource_without_a_modelled_duration_gets_the_default():
+    """Adding a resource to the program never breaks the benchmark."""
+    tasks, _ = tasks_of([resource("bucket", "aws:s3/bucket:Bucket")])
+    (task,) = tasks.values()
+    assert task.key == "unmodelled"
 
 
 def test_first_difference_names_the_resource_and_key():

@@ -57,6 +57,7 @@ def test_there_is_a_component_per_concern():
         "IdeContainer",
         "IdeImage",
         "IdePassword",
+        "IngressNginx",
         "KindCluster",
         "LabNetwork",
         "LocalRegistry",
@@ -114,7 +115,6 @@ def test_cluster_alone_accepts_a_plain_network_name():
                 workers=0,
                 bind_address="127.0.0.1",
                 ports=ports_for_slot(1),
-                registry=False,
                 namespace="kim",
             ),
         )
@@ -126,7 +126,7 @@ def test_cluster_alone_accepts_a_plain_network_name():
     assert sorted(c.name for c in commands) == ["c-cluster", "c-kubeconfig"]
     config = yaml.safe_load(lab.one("command:local:Command", "c-cluster").inputs["stdin"])
     assert [n["role"] for n in config["nodes"]] == ["control-plane"]
-    assert "containerdConfigPatches" not in config  # no registry, no patch
+    assert len(config["containerdConfigPatches"]) == 1  # registry or not: toggling it keeps the cluster
     assert lab.exports["kubeconfig"].secret
     assert lab.exports["name"].value == "kim"
 
@@ -147,6 +147,7 @@ def test_ide_container_alone_keeps_its_secrets_secret():
                 bind_address="127.0.0.1",
                 timezone="UTC",
                 extra_env=(),
+                extra_env_secret=False,
                 mount_docker_socket=True,
             ),
         )

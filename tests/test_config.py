@@ -1,7 +1,6 @@
 """Config validation: every bad value is refused with its key, the value and the fix."""
 
 import json
-import ntpath
 import os
 
 import pytest
@@ -67,6 +66,8 @@ BAD = [
     ({"bindAddress": "::1"}, "bindAddress", ["IPv6", "IPv4"]),
     ({"bindAddress": "224.0.0.1"}, "bindAddress", ["multicast"]),
     ({"workspaceRoot": "relative/labs"}, "workspaceRoot", ["'relative/labs'", "not an absolute path", "pulumi config set workspaceRoot"]),
+    ({"networkMtu": "1000"}, "networkMtu", ["'1000'", "outside 1280..9000", "pulumi config set networkMtu"]),
+    ({"networkMtu": "jumbo"}, "networkMtu", ["'jumbo'", "not a whole number"]),
     ({"idePassword": "short"}, "idePassword", ["(hidden)", "shorter than 8", "--secret"]),
     ({"ideImage": "Not An Image"}, "ideImage", ["'Not An Image'", "not an image reference"]),
     ({"ideImage": "ide:tag with space"}, "ideImage", ["not an image reference"]),
@@ -134,48 +135,66 @@ def test_all_problems_are_reported_at_once(workspace_root):
     assert [p.key for p in caught.value.problems] == ["slot", "workers", "timezone"]
 
 
-def test_workspace_root_that_is_a_file(tmp_path):
+def test_writable_problem_names_a_file_in_the_way(tmp_path):
+    """lab.py's preflight on the student's machine; the config check reads no disk."""
+    from k8s_lab.workspace import writable_problem
+
     file = tmp_path / "afile"
     file.write_text("not a folder")
-    with pytest.raises(ConfigError, match="is a file, not a folder"):
-        parse(str(file))
-    with pytest.raises(ConfigError, match=r"its parent .*afile is a file"):
-        parse(str(file / "below"))
+    assert writable_problem(str(file)) == "it is a file, not a folder"
+    assert writable_problem(str(file / "below")) == f"its parent {file} is a file, not a folder"
+    assert parse(str(file / "below")).workspace_root == str(file / "below")
 
 
-def test_workspace_root_not_writable_via_access_check(tmp_path, monkeypatch):
+def test_writable_problem_asks_os_access(tmp_path, monkeypatch):
     # CI runs as root, who may write anywhere; the verdict is os.access's, so ask it.
-    monkeypatch.setattr(lab_config.workspace.os, "access", lambda path, mode: False)
-    with pytest.raises(ConfigError, match="not writable by this user"):
-        parse(str(tmp_path / "labs"))
+    from k8s_lab import workspace
+
+    monkeypatch.setattr(workspace.os, "access", lambda path, mode: False)
+    assert workspace.writable_problem(str(tmp_path / "labs")) == f"its nearest existing parent {tmp_path} is not writable by this user"
+    monkeypatch.setattr(workspace.os, "access", lambda path, mode: True)
+    assert workspace.writable_problem(str(tmp_path / "labs")) is None
 
 
-def test_missing_parents_are_fine_when_an_ancestor_is_writable(tmp_path):
+def test_missing_parents_are_fine_and_nothing_is_made(tmp_path):
     cfg = parse(str(tmp_path / "not" / "yet" / "there"))
     assert cfg.workspace_root == str(tmp_path / "not" / "yet" / "there")
-    assert not (tmp_path / "not").exists()  # validation only reads the disk
+    assert not (tmp_path / "not").exists()  # validation only reads the text
 
 
-def test_default_root_is_under_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path))
-    cfg = parse_lab_config({}, stack="kim")
-    assert cfg.workspace_root == str(tmp_path / "k8s-lab")
-    assert cfg.workspace.vscode == str(tmp_path / "k8s-lab" / "kim" / "vscode")
+def test_a_root_whose_parents_exist_on_no_machine_evaluates():
+    cfg = parse_lab_config({"workspaceRoot": "/no/such/machine/has/this"}, stack="kim")
+    assert cfg.workspace.src == "/no/such/machine/has/this/kim/src"
 
 
-def test_windows_root_is_accepted_and_joined_with_backslashes(monkeypatch):
-    # On a Windows host the path module is ntpath; the disk checks see an existing,
-    # writable C:\Users.
-    monkeypatch.setattr(ntpath, "exists", lambda p: p in ("C:\\", "C:\\Users"))
-    monkeypatch.setattr(ntpath, "isdir", lambda p: True)
-    monkeypatch.setattr(lab_config.workspace.os, "access", lambda path, mode: True)
-    cfg = parse_lab_config({"workspaceRoot": r"C:/Users/me/lab"}, stack="kim", pathmod=ntpath)
-    assert cfg.workspace_root == r"C:\Users\me\lab"
-    paths = lab_config.workspace.workspace_paths(cfg.workspace_root, cfg.student, ntpath)
-    assert paths.src == r"C:\Users\me\lab\kim\src"
-    assert paths.vscode == r"C:\Users\me\lab\kim\vscode"
+@pytest.mark.parametrize("raw", ["", "   ", "~/k8s-lab", "~", "k8s-lab", r"lab\kim", "./labs", "C:lab"])
+def test_root_must_be_set_and_absolute_in_its_own_form(raw):
+    with pytest.raises(ConfigError) as refused:
+        parse_lab_config({"workspaceRoot": raw}, stack="kim")
+    (problem,) = refused.value.problems
+    assert problem.key == "workspaceRoot"
+    assert "lab.py up" in problem.fix and "pulumi config set workspaceRoot" in problem.fix
+    assert "~" in problem.reason if raw.startswith("~") else True
 
 
-def test_windows_relative_root_is_refused():
-    with pytest.raises(ConfigError, match=r"not an absolute path.*C:\\Users\\me\\k8s-lab"):
-        parse_lab_config({"workspaceRoot": r"lab\kim"}, stack="kim", pathmod=ntpath)
+def test_unset_root_is_fine_on_another_docker_host():
+    """A dockerHost lab binds no folders (its volumes live on that host)."""
+    cfg = parse_lab_config(
+        {"dockerHost": "ssh://teacher@lab2", "bindAddress": "0.0.0.0", "allowRemoteAccess": "true"}, stack="kim"
+    )
+    assert cfg.workspace_root == ""
+
+
+@pytest.mark.parametrize(
+    "raw, root, src",
+    [
+        (r"C:/Users/me/lab", r"C:\Users\me\lab", r"C:\Users\me\lab\kim\src"),
+        (r"C:\Users\lee\k8s-lab\\", r"C:\Users\lee\k8s-lab", r"C:\Users\lee\k8s-lab\kim\src"),
+        (r"\\server\share\labs", r"\\server\share\labs", r"\\server\share\labs\kim\src"),
+        ("/home/kim//k8s-lab/", "/home/kim/k8s-lab", "/home/kim/k8s-lab/kim/src"),
+    ],
+)
+def test_each_root_keeps_its_own_form_on_any_machine(raw, root, src):
+    cfg = parse_lab_config({"workspaceRoot": raw}, stack="kim")
+    assert cfg.workspace_root == root
+    assert cfg.workspace.src == src

@@ -33,11 +33,3 @@ def test_lost_means_ide_there_and_cluster_gone():
     assert not drift.cluster_lost(Presence(cluster=True, ide=True))
     assert not drift.cluster_lost(Presence(cluster=False, ide=False))  # a first up
     assert not drift.cluster_lost(None)
-
-
-def test_environment_is_stable_unless_lost():
-    assert drift.command_environment("kind-kim", "abc", False) == {
-        "KIND_EXPERIMENTAL_DOCKER_NETWORK": "kind-kim",
-        "K8S_LAB_NETWORK_ID": "abc",
-    }
-    assert drift.command_environment("kind-kim", "abc", True)["K8S_LAB_RECOVER_CLUSTER"] == "1"

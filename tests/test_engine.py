@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import docker
 import pytest
 
-from k8s_lab import host_ports, ide_container, network
+from k8s_lab import host_ports, ide_container, network, workspace
 from k8s_lab.config import ConfigError, parse_lab_config
 from k8s_lab.names import LabNames
 from k8s_lab.ports import ports_for_slot
@@ -168,34 +168,32 @@ def test_bind_volume_fails_at_start_until_its_folder_exists(docker_client, base_
     assert container.wait(timeout=WAIT_SECONDS)["StatusCode"] == 0
 
 
-def test_config_refuses_a_workspace_root_under_a_file(tmp_path):
+def test_preflight_refuses_a_workspace_root_under_a_file(tmp_path):
+    """Whether the folders can be made is the student's machine's question (lab.py's
+    preflight); the config check itself reads no file system."""
     a_file = tmp_path / "notes.txt"
     a_file.write_text("not a folder")
-    with pytest.raises(ConfigError) as refused:
-        parse_lab_config({"workspaceRoot": str(a_file / "labs")}, stack="kim")
-    assert [problem.key for problem in refused.value.problems] == ["workspaceRoot"]
-    assert "workspaceRoot" in str(refused.value)
-    assert str(a_file) in str(refused.value)
+    assert workspace.writable_problem(str(a_file / "labs")) == f"its parent {a_file} is a file, not a folder"
+    assert workspace.writable_problem(str(tmp_path / "new" / "labs")) is None
+    assert parse_lab_config({"workspaceRoot": str(a_file / "labs")}, stack="kim").workspace_root == str(a_file / "labs")
 
 
 # --- b. network ------------------------------------------------------------------------
 
 
-def create_lab_network(client, student: str):
-    bridge_options = client.networks.get("bridge").attrs.get("Options")
-    return client.networks.create(
-        LabNames(student).network, driver=network.DRIVER, options=network.network_options(bridge_options)
-    )
+def create_lab_network(client, student: str, mtu: int | None = None):
+    return client.networks.create(LabNames(student).network, driver=network.DRIVER, options=network.network_options(mtu))
 
 
-def test_lab_network_options_follow_kind(docker_client, prefix):
-    bridge_options = docker_client.networks.get("bridge").attrs.get("Options") or {}
-    lab = create_lab_network(docker_client, prefix)
+@pytest.mark.parametrize("mtu", [None, 1450])
+def test_lab_network_reads_back_as_it_was_made(docker_client, prefix, mtu):
+    """What the bridged docker_network reads on refresh (`options`, `ipv6`) equals what the
+    program gives, so a refresh never turns into a replacement: IPv6 off explicitly, the
+    MTU only when configured (the daemon's default otherwise)."""
+    lab = create_lab_network(docker_client, prefix, mtu)
     lab.reload()
-    options = lab.attrs["Options"]
-    assert options[network.MASQUERADE_OPTION] == "true"
-    if bridge_options.get(network.MTU_OPTION):
-        assert options[network.MTU_OPTION] == bridge_options[network.MTU_OPTION]
+    assert lab.attrs["Options"] == network.network_options(mtu)
+    assert lab.attrs["EnableIPv6"] is False
     assert lab.attrs["Driver"] == network.DRIVER
 
 

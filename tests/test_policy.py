@@ -54,8 +54,8 @@ COMMAND = "command:local:Command"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 PINNED = "kindest/node:v1.29.4@sha256:3abb816a5b1061fb15c6e9e60856ec40d56b7b52bcea5f5f1350bc6e2320b6f8"
 PYTHON = "/usr/bin/python3"
-KIND_CREATE = commands.kind_create("alice", 2, python=PYTHON, windows=False)
-KUBECONFIG_READ = commands.kind_kubeconfig("alice", python=PYTHON, windows=False)
+KIND_CREATE = commands.kind_create("alice", 2)
+KUBECONFIG_READ = commands.kind_kubeconfig("alice")
 CONFIGURED_PASSWORD = "configured-Passw0rd"
 
 
@@ -248,13 +248,15 @@ def test_policy_project_files():
 def test_constants_agree_with_the_program():
     assert lab_policies.PASSWORD_FILE == ide_container.PASSWORD_FILE
     assert ide_container.DOCKER_SOCKET in lab_policies.DOCKER_SOCKETS
-    for windows in (False, True):
-        python = r"C:\Program Files\Python311\python.exe" if windows else PYTHON
-        create = commands.kind_create("alice", 2, python=python, windows=windows)
-        read = commands.kind_kubeconfig("alice", python=python, windows=windows)
-        other = commands.registry_hosts("alice", "/etc/x", "http://r:5000", python=python, windows=windows)
-        assert any(marker in create for marker in lab_policies.KIND_CREATE_MARKERS)
-        assert any(marker in read for marker in lab_policies.KUBECONFIG_MARKERS)
+    create = commands.kind_create("alice", 2)
+    read = commands.kind_kubeconfig("alice")
+    others = [
+        commands.registry_hosts("alice", "/etc/x", "http://r:5000"),
+        commands.manifest("alice", "https://example.com/m.yaml", "ab" * 32),
+    ]
+    assert any(marker in create for marker in lab_policies.KIND_CREATE_MARKERS)
+    assert any(marker in read for marker in lab_policies.KUBECONFIG_MARKERS)
+    for other in others:
         assert not any(marker in other for marker in lab_policies.KIND_CREATE_MARKERS + lab_policies.KUBECONFIG_MARKERS)
 
 
@@ -306,7 +308,7 @@ def test_plain_kind_create_with_unpinned_image_flag_is_a_violation():
 
 
 def test_other_commands_and_types_are_not_the_cluster():
-    other = {"create": commands.registry_hosts("alice", "/d", "http://r:5000", python=PYTHON, windows=False)}
+    other = {"create": commands.registry_hosts("alice", "/d", "http://r:5000")}
     assert run(lab_policies.validate_node_image_pinned, resource_args(COMMAND, other)) == []
     assert run(lab_policies.validate_node_image_pinned, resource_args(CONTAINER, ide_container_props())) == []
 
@@ -565,9 +567,12 @@ def all_reports(evaluation) -> dict[str, Reports]:
     return reports
 
 
+LAB_ROOT = "/srv/k8s-lab"  # a preview makes no folder, so any machine's path will do
+
+
 @pytest.fixture(scope="module")
 def default_program():
-    return evaluate({})
+    return evaluate({"workspaceRoot": LAB_ROOT}, preview=True)
 
 
 def test_the_program_as_configured_by_default_passes_every_mandatory_policy(default_program):
@@ -591,7 +596,7 @@ def test_the_program_graph_is_what_the_policies_look_for(default_program):
 
 
 def test_the_program_with_a_configured_secret_password_passes(monkeypatch):
-    evaluation = evaluate({"idePassword": CONFIGURED_PASSWORD, "mountDockerSocket": "false"})
+    evaluation = evaluate({"workspaceRoot": LAB_ROOT, "idePassword": CONFIGURED_PASSWORD, "mountDockerSocket": "false"}, preview=True)
     set_stack_config(monkeypatch, {"k8s-lab:idePassword": CONFIGURED_PASSWORD})
     assert all(found == [] for found in all_reports(evaluation).values())
     monkeypatch.delenv("PULUMI_CONFIG")  # the same upload, not traceable to the config
@@ -599,7 +604,7 @@ def test_the_program_with_a_configured_secret_password_passes(monkeypatch):
 
 
 def test_the_program_published_beyond_loopback_needs_the_opt_in(monkeypatch):
-    evaluation = evaluate({"bindAddress": "0.0.0.0", "allowRemoteAccess": "true"})
+    evaluation = evaluate({"workspaceRoot": LAB_ROOT, "bindAddress": "0.0.0.0", "allowRemoteAccess": "true"}, preview=True)
     found = all_reports(evaluation)["loopback-unless-opted-in"].messages
     assert any(message.startswith("ide-container publishes host port 8444") for message in found)
     assert any(message.startswith("registry-container publishes") for message in found)

@@ -12,7 +12,7 @@ from pulumi.runtime import rpc
 
 from k8s_lab import kind_config
 from k8s_lab.config import DEFAULT_NODE_IMAGE, ConfigError
-from lab_mocks import ROOT, FAKE_IMAGE_ID, FAKE_MTU, GENERATED_PASSWORD, evaluate
+from lab_mocks import ROOT, FAKE_IMAGE_ID, GENERATED_PASSWORD, evaluate
 
 CONTAINER = "docker:index/container:Container"
 VOLUME = "docker:index/volume:Volume"
@@ -52,17 +52,28 @@ def test_one_stack_creates_the_seeds_resources(lab):
             (K8S_PROVIDER, "bootstrap-provider"),
             (NAMESPACE, "bootstrap-namespace"),
             (CONFIGMAP, "bootstrap-local-registry-hosting"),
+            (COMMAND, "ingress-manifest"),
         ]
     )
-    # ingress-nginx's manifest is a provider-side component (its objects come from the URL).
-    assert not lab.one(CONFIG_FILE).custom
+    # Nothing fetches the ingress manifest while the program is evaluated.
+    assert not lab.by_type(CONFIG_FILE)
 
 
 def test_every_resource_belongs_to_a_lab_component(lab):
     components = {r.urn: r for r in lab.resources if r.type.startswith("k8s-lab:")}
     assert sorted(c.type for c in components.values()) == sorted(
         f"k8s-lab:index:{n}"
-        for n in ("IdeImage", "Workspace", "LabNetwork", "KindCluster", "IdePassword", "IdeContainer", "LocalRegistry", "ClusterBootstrap")
+        for n in (
+            "IdeImage",
+            "Workspace",
+            "LabNetwork",
+            "KindCluster",
+            "IdePassword",
+            "IdeContainer",
+            "LocalRegistry",
+            "ClusterBootstrap",
+            "IngressNginx",
+        )
     )
     for resource in lab.resources:
         if not resource.type.startswith("k8s-lab:"):
@@ -92,20 +103,28 @@ def test_network_is_made_like_kinds(lab):
     assert network["name"] == "kind-alice"
     assert network["driver"] == "bridge"
     assert network["ipv6"] is False
+    # IPv6 off as Docker stores it; no MTU unless configured: nothing is read from the
+    # evaluating machine's Docker.
     assert network["options"] == {
         "com.docker.network.bridge.enable_ip_masquerade": "true",
-        "com.docker.network.driver.mtu": FAKE_MTU,
+        "com.docker.network.enable_ipv6": "false",
     }
-    assert [call.args for call in lab.invokes if call.token == "docker:index/getNetwork:getNetwork"] == [{"name": "bridge"}]
+    assert lab.invokes == []
+
+
+def test_network_mtu_comes_from_config(workspace_root):
+    network = evaluate({"workspaceRoot": workspace_root, "networkMtu": "1450"}, stack="alice").one(NETWORK).inputs
+    assert network["options"]["com.docker.network.driver.mtu"] == "1450"
 
 
 def test_cluster_command(lab):
     cluster = lab.one(COMMAND, "cluster-cluster")
     inputs = cluster.inputs
-    python = shlex.quote(sys.executable)
-    assert inputs["create"] == f"{python} -m k8s_lab.kind_lifecycle create --name alice --workers 2"
-    assert inputs["delete"] == f"{python} -m k8s_lab.kind_lifecycle delete --name alice"
-    assert inputs["dir"] == str(ROOT)  # where `-m k8s_lab...` resolves
+    # No path of this machine: `python` by name, run where Pulumi starts its providers (the
+    # project folder), so a `destroy` from another checkout or venv finds it too.
+    assert inputs["create"] == "python -m k8s_lab.kind_lifecycle create --name alice --workers 2"
+    assert inputs["delete"] == "python -m k8s_lab.kind_lifecycle delete --name alice"
+    assert "dir" not in inputs
     assert inputs["environment"] == {"KIND_EXPERIMENTAL_DOCKER_NETWORK": "kind-alice", "K8S_LAB_NETWORK_ID": "network-network-id"}
     config = yaml.safe_load(inputs["stdin"])
     assert config["name"] == "alice"
@@ -128,12 +147,13 @@ def test_cluster_config_change_changes_the_triggers(workspace_root):
 
 def test_kubeconfig_command_keeps_its_output_secret_and_quiet(lab):
     read = lab.one(COMMAND, "cluster-kubeconfig")
-    assert read.inputs["create"] == f"{shlex.quote(sys.executable)} -m k8s_lab.kind_lifecycle kubeconfig --name alice"
+    assert read.inputs["create"] == "python -m k8s_lab.kind_lifecycle kubeconfig --name alice"
     assert read.inputs["logging"] == "none"
     assert read.inputs["addPreviousOutputInEnv"] is False
     assert read.additional_secret_outputs == ["stdout"]
-    # Re-read whenever create reports another control plane (a cluster remade).
-    assert read.inputs["triggers"] == ["control-plane-container-id"]
+    # Re-read when the cluster command is replaced (a new ID) or the network made anew; an
+    # update of the cluster command keeps its ID, so its preview replaces nothing downstream.
+    assert read.inputs["triggers"] == ["cluster-cluster-id/network-network-id"]
     assert lab.depends_on(read, lab.one(COMMAND, "cluster-cluster"))
 
 
@@ -324,25 +344,28 @@ def test_kind_config_in_the_command_is_the_renderers(lab, workspace_root):
             http_port=80,
             https_port=443,
             api_port=6550,
-            registry=True,
         )
     )
     assert stdin == expected
 
 
-def test_cluster_lost_behind_pulumis_back_reruns_the_idempotent_create(workspace_root):
+def test_a_lost_cluster_is_warned_about_and_changes_no_input(workspace_root, monkeypatch):
+    """What this machine's Docker shows never becomes an input (a PR runner's Docker would
+    change the preview): the program warns with the repair, lab.py up replaces (k8s_lab.repair)."""
+    import pulumi
+
     from k8s_lab.drift import Presence
 
+    warnings = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, resource=None, *a, **k: warnings.append(message))
     healthy = evaluate({"workspaceRoot": workspace_root}, presence=Presence(cluster=True, ide=True))
+    assert warnings == []
     lost = evaluate({"workspaceRoot": workspace_root}, presence=Presence(cluster=False, ide=True))
-    fresh = evaluate({"workspaceRoot": workspace_root}, presence=None)
-    env = lambda ev: ev.one(COMMAND, "cluster-cluster").inputs["environment"]
-    assert env(lost)["K8S_LAB_RECOVER_CLUSTER"] == "1"
-    # Only the environment differs (an update re-running create), never the triggers
-    # (a replacement): a healthy stack sees no diff at all.
-    assert env(healthy) == env(fresh) and "K8S_LAB_RECOVER_CLUSTER" not in env(healthy)
-    trig = lambda ev: ev.one(COMMAND, "cluster-cluster").inputs["triggers"]
-    assert trig(healthy) == trig(lost)
+    inputs = lambda ev: sorted(json.dumps([r.type, r.name, r.inputs], sort_keys=True, default=str) for r in ev.resources)
+    assert inputs(lost) == inputs(healthy)
+    (warning,) = warnings
+    assert "lab.py up" in warning
+    assert "pulumi up --replace 'urn:pulumi:alice::k8s-lab::k8s-lab:index:KindCluster$command:local:Command::cluster-cluster'" in warning
 
 
 def test_local_registry(lab):
@@ -358,7 +381,7 @@ def test_local_registry(lab):
     assert registry.delete_before_replace
     hosts = lab.one(COMMAND, "registry-node-hosts")
     assert "registry-hosts --name alice --directory /etc/containerd/certs.d/localhost:5001 --endpoint http://alice-registry:5000" in hosts.inputs["create"]
-    assert hosts.inputs["triggers"] == ["control-plane-container-id"]  # again for a remade cluster
+    assert hosts.inputs["triggers"] == ["cluster-cluster-id/network-network-id"]  # again for a remade cluster
     assert lab.depends_on(hosts, lab.one(COMMAND, "cluster-cluster")) and lab.depends_on(hosts, registry)
     config = yaml.safe_load(lab.one(COMMAND, "cluster-cluster").inputs["stdin"])
     assert 'config_path = "/etc/containerd/certs.d"' in config["containerdConfigPatches"][0]
@@ -367,44 +390,55 @@ def test_local_registry(lab):
 def test_kubernetes_bootstrap(lab):
     provider = lab.one(K8S_PROVIDER)
     assert provider.input_is_secret("kubeconfig") and provider.additional_secret_outputs == ["kubeconfig"]
+    # A cluster that is gone: refresh and delete drop its objects instead of failing.
+    assert provider.inputs["deleteUnreachable"] == "true"  # provider config travels as JSON text
+    # Replaced exactly when the cluster is new (not whenever the kubeconfig read re-runs).
+    assert provider.inputs["clusterIdentifier"] == "cluster-cluster-id/network-network-id"
     cluster = lab.one(COMMAND, "cluster-cluster")
-    for type_ in (NAMESPACE, CONFIGMAP, CONFIG_FILE):
+    for type_ in (NAMESPACE, CONFIGMAP):
         resource = lab.one(type_)
         assert lab.depends_on(resource, cluster), f"{resource.name} does not wait for the cluster's nodes"
         assert resource.provider.startswith(provider.urn)
+        assert resource.deleted_with == cluster.urn, f"{resource.name} would be deleted from a cluster that goes anyway"
     assert lab.one(NAMESPACE).inputs["metadata"]["name"] == "alice"
+    # A renamed namespace leaves the old one (the student's work) in the cluster.
+    assert lab.one(NAMESPACE).retain_on_delete and not lab.one(CONFIGMAP).retain_on_delete
     configmap = lab.one(CONFIGMAP).inputs
     assert configmap["metadata"] == {"name": "local-registry-hosting", "namespace": "kube-public"}
-    assert yaml.safe_load(configmap["data"]["localRegistryHosting.v1"])["host"] == "localhost:5001"
-    assert lab.one(CONFIG_FILE).inputs["skipAwait"] is True  # `up` does not wait on the controller
-    assert lab.one(CONFIG_FILE).inputs["file"].startswith(
-        "https://raw.githubusercontent.com/kubernetes/ingress-nginx/controller-v1."
-    )
+    assert yaml.safe_load(configmap["data"]["localRegistryHosting.v1"]) == {
+        "host": "localhost:5001",
+        "help": "https://kind.sigs.k8s.io/docs/user/local-registry/",
+    }
 
 
-def test_registry_and_ingress_can_be_turned_off(workspace_root):
-    lab = evaluate({"workspaceRoot": workspace_root, "registry": "false"}, stack="alice")
-    assert not [r for r in lab.resources if "registry" in r.name]
-    assert "containerdConfigPatches" not in yaml.safe_load(lab.one(COMMAND, "cluster-cluster").inputs["stdin"])
-    assert lab.by_type(CONFIG_FILE) and not lab.by_type(CONFIGMAP)
-    lab = evaluate({"workspaceRoot": workspace_root, "ingress": "false"}, stack="alice")
-    assert not lab.by_type(CONFIG_FILE) and lab.by_type(CONFIGMAP) and "ingressUrl" not in lab.exports
+def test_ingress_manifest_is_applied_during_up_pinned_by_checksum(lab):
+    from k8s_lab import ingress
+
+    manifest = lab.one(COMMAND, "ingress-manifest")
+    pinned = f"--name alice --url {ingress.MANIFEST_URL} --sha256 {ingress.MANIFEST_SHA256}"
+    assert manifest.inputs["create"] == f"python -m k8s_lab.kind_lifecycle manifest {pinned}"
+    assert manifest.inputs["delete"] == f"python -m k8s_lab.kind_lifecycle manifest {pinned} --remove"
+    assert manifest.inputs["triggers"] == ["cluster-cluster-id/network-network-id"]  # again on a new cluster
+    assert manifest.deleted_with == lab.one(COMMAND, "cluster-cluster").urn
+    assert "controller-v1.11.3" in ingress.MANIFEST_URL and len(ingress.MANIFEST_SHA256) == 64
 
 
-def test_stack_without_ingress_or_registry_never_imports_pulumi_kubernetes(workspace_root):
-    script = f"""
-import sys
-sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]
-from lab_mocks import evaluate
-lab = evaluate({{"workspaceRoot": {workspace_root!r}, "ingress": "false", "registry": "false"}})
-assert not [r for r in lab.resources if r.type.startswith(("kubernetes:", "pulumi:providers:kubernetes"))]
-print("pulumi_kubernetes" in sys.modules)
-"""
-    import subprocess
+def test_registry_and_ingress_can_be_turned_off_and_the_cluster_stays(lab, workspace_root):
+    cluster = lab.one(COMMAND, "cluster-cluster").inputs
+    without_registry = evaluate({"workspaceRoot": workspace_root, "registry": "false"}, stack="alice")
+    assert not [r for r in without_registry.resources if "registry" in r.name]
+    assert without_registry.one(COMMAND, "cluster-cluster").inputs == cluster  # no replacement, work kept
+    assert without_registry.by_type(NAMESPACE) and not without_registry.by_type(CONFIGMAP)
+    without_ingress = evaluate({"workspaceRoot": workspace_root, "ingress": "false"}, stack="alice")
+    assert not [r for r in without_ingress.resources if r.name.startswith("ingress")]
+    assert without_ingress.by_type(CONFIGMAP) and "ingressUrl" not in without_ingress.exports
+    assert without_ingress.one(COMMAND, "cluster-cluster").inputs == cluster
 
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "False"
+
+def test_namespace_exists_with_ingress_and_registry_off(workspace_root):
+    """The IDE's kubeconfig defaults to the student's namespace: it must exist."""
+    lab = evaluate({"workspaceRoot": workspace_root, "ingress": "false", "registry": "false"}, stack="alice")
+    assert lab.one(NAMESPACE).inputs["metadata"]["name"] == "alice"
 
 
 def test_namespace_setting(workspace_root):

@@ -24,7 +24,7 @@ def test_configmap_data_is_kep_1755():
     }
 
 
-def render(registry_on):
+def render():
     return kind_config.render_kind_config(
         cluster_name="kim",
         node_image=DEFAULT_NODE_IMAGE,
@@ -33,13 +33,12 @@ def render(registry_on):
         http_port=80,
         https_port=443,
         api_port=6550,
-        registry=registry_on,
     )
 
 
-def test_kind_config_carries_the_containerd_patch_only_with_the_registry():
-    assert "containerdConfigPatches" not in render(False)
-    (patch,) = render(True)["containerdConfigPatches"]
+def test_kind_config_always_carries_the_containerd_patch():
+    """Registry or not, so switching the registry on or off never replaces the cluster."""
+    (patch,) = render()["containerdConfigPatches"]
     parsed = tomllib.loads(patch)
     assert parsed["plugins"]["io.containerd.grpc.v1.cri"]["registry"]["config_path"] == "/etc/containerd/certs.d"
 

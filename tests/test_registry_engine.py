@@ -74,7 +74,7 @@ def lab_with_registry(docker_client, registry_image):
     created = []
     try:
         lab_network = docker_client.networks.create(
-            names.network, driver=network.DRIVER, options=network.network_options(docker_client.networks.get("bridge").attrs.get("Options"))
+            names.network, driver=network.DRIVER, options=network.network_options(None)
         )
         created.append(lab_network)
         data = docker_client.volumes.create(names.registry_volume)

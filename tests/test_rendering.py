@@ -1,24 +1,21 @@
 """The small renderers: network options, volume options, command lines, IDE settings."""
 
 import shlex
+import subprocess
+
+import pytest
 
 from k8s_lab import commands, ide_container, network, workspace
 from k8s_lab.ports import ports_for_slot
 
 
-def test_network_options_copy_the_default_bridge_mtu_like_kind():
-    assert network.network_options({"com.docker.network.driver.mtu": "1450", "other": "x"}) == {
+def test_network_options_are_kinds_with_ipv6_off_explicitly():
+    assert network.network_options(None) == {
         "com.docker.network.bridge.enable_ip_masquerade": "true",
-        "com.docker.network.driver.mtu": "1450",
+        "com.docker.network.enable_ipv6": "false",
     }
-
-
-def test_network_options_without_an_mtu_leave_it_to_docker():
-    expected = {"com.docker.network.bridge.enable_ip_masquerade": "true"}
-    assert network.network_options(None) == expected
-    assert network.network_options({}) == expected
-    assert network.network_options({"com.docker.network.driver.mtu": "0"}) == expected
-    assert network.network_options({"com.docker.network.driver.mtu": "garbage"}) == expected
+    assert network.network_options(1450)["com.docker.network.driver.mtu"] == "1450"
+    assert "com.docker.network.driver.mtu" not in network.network_options(0)
 
 
 def test_bind_volume_options_are_the_seeds():
@@ -39,33 +36,31 @@ def test_ensure_folders_creates_and_never_empties(tmp_path):
     assert (tmp_path / "kim" / "vscode").is_dir()
 
 
-def test_posix_command_lines_quote_for_sh():
-    line = commands.command_line(["kind", "create", "cluster", "--name", "a b;rm -rf /"], windows=False)
-    assert shlex.split(line) == ["kind", "create", "cluster", "--name", "a b;rm -rf /"]
+ALL_COMMANDS = [
+    commands.kind_create("kim-lee", 9),
+    commands.kind_delete("kim-lee"),
+    commands.kind_kubeconfig("kim-lee"),
+    commands.registry_hosts("kim-lee", "/etc/containerd/certs.d/localhost:57001", "http://kim-lee-registry:5000"),
+    commands.manifest("kim-lee", "https://raw.githubusercontent.com/a/b/controller-v1.11.3/x.yaml", "0f" * 32),
+    commands.manifest("kim-lee", "https://example.com/m.yaml", "0f" * 32, remove=True),
+]
 
 
-def test_windows_command_lines_quote_for_cmd():
-    assert commands.command_line(["kind", "get", "kubeconfig", "--name", "kim"], windows=True) == (
-        "kind get kubeconfig --name kim"
-    )
-    assert commands.command_line(["tool", r"C:\Program Files\x"], windows=True) == r'tool "C:\Program Files\x"'
+@pytest.mark.parametrize("line", ALL_COMMANDS)
+def test_every_command_reads_the_same_under_sh_and_cmd(line):
+    """pulumi-command runs `/bin/sh -c` or `cmd /C`: each command is plain words that both
+    split the same way, so one stack's command text is the same on every machine."""
+    argv = line.split(" ")
+    assert shlex.split(line) == argv
+    assert subprocess.list2cmdline(argv) == line == shlex.join(argv)
+    assert not set(line) & set("|&;<>$`%^\"'*?()[]{}~"), line
+    assert argv[:3] == ["python", "-m", "k8s_lab.kind_lifecycle"]
 
 
-def test_lifecycle_commands_use_no_shell_syntax():
-    for windows, python in ((False, "/home/kim/lab/venv/bin/python"), (True, r"C:\Users\Kim Lee\lab\venv\Scripts\python.exe")):
-        for line in (
-            commands.kind_create("kim", 2, python=python, windows=windows),
-            commands.kind_delete("kim", python=python, windows=windows),
-            commands.kind_kubeconfig("kim", python=python, windows=windows),
-        ):
-            assert not set(line) & set("|&;<>$`%^"), line
-    assert commands.kind_create("kim", 2, python="/v/bin/python", windows=False) == (
-        "/v/bin/python -m k8s_lab.kind_lifecycle create --name kim --workers 2"
-    )
-    # A Windows interpreter path with a space is quoted for cmd.
-    assert commands.kind_delete("kim", python=r"C:\Users\Kim Lee\python.exe", windows=True) == (
-        '"C:\\Users\\Kim Lee\\python.exe" -m k8s_lab.kind_lifecycle delete --name kim'
-    )
+@pytest.mark.parametrize("word", ["a b", "x;rm -rf /", "$(id)", "%PATH%", "a&b", r"C:\Program Files\x", "", "it's"])
+def test_a_word_that_needs_quoting_is_refused(word):
+    with pytest.raises(ValueError, match="quoting"):
+        commands.command_line(["kind", "--name", word])
 
 
 def test_ide_environment_has_the_lab_settings_then_the_students():

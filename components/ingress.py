@@ -1,0 +1,44 @@
+"""ingress-nginx for kind, as kind's ingress guide installs it: the controller release's
+manifest for the kind provider (hostPorts 80/443 on the ingress-ready node, which kind maps
+to the slot's ports), applied by a command during `up`.
+
+Nothing a preview needs comes from the network: the manifest is fetched during `up` only,
+once per machine, pinned by URL and sha256 (k8s_lab.ingress) and checked before use. The
+command does not wait for the controller: it is ready long before a student writes a
+first Ingress (bench/run.py: waiting kept `up` going about a minute after the IDE was).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_command as command
+
+from k8s_lab import commands, ingress
+from k8s_lab.docker_host import DockerHost
+from k8s_lab.names import LabNames
+
+
+@dataclass
+class IngressNginxArgs:
+    names: LabNames
+    cluster: pulumi.Resource  # the cluster command: the controller goes when it goes
+    cluster_identity: pulumi.Input[str]  # changes when the cluster is made anew
+    docker: DockerHost = field(default_factory=lambda: DockerHost(""))
+
+
+class IngressNginx(pulumi.ComponentResource):
+    def __init__(self, name: str, args: IngressNginxArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("k8s-lab:index:IngressNginx", name, None, opts)
+        pinned = (args.names.cluster, ingress.MANIFEST_URL, ingress.MANIFEST_SHA256)
+        command.local.Command(
+            f"{name}-manifest",
+            create=commands.manifest(*pinned),
+            # Runs when `ingress` is switched off; a cluster being deleted skips it.
+            delete=commands.manifest(*pinned, remove=True),
+            environment=args.docker.environment() or None,
+            triggers=[args.cluster_identity],
+            opts=pulumi.ResourceOptions(parent=self, deleted_with=args.cluster),
+        )
+        self.register_outputs({})

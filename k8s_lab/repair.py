@@ -1,0 +1,63 @@
+"""What `lab.py up` repairs before it runs: the lab's pieces that vanished behind Pulumi's
+back, as `pulumi up --replace` targets.
+
+k8s_lab.drift looks at Docker; this turns what it saw into the URNs to replace in the same
+`up`. A replaced cluster command deletes what is left of the cluster (kind's delete is fine
+when it is gone) and makes it anew; its new ID re-reads the kubeconfig, which gives the IDE
+new credentials, and the kubernetes provider is replaced with it so every object inside
+the cluster is made again. A replaced `docker.Image` builds again (its Delete removes
+nothing, so nothing else is touched); a replaced `docker.RemoteImage` pulls again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+PROJECT = "k8s-lab"
+
+# (parent component type, resource type, resource name) of what a repair replaces; tests
+# check each against the URN the program registers.
+CLUSTER_COMMAND = ("k8s-lab:index:KindCluster", "command:local:Command", "cluster-cluster")
+KUBERNETES_PROVIDER = ("k8s-lab:index:ClusterBootstrap", "pulumi:providers:kubernetes", "bootstrap-provider")
+BUILT_IMAGE = ("k8s-lab:index:IdeImage", "docker:index/image:Image", "ide-image-built")
+PULLED_IMAGE = ("k8s-lab:index:IdeImage", "docker:index/remoteImage:RemoteImage", "ide-image-pulled")
+
+
+def urn(stack: str, parents: Sequence[str], type_: str, name: str, project: str = PROJECT) -> str:
+    """A resource's URN as the engine makes it: parent types joined by `$`, then the type."""
+    qualified = "$".join([*parents, type_])
+    return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
+
+
+def child_urn(stack: str, what: tuple[str, str, str]) -> str:
+    parent, type_, name = what
+    return urn(stack, [parent], type_, name)
+
+
+@dataclass(frozen=True)
+class Findings:
+    cluster_lost: bool  # the IDE container is there, no node of the cluster is
+    image_missing: bool  # the IDE image the stack uses is not in Docker
+    prebuilt_image: bool  # the stack pulls `ideImage` instead of building ide/
+
+
+@dataclass(frozen=True)
+class Repair:
+    replace: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.replace)
+
+
+def plan(stack: str, findings: Findings) -> Repair:
+    replace: list[str] = []
+    reasons: list[str] = []
+    if findings.cluster_lost:
+        replace += [child_urn(stack, CLUSTER_COMMAND), child_urn(stack, KUBERNETES_PROVIDER)]
+        reasons.append("the kind cluster is gone: it is made again, and the IDE gets its new credentials")
+    if findings.image_missing:
+        replace.append(child_urn(stack, PULLED_IMAGE if findings.prebuilt_image else BUILT_IMAGE))
+        reasons.append("the IDE image is not in Docker: it is " + ("pulled" if findings.prebuilt_image else "built") + " again")
+    return Repair(replace, reasons)
