@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import lab
 from k8s_lab.handout import render_handout, write_handout
 from k8s_lab.orchestrate import Outcome, Progress, exit_code, run_all
 from k8s_lab.roster import RosterError, allocate_slots, parse_roster
@@ -27,11 +28,16 @@ ACTIONS = ("up", "preview", "destroy", "status")
 
 
 def backend_env(backend: str | None) -> dict[str, str]:
-    import lab
+    from k8s_lab import tools
 
-    env, notice = lab.workspace_env(dict(os.environ))
+    environ = dict(os.environ)
+    env, notice = lab.workspace_env(environ)
     if backend:
         env["PULUMI_BACKEND_URL"] = backend
+    # As lab.py: the commands find this venv's `python`, kind and pulumi in .tools/, and a
+    # cluster that is gone never blocks refresh or destroy.
+    env["PATH"] = lab.path_with_interpreter(tools.path_with_tools(lab.tools_layout(environ), environ.get("PATH", "")))
+    env[lab.K8S_DELETE_UNREACHABLE_ENV] = "true"
     if notice:
         print(notice, file=sys.stderr)
     return env
@@ -53,7 +59,9 @@ def existing_slots(env: dict[str, str], students: list[str]) -> dict[str, int]:
     return slots
 
 
-def run_one(action: str, student: str, slot: int, docker_host: str, env: dict[str, str]) -> dict[str, str]:
+def run_one(
+    action: str, student: str, slot: int, docker_host: str, env: dict[str, str], workspace_root: str | None = None
+) -> dict[str, str]:
     """In the child process: configure the student's stack and run `action` on it."""
     from pulumi import automation as auto
 
@@ -70,6 +78,9 @@ def run_one(action: str, student: str, slot: int, docker_host: str, env: dict[st
             stack.set_config("dockerHost", auto.ConfigValue(docker_host))
         if not any(key.endswith(":idePassword") for key in config):
             stack.set_config("idePassword", auto.ConfigValue(secrets.token_urlsafe(15), secret=True))
+        problem = lab.store_workspace_root(stack, workspace_root)
+        if problem:
+            raise RuntimeError(problem)
 
     def on_event(event) -> None:
         pre = getattr(event, "resource_pre_event", None)
@@ -77,7 +88,11 @@ def run_one(action: str, student: str, slot: int, docker_host: str, env: dict[st
             phase(f"{pre.metadata.op.value.lower()} {pre.metadata.urn.rsplit('::', 1)[-1]}")
 
     if action == "up":
-        stack.up(on_event=on_event)
+        settings = {key.split(":", 1)[-1]: item.value for key, item in stack.get_all_config().items()}
+        repair = lab.look_for_repairs(student, settings, deployed=bool(stack.outputs()))
+        if repair.reasons:
+            phase("repairing: " + "; ".join(repair.reasons))
+        stack.up(on_event=on_event, replace=repair.replace or None, refresh=repair.refresh or None)
     elif action == "preview":
         result = stack.preview(diff=True, on_event=on_event)
         changes = {k: v for k, v in result.change_summary.items() if k != "same"}
@@ -89,7 +104,7 @@ def run_one(action: str, student: str, slot: int, docker_host: str, env: dict[st
     return {name: str(value.value) for name, value in outputs.items() if name in ("ideUrl", "idePassword", "registry", "ingressUrl")}
 
 
-def child_job(action: str, slots: dict[str, int], hosts: dict[str, str], backend: str | None):
+def child_job(action: str, slots: dict[str, int], hosts: dict[str, str], backend: str | None, workspace_root: str | None = None):
     """A job that runs one student in a child process (the Automation API's programs share
     global state, so students never share one)."""
 
@@ -99,6 +114,8 @@ def child_job(action: str, slots: dict[str, int], hosts: dict[str, str], backend
             argv += ["--docker-host", hosts[student]]
         if backend:
             argv += ["--backend", backend]
+        if workspace_root:
+            argv += ["--workspace-root", workspace_root]
         process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
         result: dict[str, str] = {}
         assert process.stdout is not None
@@ -167,16 +184,20 @@ def main(argv: list[str] | None = None) -> int:
         each.add_argument("--parallel", type=int, default=4, help="stacks run at once (default 4)")
         each.add_argument("--backend", help="state backend URL (default: PULUMI_BACKEND_URL, else .pulumi-state/ here)")
         each.add_argument("--handouts", type=Path, default=ROOT / "handouts", help="folder for the students' handouts (up, status)")
+        each.add_argument("--workspace-root", help="folder holding every student's <student>/src and /vscode (default: ~/k8s-lab)")
     one = sub.add_parser("_one", help=argparse.SUPPRESS)
     one.add_argument("one_action", choices=ACTIONS)
     one.add_argument("student")
     one.add_argument("--slot", type=int, required=True)
     one.add_argument("--docker-host", default="")
     one.add_argument("--backend")
+    one.add_argument("--workspace-root")
     args = parser.parse_args(argv)
 
     if args.action == "_one":
-        outputs = run_one(args.one_action, args.student, args.slot, args.docker_host, backend_env(args.backend))
+        outputs = run_one(
+            args.one_action, args.student, args.slot, args.docker_host, backend_env(args.backend), args.workspace_root
+        )
         print("RESULT " + json.dumps(outputs), flush=True)
         return 0
 
@@ -197,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     env = backend_env(args.backend)
     slots = allocate_slots(entries, existing_slots(env, students))
     hosts = {e.student: e.docker_host for e in entries}
-    outcomes = run_with_progress(students, child_job(args.action, slots, hosts, args.backend), args.parallel)
+    outcomes = run_with_progress(students, child_job(args.action, slots, hosts, args.backend, args.workspace_root), args.parallel)
     if args.action in ("up", "status"):
         for outcome in outcomes:
             if outcome.ok and "idePassword" in outcome.outputs:

@@ -1,4 +1,4 @@
-"""Bring a k8s-lab up or down on this machine: `python lab.py up|destroy|info|password|check`.
+"""Bring a k8s-lab up or down on this machine: `python lab.py up|preview|destroy|info|password|check|config`.
 
 It checks for docker, kind and pulumi first. Docker must be installed and running; kind
 and the Pulumi CLI, when not found, are fetched into the project's `.tools/` folder at
@@ -32,6 +32,7 @@ PASSPHRASE_FILE = STATE_DIR / "passphrase"
 TOOLS_DIR = ROOT / ".tools"
 TOOLS_DIR_ENV = "K8S_LAB_TOOLS_DIR"  # another tools folder (say, one shared by several copies)
 FETCHABLE = ("kind", "pulumi")  # docker is never fetched
+K8S_DELETE_UNREACHABLE_ENV = "PULUMI_K8S_DELETE_UNREACHABLE"  # read by pulumi-kubernetes' Configure
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ def prepare_tools(
     *,
     fetch: bool,
     environ: dict[str, str],
+    fetch_now: bool = False,
     layout: tools.ToolsLayout,
     which: Callable[..., str | None] = shutil.which,
     docker_check: Callable[[], str | None] = docker_problem,
@@ -142,7 +144,7 @@ def prepare_tools(
         # Nothing is fetched while the lab could not run anyway.
         err(preflight_report(missing, docker_issue) or "")
         return 2
-    if action == "check":
+    if action == "check" and not fetch_now:
         if not missing:
             log("docker, kind and pulumi are ready.")
         status = 0
@@ -172,6 +174,9 @@ def prepare_tools(
                 f"Delete that folder and run again to fetch v{tools.PULUMI_VERSION}, or put a Pulumi CLI on PATH"
             )
             return 2
+    if action == "check":
+        log("docker, kind and pulumi are ready.")
+        return 0
     return PreparedTools(path=tools.path_with_tools(layout, path), pulumi_command=pulumi_command)
 
 
@@ -273,6 +278,67 @@ def ide_container_exists(student: str) -> bool:
     return presence is not None and presence.ide
 
 
+def path_with_interpreter(path: str, executable: str = sys.executable) -> str:
+    """PATH with this interpreter's folder first: the program's commands run `python` by
+    name (k8s_lab/commands.py), so they get the venv that runs lab.py."""
+    folder = os.path.dirname(os.path.abspath(executable))
+    return os.pathsep.join([folder, *(entry for entry in path.split(os.pathsep) if entry and entry != folder)])
+
+
+def interpreter_problem(path: str, which: Callable[..., str | None] = shutil.which) -> str | None:
+    if which("python", path=path):
+        return None
+    return (
+        "the lab's commands run `python`, and none is on PATH next to this interpreter "
+        f"({sys.executable}). Run lab.py with the venv's python: venv/bin/python lab.py up "
+        "(venv\\Scripts\\python lab.py up on Windows)"
+    )
+
+
+def store_workspace_root(stack, explicit: str | None, home: Path | None = None) -> str | None:
+    """Write the student's folder into the stack's config when it has none (or when given),
+    so the stack carries it and previews elsewhere see the same; a problem, or None."""
+    from pulumi import automation as auto
+
+    from k8s_lab import workspace
+
+    config = stack.get_all_config()
+    if config.get("k8s-lab:dockerHost") and config["k8s-lab:dockerHost"].value and not explicit:
+        return None  # another Docker host binds no folders of this machine
+    current = config.get("k8s-lab:workspaceRoot")
+    root = str(Path(explicit).expanduser().resolve()) if explicit else (current.value if current else "")
+    if not root:
+        root = workspace.default_root(home)
+    if root != (current.value if current else None):
+        stack.set_config("workspaceRoot", auto.ConfigValue(root))
+        print(f"workspaceRoot: {root} (stored in stack {stack.name}'s config)")
+    why = workspace.writable_problem(root)
+    return f"workspaceRoot = {root!r} cannot hold your files: {why}. Fix: lab.py up --workspace-root <folder you can write>" if why else None
+
+
+def look_for_repairs(stack_name: str, config: dict[str, str], deployed: bool):
+    """What vanished behind Pulumi's back, as a repair for this `up` (k8s_lab.repair)."""
+    from k8s_lab import drift, ide_image, repair
+    from k8s_lab.docker_host import DockerHost
+    from k8s_lab.names import LabNames
+
+    if not deployed:
+        return repair.Repair()
+    docker_env = DockerHost(config.get("dockerHost", "")).environment() or None
+    presence = drift.probe(LabNames(config.get("student") or stack_name), docker_env)
+    prebuilt = config.get("ideImage", "")
+    image = drift.image_present(prebuilt or ide_image.image_name(), docker_env)
+    if presence is None:
+        return repair.Repair()  # Docker did not answer: the preflight says why
+    findings = repair.Findings(
+        cluster_missing=not presence.cluster,
+        ide_missing=not presence.ide,
+        image_missing=image is False,
+        prebuilt_image=bool(prebuilt),
+    )
+    return repair.plan(stack_name, findings)
+
+
 def select_stack(
     name: str,
     prepared: PreparedTools,
@@ -286,8 +352,11 @@ def select_stack(
     env, notice = workspace_env(environ)
     if notice:
         print(notice)
-    # The program's commands (kind, docker) and the Pulumi CLI's plugins see this PATH.
+    # The program's commands (python, kind, docker) and the Pulumi CLI's plugins see this PATH.
     env["PATH"] = prepared.path
+    # A cluster that is gone: its objects leave state instead of failing refresh or destroy,
+    # also for providers recorded before the program set deleteUnreachable.
+    env[K8S_DELETE_UNREACHABLE_ENV] = "true"
     env.update(docker_host_env(environ, plat or tools.detect_platform(), docker_context_host))
     create = create or auto.create_or_select_stack
     return create(
@@ -314,37 +383,76 @@ def set_or_show_config(stack, setting: list[str], secret: bool) -> int:
     return 2
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="lab.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["up", "destroy", "info", "password", "check", "config"])
-    parser.add_argument("setting", nargs="*", help="for config: KEY VALUE (e.g. `config slot 3`), or KEY to show it")
-    parser.add_argument("--secret", action="store_true", help="for config: store the value as a secret (idePassword)")
-    parser.add_argument("--stack", default=None, help="stack (and default student) name; default: your login name")
-    parser.add_argument(
-        "--no-fetch",
-        action="store_true",
-        help="fetch nothing: use only the docker, kind and pulumi on PATH (or already in .tools/)",
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--stack", default=None, help="stack (and default student) name; default: your login name")
+    common.add_argument(
+        "--no-fetch", action="store_true", help="fetch nothing: use only the docker, kind and pulumi on PATH (or in .tools/)"
     )
-    args = parser.parse_args(argv)
+    parser = argparse.ArgumentParser(prog="lab.py", description=__doc__.split("\n\n")[0])
+    verbs = parser.add_subparsers(dest="action", required=True, metavar="VERB")
+    up = verbs.add_parser("up", parents=[common], help="make the lab, or bring it back to what its config says")
+    up.add_argument("--workspace-root", help="folder for <student>/src and <student>/vscode (stored in the stack)")
+    verbs.add_parser("preview", parents=[common], help="show what `up` would change, changing nothing")
+    verbs.add_parser("destroy", parents=[common], help="remove the lab; your files stay")
+    verbs.add_parser("info", parents=[common], help="the IDE's address and the cluster's name")
+    verbs.add_parser("password", parents=[common], help="print the IDE's password")
+    check = verbs.add_parser("check", parents=[common], help="say whether docker, kind and pulumi are ready")
+    check.add_argument("--fetch", action="store_true", help="fetch what is missing of kind and pulumi into .tools/ now")
+    config = verbs.add_parser("config", parents=[common], help="show or set a setting: config KEY [VALUE] [--secret]")
+    config.add_argument("setting", nargs="+", metavar="KEY [VALUE]")
+    config.add_argument("--secret", action="store_true", help="store the value as a secret (idePassword, ideEnv)")
+    return parser
 
+
+def run_up(stack, workspace_root: str | None) -> int:
+    problem = store_workspace_root(stack, workspace_root)
+    if problem:
+        print(f"k8s-lab: {problem}", file=sys.stderr)
+        return 2
+    config = {key.split(":", 1)[-1]: item.value for key, item in stack.get_all_config().items()}
+    try:
+        conflict = port_problem(stack.name, config, ide_container_exists)
+    except ValueError:
+        conflict = None  # a bad slot: the program's config check names it
+    if conflict:
+        print(conflict, file=sys.stderr)
+        return 2
+    repair = look_for_repairs(stack.name, config, deployed=bool(stack.outputs()))
+    for reason in repair.reasons:
+        print(f"Repairing: {reason}")
+    stack.up(on_output=print, replace=repair.replace or None, refresh=repair.refresh or None)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     environ = dict(os.environ)
-    prepared = prepare_tools(args.action, fetch=not args.no_fetch, environ=environ, layout=tools_layout(environ))
+    prepared = prepare_tools(
+        args.action,
+        fetch=not args.no_fetch,
+        fetch_now=getattr(args, "fetch", False),
+        environ=environ,
+        layout=tools_layout(environ),
+    )
     if isinstance(prepared, int):
         return prepared
+    prepared.path = path_with_interpreter(prepared.path)
+    problem = interpreter_problem(prepared.path)
+    if problem:
+        print(f"k8s-lab: {problem}", file=sys.stderr)
+        return 2
 
     stack = select_stack(args.stack or default_stack_name(), prepared, environ)
     if args.action == "config":
         return set_or_show_config(stack, args.setting, args.secret)
+    if args.action == "preview":
+        stack.preview(on_output=print, diff=True)
+        return 0
     if args.action == "up":
-        config = {key.split(":", 1)[-1]: item.value for key, item in stack.get_all_config().items()}
-        try:
-            conflict = port_problem(stack.name, config, ide_container_exists)
-        except ValueError:
-            conflict = None  # a bad slot: the program's config check names it
-        if conflict:
-            print(conflict, file=sys.stderr)
-            return 2
-        stack.up(on_output=print)
+        status = run_up(stack, args.workspace_root)
+        if status:
+            return status
     elif args.action == "destroy":
         stack.destroy(on_output=print)
         print("The lab is gone; your files under the workspace folder were kept.")

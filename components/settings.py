@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from k8s_lab import commands
 from k8s_lab.config import KEYS, LabConfig, parse_lab_config
+
+
+def check_interpreter() -> None:
+    """Before any resource: the commands need `python` on the providers' PATH. A preview
+    only warns (a PR runner never runs them); an update stops with the fix."""
+    problem = commands.interpreter_problem(os.environ.get("PATH", ""), sys.executable)
+    if problem and pulumi.runtime.is_dry_run():
+        pulumi.log.warn(problem)
+    elif problem:
+        raise RuntimeError(f"k8s-lab: {problem}")
 
 
 def read_lab_config() -> LabConfig:
@@ -18,9 +32,11 @@ def read_lab_config() -> LabConfig:
         if key.startswith(prefix)
     }
     raw = {key: config.get(key) for key in sorted(set(KEYS) | set_keys)}
-    return parse_lab_config(
+    lab = parse_lab_config(
         raw,
         stack=pulumi.get_stack(),
         password_is_secret=pulumi.runtime.is_config_secret(f"{prefix}idePassword"),
         ide_env_secret=pulumi.runtime.is_config_secret(f"{prefix}ideEnv"),
     )
+    check_interpreter()
+    return lab

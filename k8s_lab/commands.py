@@ -11,8 +11,10 @@ means the same under sh and cmd, and a stack previews identically on any machine
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Sequence
+import shutil
+from collections.abc import Callable, Sequence
 
 # The interpreter the commands run, by name: a venv's `python` on PATH (lab.py and
 # classroom.py put theirs first; plain `pulumi up` needs an activated venv).
@@ -55,3 +57,24 @@ def registry_hosts(cluster: str, directory: str, endpoint: str) -> str:
 
 def manifest(cluster: str, url: str, sha256: str, *, remove: bool = False) -> str:
     return lifecycle("manifest", "--name", cluster, "--url", url, "--sha256", sha256, *(["--remove"] if remove else []))
+
+
+def provider_path(program_path: str, executable: str) -> str:
+    """The PATH Pulumi's providers (and so these commands) get: the program's, less the venv
+    folder Pulumi's Python language host puts first, which it does for the program only
+    (pulumi sdk/python/toolchain ActivateVirtualEnv; providers inherit the CLI's PATH)."""
+    entries = program_path.split(os.pathsep)
+    if entries and os.path.normcase(entries[0]) == os.path.normcase(os.path.dirname(executable)):
+        entries = entries[1:]
+    return os.pathsep.join(entries)
+
+
+def interpreter_problem(program_path: str, executable: str, which: Callable[..., str | None] = shutil.which) -> str | None:
+    """Why the commands' `python` will not be found, or None."""
+    if which(PYTHON, path=provider_path(program_path, executable)):
+        return None
+    return (
+        "the lab's commands run `python -m k8s_lab.kind_lifecycle`, and Pulumi's command provider finds no "
+        "`python` on its PATH. Activate the project's venv before `pulumi up` (source venv/bin/activate, or "
+        "venv\\Scripts\\activate on Windows), or run `python lab.py up`, which does it for you"
+    )

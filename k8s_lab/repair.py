@@ -19,7 +19,6 @@ PROJECT = "k8s-lab"
 # (parent component type, resource type, resource name) of what a repair replaces; tests
 # check each against the URN the program registers.
 CLUSTER_COMMAND = ("k8s-lab:index:KindCluster", "command:local:Command", "cluster-cluster")
-KUBERNETES_PROVIDER = ("k8s-lab:index:ClusterBootstrap", "pulumi:providers:kubernetes", "bootstrap-provider")
 BUILT_IMAGE = ("k8s-lab:index:IdeImage", "docker:index/image:Image", "ide-image-built")
 PULLED_IMAGE = ("k8s-lab:index:IdeImage", "docker:index/remoteImage:RemoteImage", "ide-image-pulled")
 
@@ -37,7 +36,10 @@ def child_urn(stack: str, what: tuple[str, str, str]) -> str:
 
 @dataclass(frozen=True)
 class Findings:
-    cluster_lost: bool  # the IDE container is there, no node of the cluster is
+    """What Docker shows of a stack that has been deployed."""
+
+    cluster_missing: bool  # no node container of the student's cluster
+    ide_missing: bool  # no IDE container (a Docker reset, a pruned container)
     image_missing: bool  # the IDE image the stack uses is not in Docker
     prebuilt_image: bool  # the stack pulls `ideImage` instead of building ide/
 
@@ -45,19 +47,29 @@ class Findings:
 @dataclass(frozen=True)
 class Repair:
     replace: list[str] = field(default_factory=list)
+    refresh: bool = False  # let the providers notice what vanished (network, volumes, containers)
     reasons: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.replace)
+        return bool(self.replace) or self.refresh
 
 
 def plan(stack: str, findings: Findings) -> Repair:
+    """`pulumi up --refresh --replace ...` that brings the lab back, or nothing to do.
+
+    The refresh lets pulumi-docker drop what Docker no longer has (it is made again) and the
+    kubernetes provider (deleteUnreachable) drop the objects of a cluster that is gone;
+    a replaced cluster command makes the cluster anew, and everything that depends on its
+    identity (kubeconfig, IDE, registry hosts, ingress, objects inside) follows.
+    """
     replace: list[str] = []
     reasons: list[str] = []
-    if findings.cluster_lost:
-        replace += [child_urn(stack, CLUSTER_COMMAND), child_urn(stack, KUBERNETES_PROVIDER)]
+    if findings.cluster_missing:
+        replace.append(child_urn(stack, CLUSTER_COMMAND))
         reasons.append("the kind cluster is gone: it is made again, and the IDE gets its new credentials")
     if findings.image_missing:
         replace.append(child_urn(stack, PULLED_IMAGE if findings.prebuilt_image else BUILT_IMAGE))
         reasons.append("the IDE image is not in Docker: it is " + ("pulled" if findings.prebuilt_image else "built") + " again")
-    return Repair(replace, reasons)
+    if findings.ide_missing:
+        reasons.append("the IDE container is gone: it is made again")
+    return Repair(replace, refresh=bool(reasons), reasons=reasons)
