@@ -1,6 +1,7 @@
 """k8s_lab.kind_lifecycle as the Pulumi commands run it: a process, with a fake `kind`
 first on PATH that makes real containers on a real lab network."""
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -182,3 +183,109 @@ def test_registry_hosts_reach_every_node(docker_client, lab):
     for node in (f"{student}-control-plane", f"{student}-worker"):
         written = docker_client.containers.get(node).exec_run(["cat", f"{directory}/hosts.toml"])
         assert written.exit_code == 0 and written.output.decode() == registry.hosts_toml(endpoint), node
+
+
+@pytest.mark.engine
+def test_parallel_creates_on_one_machine_never_share_a_kubeconfig(docker_client, base_image, fake_kind_bin, tmp_path):
+    """kind locks the kubeconfig it writes without waiting; three stacks at once, all
+    with the user's ~/.kube/config, fail at random (classroom.py --parallel). Each call
+    gets a file of its own, and the user's file is never touched."""
+    home = tmp_path / "home"
+    home.mkdir()
+    students = [f"k8slabpar-{uuid.uuid4().hex[:5]}" for _ in range(3)]
+    nets = [docker_client.networks.create(f"kind-{s}", driver=network.DRIVER, options=network.network_options(None)) for s in students]
+    log = tmp_path / "kind.log"
+    try:
+        processes = []
+        for student, net in zip(students, nets):
+            env = dict(os.environ, HOME=str(home), PATH=f"{fake_kind_bin}{os.pathsep}{os.environ['PATH']}",
+                       KIND_EXPERIMENTAL_DOCKER_NETWORK=net.name, FAKE_KIND_IMAGE=base_image, FAKE_KIND_LOG=str(log))
+            env.pop("KUBECONFIG", None)
+            argv = [sys.executable, "-m", "k8s_lab.kind_lifecycle", "create", "--name", student, "--workers", "0", "--timeout", "30"]
+            processes.append(subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT))
+        for process in processes:
+            process.stdin.write(CONFIG.replace("- role: worker\n", ""))
+            process.stdin.close()
+        results = [(process.wait(timeout=120), process.stderr.read()) for process in processes]
+        assert all(code == 0 for code, _ in results), results
+        creates = [line.split() for line in log.read_text().splitlines() if line.startswith("create cluster")]
+        paths = {argv[argv.index("--kubeconfig") + 1] for argv in creates}
+        assert len(paths) == 3 and not any(path.startswith(str(home)) for path in paths)
+        assert not (home / ".kube").exists()
+        assert not any(os.path.exists(path) for path in paths)  # removed afterwards
+    finally:
+        for student in students:
+            for container in docker_client.containers.list(all=True, filters={"label": f"{kind_lifecycle.CLUSTER_LABEL}={student}"}):
+                container.remove(force=True, v=True)
+        for net in nets:
+            net.remove()
+
+
+def test_fake_kind_locks_like_kind(tmp_path):
+    """The stand-in really refuses a kubeconfig that another kind call holds."""
+    sys.path.insert(0, str(FAKE_KIND.parent))
+    try:
+        import kind as fake
+    finally:
+        sys.path.pop(0)
+    path = tmp_path / "config"
+    lock = os.open(str(path) + ".lock", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    try:
+        with pytest.raises(SystemExit, match="failed to lock config file"):
+            fake.write_kubeconfig(str(path), "kim", waits=(0, 0.001))
+    finally:
+        os.close(lock)
+        os.unlink(str(path) + ".lock")
+    fake.write_kubeconfig(str(path), "kim", waits=(0,))
+    assert path.read_text() == "# context kind-kim\n"
+
+
+def write_manifest(tmp_path, text="kind: Namespace\nmetadata:\n  name: probe\n"):
+    manifest = tmp_path / "deploy.yaml"
+    manifest.write_text(text)
+    return manifest.as_uri(), hashlib.sha256(text.encode()).hexdigest(), text
+
+
+@pytest.mark.engine
+def test_manifest_is_applied_verified_and_removed(docker_client, lab, tmp_path):
+    student, env, log = lab
+    env = dict(env, K8S_LAB_CACHE_DIR=str(tmp_path / "cache"))
+    url, sha, text = write_manifest(tmp_path)
+    assert lifecycle(env, "create", "--name", student, "--workers", "0", "--timeout", "30", stdin=CONFIG.replace("- role: worker\n", "")).returncode == 0
+    applied = lifecycle(env, "manifest", "--name", student, "--url", url, "--sha256", sha)
+    assert applied.returncode == 0, applied.stderr
+    control_plane = docker_client.containers.get(f"{student}-control-plane")
+    assert control_plane.exec_run(["cat", "/etc/applied.yaml"]).output.decode() == text
+    assert (tmp_path / "cache" / f"{sha}.yaml").read_text() == text  # fetched once, kept outside git
+    removed = lifecycle(env, "manifest", "--name", student, "--url", url, "--sha256", sha, "--remove")
+    assert removed.returncode == 0, removed.stderr
+    assert control_plane.exec_run(["cat", "/etc/applied.yaml"]).exit_code != 0
+    assert lifecycle(env, "delete", "--name", student).returncode == 0
+    gone = lifecycle(env, "manifest", "--name", student, "--url", url, "--sha256", sha, "--remove")
+    assert gone.returncode == 0 and "nothing to remove" in gone.stderr
+
+
+def test_a_manifest_that_is_not_the_pinned_one_is_refused_and_not_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("K8S_LAB_CACHE_DIR", str(tmp_path / "cache"))
+    url, sha, _ = write_manifest(tmp_path)
+    with pytest.raises(LifecycleError, match="checksum mismatch"):
+        kind_lifecycle.cached_manifest(url, "0" * 64)
+    assert not list((tmp_path / "cache").glob("*"))
+    assert kind_lifecycle.cached_manifest(url, sha).startswith("kind: Namespace")
+    (tmp_path / "deploy.yaml").unlink()  # the network is gone: the verified cache serves
+    assert kind_lifecycle.cached_manifest(url, sha).startswith("kind: Namespace")
+    (tmp_path / "cache" / f"{sha}.yaml").write_text("tampered")
+    with pytest.raises(LifecycleError, match="could not be fetched"):
+        kind_lifecycle.cached_manifest(url, sha)  # a bad cache is fetched again, never used
+
+
+def test_the_lifecycle_helper_needs_only_the_standard_library():
+    """It runs on whatever `python` the provider finds: no PyYAML, Pulumi or other package."""
+    script = (
+        "import sys\n"
+        "for blocked in ('yaml', 'pulumi', 'docker', 'rich', 'semver'):\n"
+        "    sys.modules[blocked] = None\n"
+        "import k8s_lab.kind_lifecycle\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
