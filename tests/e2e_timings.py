@@ -127,3 +127,19 @@ def load(text: str) -> dict[str, Any]:
         if name not in LABELS or not isinstance(entry.get("seconds"), (int, float)):
             raise ValueError(f"bad measurement {name!r}: {entry!r}")
     return data
+
+
+def secret_values(outputs: Mapping[str, Any]) -> set[str]:
+    """The strings of a stack's outputs that must never reach a log: the password, both
+    kubeconfigs whole, and each certificate, key or token inside them."""
+    found = {str(outputs["idePassword"])} if outputs.get("idePassword") else set()
+    for key in ("kubeconfig", "hostKubeconfig"):
+        text = str(outputs.get(key) or "")
+        if not text:
+            continue
+        found.add(text)
+        for line in text.splitlines():
+            name, colon, value = line.strip().partition(":")
+            if colon and (name.endswith("-data") or name == "token") and value.strip():
+                found.add(value.strip())
+    return found

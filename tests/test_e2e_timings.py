@@ -7,7 +7,16 @@ import json
 
 import pytest
 
-from e2e_timings import LABELS, Timings, load, memory_by_container, memory_in_use, parse_size, redact
+from e2e_timings import (
+    LABELS,
+    Timings,
+    load,
+    memory_by_container,
+    memory_in_use,
+    parse_size,
+    redact,
+    secret_values,
+)
 
 
 @pytest.mark.parametrize(
@@ -107,3 +116,11 @@ def test_redaction_replaces_every_known_secret_longest_first():
     assert redact(log, ["hunter2hunter2", "hunter2hunter2x", "abc", ""]) == (
         "password: [redacted] and [redacted], token abc"
     )
+
+
+def test_secret_values_are_the_password_and_the_kubeconfigs_keys():
+    kubeconfig = "users:\n- user:\n    client-key-data: S0VZS0VZ\n    token: tok-123456\nclusters:\n- cluster:\n    server: https://x:6443\n"
+    found = secret_values({"idePassword": "pw-123456", "kubeconfig": kubeconfig, "ideUrl": "http://127.0.0.1:12144"})
+    assert found == {"pw-123456", kubeconfig, "S0VZS0VZ", "tok-123456"}
+    assert "[redacted]" in redact("key S0VZS0VZ", found)
+    assert secret_values({}) == set()
