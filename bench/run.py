@@ -64,7 +64,7 @@ class Schedule:
     slot_waits: list[str] = field(default_factory=list)  # tasks that started after all their deps (no free slot)
 
     def critical_edges(self) -> list[tuple[str, str]]:
-        return list(zip(self.critical_path, self.critical_path[1:]))
+        return list(zip(self.critical_path, self.critical_path[1:], strict=False))
 
 
 def simulate(
@@ -493,7 +493,7 @@ def first_difference(a: Any, b: Any, path: str = "") -> str | None:
                 return found
         return None
     if isinstance(a, list):
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):  # lengths compared below
             label = x.get("name", i) if isinstance(x, dict) and "name" in x else i
             found = first_difference(x, y, f"{path}[{label}]")
             if found:
@@ -555,7 +555,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     out = []
     for n, row in enumerate(cells):
-        out.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        out.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
         if n == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)
