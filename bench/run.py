@@ -10,6 +10,10 @@ Prints a results table and these lines (values measured or computed, never asser
   deterministic=<true|false>   two processes, same stack, byte-identical resource inputs
   footprint …                  per-student host memory by configuration, students per host
 
+`python bench/run.py --measured timings.json` instead compares the e2e run's measured `up`
+times (tests/test_e2e.py writes that file) with this model's critical path for the same
+configuration, printing measured_over_modelled_<up>=<ratio>.
+
 See README.md, section Benchmark, for what each line means and where the figures come from.
 """
 
@@ -64,7 +68,7 @@ class Schedule:
     slot_waits: list[str] = field(default_factory=list)  # tasks that started after all their deps (no free slot)
 
     def critical_edges(self) -> list[tuple[str, str]]:
-        return list(zip(self.critical_path, self.critical_path[1:]))
+        return list(zip(self.critical_path, self.critical_path[1:], strict=False))
 
 
 def simulate(
@@ -488,7 +492,7 @@ def first_difference(a: Any, b: Any, path: str = "") -> str | None:
                 return found
         return None
     if isinstance(a, list):
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):  # lengths compared below
             label = x.get("name", i) if isinstance(x, dict) and "name" in x else i
             found = first_difference(x, y, f"{path}[{label}]")
             if found:
@@ -550,7 +554,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     out = []
     for n, row in enumerate(cells):
-        out.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        out.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
         if n == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)
@@ -690,9 +694,59 @@ def footprint_section() -> list[str]:
     return lines
 
 
+# The e2e run's timed `up`s and the model they compare with: (measurement, image cached
+# unless the file says otherwise).
+MEASURED_UPS = (("first_up", False), ("up_cached", True))
+
+
+def modelled_up(config: Mapping[str, str], warm: bool) -> dict[str, float]:
+    """The modelled `up` (critical path, unbounded parallelism) at each level, for one config."""
+    import lab_mocks
+
+    with tempfile.TemporaryDirectory() as root:
+        evaluation = lab_mocks.evaluate({"workspaceRoot": root, **config}, stack="bench")
+    tasks, _ = build_tasks(evaluation.resources, evaluation.direct_dependencies, warm=warm)
+    return {level: analyse(tasks, level).makespan for level in LEVELS}
+
+
+def measured_main(path: Path) -> int:
+    """Measured `up` times (an e2e timings file) against the model for the same settings."""
+    from e2e_timings import load
+
+    try:
+        data = load(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        print(f"bench: cannot read {path}: {error}", file=sys.stderr)
+        return 2
+    rows, lines = [], []
+    for name, default_warm in MEASURED_UPS:
+        entry = data["measurements"].get(name)
+        if entry is None:
+            continue
+        warm = bool(entry.get("image_cached", default_warm))
+        config = {"workers": str(entry["workers"])} if "workers" in entry else {}
+        model = modelled_up(config, warm)
+        ratio = entry["seconds"] / model["typical"]
+        rows.append([name, f"{entry['seconds']:.1f}", " / ".join(f"{model[lv]:.1f}" for lv in LEVELS), f"{ratio:.2f}",
+                     f"workers={config.get('workers', 'default')}, image {'cached' if warm else 'built'}"])
+        lines += [f"measured_{name}_seconds={entry['seconds']:.1f}", f"modelled_{name}_seconds={model['typical']:.1f}",
+                  f"measured_over_modelled_{name}={ratio:.2f}"]
+    if not rows:
+        print(f"bench: {path} has no measured up ({', '.join(n for n, _ in MEASURED_UPS)})", file=sys.stderr)
+        return 2
+    print(f"Measured on {data.get('runner', 'an unnamed runner')} against the modelled critical path")
+    print(table(["up", "measured s", "modelled s low/typ/high", "measured/typical", "settings"], rows))
+    print("  the model assumes kind's node image already pulled; a fresh runner pulls it during the first up")
+    for line in lines:
+        print(line)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 stacks instead of 40, one solo run")
+    parser.add_argument("--measured", type=Path, metavar="TIMINGS_JSON",
+                        help="compare an e2e timings file (tests/test_e2e.py) with the modelled critical path, then stop")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--stack", default="bench", help=argparse.SUPPRESS)
     parser.add_argument("--config", default="{}", help=argparse.SUPPRESS)
@@ -700,6 +754,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args)
+    if args.measured:
+        return measured_main(args.measured)
 
     began = time.perf_counter()
     print(f"k8s-lab benchmark ({'quick' if args.quick else 'full'}), python {sys.version.split()[0]}, "

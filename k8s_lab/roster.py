@@ -35,6 +35,19 @@ class RosterError(ValueError):
         super().__init__("the roster has problems; nothing was run:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
+def _parse_slot(raw: str) -> tuple[int | None, str | None]:
+    """A roster's slot cell: (slot, None), (None, None) when empty, or (None, the problem)."""
+    if not raw:
+        return None, None
+    try:
+        slot = int(raw, 10)
+    except ValueError:
+        return None, f"slot {raw!r} is not a whole number (0..{MAX_SLOT})"
+    if not 0 <= slot <= MAX_SLOT:
+        return None, f"slot {slot} is outside 0..{MAX_SLOT}"
+    return slot, None
+
+
 def parse_roster(text: str) -> list[Entry]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))  # Excel writes a BOM
     header = [h.strip() for h in reader.fieldnames or []]
@@ -58,17 +71,9 @@ def parse_roster(text: str) -> list[Entry]:
             problems.append(f"line {line}: student {student!r} is listed twice (first on line {first_line[student]})")
         else:
             first_line[student] = line
-        slot: int | None = None
-        raw_slot = values.get("slot", "")
-        if raw_slot:
-            try:
-                slot = int(raw_slot, 10)
-            except ValueError:
-                problems.append(f"line {line}: slot {raw_slot!r} is not a whole number (0..{MAX_SLOT})")
-            else:
-                if not 0 <= slot <= MAX_SLOT:
-                    problems.append(f"line {line}: slot {slot} is outside 0..{MAX_SLOT}")
-                    slot = None
+        slot, slot_problem = _parse_slot(values.get("slot", ""))
+        if slot_problem:
+            problems.append(f"line {line}: {slot_problem}")
         host = values.get("dockerHost", "") or LOCAL_HOST
         if slot is not None:
             if (host, slot) in slot_line:

@@ -205,6 +205,24 @@ def fetch_text(url: str, *, opener: Opener = urllib.request.urlopen, timeout: fl
     return body.decode("utf-8", "replace")
 
 
+def _copy_hashed(response: Any, out: Any, url: str, max_bytes: int) -> tuple[int, Any]:
+    """Copy `response` to `out` in chunks: (bytes received, their sha256), refusing more than `max_bytes`."""
+    digest = hashlib.sha256()
+    received = 0
+    while True:
+        try:
+            chunk = response.read(64 * 1024)
+        except OSError as error:  # includes http.client.IncompleteRead, socket timeouts
+            raise FetchError(f"download of {url} broke off after {received} bytes ({error})") from error
+        if not chunk:
+            return received, digest
+        received += len(chunk)
+        if received > max_bytes:
+            raise FetchError(f"{url} sent more than {max_bytes} bytes")
+        digest.update(chunk)
+        out.write(chunk)
+
+
 def download_verified(
     url: str,
     dest: Path,
@@ -226,25 +244,12 @@ def download_verified(
     try:
         fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)  # mode 0600
         tmp = Path(name)
-        digest = hashlib.sha256()
-        received = 0
         with os.fdopen(fd, "wb") as out, _open(url, opener, timeout) as response:
             announced = response.headers.get("Content-Length")
             announced = int(announced) if announced and announced.isdigit() else None
             if announced is not None and announced > max_bytes:
                 raise FetchError(f"{url} announces {announced} bytes, more than {max_bytes}")
-            while True:
-                try:
-                    chunk = response.read(64 * 1024)
-                except OSError as error:  # includes http.client.IncompleteRead, socket timeouts
-                    raise FetchError(f"download of {url} broke off after {received} bytes ({error})") from error
-                if not chunk:
-                    break
-                received += len(chunk)
-                if received > max_bytes:
-                    raise FetchError(f"{url} sent more than {max_bytes} bytes")
-                digest.update(chunk)
-                out.write(chunk)
+            received, digest = _copy_hashed(response, out, url, max_bytes)
         if announced is not None and received != announced:
             raise FetchError(f"download of {url} is truncated: got {received} of {announced} bytes")
         actual = digest.hexdigest()

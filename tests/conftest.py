@@ -1,6 +1,7 @@
 import io
 import os
 import shutil
+import subprocess
 import sys
 import tarfile
 from pathlib import Path
@@ -73,3 +74,28 @@ def base_image(docker_client) -> str:
             tar.addfile(info)
     docker_client.api.import_image_from_data(buffer.getvalue(), repository="k8s-lab-test/busybox", tag="1")
     return tag
+
+
+
+_DIAGNOSED: set[str] = set()  # a module fixture's failure repeats for every test after it
+
+
+def e2e_diagnostics(item, failure: str) -> None:
+    """A failed e2e test, while the lab is still as it left it: .ci/e2e-diagnostics gathers
+    kind's logs, `docker ps -a` and the IDE containers' logs into K8S_LAB_E2E_DIAGNOSTICS."""
+    folder = os.environ.get("K8S_LAB_E2E_DIAGNOSTICS")
+    if not folder or item.get_closest_marker("e2e") is None or failure in _DIAGNOSED:
+        return
+    _DIAGNOSED.add(failure)
+    tools = Path(os.environ.get("K8S_LAB_TOOLS_DIR") or ROOT / ".tools")
+    path = os.pathsep.join([str(tools / "bin"), str(tools / "pulumi" / "bin"), os.environ.get("PATH", "")])
+    script = ROOT / ".ci" / "e2e-diagnostics"
+    subprocess.run(["bash", str(script), str(Path(folder) / item.name)], env={**os.environ, "PATH": path}, timeout=600)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.failed and report.when in ("setup", "call"):
+        e2e_diagnostics(item, str(report.longrepr))
+    return report

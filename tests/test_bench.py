@@ -4,6 +4,7 @@ be positive numbers: they are measurements, not requirements."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from bench.run import ROOT, analyse, build_tasks, first_difference, simulate
+from bench.run import ROOT, analyse, build_tasks, first_difference, main, modelled_up, simulate
 
 LINE = re.compile(r"^([a-z0-9_]+)=(.*)$")
 
@@ -215,3 +216,36 @@ def test_first_difference_names_the_resource_and_key():
     b = {"resources": [{"name": "ide", "inputs": {"envs": ["TZ=UTC", "A=2"]}}]}
     assert first_difference(a, b) == "/resources[ide]/inputs/envs[1]: 'A=1' != 'A=2'"
     assert first_difference(a, a) is None
+
+
+# --- measured against modelled (--measured) ------------------------------------------------
+
+
+def write_timings(path, measurements):
+    path.write_text(json.dumps({"schema": 1, "runner": "unit test", "measurements": measurements, "memory": None}))
+    return path
+
+
+def test_measured_ups_are_compared_with_the_model_for_their_settings(tmp_path, capsys):
+    timings = write_timings(tmp_path / "t.json", {
+        "first_up": {"seconds": 400.0, "image_cached": False, "workers": 1},
+        "up_cached": {"seconds": 90.0, "image_cached": True, "workers": 0},
+        "second_up": {"seconds": 10.0},
+    })
+    assert main(["--measured", str(timings)]) == 0
+    values = parse(capsys.readouterr().out)
+    cold = modelled_up({"workers": "1"}, warm=False)["typical"]
+    warm = modelled_up({"workers": "0"}, warm=True)["typical"]
+    assert warm < cold  # a cached image takes the image build off the critical path
+    assert number(values, "modelled_first_up_seconds") == pytest.approx(cold, abs=0.05)
+    assert number(values, "measured_over_modelled_first_up") == pytest.approx(400.0 / cold, abs=0.005)
+    assert number(values, "measured_over_modelled_up_cached") == pytest.approx(90.0 / warm, abs=0.005)
+    assert "measured_over_modelled_second_up" not in values  # not an up the model describes
+
+
+def test_a_timings_file_without_a_measured_up_or_of_another_shape_is_refused(tmp_path, capsys):
+    assert main(["--measured", str(write_timings(tmp_path / "none.json", {"second_up": {"seconds": 3.0}}))]) == 2
+    assert main(["--measured", str(tmp_path / "missing.json")]) == 2
+    (tmp_path / "old.json").write_text(json.dumps({"schema": 0}))
+    assert main(["--measured", str(tmp_path / "old.json")]) == 2
+    assert "cannot read" in capsys.readouterr().err

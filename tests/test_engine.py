@@ -273,7 +273,7 @@ def test_two_slots_serve_side_by_side(docker_client, base_image, prefix):
         slot_container(docker_client, base_image, f"{prefix}-slot{slot}-ide", slot, content=f"slot{slot}-")
     for slot in slots:
         for inside, outside in ide_container.published_ports(ports_for_slot(slot)):
-            body = eventually(lambda: fetch(f"http://{LOOPBACK}:{outside}/probe"), f"slot {slot} serving on {outside}")
+            body = eventually(lambda port=outside: fetch(f"http://{LOOPBACK}:{port}/probe"), f"slot {slot} serving on {outside}")
             assert body == f"slot{slot}-{inside}"
 
 

@@ -1,8 +1,9 @@
 """The GitHub workflows (.github/workflows/): valid against GitHub's workflow schema as
 check-jsonschema vendors it (SchemaStore's github-workflow.json), and saying what they
-must say: the tests on push and pull_request through .ci/run, and a per-stack
+must say: the tests on push and pull_request through .ci/run, a per-stack
 `pulumi preview --diff` with the policy pack, commented on the pull request, against the
-shared backend and passphrase from secrets.
+shared backend and passphrase from secrets, and the e2e run (e2e.yml): its triggers, the
+tools fetched by lab.py, and what it uploads on failure (never state or secrets).
 
 The pulumi/actions input names are the ones its action.yml declares (and src/config.ts
 reads): command, stack-name, work-dir, cloud-url, comment-on-pr, edit-pr-comment, diff,
@@ -31,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 TEST_WORKFLOW = WORKFLOWS / "test.yml"
 PREVIEW_WORKFLOW = WORKFLOWS / "preview.yml"
+E2E_WORKFLOW = WORKFLOWS / "e2e.yml"
 
 # pulumi/actions action.yml (v6 line: node20, pulumi-version, comment-on-summary, ...).
 PULUMI_ACTION_INPUTS = frozenset(
@@ -78,7 +80,7 @@ def steps_using(workflow: dict[str, Any], action: str) -> list[tuple[str, dict[s
 # --- the schema ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", [TEST_WORKFLOW, PREVIEW_WORKFLOW], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [TEST_WORKFLOW, PREVIEW_WORKFLOW, E2E_WORKFLOW], ids=lambda p: p.name)
 def test_workflow_is_valid_against_the_vendored_schema(schema, path):
     assert schema_errors(schema, load_workflow(path)) == []
 
@@ -113,7 +115,8 @@ def check_jsonschema_cli() -> list[str]:
 def test_check_jsonschema_cli_accepts_the_workflows_and_rejects_a_broken_one(tmp_path):
     """The same schema through check-jsonschema itself (its own YAML 1.2 loader)."""
     command = [*check_jsonschema_cli(), "--builtin-schema", "vendor.github-workflows"]
-    good = subprocess.run([*command, str(TEST_WORKFLOW), str(PREVIEW_WORKFLOW)], capture_output=True, text=True, timeout=120)
+    workflows = [str(TEST_WORKFLOW), str(PREVIEW_WORKFLOW), str(E2E_WORKFLOW)]
+    good = subprocess.run([*command, *workflows], capture_output=True, text=True, timeout=120)
     assert good.returncode == 0, good.stdout + good.stderr
     broken = tmp_path / "broken.yml"
     broken.write_text(PREVIEW_WORKFLOW.read_text().replace("runs-on: ubuntu-latest", "runs-on: 42\n    runs-off: true", 1))
@@ -252,3 +255,84 @@ def test_stack_listing_step_lists_the_stack_files_as_json(preview, tmp_path, fil
 def test_preview_workflow_says_what_a_runner_preview_cannot_show():
     text = PREVIEW_WORKFLOW.read_text()
     assert "CAN show" in text and "CANNOT show" in text
+
+
+# --- e2e.yml -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def e2e() -> dict[str, Any]:
+    return load_workflow(E2E_WORKFLOW)
+
+
+def e2e_job(e2e: dict[str, Any]) -> dict[str, Any]:
+    (job,) = e2e["jobs"].values()
+    return job
+
+
+def e2e_runs(e2e: dict[str, Any]) -> list[str]:
+    return [str(step.get("run", "")) for step in e2e_job(e2e)["steps"]]
+
+
+def test_e2e_runs_on_main_nightly_by_hand_and_on_labelled_pull_requests(e2e):
+    on = e2e["on"]
+    assert on["push"] == {"branches": ["main"]}
+    assert [entry["cron"] for entry in on["schedule"]]
+    assert "workflow_dispatch" in on
+    assert "labeled" in on["pull_request"]["types"] and "synchronize" in on["pull_request"]["types"]
+    condition = e2e_job(e2e)["if"]
+    assert "github.event_name != 'pull_request'" in condition
+    assert "contains(github.event.pull_request.labels.*.name, 'e2e')" in condition
+
+
+def test_e2e_fits_a_cold_image_build_on_the_hosted_runner(e2e):
+    job = e2e_job(e2e)
+    assert job["runs-on"] == "ubuntu-latest"
+    assert 60 <= job["timeout-minutes"] <= 120
+
+
+def test_e2e_gets_kind_and_pulumi_through_lab_py_and_puts_them_on_path(e2e):
+    runs = "\n".join(e2e_runs(e2e))
+    fetch = runs.index("venv/bin/python lab.py check --fetch")
+    assert fetch < runs.index('.tools/bin" >> "$GITHUB_PATH"')
+    assert fetch < runs.index('.tools/pulumi/bin" >> "$GITHUB_PATH"')
+    assert "-r requirements-dev.txt" in runs[:fetch]
+
+
+def test_e2e_runs_the_e2e_marker_and_may_not_skip(e2e):
+    (step,) = [step for step in e2e_job(e2e)["steps"] if "pytest" in str(step.get("run", ""))]
+    assert "-m e2e" in step["run"]
+    env = step["env"]
+    assert env["K8S_LAB_REQUIRE_E2E"] == "1"
+    for name in ("K8S_LAB_E2E_LOGS", "K8S_LAB_E2E_DIAGNOSTICS", "K8S_LAB_E2E_TIMINGS"):
+        assert env[name].startswith("${{ runner.temp }}/e2e/"), name
+    assert "K8S_LAB_REQUIRE_E2E" in (ROOT / "tests" / "test_e2e.py").read_text()
+
+
+def test_e2e_uploads_diagnostics_on_failure_and_never_state_or_secrets(e2e):
+    steps = e2e_job(e2e)["steps"]
+    (diagnose,) = [s for s in steps if ".ci/e2e-diagnostics" in str(s.get("run", ""))]
+    assert diagnose["if"] == "failure()"
+    assert (ROOT / ".ci" / "e2e-diagnostics").is_file()
+    uploads = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
+    assert any(s["if"] == "failure()" and s["with"]["path"] == "${{ runner.temp }}/e2e/" for s in uploads)
+    for upload in uploads:
+        path = upload["with"]["path"]
+        assert "pulumi-state" not in path and "passphrase" not in path and ".tools" not in path, path
+    text = E2E_WORKFLOW.read_text()
+    assert "secrets." not in text, "the e2e run uses a throwaway local backend, no repository secret"
+
+
+def test_diagnostics_collect_what_the_workflow_promises():
+    script = (ROOT / ".ci" / "e2e-diagnostics").read_text()
+    for command in ("docker ps -a", "kind export logs", "docker logs", "kind get clusters"):
+        assert command in script, command
+    assert "-ide$" in script
+    for never in ("get kubeconfig", ".pulumi-state", "PULUMI_CONFIG_PASSPHRASE", "stack export"):
+        assert never not in script, never
+
+
+def test_e2e_workflow_says_what_has_been_seen_to_run_where():
+    header = "\n".join(line for line in E2E_WORKFLOW.read_text().splitlines() if line.startswith("#"))
+    assert "WHAT HAS BEEN SEEN TO RUN, AND WHERE" in header
+    assert "NOT yet run on GitHub" in header
