@@ -59,6 +59,23 @@ def existing_slots(env: dict[str, str], students: list[str]) -> dict[str, int]:
     return slots
 
 
+def configure_stack(stack, student: str, slot: int, docker_host: str, workspace_root: str | None) -> None:
+    """The student's settings in their stack's own config, written once where they belong
+    to the student's machine (workspaceRoot) and each time where the roster decides."""
+    from pulumi import automation as auto
+
+    config = stack.get_all_config()
+    stack.set_config("student", auto.ConfigValue(student))
+    stack.set_config("slot", auto.ConfigValue(str(slot)))
+    if docker_host:
+        stack.set_config("dockerHost", auto.ConfigValue(docker_host))
+    if not any(key.endswith(":idePassword") for key in config):
+        stack.set_config("idePassword", auto.ConfigValue(secrets.token_urlsafe(15), secret=True))
+    problem = lab.store_workspace_root(stack, workspace_root)
+    if problem:
+        raise RuntimeError(problem)
+
+
 def run_one(
     action: str, student: str, slot: int, docker_host: str, env: dict[str, str], workspace_root: str | None = None
 ) -> dict[str, str]:
@@ -70,17 +87,8 @@ def run_one(
 
     phase("selecting stack")
     stack = auto.create_or_select_stack(stack_name=student, work_dir=str(ROOT), opts=auto.LocalWorkspaceOptions(env_vars=env))
-    config = stack.get_all_config()
     if action in ("up", "preview"):
-        stack.set_config("student", auto.ConfigValue(student))
-        stack.set_config("slot", auto.ConfigValue(str(slot)))
-        if docker_host:
-            stack.set_config("dockerHost", auto.ConfigValue(docker_host))
-        if not any(key.endswith(":idePassword") for key in config):
-            stack.set_config("idePassword", auto.ConfigValue(secrets.token_urlsafe(15), secret=True))
-        problem = lab.store_workspace_root(stack, workspace_root)
-        if problem:
-            raise RuntimeError(problem)
+        configure_stack(stack, student, slot, docker_host, workspace_root)
 
     def on_event(event) -> None:
         pre = getattr(event, "resource_pre_event", None)

@@ -95,7 +95,7 @@ def preflight_report(missing: list[Tool], docker_issue: str | None) -> str | Non
 
 def tools_layout(environ: dict[str, str] | None = None, plat: tools.Platform | None = None) -> tools.ToolsLayout:
     """Where fetched tools live: `.tools/` in the project unless K8S_LAB_TOOLS_DIR says otherwise."""
-    environ = os.environ if environ is None else environ
+    environ = dict(os.environ) if environ is None else environ
     root = Path(environ[TOOLS_DIR_ENV]).expanduser().resolve() if environ.get(TOOLS_DIR_ENV) else TOOLS_DIR
     return tools.ToolsLayout(root, plat or tools.detect_platform())
 
@@ -145,16 +145,7 @@ def prepare_tools(
         err(preflight_report(missing, docker_issue) or "")
         return 2
     if action == "check" and not fetch_now:
-        if not missing:
-            log("docker, kind and pulumi are ready.")
-        status = 0
-        for tool in missing:
-            try:
-                log(f"{tool.command} was not found; `lab.py up` fetches it: {fetch_plan(tool.command, layout)}")
-            except tools.UnsupportedPlatform as error:
-                err(f"- {tool.command} is missing: {error}")
-                status = 2
-        return status
+        return report_check(missing, layout, log, err)
     pulumi_command = None
     try:
         for tool in missing:
@@ -178,6 +169,20 @@ def prepare_tools(
         log("docker, kind and pulumi are ready.")
         return 0
     return PreparedTools(path=tools.path_with_tools(layout, path), pulumi_command=pulumi_command)
+
+
+def report_check(missing: list[Tool], layout: tools.ToolsLayout, log: Callable[[str], None], err: Callable[[str], None]) -> int:
+    """`check` without --fetch: what is ready, and what `up` would fetch from where."""
+    if not missing:
+        log("docker, kind and pulumi are ready.")
+    status = 0
+    for tool in missing:
+        try:
+            log(f"{tool.command} was not found; `lab.py up` fetches it: {fetch_plan(tool.command, layout)}")
+        except tools.UnsupportedPlatform as error:
+            err(f"- {tool.command} is missing: {error}")
+            status = 2
+    return status
 
 
 def fetch_plan(command: str, layout: tools.ToolsLayout) -> str:

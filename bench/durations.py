@@ -48,13 +48,13 @@ def _ide_start() -> Figure:
     # reports the container healthy, and Docker probes every `interval` after start.
     from k8s_lab.ide_container import HEALTHCHECK
 
-    interval = _seconds(HEALTHCHECK["interval"])
+    interval = _seconds(HEALTHCHECK.interval)
     create = 1.0  # create + two small uploads + start
     return Figure(
         create + interval,
         create + 2 * interval,
         create + 4 * interval,
-        f"container create/upload/start ~1 s, then healthy at the 1st/2nd/4th probe (interval {HEALTHCHECK['interval']}, "
+        f"container create/upload/start ~1 s, then healthy at the 1st/2nd/4th probe (interval {HEALTHCHECK.interval}, "
         "k8s_lab/ide_container.py); linuxserver's s6 init plus code-server usually answer /healthz within 5-10 s",
     )
 

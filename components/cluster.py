@@ -94,7 +94,7 @@ class KindCluster(pulumi.ComponentResource):
         self.command = cluster
         self.name = cluster.id.apply(lambda _: cluster_name)
         host_server = f"https://{args.docker.hostname}:{args.ports.api}" if args.docker.hostname else None
-        self.host_kubeconfig = pulumi.Output.secret(read_kubeconfig.stdout).apply(
+        self.host_kubeconfig = read_kubeconfig.stdout.apply(pulumi.Output.secret).apply(
             lambda text: kubeconfig.rewrite_server(text, args.names.kubeconfig_cluster, host_server) if host_server else text
         )
         self.kubeconfig = self.host_kubeconfig.apply(

@@ -60,5 +60,5 @@ class ClusterBootstrap(pulumi.ComponentResource):
                 data=registry.hosting_configmap_data(args.registry_host_port),
                 opts=in_cluster,
             )
-        self.namespace = namespace.metadata.apply(lambda m: m.name)
+        self.namespace = namespace.metadata.apply(lambda m: m.name or args.namespace)
         self.register_outputs({"namespace": self.namespace})

@@ -82,7 +82,13 @@ class IdeContainer(pulumi.ComponentResource):
                 ),
             ],
             restart="unless-stopped",
-            healthcheck=docker.ContainerHealthcheckArgs(**healthcheck),
+            healthcheck=docker.ContainerHealthcheckArgs(
+                tests=healthcheck.tests,
+                interval=healthcheck.interval,
+                timeout=healthcheck.timeout,
+                start_period=healthcheck.start_period,
+                retries=healthcheck.retries,
+            ),
             # `up` returns once code-server answers, not merely once the process started.
             wait=True,
             wait_timeout=ide_container.WAIT_TIMEOUT_SECONDS,

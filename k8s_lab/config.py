@@ -192,7 +192,7 @@ def parse_lab_config(
     if slot is not None and slot < 0:
         bad("slot", str(slot), "is negative", slot_fix)
     elif slot is not None and slot > lab_ports.MAX_SLOT:
-        worst = max(lab_ports.SEED_PORTS, key=lab_ports.SEED_PORTS.get)
+        worst = max(lab_ports.SEED_PORTS, key=lambda purpose: lab_ports.SEED_PORTS[purpose])
         port = lab_ports.SEED_PORTS[worst] + lab_ports.STRIDE * slot
         bad("slot", str(slot), f"puts the {worst} port at {port}, past {lab_ports.MAX_PORT}", slot_fix)
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 from k8s_lab.kind_lifecycle import CLUSTER_LABEL
 from k8s_lab.names import LabNames
-from k8s_lab.network import KIND_NETWORK_ENV
 
 NETWORK_ID_ENV = "K8S_LAB_NETWORK_ID"
 

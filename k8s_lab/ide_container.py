@@ -3,6 +3,8 @@ compose file, per student)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from k8s_lab.ports import SlotPorts, reachable_host
 
 CONFIG_DIR = "/config"  # linuxserver's HOME: VS Code settings and extensions live here
@@ -20,14 +22,23 @@ KUBECONFIG_FILE_MODE = "0600"
 CODE_SERVER_PORT = 8443
 LIVE_SERVER_PORT = 5500
 
+@dataclass(frozen=True)
+class Healthcheck:
+    tests: list[str]
+    interval: str
+    timeout: str
+    start_period: str
+    retries: int
+
+
 # code-server's /healthz answers without authentication; curl ships in the base image.
-HEALTHCHECK = {
-    "tests": ["CMD", "curl", "-fsS", f"http://localhost:{CODE_SERVER_PORT}/healthz"],
-    "interval": "5s",
-    "timeout": "3s",
-    "start_period": "10s",
-    "retries": 5,
-}
+HEALTHCHECK = Healthcheck(
+    tests=["CMD", "curl", "-fsS", f"http://localhost:{CODE_SERVER_PORT}/healthz"],
+    interval="5s",
+    timeout="3s",
+    start_period="10s",
+    retries=5,
+)
 WAIT_TIMEOUT_SECONDS = 300
 
 

@@ -23,7 +23,7 @@ import docker
 import pytest
 
 from k8s_lab import host_ports, ide_container, network, workspace
-from k8s_lab.config import ConfigError, parse_lab_config
+from k8s_lab.config import parse_lab_config
 from k8s_lab.names import LabNames
 from k8s_lab.ports import ports_for_slot
 from k8s_lab.workspace import bind_volume_driver_opts, ensure_folders, workspace_paths

@@ -197,7 +197,7 @@ def test_parallel_creates_on_one_machine_never_share_a_kubeconfig(docker_client,
     log = tmp_path / "kind.log"
     try:
         processes = []
-        for student, net in zip(students, nets):
+        for student, net in zip(students, nets, strict=True):
             env = dict(os.environ, HOME=str(home), PATH=f"{fake_kind_bin}{os.pathsep}{os.environ['PATH']}",
                        KIND_EXPERIMENTAL_DOCKER_NETWORK=net.name, FAKE_KIND_IMAGE=base_image, FAKE_KIND_LOG=str(log))
             env.pop("KUBECONFIG", None)

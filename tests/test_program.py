@@ -3,8 +3,6 @@ in which order, and what it keeps secret."""
 
 import json
 import os
-import shlex
-import sys
 
 import pytest
 import yaml
@@ -12,7 +10,7 @@ from pulumi.runtime import rpc
 
 from k8s_lab import kind_config
 from k8s_lab.config import DEFAULT_NODE_IMAGE, ConfigError
-from lab_mocks import ROOT, FAKE_IMAGE_ID, GENERATED_PASSWORD, evaluate
+from lab_mocks import FAKE_IMAGE_ID, GENERATED_PASSWORD, evaluate
 
 CONTAINER = "docker:index/container:Container"
 VOLUME = "docker:index/volume:Volume"
