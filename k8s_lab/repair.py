@@ -1,12 +1,16 @@
 """What `lab.py up` repairs before it runs: the lab's pieces that vanished behind Pulumi's
-back, as `pulumi up --replace` targets.
+back, as `pulumi up --refresh --replace` targets.
 
 k8s_lab.drift looks at Docker; this turns what it saw into the URNs to replace in the same
 `up`. A replaced cluster command deletes what is left of the cluster (kind's delete is fine
-when it is gone) and makes it anew; its new ID re-reads the kubeconfig, which gives the IDE
-new credentials, and the kubernetes provider is replaced with it so every object inside
-the cluster is made again. A replaced `docker.Image` builds again (its Delete removes
-nothing, so nothing else is touched); a replaced `docker.RemoteImage` pulls again.
+when it is gone) and makes it anew. Its new ID is the cluster's identity: the kubeconfig is
+read again (the IDE gets the new credentials), the kubernetes provider is replaced (its
+`clusterIdentifier`), and what lives in the cluster is made again (`deleted_with` the
+cluster, so nothing is deleted from the old one). A replaced `docker.Image` builds again
+(its Read and Delete never touch the daemon: pulumi-docker provider/provider.go); a
+replaced `docker.RemoteImage` pulls again. The refresh lets pulumi-docker drop what Docker
+no longer has (docker_network, docker_container and docker_image reads clear their IDs),
+which this `up` then makes again.
 """
 
 from __future__ import annotations
