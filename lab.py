@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from k8s_lab import tools
+from k8s_lab.names import MAX_STUDENT_LENGTH
 
 ROOT = Path(__file__).resolve().parent
 STATE_DIR = ROOT / ".pulumi-state"
@@ -223,7 +224,7 @@ def docker_host_env(environ: dict[str, str], plat: tools.Platform, context_host:
 def default_stack_name(user: str | None = None) -> str:
     """A stack name from the login name, shaped into a valid student name (k8s_lab.names)."""
     raw = (user or getpass.getuser() or "student").lower()
-    name = re.sub(r"[^a-z0-9-]+", "-", raw).strip("-")[:49].strip("-")
+    name = re.sub(r"[^a-z0-9-]+", "-", raw).strip("-")[:MAX_STUDENT_LENGTH].strip("-")
     return name or "student"
 
 
@@ -261,13 +262,19 @@ def workspace_env(environ: dict[str, str]) -> tuple[dict[str, str], str | None]:
 
 def port_problem(stack_name: str, config: dict[str, str], own_lab_running: Callable[[str], bool]) -> str | None:
     """The slot's host ports that something else holds, before anything is created. A lab
-    already up holds its own ports, so the check runs only when this student's IDE is absent."""
+    already up holds its own ports, so the check runs only when this student's IDE is absent.
+    Settings are read by the program's own parsers (k8s_lab/config.py); a bad one raises
+    config.Invalid, and the program then names it with its fix."""
     from k8s_lab import host_ports
+    from k8s_lab.config import BY_KEY
     from k8s_lab.ports import ports_for_slot
 
-    student = config.get("student") or stack_name
-    slot = int(config.get("slot") or 0)
-    bind_address = config.get("bindAddress") or "127.0.0.1"
+    def setting(key: str):
+        text = (config.get(key) or "").strip()
+        return BY_KEY[key].parse(text) if text else BY_KEY[key].default
+
+    student = setting("student") or stack_name
+    slot, bind_address = setting("slot"), setting("bindAddress")
     if own_lab_running(student):
         return None
     taken = host_ports.taken_ports(bind_address, ports_for_slot(slot))
@@ -418,8 +425,8 @@ def run_up(stack, workspace_root: str | None) -> int:
     config = {key.split(":", 1)[-1]: item.value for key, item in stack.get_all_config().items()}
     try:
         conflict = port_problem(stack.name, config, ide_container_exists)
-    except ValueError:
-        conflict = None  # a bad slot: the program's config check names it
+    except ValueError:  # config.Invalid: the program's config check names it with its fix
+        conflict = None
     if conflict:
         print(conflict, file=sys.stderr)
         return 2

@@ -1,9 +1,16 @@
-"""The lab's configuration: every key typed and validated in one place.
+"""The lab's settings: one table, each setting declared once, and one validator.
 
-`parse_lab_config` takes the raw strings Pulumi hands the program (integers, booleans and
-arrays arrive as text/JSON) and returns a `LabConfig`, or raises one `ConfigError` that
-lists every bad key with its value and the fix. It runs before any resource exists, so a
-bad value leaves nothing half-made.
+`SETTINGS` holds every key a stack sets: its type, default, description (Pulumi.yaml's
+config block and README's table are generated from it and tests hold them to it), how its
+text is read and checked, and the fix a user is told. `parse_lab_config` takes the raw
+strings Pulumi hands the program (integers, booleans and arrays arrive as text/JSON),
+reads each setting through its own parser, then applies the few rules that span keys; it
+returns a `LabConfig` or raises one `ConfigError` that lists every bad key with its value,
+the reason and the fix. It runs before any resource exists, so a bad value leaves nothing
+half-made. (kind's config code splits the same way: types, defaults, validate.)
+
+    python -m k8s_lab.config --pulumi-yaml   # the config block for Pulumi.yaml
+    python -m k8s_lab.config --readme        # the table for README.md
 """
 
 from __future__ import annotations
@@ -11,9 +18,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import sys
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from k8s_lab import names as lab_names
 from k8s_lab import ports as lab_ports
@@ -44,6 +53,8 @@ RESERVED_IDE_ENV = frozenset(
         "FILE__HASHED_PASSWORD",
     }
 )
+# Namespaces Kubernetes itself owns; the student's workloads go elsewhere.
+RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "ingress-nginx"})
 
 # An image reference as Docker's distribution library parses it: [host[:port]/]path[:tag][@digest].
 _DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?"
@@ -54,29 +65,6 @@ _DIGEST = r"sha256:[a-f0-9]{64}"
 IMAGE_REFERENCE = re.compile(rf"^{_NAME}(?::{_TAG})?(?:@{_DIGEST})?$")
 PINNED_IMAGE_REFERENCE = re.compile(rf"^{_NAME}:{_TAG}@{_DIGEST}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-# Keys a user sets, as Pulumi names them (project namespace omitted).
-KEYS = (
-    "student",
-    "slot",
-    "bindAddress",
-    "workspaceRoot",
-    "idePassword",
-    "ideImage",
-    "nodeImage",
-    "workers",
-    "mountDockerSocket",
-    "timezone",
-    "ideEnv",
-    "ingress",
-    "registry",
-    "namespace",
-    "dockerHost",
-    "allowRemoteAccess",
-    "networkMtu",
-)
-# Namespaces Kubernetes itself owns; the student's workloads go elsewhere.
-RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "ingress-nginx"})
 
 
 @dataclass(frozen=True)
@@ -97,6 +85,281 @@ class ConfigError(ValueError):
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"k8s-lab configuration is invalid; nothing was created:\n{lines}")
+
+
+class Invalid(ValueError):
+    """What a setting's parser raises: the reason, and where it differs from the setting's
+    own, the fix and the value to show (several at once for a list)."""
+
+    def __init__(self, reason: str, fix: str | None = None, shown: str | None = None, more: list[Invalid] | None = None):
+        super().__init__(reason)
+        self.reason, self.fix, self.shown, self.more = reason, fix, shown, more or []
+
+
+# --- how each setting's text is read ------------------------------------------------------
+
+
+def whole_number(low: int, high: int, outside: Callable[[int], str] | None = None) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text, 10)
+        except ValueError:
+            raise Invalid("is not a whole number") from None
+        if not low <= value <= high:
+            raise Invalid(outside(value) if outside else f"is outside {low}..{high}", shown=repr(str(value)))
+        return value
+
+    return parse
+
+
+def boolean(text: str) -> bool:
+    if text.lower() not in ("true", "false"):
+        raise Invalid("is not true or false")
+    return text.lower() == "true"
+
+
+def text_value(text: str) -> str:
+    return text
+
+
+def _slot_outside(slot: int) -> str:
+    if slot < 0:
+        return "is negative"
+    worst = max(lab_ports.SEED_PORTS, key=lambda purpose: lab_ports.SEED_PORTS[purpose])
+    return f"puts the {worst} port at {lab_ports.SEED_PORTS[worst] + lab_ports.STRIDE * slot}, past {lab_ports.MAX_PORT}"
+
+
+def student_name(text: str) -> str:
+    why = lab_names.student_name_problem(text)
+    if why:
+        raise Invalid(f"not a usable student name: {why}")
+    return text
+
+
+def bind_address(text: str) -> str:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        raise Invalid("is not an IP address") from None
+    if address.version != 4:
+        raise Invalid("is an IPv6 address; the lab network is IPv4-only", "use an IPv4 address such as 127.0.0.1")
+    if address.is_multicast:
+        raise Invalid("is a multicast address", "use 127.0.0.1 or an address of this machine")
+    return text
+
+
+def workspace_root(text: str) -> str:
+    root = workspace.normalise_root(text)
+    why = workspace.root_problem(root)
+    if why:
+        raise Invalid(f"cannot name the student folders: {why}")
+    return root
+
+
+def ide_password(text: str) -> str:
+    if len(text) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"is shorter than {MIN_PASSWORD_LENGTH} characters")
+    return text
+
+
+def image_reference(text: str) -> str:
+    if not IMAGE_REFERENCE.match(text):
+        raise Invalid("is not an image reference")
+    return text
+
+
+def pinned_image(text: str) -> str:
+    if not PINNED_IMAGE_REFERENCE.match(text):
+        raise Invalid("is not a kind node image pinned by tag and digest")
+    return text
+
+
+def namespace(text: str) -> str:
+    why = lab_names.student_name_problem(text)
+    if why:
+        raise Invalid(f"is not a namespace name: {why}")
+    if text in RESERVED_NAMESPACES:
+        raise Invalid("belongs to Kubernetes or the ingress controller", "pick the student's own, e.g. pulumi config rm namespace")
+    return text
+
+
+def time_zone(text: str) -> str:
+    known = zoneinfo.available_timezones()
+    if known and text not in known:
+        raise Invalid("is not an IANA time zone name")
+    return text
+
+
+def ide_env(text: str) -> tuple[tuple[str, str], ...]:
+    try:
+        entries = json.loads(text)
+    except json.JSONDecodeError:
+        entries = None
+    if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+        raise Invalid("is not a list of NAME=value strings")
+    found: list[tuple[str, str]] = []
+    problems: list[Invalid] = []
+    for entry in entries:
+        name, sep, value = entry.partition("=")
+        if not sep or not ENV_NAME.match(name):
+            problems.append(Invalid("is not NAME=value with a valid variable name", shown=repr(entry)))
+        elif name in RESERVED_IDE_ENV:
+            fix = "remove it; use the timezone and idePassword settings instead"
+            problems.append(Invalid(f"{name} is set by the lab itself", fix, shown=repr(entry)))
+        elif name in dict(found):
+            problems.append(Invalid(f"{name} is set twice", "keep one entry per variable", shown=repr(entry)))
+        else:
+            found.append((name, value))
+    if problems:
+        raise Invalid(problems[0].reason, problems[0].fix, problems[0].shown, more=problems[1:])
+    return tuple(found)
+
+
+def docker_host(text: str) -> str:
+    why = docker_host_problem(text)
+    if why:
+        raise Invalid(f"is not a Docker host URL: {why}")
+    return text
+
+
+# --- the table ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str  # as Pulumi names it (project namespace omitted)
+    field: str  # LabConfig's field
+    type: str  # Pulumi.yaml's type: string, integer, boolean, array
+    default: Any  # the value when unset; None: computed by a rule (see `shown_default`)
+    description: str  # Pulumi.yaml's and README's
+    fix: str  # what the user is told when the value is bad
+    parse: Callable[[str], Any]
+    shown_default: str = ""  # README's default column, when `default` does not say it
+    declared_default: Any = None  # Pulumi.yaml's default, when not `default`
+    secret: bool = False  # never shown; not declared in Pulumi.yaml (a declared secret would be required)
+
+    def yaml_default(self) -> Any:
+        if self.declared_default is not None:
+            return self.declared_default
+        return list(self.default) if isinstance(self.default, tuple) else self.default
+
+    def readme_default(self) -> str:
+        if self.shown_default:
+            return self.shown_default
+        return f"`{json.dumps(self.yaml_default())}`" if not isinstance(self.default, str) else f"`{self.default}`"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "student", "student", "string", None,
+        "Student name (DNS-1123 label, at most 49 characters: <s>-control-plane must stay a host name). Empty means the stack name.",
+        "pulumi config set student <name>, e.g. 'kim-minsu' (lowercase letters, digits and '-', "
+        f"at most {lab_names.MAX_STUDENT_LENGTH} characters)",
+        student_name, shown_default="the stack name", declared_default="",
+    ),
+    Setting(
+        "slot", "slot", "integer", 0,
+        f"Shifts every host port by 100 x slot (0 gives the seed's 8444, 5500, 80, 443). 0..{lab_ports.MAX_SLOT}.",
+        f"pulumi config set slot <n> with a whole number from 0 to {lab_ports.MAX_SLOT}",
+        whole_number(0, lab_ports.MAX_SLOT, _slot_outside),
+    ),
+    Setting(
+        "bindAddress", "bind_address", "string", DEFAULT_BIND_ADDRESS,
+        "IPv4 address the IDE and ingress ports are published on (0.0.0.0 for every interface).",
+        "use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)",
+        bind_address,
+    ),
+    Setting(
+        "workspaceRoot", "workspace_root", "string", "",
+        r"Absolute folder holding <student>/src and <student>/vscode (C:\..., \\server\share\... or /...). "
+        "lab.py stores <home>/k8s-lab when empty; required for plain pulumi up, not for a dockerHost lab.",
+        "`python lab.py up` stores <your home>/k8s-lab; or pulumi config set workspaceRoot <absolute folder>, "
+        r"e.g. /home/me/k8s-lab or C:\Users\me\k8s-lab",
+        workspace_root, shown_default="stored by `lab.py up`",
+    ),
+    Setting(
+        "idePassword", "ide_password", "string", None,
+        "The IDE's password: a secret of at least 8 characters (pulumi config set --secret). Unset: one is generated.",
+        "pulumi config set --secret idePassword <a longer password>, or pulumi config rm idePassword to generate one",
+        ide_password, shown_default="generated", secret=True,
+    ),
+    Setting(
+        "ideImage", "ide_image", "string", None,
+        "A prebuilt IDE image to pull (an instructor builds and pushes once). Empty builds ide/ on this host.",
+        "use a name like registry.example.com/class/ide:2024-09, or pulumi config rm ideImage to build ide/ here",
+        image_reference, shown_default="build `ide/`", declared_default="",
+    ),
+    Setting(
+        "nodeImage", "node_image", "string", DEFAULT_NODE_IMAGE,
+        "kind node image, pinned by tag and digest (kind v0.23.0's release notes).",
+        f"use the image with its @sha256 digest from the kind release notes, e.g. {DEFAULT_NODE_IMAGE}",
+        pinned_image, shown_default="`kindest/node:v1.29.4@sha256:3abb…b6f8`",
+    ),
+    Setting(
+        "workers", "workers", "integer", DEFAULT_WORKERS,
+        f"Number of kind worker nodes (0..{MAX_WORKERS}; 0: the control plane runs everything).",
+        f"pulumi config set workers <n> with a whole number from 0 to {MAX_WORKERS} (0: the control plane runs everything)",
+        whole_number(0, MAX_WORKERS),
+    ),
+    Setting(
+        "mountDockerSocket", "mount_docker_socket", "boolean", True,
+        "Mount the host's docker socket into the IDE (root on the host, as the seed does).",
+        "pulumi config set mountDockerSocket true (or false)",
+        boolean,
+    ),
+    Setting(
+        "timezone", "timezone", "string", DEFAULT_TIMEZONE,
+        "IANA time zone of the IDE (TZ).",
+        "use a name like Asia/Seoul, Europe/Berlin or UTC",
+        time_zone,
+    ),
+    Setting(
+        "ideEnv", "ide_env", "array", (),
+        "Extra NAME=value environment for the IDE (what the seed kept in .env); with --secret the values reach the "
+        "IDE as files and stay secret. The lab's own variables (TZ, PUID, PGID, PASSWORD, FILE__PASSWORD, ...) are refused.",
+        'pulumi config set --path "ideEnv[0]" NAME=value (a list of NAME=value strings, like lines of a .env file)',
+        ide_env,
+    ),
+    Setting(
+        "ingress", "ingress", "boolean", True,
+        "Install ingress-nginx for kind, reachable on the slot's http/https ports.",
+        "pulumi config set ingress true (or false)",
+        boolean,
+    ),
+    Setting(
+        "registry", "registry", "boolean", True,
+        "Run a local registry (<student>-registry) the IDE can push to and the nodes pull from.",
+        "pulumi config set registry true (or false)",
+        boolean,
+    ),
+    Setting(
+        "namespace", "namespace", "string", None,
+        "The student's Kubernetes namespace, default namespace of the IDE's kubeconfig (default, kube-* and "
+        "ingress-nginx are refused). Empty means the student name.",
+        "pulumi config set namespace <name>, e.g. 'kim-minsu', or pulumi config rm namespace for the student name",
+        namespace, shown_default="the student name", declared_default="",
+    ),
+    Setting(
+        "dockerHost", "docker_host", "string", "",
+        "Docker to use, e.g. ssh://user@host or tcp://host:2376. Empty means this machine's.",
+        "use ssh://user@host or tcp://host:2376, or pulumi config rm dockerHost for this machine",
+        docker_host, shown_default="this machine's Docker",
+    ),
+    Setting(
+        "allowRemoteAccess", "allow_remote_access", "boolean", False,
+        "Required to publish ports on a bindAddress other than loopback (the IDE is a root shell with the host's docker).",
+        "pulumi config set allowRemoteAccess true (or false)",
+        boolean,
+    ),
+    Setting(
+        "networkMtu", "network_mtu", "integer", 0,
+        f"MTU of the lab network ({MIN_MTU}..{MAX_MTU}, e.g. 1450 behind a VPN). 0 means the Docker daemon's default.",
+        f"pulumi config set networkMtu <n> with a whole number from {MIN_MTU} to {MAX_MTU}, or 0 for Docker's default",
+        lambda text: 0 if text == "0" else whole_number(MIN_MTU, MAX_MTU)(text),
+    ),
+)
+KEYS = tuple(setting.key for setting in SETTINGS)
+BY_KEY = {setting.key: setting for setting in SETTINGS}
 
 
 @dataclass(frozen=True)
@@ -121,7 +384,7 @@ class LabConfig:
     ide_env_secret: bool = False  # ideEnv was set with --secret: its values stay secret
 
     @property
-    def docker(self) -> "DockerHost":
+    def docker(self) -> DockerHost:
         return DockerHost(self.docker_host)
 
     @property
@@ -137,8 +400,43 @@ class LabConfig:
         return workspace.workspace_paths(self.workspace_root, self.student)
 
 
+# --- validation -------------------------------------------------------------------------
+
+
 def _shown(value: str | None) -> str:
     return "(unset)" if value is None else repr(value)
+
+
+class _Reader:
+    """Reads every setting of `raw` through the table, collecting problems."""
+
+    def __init__(self, raw: Mapping[str, str | None]):
+        self.raw = raw
+        self.problems: list[Problem] = []
+
+    def bad(self, key: str, value: str, reason: str, fix: str) -> None:
+        self.problems.append(Problem(key, value, reason, fix))
+
+    def text(self, key: str) -> str | None:
+        value = self.raw.get(key)
+        return None if value is None or value.strip() == "" else value.strip()
+
+    def read(self, setting: Setting) -> Any:
+        text = self.text(setting.key)
+        if text is None:
+            return setting.default
+        try:
+            return setting.parse(text)
+        except Invalid as invalid:
+            for each in (invalid, *invalid.more):
+                shown = "(hidden)" if setting.secret else (each.shown or _shown(self.raw.get(setting.key)))
+                self.bad(setting.key, shown, each.reason, each.fix or setting.fix)
+            return None
+
+    def unknown_keys(self) -> None:
+        for key in sorted(set(self.raw) - set(KEYS)):
+            fix = f"remove it (pulumi config rm {key}); known keys: {', '.join(KEYS)}"
+            self.bad(key, _shown(self.raw[key]), "is not a k8s-lab setting", fix)
 
 
 def parse_lab_config(
@@ -149,201 +447,99 @@ def parse_lab_config(
     ide_env_secret: bool = False,
 ) -> LabConfig:
     """Validate `raw` (key -> the string Pulumi gives, None when unset) into a LabConfig."""
-    problems: list[Problem] = []
+    reader = _Reader(raw)
+    reader.unknown_keys()
+    values = {setting.field: reader.read(setting) for setting in SETTINGS}
+    _defaults_from_other_keys(reader, values, stack)
+    _rules_across_keys(reader, values, password_is_secret)
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    values["network_mtu"] = values["network_mtu"] or None
+    values["ide_env_secret"] = ide_env_secret and bool(values["ide_env"])
+    return LabConfig(**values)
 
-    def bad(key: str, value: str | None, reason: str, fix: str) -> None:
-        problems.append(Problem(key, _shown(value), reason, fix))
 
-    unknown = sorted(set(raw) - set(KEYS))
-    for key in unknown:
-        bad(key, raw[key], "is not a k8s-lab setting", f"remove it (pulumi config rm {key}); known keys: {', '.join(KEYS)}")
+def _defaults_from_other_keys(reader: _Reader, values: dict[str, Any], stack: str) -> None:
+    """student defaults to the stack name (so a bad stack name is reported under
+    `student`), namespace to the student."""
+    if reader.text("student") is None:
+        values["student"] = stack
+        why = lab_names.student_name_problem(stack)
+        if why:
+            reason = f"not a usable student name (taken from the stack name {stack!r}): {why}"
+            reader.bad("student", repr(stack), reason, BY_KEY["student"].fix)
+    if reader.text("namespace") is None:
+        values["namespace"] = values["student"]
 
-    def text(key: str) -> str | None:
-        value = raw.get(key)
-        return None if value is None or value.strip() == "" else value.strip()
 
-    # student: defaults to the stack name, so a bad stack name is reported under `student`.
-    student_raw = text("student")
-    student = student_raw if student_raw is not None else stack
-    why = lab_names.student_name_problem(student)
-    if why:
-        origin = "" if student_raw is not None else f" (taken from the stack name {stack!r})"
-        bad(
-            "student",
-            student,
-            f"not a usable student name{origin}: {why}",
-            "pulumi config set student <name>, e.g. 'kim-minsu' (lowercase letters, digits and '-', "
-            f"at most {lab_names.MAX_STUDENT_LENGTH} characters)",
-        )
-
-    def whole_number(key: str, default: int, fix: str) -> int | None:
-        """The key's integer value, its default when unset, None (reported) when not a number."""
-        value = text(key)
-        if value is None:
-            return default
-        try:
-            return int(value, 10)
-        except ValueError:
-            bad(key, raw.get(key), "is not a whole number", fix)
-            return None
-
-    slot_fix = f"pulumi config set slot <n> with a whole number from 0 to {lab_ports.MAX_SLOT}"
-    slot = whole_number("slot", 0, slot_fix)
-    if slot is not None and slot < 0:
-        bad("slot", str(slot), "is negative", slot_fix)
-    elif slot is not None and slot > lab_ports.MAX_SLOT:
-        worst = max(lab_ports.SEED_PORTS, key=lambda purpose: lab_ports.SEED_PORTS[purpose])
-        port = lab_ports.SEED_PORTS[worst] + lab_ports.STRIDE * slot
-        bad("slot", str(slot), f"puts the {worst} port at {port}, past {lab_ports.MAX_PORT}", slot_fix)
-
-    bind_address = text("bindAddress") or DEFAULT_BIND_ADDRESS
-    try:
-        address = ipaddress.ip_address(bind_address)
-    except ValueError:
-        bad("bindAddress", raw.get("bindAddress"), "is not an IP address", "use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)")
-    else:
-        if address.version != 4:
-            bad("bindAddress", bind_address, "is an IPv6 address; the lab network is IPv4-only", "use an IPv4 address such as 127.0.0.1")
-        elif address.is_multicast:
-            bad("bindAddress", bind_address, "is a multicast address", "use 127.0.0.1 or an address of this machine")
-
-    workspace_root = workspace.normalise_root(raw.get("workspaceRoot") or "")
-    why = workspace.root_problem(workspace_root)
-    remote = not docker_host_problem(text("dockerHost") or "") and DockerHost(text("dockerHost") or "").remote
-    if why and not (remote and not workspace_root):  # another Docker host binds no folders
-        bad(
-            "workspaceRoot",
-            raw.get("workspaceRoot"),
-            f"cannot name the student folders: {why}",
-            "`python lab.py up` stores <your home>/k8s-lab; or pulumi config set workspaceRoot <absolute folder>, "
-            r"e.g. /home/me/k8s-lab or C:\Users\me\k8s-lab",
-        )
-
-    ide_password = raw.get("idePassword")
-    if ide_password is not None:
-        if not password_is_secret:
-            bad("idePassword", "(hidden)", "is stored in plain text", "pulumi config set --secret idePassword <password>")
-        if len(ide_password) < MIN_PASSWORD_LENGTH:
-            bad(
-                "idePassword",
-                "(hidden)",
-                f"is shorter than {MIN_PASSWORD_LENGTH} characters",
-                "pulumi config set --secret idePassword <a longer password>, or pulumi config rm idePassword to generate one",
-            )
-
-    ide_image = text("ideImage")
-    if ide_image is not None and not IMAGE_REFERENCE.match(ide_image):
-        bad("ideImage", ide_image, "is not an image reference", "use a name like registry.example.com/class/ide:2024-09, or pulumi config rm ideImage to build ide/ here")
-
-    node_image = text("nodeImage") or DEFAULT_NODE_IMAGE
-    if not PINNED_IMAGE_REFERENCE.match(node_image):
-        bad(
-            "nodeImage",
-            node_image,
-            "is not a kind node image pinned by tag and digest",
-            f"use the image with its @sha256 digest from the kind release notes, e.g. {DEFAULT_NODE_IMAGE}",
-        )
-
-    workers_fix = f"pulumi config set workers <n> with a whole number from 0 to {MAX_WORKERS} (0: the control plane runs everything)"
-    workers = whole_number("workers", DEFAULT_WORKERS, workers_fix)
-    if workers is not None and not 0 <= workers <= MAX_WORKERS:
-        bad("workers", str(workers), f"is outside 0..{MAX_WORKERS}", workers_fix)
-
-    def boolean(key: str, default: bool) -> bool:
-        value = text(key)
-        if value is None:
-            return default
-        if value.lower() not in ("true", "false"):
-            bad(key, value, "is not true or false", f"pulumi config set {key} true (or false)")
-            return default
-        return value.lower() == "true"
-
-    mount_docker_socket = boolean("mountDockerSocket", True)
-    ingress = boolean("ingress", True)
-    registry = boolean("registry", True)
-
-    namespace = text("namespace") or student
-    why = lab_names.student_name_problem(namespace) if text("namespace") else None
-    if why:
-        bad("namespace", namespace, f"is not a namespace name: {why}", "pulumi config set namespace <name>, e.g. 'kim-minsu', or pulumi config rm namespace for the student name")
-    elif namespace in RESERVED_NAMESPACES:
-        bad("namespace", namespace, "belongs to Kubernetes or the ingress controller", "pick the student's own, e.g. pulumi config rm namespace")
-
-    timezone = text("timezone") or DEFAULT_TIMEZONE
-    known_zones = zoneinfo.available_timezones()
-    if known_zones and timezone not in known_zones:
-        bad("timezone", timezone, "is not an IANA time zone name", "use a name like Asia/Seoul, Europe/Berlin or UTC")
-
-    ide_env: list[tuple[str, str]] = []
-    env_raw = text("ideEnv")
-    env_fix = 'pulumi config set --path "ideEnv[0]" NAME=value (a list of NAME=value strings, like lines of a .env file)'
-    if env_raw is not None:
-        try:
-            entries = json.loads(env_raw)
-        except json.JSONDecodeError:
-            entries = None
-        if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
-            bad("ideEnv", env_raw, "is not a list of NAME=value strings", env_fix)
-        else:
-            seen: set[str] = set()
-            for entry in entries:
-                name, sep, value = entry.partition("=")
-                if not sep or not ENV_NAME.match(name):
-                    bad("ideEnv", entry, "is not NAME=value with a valid variable name", env_fix)
-                elif name in RESERVED_IDE_ENV:
-                    bad("ideEnv", entry, f"{name} is set by the lab itself", "remove it; use the timezone and idePassword settings instead")
-                elif name in seen:
-                    bad("ideEnv", entry, f"{name} is set twice", "keep one entry per variable")
-                else:
-                    seen.add(name)
-                    ide_env.append((name, value))
-
-    docker_host = text("dockerHost") or ""
-    why = docker_host_problem(docker_host)
-    if why:
-        bad("dockerHost", docker_host, f"is not a Docker host URL: {why}", "use ssh://user@host or tcp://host:2376, or pulumi config rm dockerHost for this machine")
-    allow_remote_access = boolean("allowRemoteAccess", False)
-    mtu_fix = f"pulumi config set networkMtu <n> with a whole number from {MIN_MTU} to {MAX_MTU}, or 0 for Docker's default"
-    network_mtu = whole_number("networkMtu", 0, mtu_fix)
-    if network_mtu and not MIN_MTU <= network_mtu <= MAX_MTU:
-        bad("networkMtu", str(network_mtu), f"is outside {MIN_MTU}..{MAX_MTU}", mtu_fix)
-    bind_reported = any(p.key == "bindAddress" for p in problems)
-    loopback = bind_reported or ipaddress.ip_address(bind_address).is_loopback
-    if not loopback and not allow_remote_access:
-        bad(
+def _rules_across_keys(reader: _Reader, values: dict[str, Any], password_is_secret: bool) -> None:
+    reported = {problem.key for problem in reader.problems}
+    host = DockerHost(values["docker_host"] or "")
+    if not values["workspace_root"] and "workspaceRoot" not in reported and not host.remote:
+        # Another Docker host binds no folders of this machine.
+        why = workspace.root_problem("")
+        reader.bad("workspaceRoot", _shown(reader.raw.get("workspaceRoot")), f"cannot name the student folders: {why}", BY_KEY["workspaceRoot"].fix)
+    if values["ide_password"] is not None and not password_is_secret:
+        reader.bad("idePassword", "(hidden)", "is stored in plain text", "pulumi config set --secret idePassword <password>")
+    if "bindAddress" in reported:
+        return
+    loopback = ipaddress.ip_address(values["bind_address"]).is_loopback
+    if not loopback and not values["allow_remote_access"]:
+        reader.bad(
             "bindAddress",
-            bind_address,
+            repr(values["bind_address"]),
             "publishes the IDE (a root shell with the host's docker) beyond this machine",
             "pulumi config set allowRemoteAccess true to mean it, or keep bindAddress 127.0.0.1",
         )
-    if not why and not bind_reported and DockerHost(docker_host).remote and loopback:
-        bad(
+    if "dockerHost" not in reported and host.remote and loopback:
+        reader.bad(
             "bindAddress",
-            bind_address,
-            f"is loopback on the remote Docker host {DockerHost(docker_host).hostname}, out of the students' reach",
+            repr(values["bind_address"]),
+            f"is loopback on the remote Docker host {host.hostname}, out of the students' reach",
             "pulumi config set bindAddress 0.0.0.0 and pulumi config set allowRemoteAccess true",
         )
 
-    if problems:
-        raise ConfigError(problems)
-    assert slot is not None and workers is not None  # a None was reported above
-    return LabConfig(
-        student=student,
-        slot=slot,
-        bind_address=bind_address,
-        workspace_root=workspace_root,
-        ide_password=ide_password,
-        ide_image=ide_image,
-        node_image=node_image,
-        workers=workers,
-        mount_docker_socket=mount_docker_socket,
-        timezone=timezone,
-        ide_env=tuple(ide_env),
-        ingress=ingress,
-        registry=registry,
-        namespace=namespace,
-        docker_host=docker_host,
-        allow_remote_access=allow_remote_access,
-        network_mtu=network_mtu or None,
-        ide_env_secret=ide_env_secret and bool(ide_env),
-    )
+
+# --- what is generated from the table ------------------------------------------------------
+
+
+def pulumi_yaml_config() -> dict[str, dict[str, Any]]:
+    """Pulumi.yaml's `config:` block. Every declared key has a default: Pulumi requires a
+    declared key without one. idePassword is not declared: a declared secret without a
+    default would be required."""
+    block: dict[str, dict[str, Any]] = {}
+    for setting in SETTINGS:
+        if setting.secret:
+            continue
+        entry: dict[str, Any] = {"type": setting.type}
+        if setting.type == "array":
+            entry["items"] = {"type": "string"}
+        entry["default"] = setting.yaml_default()
+        entry["description"] = setting.description
+        block[setting.key] = entry
+    return block
+
+
+def readme_table() -> str:
+    rows = ["| key | default | meaning |", "| --- | --- | --- |"]
+    for setting in SETTINGS:
+        rows.append(f"| `{setting.key}` | {setting.readme_default()} | {setting.description} |")
+    return "\n".join(rows) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--readme"]:
+        sys.stdout.write(readme_table())
+        return 0
+    if args == ["--pulumi-yaml"]:
+        import yaml
+
+        sys.stdout.write(yaml.safe_dump({"config": pulumi_yaml_config()}, sort_keys=False, width=120, allow_unicode=True))
+        return 0
+    print("usage: python -m k8s_lab.config --readme | --pulumi-yaml", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
