@@ -47,6 +47,9 @@ def parse_roster(text: str) -> list[Entry]:
     slot_line: dict[tuple[str, int], int] = {}
     for row in reader:
         line = reader.line_num
+        extra = row.pop(None, None)  # DictReader's list of fields past the header's columns
+        if extra:
+            problems.append(f"line {line}: more fields than the header's columns: {extra}; quote a value that holds a comma")
         values = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
         if not any(values.values()):
             continue  # blank line

@@ -128,3 +128,38 @@ def test_roster_slot_edges():
     for bad in (-1, MAX_SLOT + 1):
         with pytest.raises(RosterError, match=f"line 2: slot {bad} is outside 0..{MAX_SLOT}"):
             parse_roster(f"student,slot\nkim,{bad}\n")
+
+
+def test_the_roster_error_lists_every_problem_on_its_own_line():
+    assert str(RosterError(["a", "b"])) == "the roster has problems; nothing was run:\n  - a\n  - b"
+
+
+def test_header_problems_name_the_columns():
+    with pytest.raises(RosterError) as caught:
+        parse_roster("Xstudent\nkim\n")
+    assert caught.value.problems == ["line 1: the header must name the columns student, slot, dockerHost (at least 'student'); found ['Xstudent']"]
+    with pytest.raises(RosterError) as caught:
+        parse_roster("student,email\nkim,k@x\n")
+    assert caught.value.problems == ["line 1: unknown column 'email' (known: student, slot, dockerHost)"]
+
+
+def test_a_row_longer_than_the_header_is_refused_not_a_crash():
+    with pytest.raises(RosterError) as caught:
+        parse_roster("student,slot\nkim,1,x,y\nlee,2\n")
+    assert caught.value.problems == ["line 2: more fields than the header's columns: ['x', 'y']; quote a value that holds a comma"]
+
+
+def test_each_bad_slot_is_one_problem_and_a_remote_clash_names_its_host():
+    with pytest.raises(RosterError) as caught:
+        parse_roster(f"student,slot,dockerHost\nkim,-1,\nlee,{MAX_SLOT + 1},\npark,2,ssh://a\nchoi,2,ssh://a\n")
+    assert caught.value.problems == [
+        f"line 2: slot -1 is outside 0..{MAX_SLOT}",
+        f"line 3: slot {MAX_SLOT + 1} is outside 0..{MAX_SLOT}",
+        "line 5: slot 2 on ssh://a is already given on line 4",
+    ]
+
+
+def test_every_student_past_a_full_host_is_named():
+    entries = [Entry(i + 2, f"s{i}", None, "ssh://full") for i in range(MAX_SLOT + 3)]
+    problems = problem_text(entries, {})
+    assert "'s571'" in problems and "'s572'" in problems
