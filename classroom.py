@@ -224,22 +224,30 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     students = [e.student for e in entries]
     env = backend_env(args.backend)
-    slots = allocate_slots(entries, existing_slots(env, students))
+    try:
+        slots = allocate_slots(entries, existing_slots(env, students))
+    except RosterError as error:
+        print(f"classroom: {error}", file=sys.stderr)
+        return 2
     hosts = {e.student: e.docker_host for e in entries}
     outcomes = run_with_progress(students, child_job(args.action, slots, hosts, args.backend, args.workspace_root), args.parallel)
     if args.action in ("up", "status"):
-        for outcome in outcomes:
-            if outcome.ok and "idePassword" in outcome.outputs:
-                text = render_handout(
-                    outcome.student,
-                    outcome.outputs["ideUrl"],
-                    outcome.outputs["idePassword"],
-                    outcome.outputs.get("registry"),
-                    outcome.outputs.get("ingressUrl"),
-                )
-                write_handout(args.handouts, outcome.student, text)
+        write_handouts(outcomes, args.handouts)
     show(outcomes, args.action)
     return exit_code(outcomes)
+
+
+def write_handouts(outcomes: list[Outcome], folder: Path) -> None:
+    for outcome in outcomes:
+        if outcome.ok and "idePassword" in outcome.outputs:
+            text = render_handout(
+                outcome.student,
+                outcome.outputs["ideUrl"],
+                outcome.outputs["idePassword"],
+                outcome.outputs.get("registry"),
+                outcome.outputs.get("ingressUrl"),
+            )
+            write_handout(folder, outcome.student, text)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,17 @@ def _parse_slot(raw: str) -> tuple[int | None, str | None]:
     return slot, None
 
 
+def _student_problems(student: str, line: int, first_line: dict[str, int]) -> list[str]:
+    """What is wrong with a row's student name; records the first line of each name."""
+    why = student_name_problem(student)
+    if why:
+        return [f"line {line}: student {student!r} is not usable: {why}"]
+    if student in first_line:
+        return [f"line {line}: student {student!r} is listed twice (first on line {first_line[student]})"]
+    first_line[student] = line
+    return []
+
+
 def parse_roster(text: str) -> list[Entry]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))  # Excel writes a BOM
     header = [h.strip() for h in reader.fieldnames or []]
@@ -60,17 +71,14 @@ def parse_roster(text: str) -> list[Entry]:
     slot_line: dict[tuple[str, int], int] = {}
     for row in reader:
         line = reader.line_num
+        extra = row.pop(None, None)  # DictReader's list of fields past the header's columns
+        if extra:
+            problems.append(f"line {line}: more fields than the header's columns: {extra}; quote a value that holds a comma")
         values = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
         if not any(values.values()):
             continue  # blank line
         student = values.get("student", "")
-        why = student_name_problem(student)
-        if why:
-            problems.append(f"line {line}: student {student!r} is not usable: {why}")
-        elif student in first_line:
-            problems.append(f"line {line}: student {student!r} is listed twice (first on line {first_line[student]})")
-        else:
-            first_line[student] = line
+        problems += _student_problems(student, line, first_line)
         slot, slot_problem = _parse_slot(values.get("slot", ""))
         if slot_problem:
             problems.append(f"line {line}: {slot_problem}")
@@ -89,24 +97,57 @@ def parse_roster(text: str) -> list[Entry]:
 
 def allocate_slots(entries: Iterable[Entry], existing: Mapping[str, int]) -> dict[str, int]:
     """Slot per student: the roster's, else the one their stack has, else the lowest free on
-    their Docker host. `existing` maps students with stacks to their current slot."""
+    their Docker host. `existing` maps students with stacks to their current slot.
+
+    A slot is unique per Docker host. Two fixed slots (roster or stack) that meet on one host
+    raise RosterError naming both students, the slot and the host, before anything runs."""
     entries = list(entries)
-    taken: dict[str, set[int]] = {}
+    holder: dict[tuple[str, int], Entry] = {}  # (host, slot) -> the student holding it
     result: dict[str, int] = {}
-    # Fixed first: slots the roster names, then slots stacks already have.
-    for entry in entries:
-        if entry.slot is not None:
-            result[entry.student] = entry.slot
-    for entry in entries:
-        if entry.student not in result and entry.student in existing:
-            result[entry.student] = existing[entry.student]
-    for entry in entries:
-        if entry.student in result:
-            taken.setdefault(entry.docker_host, set()).add(result[entry.student])
+    problems: list[str] = []
+    fixed = [e for e in entries if e.slot is not None] + [e for e in entries if e.slot is None and e.student in existing]
+    for entry in fixed:
+        slot = _fixed_slot(entry, existing)
+        other = holder.get((entry.docker_host, slot))
+        if other is not None:
+            problems.append(_clash(other, entry, slot))
+            continue
+        holder[(entry.docker_host, slot)] = entry
+        result[entry.student] = slot
     for entry in entries:
         if entry.student not in result:
-            used = taken.setdefault(entry.docker_host, set())
-            slot = next(s for s in range(MAX_SLOT + 1) if s not in used)
-            used.add(slot)
+            slot = _lowest_free(entry, holder)
+            if slot is None:
+                problems.append(f"line {entry.line}: no free slot for {entry.student!r} on {_host_name(entry.docker_host)} (all 0..{MAX_SLOT} are taken); give them another dockerHost")
+                continue
+            holder[(entry.docker_host, slot)] = entry
             result[entry.student] = slot
+    if problems:
+        raise RosterError(problems)
     return result
+
+
+def _fixed_slot(entry: Entry, existing: Mapping[str, int]) -> int:
+    return entry.slot if entry.slot is not None else existing[entry.student]
+
+
+def _lowest_free(entry: Entry, holder: Mapping[tuple[str, int], Entry]) -> int | None:
+    return next((s for s in range(MAX_SLOT + 1) if (entry.docker_host, s) not in holder), None)
+
+
+def _host_name(host: str) -> str:
+    return repr(host) if host else "the local Docker host"
+
+
+def _source(entry: Entry) -> str:
+    if entry.slot is not None:
+        return f"the roster gives it to {entry.student!r} (line {entry.line})"
+    return f"the stack of {entry.student!r} already has it"
+
+
+def _clash(first: Entry, second: Entry, slot: int) -> str:
+    return (
+        f"line {second.line}: slot {slot} on {_host_name(second.docker_host)} is given twice: "
+        f"{_source(first)}, and {_source(second)}; "
+        f"put a free slot for one of {first.student!r} and {second.student!r} in the roster's slot column"
+    )

@@ -56,15 +56,19 @@ def registry_image(docker_client):
 
 
 def wait_until_answering(url: str, seconds: float = 15) -> None:
+    """Until `url` answers 200; TimeoutError naming the last answer once `seconds` pass,
+    whatever the answers were (an endless 204 or 503 must not hang the suite)."""
     deadline = time.monotonic() + seconds
     while True:
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
+                last = f"HTTP {response.status}"
+        except OSError as error:
+            last = repr(error)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer 200 within {seconds} s; last: {last}")
         time.sleep(0.2)
 
 
