@@ -116,12 +116,12 @@ def allocate_slots(entries: Iterable[Entry], existing: Mapping[str, int]) -> dic
         result[entry.student] = slot
     for entry in entries:
         if entry.student not in result:
-            slot = _lowest_free(entry, holder)
-            if slot is None:
+            free = _lowest_free(entry, holder)
+            if free is None:
                 problems.append(f"line {entry.line}: no free slot for {entry.student!r} on {_host_name(entry.docker_host)} (all 0..{MAX_SLOT} are taken); give them another dockerHost")
                 continue
-            holder[(entry.docker_host, slot)] = entry
-            result[entry.student] = slot
+            holder[(entry.docker_host, free)] = entry
+            result[entry.student] = free
     if problems:
         raise RosterError(problems)
     return result
