@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import os
 import re
 import secrets
@@ -34,6 +35,9 @@ TOOLS_DIR = ROOT / ".tools"
 TOOLS_DIR_ENV = "K8S_LAB_TOOLS_DIR"  # another tools folder (say, one shared by several copies)
 FETCHABLE = ("kind", "pulumi")  # docker is never fetched
 K8S_DELETE_UNREACHABLE_ENV = "PULUMI_K8S_DELETE_UNREACHABLE"  # read by pulumi-kubernetes' Configure
+# What a verb needs besides Python; the rest need docker, kind and pulumi. Reading a stack's
+# outputs or config is the Pulumi CLI's work alone.
+NEEDS = {"info": ("pulumi",), "password": ("pulumi",), "config": ("pulumi",)}
 
 
 @dataclass(frozen=True)
@@ -137,9 +141,10 @@ def prepare_tools(
     nothing more to do: 2 after saying what stops the lab, 0 after `check` said what is
     ready and what `up` would fetch (`check` itself fetches nothing)."""
     path = environ.get("PATH", "")
+    needed = [tool for tool in TOOLS if tool.command in NEEDS.get(action, ("docker", "kind", "pulumi"))]
     found = {tool.command: tools.find_tool(tool.command, layout, path, which) for tool in TOOLS}
-    missing = [tool for tool in TOOLS if found[tool.command] is None]
-    docker_issue = docker_check() if found["docker"] else None
+    missing = [tool for tool in needed if found[tool.command] is None]
+    docker_issue = docker_check() if "docker" in NEEDS.get(action, ("docker",)) and found["docker"] else None
     blocking = [tool for tool in missing if tool.command not in FETCHABLE or not fetch]
     if blocking or docker_issue:
         # Nothing is fetched while the lab could not run anyway.
@@ -407,7 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--workspace-root", help="folder for <student>/src and <student>/vscode (stored in the stack)")
     verbs.add_parser("preview", parents=[common], help="show what `up` would change, changing nothing")
     verbs.add_parser("destroy", parents=[common], help="remove the lab; your files stay")
-    verbs.add_parser("info", parents=[common], help="the IDE's address and the cluster's name")
+    info = verbs.add_parser("info", parents=[common], help="the IDE's address and the cluster's name")
+    info.add_argument("--json", action="store_true", help="the stack's outputs as JSON (secrets left out)")
     verbs.add_parser("password", parents=[common], help="print the IDE's password")
     check = verbs.add_parser("check", parents=[common], help="say whether docker, kind and pulumi are ready")
     check.add_argument("--fetch", action="store_true", help="fetch what is missing of kind and pulumi into .tools/ now")
@@ -472,6 +478,9 @@ def main(argv: list[str] | None = None) -> int:
     outputs = stack.outputs()
     if args.action == "password":
         print(outputs["idePassword"].value)
+        return 0
+    if getattr(args, "json", False):
+        print(json.dumps({name: output.value for name, output in sorted(outputs.items()) if not output.secret}, indent=1))
         return 0
     print(f"IDE:      {outputs['ideUrl'].value}")
     print(f"Password: python lab.py password --stack {stack.name}")

@@ -483,3 +483,25 @@ def test_lab_py_still_imports_nothing_heavy_at_start():
     code = "import sys, lab; print('pulumi' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=lab.ROOT, timeout=30)
     assert result.stdout.strip() == "False", result.stderr
+
+
+@posix_only
+@pytest.mark.parametrize("action", ["info", "password", "config"])
+def test_reading_a_stack_needs_only_pulumi(tmp_path, action):
+    """No kind (or Docker) is fetched or asked for to read outputs or config."""
+    executable(tmp_path / "path", "pulumi")
+    docker_asked = []
+    result, layout, out, err = prepare(tmp_path, action=action, docker_check=lambda: docker_asked.append(1) or "down")
+    assert isinstance(result, lab.PreparedTools) and err == "" and docker_asked == []
+    assert not layout.root.exists()
+
+
+@posix_only
+def test_check_fetch_fetches_what_is_missing_then_says_ready(tmp_path):
+    executable(tmp_path / "path", "docker")
+    executable(tmp_path / "path", "pulumi")
+    fetched = []
+    result, layout, out, err = prepare(tmp_path, action="check", fetch_now=True, kind_installer=lambda lay, log: fetched.append(lay))
+    assert result == 0 and fetched == [layout] and "ready" in out
+    result, _, out, _ = prepare(tmp_path, action="check")
+    assert result == 0 and "`lab.py up` fetches it" in out  # without --fetch: only said
