@@ -486,3 +486,19 @@ def test_local_docker_has_no_explicit_provider_and_binds_folders(lab):
     # Bind volumes are removed by destroy: the files stay in the folders.
     assert not any(v.retain_on_delete for v in lab.by_type(VOLUME))
     assert "DOCKER_HOST" not in lab.one(COMMAND, "cluster-cluster").inputs["environment"]
+
+
+def test_the_ide_waits_for_nothing_it_does_not_need(lab):
+    """What keeps `up` as short as the seed's own chain (bench/run.py's critical path): the
+    IDE is ready once its image, folders, network and kubeconfig are; the registry, the
+    objects inside the cluster and ingress-nginx come up beside it."""
+    ide = lab.one(CONTAINER, "ide-container")
+    for name, type_ in (
+        ("registry-container", CONTAINER),
+        ("registry-node-hosts", COMMAND),
+        ("ingress-manifest", COMMAND),
+        ("bootstrap-namespace", NAMESPACE),
+        ("bootstrap-local-registry-hosting", CONFIGMAP),
+        ("bootstrap-provider", K8S_PROVIDER),
+    ):
+        assert not lab.depends_on(ide, lab.one(type_, name)), f"the IDE waits for {name}"
