@@ -32,9 +32,7 @@ import binascii
 import ipaddress
 import json
 import os
-import re
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -64,11 +62,9 @@ PASSWORD_ENV_NAMES = ("PASSWORD", "HASHED_PASSWORD")
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 
 # How the program's commands are recognised in `create` (k8s_lab/commands.py runs
-# `<python> -m k8s_lab.kind_lifecycle <action> ...`), and plain kind for hand-written ones.
+# `python -m k8s_lab.kind_lifecycle <action> ...`), and plain kind for hand-written ones.
 KIND_CREATE_MARKERS = ("kind_lifecycle create", "kind create cluster")
 KUBECONFIG_MARKERS = ("kind_lifecycle kubeconfig", "kind get kubeconfig")
-
-DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 # Defaults of the tools when an address is left out: Docker and kind publish on every
 # interface, kind keeps the API server on loopback.
@@ -81,10 +77,6 @@ KIND_DEFAULT_API_SERVER_ADDRESS = "127.0.0.1"
 # for one run, policy config: `--policy-pack-config <file>` holding
 # {"loopback-unless-opted-in": {"allowRemoteAccess": true}}.
 ALLOW_REMOTE_ACCESS = "allowRemoteAccess"
-
-# The project folder (the policy pack lives in <project>/policy), for the stack's settings file.
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-
 
 class _Unknown:
     """A value Pulumi does not know yet (preview)."""
@@ -184,40 +176,6 @@ def parse_kind_config(stdin: Any) -> tuple[dict[str, Any] | None, str | None]:
 def _kind_nodes(config: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     nodes = config.get("nodes")
     return [node for node in nodes if isinstance(node, Mapping)] if isinstance(nodes, list) else []
-
-
-# --- node-image-pinned-by-digest ----------------------------------------------------------------------------
-
-
-def node_image_problems(config: Mapping[str, Any], create: str = "") -> list[str]:
-    problems = []
-    nodes = _kind_nodes(config)
-    if not nodes:
-        problems.append("the kind config lists no nodes, so kind would use its default node image")
-    for index, node in enumerate(nodes):
-        image = node.get("image")
-        role = node.get("role", "?")
-        if not isinstance(image, str) or not image:
-            problems.append(f"nodes[{index}] ({role}) sets no image, so kind picks its default")
-        elif not DIGEST.search(image):
-            problems.append(f"nodes[{index}] ({role}) image {image!r} is not pinned by @sha256:<digest>")
-    flag = re.search(r"--image[= ]+(\S+)", create)
-    if flag and not DIGEST.search(flag.group(1).strip("\"'")):
-        problems.append(f"the command passes --image {flag.group(1)}, which is not pinned by @sha256:<digest>")
-    return problems
-
-
-def validate_node_image_pinned(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if not is_kind_create(args):
-        return
-    config, why = parse_kind_config(args.props.get("stdin"))
-    if config is None:
-        report_violation(f"{args.name}: cannot check the node images: {why}.")
-        return
-    for problem in node_image_problems(config, _create(args)):
-        report_violation(
-            f"{args.name}: {problem}. Set nodeImage to name:tag@sha256:<digest> (kind's release notes list them)."
-        )
 
 
 # --- kubeconfig-commands-stay-secret ------------------------------------------------------------------------
@@ -363,32 +321,12 @@ def _depends_on_generated(resource: Any, generated: list[Any]) -> bool:
     return any(getattr(dep, "urn", dep) in urns for dep in deps)
 
 
-def settings_file_password_problem(project_dir: Path, stack: str, project: str) -> str | None:
-    """Whether Pulumi.<stack>.yaml keeps idePassword in plain text (None: encrypted, unset, or no file)."""
-    path = project_dir / f"Pulumi.{stack.rsplit('/', 1)[-1]}.yaml"
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return None
-    config = document.get("config") if isinstance(document, dict) else None
-    if not isinstance(config, dict):
-        return None
-    for key in (f"{project}:idePassword", "idePassword"):
-        if key in config and not (isinstance(config[key], dict) and "secure" in config[key]):
-            return (
-                f"{path.name} stores {key} in plain text; set it with "
-                "`pulumi config set --secret idePassword <password>`"
-            )
-    return None
-
-
 def password_upload_problems(
     upload: Mapping[str, Any],
     resource: Any,
     generated: list[Any],
     config: Mapping[str, Any],
     project: str,
-    settings_check: Callable[[], str | None] = lambda: None,
 ) -> list[str]:
     """Why the password upload of `resource` cannot be traced to a secret (empty when it can)."""
     source = _get(upload, "source")
@@ -413,8 +351,7 @@ def password_upload_problems(
             return []  # pulumi-random's result, a secret output by its schema
     configured = config.get(f"{project}:idePassword")
     if configured is not None and configured == value:
-        problem = settings_check()
-        return [problem] if problem else []
+        return []  # the program itself refuses an idePassword not set with --secret
     return [
         "the password is neither the stack's generated RandomPassword nor the idePassword config: "
         "a value written into the program is in plain text in the code and the state"
@@ -426,11 +363,6 @@ def validate_ide_password(args: StackValidationArgs, report_violation: ReportVio
     generated = [r for r in resources if r.resource_type == RANDOM_PASSWORD]
     config = stack_config()
     project = _project()
-    stack = os.environ.get("PULUMI_STACK", "")
-
-    def settings_check() -> str | None:
-        return settings_file_password_problem(PROJECT_DIR, stack, project) if stack else None
-
     for resource in resources:
         if resource.resource_type != CONTAINER:
             continue
@@ -453,7 +385,7 @@ def validate_ide_password(args: StackValidationArgs, report_violation: ReportVio
                 resource.urn,
             )
         for upload in password_uploads:
-            for problem in password_upload_problems(upload, resource, generated, config, project, settings_check):
+            for problem in password_upload_problems(upload, resource, generated, config, project):
                 report_violation(f"{resource.name}: {problem}.", resource.urn)
 
 
@@ -469,12 +401,6 @@ def policies() -> list[Policy]:
                 "password or the idePassword config, never an environment variable."
             ),
             validate=validate_ide_password,
-            enforcement_level=EnforcementLevel.MANDATORY,
-        ),
-        ResourceValidationPolicy(
-            name="node-image-pinned-by-digest",
-            description="The kind cluster's node images are pinned by @sha256 digest.",
-            validate=validate_node_image_pinned,
             enforcement_level=EnforcementLevel.MANDATORY,
         ),
         ResourceValidationPolicy(
