@@ -10,26 +10,26 @@ from pathlib import Path
 IMAGE_REPOSITORY = "k8s-lab-ide"
 IDE_DIR = Path(__file__).resolve().parent.parent / "ide"
 
-# The versions the image is built with, passed as build arguments (ide/Dockerfile declares
-# each one, with the same default, so a plain `docker build ide/` gives the same image).
-BUILD_ARGS: dict[str, str] = {
-    "CODE_SERVER_VERSION": "4.93.1",
-    "AWS_CLI_VERSION": "2.18.5",
-    "DOCKER_CLI_VERSION": "27.3.1",
-    "TERRAFORM_VERSION": "1.9.7",
-    "KUBECTL_MINOR": "v1.29",
-    "KUBECTL_VERSION": "1.29.4",
-    "KUBECTX_VERSION": "v0.9.5",
-    "JUPYTER_VERSION": "1.1.1",
-    "IPYKERNEL_VERSION": "6.29.5",
-}
-
 _ARG_LINE = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?\s*$", re.MULTILINE)
 
 
 def dockerfile_args(dockerfile_text: str) -> dict[str, str | None]:
     """The ARG names a Dockerfile declares, with their defaults (None when it has none)."""
     return {name: default if default != "" else None for name, default in _ARG_LINE.findall(dockerfile_text)}
+
+
+def _build_args(dockerfile: Path) -> dict[str, str]:
+    """The versions the image is built with: every ARG of ide/Dockerfile with its default,
+    written once, there. Passed as build arguments, so a plain `docker build ide/` gives the
+    same image, and part of the content tag."""
+    declared = dockerfile_args(dockerfile.read_text(encoding="utf-8"))
+    missing = sorted(name for name, default in declared.items() if default is None)
+    if missing:
+        raise ValueError(f"ide/Dockerfile: ARG {', '.join(missing)} needs a default (the version to build with)")
+    return {name: default for name, default in declared.items() if default is not None}
+
+
+BUILD_ARGS: dict[str, str] = _build_args(IDE_DIR / "Dockerfile")
 
 
 def content_tag(context_dir: Path, build_args: dict[str, str]) -> str:
