@@ -99,3 +99,19 @@ def pytest_runtest_makereport(item, call):
     if report.failed and report.when in ("setup", "call"):
         e2e_diagnostics(item, str(report.longrepr))
     return report
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", help="also run the tests marked slow (.ci/run does)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slow tests (the quick benchmark, whole-program evaluations in several processes) run
+    when asked: `pytest --run-slow`, as .ci/run does. Deselected, not skipped: the default
+    run says how many it left out."""
+    if config.getoption("--run-slow"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]

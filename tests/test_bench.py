@@ -55,6 +55,7 @@ def quick_output() -> str:
     return done.stdout
 
 
+@pytest.mark.slow
 def test_quick_bench_prints_every_required_line(quick_output):
     values = parse(quick_output)
     assert number(values, "critical_path_ratio") >= 1.0
@@ -78,6 +79,7 @@ def test_quick_bench_prints_every_required_line(quick_output):
     assert boolean(values, "deterministic") is True, values.get("deterministic_first_difference")
 
 
+@pytest.mark.slow
 def test_quick_bench_prints_the_footprint_of_every_configuration(quick_output):
     rows = {}
     for line in quick_output.splitlines():

@@ -20,6 +20,8 @@ import pytest
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.slow
+
 PROJECT_PARTS = ("__main__.py", "Pulumi.yaml", "components", "k8s_lab", "ide", "tests")
 EVALUATE = """
 import json, sys
