@@ -249,6 +249,11 @@ class Setting:
         return f"`{json.dumps(self.yaml_default())}`" if not isinstance(self.default, str) else f"`{self.default}`"
 
 
+def switch(key: str, field: str, default: bool, description: str) -> Setting:
+    """A true/false setting."""
+    return Setting(key, field, "boolean", default, description, f"pulumi config set {key} true (or false)", boolean)
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "student", "student", "string", None,
@@ -301,12 +306,7 @@ SETTINGS: tuple[Setting, ...] = (
         f"pulumi config set workers <n> with a whole number from 0 to {MAX_WORKERS} (0: the control plane runs everything)",
         whole_number(0, MAX_WORKERS),
     ),
-    Setting(
-        "mountDockerSocket", "mount_docker_socket", "boolean", True,
-        "Mount the host's docker socket into the IDE (root on the host, as the seed does).",
-        "pulumi config set mountDockerSocket true (or false)",
-        boolean,
-    ),
+    switch("mountDockerSocket", "mount_docker_socket", True, "Mount the host's docker socket into the IDE (root on the host, as the seed does)."),
     Setting(
         "timezone", "timezone", "string", DEFAULT_TIMEZONE,
         "IANA time zone of the IDE (TZ).",
@@ -320,18 +320,8 @@ SETTINGS: tuple[Setting, ...] = (
         'pulumi config set --path "ideEnv[0]" NAME=value (a list of NAME=value strings, like lines of a .env file)',
         ide_env,
     ),
-    Setting(
-        "ingress", "ingress", "boolean", True,
-        "Install ingress-nginx for kind, reachable on the slot's http/https ports.",
-        "pulumi config set ingress true (or false)",
-        boolean,
-    ),
-    Setting(
-        "registry", "registry", "boolean", True,
-        "Run a local registry (<student>-registry) the IDE can push to and the nodes pull from.",
-        "pulumi config set registry true (or false)",
-        boolean,
-    ),
+    switch("ingress", "ingress", True, "Install ingress-nginx for kind, reachable on the slot's http/https ports."),
+    switch("registry", "registry", True, "Run a local registry (<student>-registry) the IDE can push to and the nodes pull from."),
     Setting(
         "namespace", "namespace", "string", None,
         "The student's Kubernetes namespace, default namespace of the IDE's kubeconfig (default, kube-* and "
@@ -345,12 +335,7 @@ SETTINGS: tuple[Setting, ...] = (
         "use ssh://user@host or tcp://host:2376, or pulumi config rm dockerHost for this machine",
         docker_host, shown_default="this machine's Docker",
     ),
-    Setting(
-        "allowRemoteAccess", "allow_remote_access", "boolean", False,
-        "Required to publish ports on a bindAddress other than loopback (the IDE is a root shell with the host's docker).",
-        "pulumi config set allowRemoteAccess true (or false)",
-        boolean,
-    ),
+    switch("allowRemoteAccess", "allow_remote_access", False, "Required to publish ports on a bindAddress other than loopback (the IDE is a root shell with the host's docker)."),
     Setting(
         "networkMtu", "network_mtu", "integer", 0,
         f"MTU of the lab network ({MIN_MTU}..{MAX_MTU}, e.g. 1450 behind a VPN). 0 means the Docker daemon's default.",
