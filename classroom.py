@@ -43,19 +43,24 @@ def backend_env(backend: str | None) -> dict[str, str]:
     return env
 
 
-def existing_slots(env: dict[str, str], students: list[str]) -> dict[str, int]:
-    """The slots the students' stacks already have (their own config)."""
+def existing_slots(env: dict[str, str], students: list[str], workspace=None) -> dict[str, int]:
+    """The slots the students' stacks already have (their own config). A stack without a
+    slot gets one; a slot that cannot be read stops the class, naming the stack: handing
+    that student a new slot would move their lab onto another student's ports."""
     from pulumi import automation as auto
 
-    workspace = auto.LocalWorkspace(work_dir=str(ROOT), env_vars=env)
+    workspace = workspace or auto.LocalWorkspace(work_dir=str(ROOT), env_vars=env)
     names = {summary.name.split("/")[-1] for summary in workspace.list_stacks()}
     slots = {}
-    for student in students:
-        if student in names:
-            try:
-                slots[student] = int(workspace.get_config(student, "slot").value)
-            except Exception:  # noqa: BLE001 - a stack without a slot gets a new one
-                pass
+    for student in (s for s in students if s in names):
+        value = workspace.get_all_config(student).get("k8s-lab:slot")
+        if value is None or not value.value.strip():
+            continue
+        try:
+            slots[student] = int(value.value, 10)
+        except ValueError:
+            raise RosterError([f"stack {student!r} has slot {value.value!r}, not a whole number; fix it with "
+                               f"pulumi config set slot <n> --stack {student}"]) from None
     return slots
 
 
@@ -112,18 +117,24 @@ def run_one(
     return {name: str(value.value) for name, value in outputs.items() if name in ("ideUrl", "idePassword", "registry", "ingressUrl")}
 
 
+def child_argv(action: str, student: str, slot: int, host: str, backend: str | None, workspace_root: str | None) -> list[str]:
+    """The command line of one student's child process."""
+    argv = [sys.executable, str(ROOT / "classroom.py"), "_one", action, student, "--slot", str(slot)]
+    if host:
+        argv += ["--docker-host", host]
+    if backend:
+        argv += ["--backend", backend]
+    if workspace_root:
+        argv += ["--workspace-root", workspace_root]
+    return argv
+
+
 def child_job(action: str, slots: dict[str, int], hosts: dict[str, str], backend: str | None, workspace_root: str | None = None):
     """A job that runs one student in a child process (the Automation API's programs share
     global state, so students never share one)."""
 
     def job(student: str, report) -> dict[str, str]:
-        argv = [sys.executable, str(ROOT / "classroom.py"), "_one", action, student, "--slot", str(slots[student])]
-        if hosts.get(student):
-            argv += ["--docker-host", hosts[student]]
-        if backend:
-            argv += ["--backend", backend]
-        if workspace_root:
-            argv += ["--workspace-root", workspace_root]
+        argv = child_argv(action, student, slots[student], hosts.get(student, ""), backend, workspace_root)
         process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
         result: dict[str, str] = {}
         assert process.stdout is not None
@@ -226,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     env = backend_env(args.backend)
     try:
         slots = allocate_slots(entries, existing_slots(env, students))
-    except RosterError as error:
+    except RosterError as error:  # a clash, or a stack whose slot cannot be read
         print(f"classroom: {error}", file=sys.stderr)
         return 2
     hosts = {e.student: e.docker_host for e in entries}

@@ -1,0 +1,152 @@
+"""lab.py's and classroom.py's orchestration with stand-ins for the Automation API's stacks
+and workspaces: what they write, what they refuse, what they pass to Pulumi."""
+
+from __future__ import annotations
+
+import json
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+import classroom
+import lab
+from k8s_lab import repair
+from k8s_lab.orchestrate import Outcome
+from k8s_lab.roster import RosterError
+
+
+def value(text, secret=False):
+    return SimpleNamespace(value=text, secret=secret)
+
+
+class FakeStack:
+    def __init__(self, name="kim", config=None, outputs=None):
+        self.name = name
+        self.config = {f"k8s-lab:{k}": value(v) for k, v in (config or {}).items()}
+        self._outputs = outputs or {}
+        self.ups: list[dict] = []
+
+    def get_all_config(self):
+        return dict(self.config)
+
+    def set_config(self, key, config_value):
+        self.config[f"k8s-lab:{key}"] = value(config_value.value, config_value.secret)
+
+    def outputs(self):
+        return self._outputs
+
+    def up(self, **kwargs):
+        self.ups.append(kwargs)
+
+
+@pytest.fixture
+def quiet_docker(monkeypatch):
+    """No port is taken and Docker shows a healthy lab unless a test says otherwise."""
+    monkeypatch.setattr(lab, "ide_container_exists", lambda student: False)
+    monkeypatch.setattr("k8s_lab.host_ports.taken_ports", lambda bind, ports: [])
+    monkeypatch.setattr(lab, "look_for_repairs", lambda name, config, deployed: repair.Repair())
+
+
+def test_up_stores_the_folder_then_runs_pulumi(tmp_path, quiet_docker, monkeypatch):
+    monkeypatch.setattr("k8s_lab.workspace.default_root", lambda home=None: str(tmp_path / "k8s-lab"))
+    stack = FakeStack()
+    assert lab.run_up(stack, None) == 0
+    assert stack.config["k8s-lab:workspaceRoot"].value == str(tmp_path / "k8s-lab")
+    assert stack.ups == [{"on_output": print, "replace": None, "refresh": None}]
+
+
+def test_up_stops_before_pulumi_when_a_port_is_taken(tmp_path, quiet_docker, monkeypatch, capsys):
+    monkeypatch.setattr("k8s_lab.host_ports.taken_ports", lambda bind, ports: [("ide", ports.ide)])
+    stack = FakeStack(config={"workspaceRoot": str(tmp_path), "slot": "3"})
+    assert lab.run_up(stack, None) == 2
+    assert stack.ups == [] and "8744" in capsys.readouterr().err
+
+
+def test_a_bad_slot_is_left_to_the_program_to_name(tmp_path, quiet_docker):
+    stack = FakeStack(config={"workspaceRoot": str(tmp_path), "slot": "many"})
+    assert lab.run_up(stack, None) == 0 and len(stack.ups) == 1  # the program refuses it with its fix
+
+
+def test_up_passes_the_repair_to_pulumi(tmp_path, quiet_docker, monkeypatch, capsys):
+    plan = repair.plan("kim", repair.Findings(cluster_missing=True, ide_missing=False, image_missing=True, prebuilt_image=False))
+    seen = []
+    monkeypatch.setattr(lab, "look_for_repairs", lambda name, config, deployed: seen.append(deployed) or plan)
+    stack = FakeStack(config={"workspaceRoot": str(tmp_path)}, outputs={"ideUrl": value("http://x")})
+    assert lab.run_up(stack, None) == 0
+    assert seen == [True]
+    assert stack.ups[0]["replace"] == plan.replace and stack.ups[0]["refresh"] is True
+    assert capsys.readouterr().out.count("Repairing:") == 2
+
+
+class FakeWorkspace:
+    def __init__(self, slots):
+        self.slots = slots
+
+    def list_stacks(self):
+        return [SimpleNamespace(name=f"org/k8s-lab/{name}") for name in self.slots]
+
+    def get_all_config(self, stack):
+        slot = self.slots[stack]
+        return {} if slot is None else {"k8s-lab:slot": value(slot)}
+
+
+def test_existing_slots_reads_each_stacks_own_slot():
+    workspace = FakeWorkspace({"kim": "3", "lee": None, "old": "7"})
+    assert classroom.existing_slots({}, ["kim", "lee", "new"], workspace=workspace) == {"kim": 3}
+
+
+def test_an_unreadable_slot_stops_the_class_instead_of_moving_the_student():
+    with pytest.raises(RosterError, match="stack 'kim' has slot 'three'"):
+        classroom.existing_slots({}, ["kim"], workspace=FakeWorkspace({"kim": "three"}))
+
+
+def test_configure_stack_writes_the_roster_and_keeps_a_password(tmp_path):
+    stack = FakeStack(config={"idePassword": "already-set"})
+    classroom.configure_stack(stack, "kim", 4, "ssh://teacher@lab2", str(tmp_path))
+    assert {k: v.value for k, v in stack.config.items()} == {
+        "k8s-lab:idePassword": "already-set",
+        "k8s-lab:student": "kim",
+        "k8s-lab:slot": "4",
+        "k8s-lab:dockerHost": "ssh://teacher@lab2",
+        "k8s-lab:workspaceRoot": str(tmp_path),
+    }
+    fresh = FakeStack()
+    classroom.configure_stack(fresh, "lee", 0, "", str(tmp_path))
+    assert fresh.config["k8s-lab:idePassword"].secret and len(fresh.config["k8s-lab:idePassword"].value) >= 16
+
+
+def fake_child(tmp_path, body: str):
+    """A stand-in for the per-student child process: prints what the real one prints."""
+    script = tmp_path / "child.py"
+    script.write_text(body)
+    return [sys.executable, str(script)]
+
+
+def test_child_phases_and_results_reach_the_parent(tmp_path, monkeypatch):
+    argv = fake_child(tmp_path, 'print("PHASE creating cluster", flush=True)\nprint("RESULT " + \'{"ideUrl": "http://h:8444"}\')\n')
+    monkeypatch.setattr(classroom, "child_argv", lambda *args, **kwargs: argv)
+    phases = []
+    job = classroom.child_job("up", {"kim": 0}, {}, None)
+    assert job("kim", phases.append) == {"ideUrl": "http://h:8444"}
+    assert phases == ["creating cluster"]
+
+
+def test_a_failing_child_fails_with_its_last_words(tmp_path, monkeypatch):
+    argv = fake_child(tmp_path, 'import sys\nprint("noise", file=sys.stderr)\nsys.exit("k8s-lab: port 8444 is taken")\n')
+    monkeypatch.setattr(classroom, "child_argv", lambda *args, **kwargs: argv)
+    with pytest.raises(RuntimeError, match="noise | k8s-lab: port 8444 is taken"):
+        classroom.child_job("up", {"kim": 0}, {}, None)("kim", lambda phase: None)
+
+
+def test_handouts_are_written_for_those_who_succeeded(tmp_path):
+    outcomes = [
+        Outcome("kim", True, 1.0, outputs={"ideUrl": "http://h:8444", "idePassword": "pw-kim-123", "registry": "localhost:5001"}),
+        Outcome("lee", False, 1.0, detail="failed"),
+        Outcome("park", True, 1.0, outputs={"changes": json.dumps({"update": 1})}),  # a preview: no password
+    ]
+    classroom.write_handouts(outcomes, tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["kim.md"]
+    text = (tmp_path / "kim.md").read_text()
+    assert "http://h:8444" in text and "pw-kim-123" in text and "localhost:5001" in text
+    assert (tmp_path / "kim.md").stat().st_mode & 0o077 == 0
