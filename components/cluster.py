@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_command as command
 
-from k8s_lab import commands, drift, kind_config, kubeconfig, repair
+from k8s_lab import commands, drift, kind_config, kubeconfig, limits, repair
 from k8s_lab.docker_host import DockerHost
 from k8s_lab.names import LabNames
 from k8s_lab.network import KIND_NETWORK_ENV
@@ -26,6 +26,7 @@ class KindClusterArgs:
     ports: SlotPorts
     namespace: str  # default namespace of the in-network kubeconfig
     docker: DockerHost = field(default_factory=lambda: DockerHost(""))
+    caps: limits.Shares = field(default_factory=limits.Shares)  # the nodes' shares of labMemory/labCpus
 
 
 class KindCluster(pulumi.ComponentResource):
@@ -64,7 +65,8 @@ class KindCluster(pulumi.ComponentResource):
         )
         cluster = command.local.Command(
             f"{name}-cluster",
-            create=commands.kind_create(cluster_name, args.workers),
+            # Caps are applied by the helper after kind made the nodes (kind has no setting).
+            create=commands.kind_create(cluster_name, args.workers, args.caps),
             delete=commands.kind_delete(cluster_name),
             stdin=config_yaml,
             environment=environment,
