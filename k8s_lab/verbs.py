@@ -1,0 +1,132 @@
+"""lab.py's and classroom.py's stop, start, status and doctor verbs: from a stack's config
+to the modules that do the work (k8s_lab.power, k8s_lab.status, k8s_lab.doctor), so the
+two scripts only gain a parser entry and a call each."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from k8s_lab.docker_host import DockerHost
+from k8s_lab.kind_lifecycle import Kind, LifecycleError
+from k8s_lab.names import LabNames
+
+DEFAULT_WORKERS = 2  # k8s_lab.config's default, when the stack's config does not say
+
+
+@dataclass(frozen=True)
+class LabTarget:
+    """One student's lab as its stack's config describes it, and how to reach its Docker."""
+
+    names: LabNames
+    workers: int
+    slot: int
+    bind_address: str
+    docker_env: dict[str, str]
+
+    def kind(self) -> Kind:
+        env = {**os.environ, **self.docker_env}
+        docker = shutil.which("docker") or "docker"
+        return Kind("kind", docker, run=functools.partial(subprocess.run, env=env))
+
+
+def target(stack_name: str, config: Mapping[str, str]) -> LabTarget:
+    """`config`: the stack's settings without the project prefix (as lab.run_up reads them)."""
+    return LabTarget(
+        names=LabNames(config.get("student") or stack_name),
+        workers=int(config.get("workers") or DEFAULT_WORKERS),
+        slot=int(config.get("slot") or 0),
+        bind_address=config.get("bindAddress") or "127.0.0.1",
+        docker_env=DockerHost(config.get("dockerHost", "")).environment(),
+    )
+
+
+def stop(lab: LabTarget, log: Callable[[str], None] = print, err: Callable[[str], None] = print) -> int:
+    from k8s_lab import power
+
+    try:
+        power.stop(lab.kind(), lab.names, log=log)
+    except LifecycleError as error:
+        err(f"k8s-lab: {error}")
+        return 1
+    return 0
+
+
+def start(lab: LabTarget, log: Callable[[str], None] = print, err: Callable[[str], None] = print) -> int:
+    from k8s_lab import power
+
+    try:
+        power.start(lab.kind(), lab.names, lab.workers, log=log)
+    except LifecycleError as error:
+        err(f"k8s-lab: {error}")
+        return 1
+    log(f"lab {lab.names.student!r} is running")
+    return 0
+
+
+def start_if_stopped(lab: LabTarget, log: Callable[[str], None] = print, err: Callable[[str], None] = print) -> int:
+    """Before `up`: a lab with stopped containers is started first (a host reboot, `lab.py
+    stop`), so Pulumi sees it as it left it. A lab with parts missing is left to up's repair."""
+    from k8s_lab import power
+
+    try:
+        parts = power.lab_parts(lab.kind(), lab.names)
+    except (LifecycleError, OSError):
+        return 0  # Docker does not answer: the preflight and the providers say why
+    if not parts.partly_stopped or not parts.ide or not parts.nodes:
+        return 0
+    log("Your lab is stopped: starting it before `up` (the same as `python lab.py start`)")
+    return start(lab, log, err)
+
+
+def gather_status(lab: LabTarget, stack_name: str, last_change: str | None):
+    """The status facts of one lab, read from its Docker."""
+    from k8s_lab import ports, status
+
+    kind = lab.kind()
+    containers = status.read_containers(kind, lab.names)
+    running = containers.get(lab.names.control_plane)
+    ready = kind.node_readiness(lab.names.cluster) if running and running.state == "running" else None
+    host = ports.reachable_host(lab.bind_address, DockerHost(lab.docker_env.get("DOCKER_HOST", "")).hostname)
+    api = bool(ready) and status.api_answers(host, ports.ports_for_slot(lab.slot).api)
+    return status.Facts(lab.names.student, stack_name, lab.workers, lab.slot, containers, ready, api, last_change)
+
+
+def last_change(stack) -> str | None:
+    """When the stack last changed, and how, from Pulumi's history."""
+    try:
+        history = stack.history(page_size=1)
+    except Exception:  # noqa: BLE001 - no history is no answer, never a failed status
+        return None
+    if not history:
+        return None
+    entry = history[0]
+    return f"{entry.kind} {entry.result} {entry.end_time:%Y-%m-%d %H:%M}" if entry.end_time else f"{entry.kind} {entry.result}"
+
+
+def status(lab: LabTarget, stack, as_json: bool = False) -> int:
+    """Print the lab's status; 0 when it runs without problems, 1 otherwise."""
+    import json
+
+    from k8s_lab import status as lab_status
+
+    report = lab_status.assess(gather_status(lab, stack.name, last_change(stack)))
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        from rich.console import Console
+
+        Console().print(lab_status.render_table([report]))
+        if report.repair:
+            print(f"Repair: {report.repair}")
+    return 0 if report.state == "running" else 1
+
+
+def doctor(lab: LabTarget) -> int:
+    from k8s_lab import doctor as lab_doctor
+
+    return lab_doctor.run(lab)
