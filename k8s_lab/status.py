@@ -211,7 +211,7 @@ def render_table(reports: list[Report]):
     from rich.table import Table
 
     table = Table(title="k8s-lab status")
-    for column in ("student", "state", "IDE", "nodes Ready", "API", "ports", "memory MB (cap)", "CPU % (cap)", "last change", "repair"):
+    for column in ("student", "state", "IDE", "nodes Ready", "API", "ports", "memory MB (cap)", "CPU % (cap)", "last change"):
         table.add_column(column)
     for r in reports:
         ports = "all" if all(r.ports_bound.values()) else "missing: " + ", ".join(p for p, ok in r.ports_bound.items() if not ok)
@@ -220,5 +220,10 @@ def render_table(reports: list[Report]):
         cpu = f"{r.cpu_percent:.0f}" if r.cpu_percent is not None else "-"
         cpu += f" ({r.cpus_cap:g} CPUs)" if r.cpus_cap else " (no cap)"
         state = r.state + "".join(f"\n- {p}" for p in r.problems)
-        table.add_row(r.student, state, r.ide, r.nodes_ready, "yes" if r.api_reachable else "no", ports, memory, cpu, r.last_change or "-", r.repair or "-")
+        table.add_row(r.student, state, r.ide, r.nodes_ready, "yes" if r.api_reachable else "no", ports, memory, cpu, r.last_change or "-")
     return table
+
+
+def repair_lines(reports: list[Report]) -> list[str]:
+    """One line per broken lab, whole, so it can be copied (a table would wrap it)."""
+    return [f"Repair {r.student}: {r.repair}" for r in reports if r.repair]

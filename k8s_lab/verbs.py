@@ -121,8 +121,7 @@ def status(lab: LabTarget, stack, as_json: bool = False) -> int:
         from rich.console import Console
 
         Console().print(lab_status.render_table([report]))
-        if report.repair:
-            print(f"Repair: {report.repair}")
+        print("\n".join(lab_status.repair_lines([report])))
     return 0 if report.state == "running" else 1
 
 

@@ -117,5 +117,6 @@ def test_the_table_shows_problems_and_the_repair():
 
     console = Console(record=True, width=250)
     console.print(status.render_table([status.assess(healthy(containers=with_container("kim-worker2", state="exited")))]))
-    text = console.export_text()
-    assert "kim-worker2 is stopped" in text and "python lab.py start --stack kim" in text
+    report = status.assess(healthy(containers=with_container("kim-worker2", state="exited")))
+    assert "kim-worker2 is stopped" in console.export_text()
+    assert status.repair_lines([report, status.assess(healthy())]) == ["Repair kim: python lab.py start --stack kim"]
