@@ -444,12 +444,11 @@ def run_up(stack, workspace_root: str | None) -> int:
         print(f"k8s-lab: {problem}", file=sys.stderr)
         return 2
     config = stack_settings(stack)
-    if stack.outputs():
-        from k8s_lab import verbs
+    from k8s_lab import verbs
 
-        started = verbs.start_if_stopped(verbs.target(stack.name, config), err=lambda message: print(message, file=sys.stderr))
-        if started:
-            return started
+    started = verbs.before_up(stack.name, config, deployed=bool(stack.outputs()), err=lambda message: print(message, file=sys.stderr))
+    if started:
+        return started
     try:
         conflict = port_problem(stack.name, config, ide_container_exists)
     except ValueError:

@@ -4,6 +4,7 @@ two scripts only gain a parser entry and a call each."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import shutil
@@ -125,7 +126,54 @@ def status(lab: LabTarget, stack, as_json: bool = False) -> int:
     return 0 if report.state == "running" else 1
 
 
+def doctor_facts(lab: LabTarget):
+    from k8s_lab import doctor as lab_doctor
+    from k8s_lab.drift import probe
+
+    presence = probe(lab.names, lab.docker_env or None)
+    facts = lab_doctor.gather(
+        lab.slot,
+        lab.bind_address,
+        own_lab_present=bool(presence and presence.ide),
+        local=not DockerHost(lab.docker_env.get("DOCKER_HOST", "")).remote,
+        env={**os.environ, **lab.docker_env},
+    )
+    # The typical footprint of this lab's shape (README, Benchmark): IDE, control plane, workers, registry.
+    return dataclasses.replace(facts, lab_footprint_mb=600 + 800 + 400 * lab.workers + 20)
+
+
 def doctor(lab: LabTarget) -> int:
+    """Every finding with its fix; 1 when one of them is a problem."""
     from k8s_lab import doctor as lab_doctor
 
-    return lab_doctor.run(lab)
+    found = lab_doctor.findings(doctor_facts(lab))
+    print(lab_doctor.report(found))
+    return 1 if any(f.severity == "problem" for f in found) else 0
+
+
+def doctor_before_up(lab: LabTarget, warn: Callable[[str], None]) -> None:
+    """The doctor's problems as warnings before `up` (ports stop it elsewhere)."""
+    from k8s_lab import doctor as lab_doctor
+
+    try:
+        facts = doctor_facts(lab)
+    except Exception as error:  # noqa: BLE001 - a check that cannot run never stops `up`
+        warn(f"doctor could not check this host ({error})")
+        return
+    ports = lab_doctor.port_findings(facts)
+    for finding in lab_doctor.findings(facts):
+        if finding.severity == "problem" and finding not in ports:
+            warn(f"Warning (lab.py doctor): {finding}")
+
+
+def before_up(stack_name: str, config: Mapping[str, str], deployed: bool, err: Callable[[str], None]) -> int:
+    """`lab.py up`'s first steps: a stopped lab is started, then the doctor's problems are
+    shown. Non-zero when the start failed (its message names the repair)."""
+    try:
+        lab = target(stack_name, config)
+    except ValueError:
+        return 0  # a bad slot or workers: the program's config check names it
+    started = start_if_stopped(lab, err=err) if deployed else 0
+    if not started:
+        doctor_before_up(lab, warn=err)
+    return started
