@@ -229,6 +229,32 @@ def run_with_progress(students: list[str], job, parallel: int) -> list[Outcome]:
         return future.result()
 
 
+def add_mirror_parser(sub) -> None:
+    mirror = sub.add_parser("mirror", help="run the class's pull-through image cache on this host (k8s_lab.mirror)")
+    mirror.add_argument("--port", type=int, default=5000, help="Docker Hub's cache port; registry.k8s.io's is the next (default 5000)")
+    mirror.add_argument("--host", default=None, help="this host's name or address as the students' Docker reaches it (default: its hostname)")
+    mirror.add_argument("--bind", default="0.0.0.0", help="address the caches listen on (default: every interface)")
+    mirror.add_argument("--image", default=None, help="registry image (default: the pinned registry:2)")
+
+
+def run_mirror(args: argparse.Namespace) -> int:
+    import socket
+
+    from k8s_lab import mirror, registry
+
+    def docker(argv: list[str]) -> subprocess.CompletedProcess:
+        return subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=300)
+
+    try:
+        for line in mirror.ensure_caches(docker, args.port, args.image or registry.IMAGE, args.bind):
+            print(line)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
+        print(f"classroom: {error}", file=sys.stderr)
+        return 1
+    print(mirror.instructions(f"http://{args.host or socket.gethostname()}:{args.port}"))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="classroom.py", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="action", required=True)
@@ -241,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         each.add_argument("--workspace-root", help="folder holding every student's <student>/src and /vscode (default: ~/k8s-lab)")
         if action == "status":
             each.add_argument("--json", action="store_true", help="the students' lab status as JSON, for tools")
+    add_mirror_parser(sub)
     one = sub.add_parser("_one", help=argparse.SUPPRESS)
     one.add_argument("one_action", choices=ACTIONS)
     one.add_argument("student")
@@ -250,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("--workspace-root")
     args = parser.parse_args(argv)
 
+    if args.action == "mirror":
+        return run_mirror(args)
     if args.action == "_one":
         outputs = run_one(
             args.one_action, args.student, args.slot, args.docker_host, backend_env(args.backend), args.workspace_root

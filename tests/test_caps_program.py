@@ -70,3 +70,23 @@ def test_cluster_command_carries_the_nodes_shares():
 
     create = run_under_mocks(program).one("command:local:Command", "c-cluster").inputs["create"]
     assert create.endswith("--workers 2 --control-plane-memory 2234 --worker-memory 1117 --cpus 2")
+
+
+def test_a_mirror_adds_one_hosts_command_per_upstream_and_nothing_else():
+    def program(mirror):
+        def run():
+            KindCluster(
+                "c",
+                KindClusterArgs(
+                    names=NAMES, network_name="kind-kim", network_id="n1", node_image=DEFAULT_NODE_IMAGE, workers=1,
+                    bind_address="127.0.0.1", ports=ports_for_slot(0), namespace="kim", mirror=mirror,
+                ),
+            )
+        return run
+
+    plain = run_under_mocks(program(None))
+    mirrored = run_under_mocks(program("http://teacher:5000"))
+    added = {r.name for r in mirrored.resources} - {r.name for r in plain.resources}
+    assert added == {"c-mirror-docker-io", "c-mirror-registry-k8s-io"}
+    create = mirrored.one("command:local:Command", "c-mirror-registry-k8s-io").inputs["create"]
+    assert create.endswith("--directory /etc/containerd/certs.d/registry.k8s.io --endpoint http://teacher:5001")

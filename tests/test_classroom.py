@@ -180,3 +180,8 @@ def test_class_status_is_one_table_of_every_student_and_names_who_could_not_be_a
     classroom_module.show_status(outcomes, as_json=False)
     out, _ = capsys.readouterr()
     assert "python lab.py start --stack lee" in out and "kim" in out
+
+
+def test_cli_mirror_needs_no_roster():
+    help_text = classroom("mirror", "--help").stdout
+    assert "--port" in help_text and "--host" in help_text and "roster" not in help_text
