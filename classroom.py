@@ -1,4 +1,4 @@
-"""Run the lab for a whole class: `python classroom.py up|preview|destroy|status roster.csv`.
+"""Run the lab for a whole class: `python classroom.py up|preview|destroy|status|stop|start roster.csv`.
 
 One stack per student (named after the student), each run in its own process through
 Pulumi's Automation API, at most --parallel at a time. The roster is validated before
@@ -24,7 +24,7 @@ from k8s_lab.orchestrate import Outcome, Progress, exit_code, run_all
 from k8s_lab.roster import RosterError, allocate_slots, parse_roster
 
 ROOT = Path(__file__).resolve().parent
-ACTIONS = ("up", "preview", "destroy", "status")
+ACTIONS = ("up", "preview", "destroy", "status", "stop", "start")
 
 
 def backend_env(backend: str | None) -> dict[str, str]:
@@ -113,8 +113,37 @@ def run_one(
     elif action == "destroy":
         stack.destroy(on_event=on_event)
         return {}
+    elif action in ("stop", "start"):
+        return power_one(action, stack, phase)
+    return outputs_of(stack, with_status=action == "status")
+
+
+def outputs_of(stack, with_status: bool) -> dict[str, str]:
     outputs = stack.outputs()
-    return {name: str(value.value) for name, value in outputs.items() if name in ("ideUrl", "idePassword", "registry", "ingressUrl")}
+    result = {name: str(value.value) for name, value in outputs.items() if name in ("ideUrl", "idePassword", "registry", "ingressUrl")}
+    if with_status:
+        result["status"] = status_one(stack)
+    return result
+
+
+def power_one(action: str, stack, phase) -> dict[str, str]:
+    """Stop or start one student's lab (k8s_lab.verbs); a failure names the repair."""
+    from k8s_lab import verbs
+
+    target = verbs.target(stack.name, lab.stack_settings(stack))
+    errors: list[str] = []
+    code = (verbs.stop if action == "stop" else verbs.start)(target, log=phase, err=errors.append)
+    if code:
+        raise RuntimeError(" ".join(errors))
+    return {}
+
+
+def status_one(stack) -> str:
+    """The student's lab status (k8s_lab.status) as JSON, for the teacher's table."""
+    from k8s_lab import status, verbs
+
+    facts = verbs.gather_status(verbs.target(stack.name, lab.stack_settings(stack)), stack.name, verbs.last_change(stack))
+    return json.dumps(status.assess(facts).as_dict())
 
 
 def child_argv(action: str, student: str, slot: int, host: str, backend: str | None, workspace_root: str | None) -> list[str]:
@@ -150,6 +179,23 @@ def child_job(action: str, slots: dict[str, int], hosts: dict[str, str], backend
         return result
 
     return job
+
+
+def show_status(outcomes: list[Outcome], as_json: bool) -> None:
+    """Every student's lab status as one table (or JSON); students whose stack failed are listed after it."""
+    from rich.console import Console
+
+    from k8s_lab import status
+
+    reports = [status.Report(**json.loads(o.outputs["status"])) for o in outcomes if o.ok and "status" in o.outputs]
+    if as_json:
+        print(json.dumps([r.as_dict() for r in reports], indent=2))
+    else:
+        Console().print(status.render_table(reports))
+        print("\n".join(status.repair_lines(reports)))
+    for outcome in outcomes:
+        if not outcome.ok:
+            print(f"{outcome.student}: status unknown: {outcome.detail}", file=sys.stderr)
 
 
 def show(outcomes: list[Outcome], action: str) -> None:
@@ -194,6 +240,32 @@ def run_with_progress(students: list[str], job, parallel: int) -> list[Outcome]:
         return future.result()
 
 
+def add_mirror_parser(sub) -> None:
+    mirror = sub.add_parser("mirror", help="run the class's pull-through image cache on this host (k8s_lab.mirror)")
+    mirror.add_argument("--port", type=int, default=5000, help="Docker Hub's cache port; registry.k8s.io's is the next (default 5000)")
+    mirror.add_argument("--host", default=None, help="this host's name or address as the students' Docker reaches it (default: its hostname)")
+    mirror.add_argument("--bind", default="0.0.0.0", help="address the caches listen on (default: every interface)")
+    mirror.add_argument("--image", default=None, help="registry image (default: the pinned registry:2)")
+
+
+def run_mirror(args: argparse.Namespace) -> int:
+    import socket
+
+    from k8s_lab import mirror, registry
+
+    def docker(argv: list[str]) -> subprocess.CompletedProcess:
+        return subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=300)
+
+    try:
+        for line in mirror.ensure_caches(docker, args.port, args.image or registry.IMAGE, args.bind):
+            print(line)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
+        print(f"classroom: {error}", file=sys.stderr)
+        return 1
+    print(mirror.instructions(f"http://{args.host or socket.gethostname()}:{args.port}"))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="classroom.py", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="action", required=True)
@@ -204,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
         each.add_argument("--backend", help="state backend URL (default: PULUMI_BACKEND_URL, else .pulumi-state/ here)")
         each.add_argument("--handouts", type=Path, default=ROOT / "handouts", help="folder for the students' handouts (up, status)")
         each.add_argument("--workspace-root", help="folder holding every student's <student>/src and /vscode (default: ~/k8s-lab)")
+        if action == "status":
+            each.add_argument("--json", action="store_true", help="the students' lab status as JSON, for tools")
+    add_mirror_parser(sub)
     one = sub.add_parser("_one", help=argparse.SUPPRESS)
     one.add_argument("one_action", choices=ACTIONS)
     one.add_argument("student")
@@ -213,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("--workspace-root")
     args = parser.parse_args(argv)
 
+    if args.action == "mirror":
+        return run_mirror(args)
     if args.action == "_one":
         outputs = run_one(
             args.one_action, args.student, args.slot, args.docker_host, backend_env(args.backend), args.workspace_root
@@ -242,10 +319,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     hosts = {e.student: e.docker_host for e in entries}
     outcomes = run_with_progress(students, child_job(args.action, slots, hosts, args.backend, args.workspace_root), args.parallel)
+    finish(args, outcomes)
+    return exit_code(outcomes)
+
+
+def finish(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
+    """Handouts for who is up, then the summary table (a status table for status)."""
     if args.action in ("up", "status"):
         write_handouts(outcomes, args.handouts)
-    show(outcomes, args.action)
-    return exit_code(outcomes)
+    if args.action == "status":
+        show_status(outcomes, args.json)
+    else:
+        show(outcomes, args.action)
 
 
 def write_handouts(outcomes: list[Outcome], folder: Path) -> None:

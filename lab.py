@@ -1,4 +1,4 @@
-"""Bring a k8s-lab up or down on this machine: `python lab.py up|preview|destroy|info|password|check|config`.
+"""Bring a k8s-lab up or down on this machine: `python lab.py up|preview|destroy|info|password|check|config|stop|start|status|doctor`.
 
 It checks for docker, kind and pulumi first. Docker must be installed and running; kind
 and the Pulumi CLI, when not found, are fetched into the project's `.tools/` folder at
@@ -420,7 +420,35 @@ def build_parser() -> argparse.ArgumentParser:
     config = verbs.add_parser("config", parents=[common], help="show or set a setting: config KEY [VALUE] [--secret]")
     config.add_argument("setting", nargs="+", metavar="KEY [VALUE]")
     config.add_argument("--secret", action="store_true", help="store the value as a secret (idePassword, ideEnv)")
+    add_class_host_verbs(verbs, common)
     return parser
+
+
+def add_class_host_verbs(verbs, common: argparse.ArgumentParser) -> None:
+    """stop, start, status and doctor (k8s_lab.verbs)."""
+    verbs.add_parser("stop", parents=[common], help="stop every container of the lab; everything is kept")
+    verbs.add_parser("start", parents=[common], help="start a stopped lab (after `stop` or a reboot) and wait until it works")
+    status = verbs.add_parser("status", parents=[common], help="what runs, what is broken and the command that repairs it")
+    status.add_argument("--json", action="store_true", help="one JSON object, for tools")
+    verbs.add_parser("doctor", parents=[common], help="check this host for what breaks kind and Docker, each finding with its fix")
+
+
+def stack_settings(stack) -> dict[str, str]:
+    return {key.split(":", 1)[-1]: item.value for key, item in stack.get_all_config().items()}
+
+
+def run_class_host_verb(stack, args: argparse.Namespace) -> int:
+    from k8s_lab import verbs
+
+    lab = verbs.target(stack.name, stack_settings(stack))
+    err = lambda message: print(message, file=sys.stderr)  # noqa: E731
+    if args.action == "stop":
+        return verbs.stop(lab, err=err)
+    if args.action == "start":
+        return verbs.start(lab, err=err)
+    if args.action == "status":
+        return verbs.status(lab, stack, as_json=args.json)
+    return verbs.doctor(lab)
 
 
 def run_up(stack, workspace_root: str | None) -> int:
@@ -428,7 +456,12 @@ def run_up(stack, workspace_root: str | None) -> int:
     if problem:
         print(f"k8s-lab: {problem}", file=sys.stderr)
         return 2
-    config = {key.split(":", 1)[-1]: item.value for key, item in stack.get_all_config().items()}
+    config = stack_settings(stack)
+    from k8s_lab import verbs
+
+    started = verbs.before_up(stack.name, config, deployed=bool(stack.outputs()), err=lambda message: print(message, file=sys.stderr))
+    if started:
+        return started
     try:
         conflict = port_problem(stack.name, config, ide_container_exists)
     except ValueError:  # config.Invalid: the program's config check names it with its fix
@@ -462,23 +495,33 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     stack = select_stack(args.stack or default_stack_name(), prepared, environ)
-    if args.action == "config":
-        return set_or_show_config(stack, args.setting, args.secret)
-    if args.action == "preview":
-        stack.preview(on_output=print, diff=True)
-        return 0
-    if args.action == "up":
-        status = run_up(stack, args.workspace_root)
-        if status:
-            return status
-    elif args.action == "destroy":
-        stack.destroy(on_output=print)
-        print("The lab is gone; your files under the workspace folder were kept.")
-        return 0
+    if args.action in ("stop", "start", "status", "doctor"):
+        return run_class_host_verb(stack, args)
+    return VERBS[args.action](stack, args)
+
+
+def verb_up(stack, args) -> int:
+    return run_up(stack, args.workspace_root) or verb_info(stack, args)
+
+
+def verb_preview(stack, args) -> int:
+    stack.preview(on_output=print, diff=True)
+    return 0
+
+
+def verb_destroy(stack, args) -> int:
+    stack.destroy(on_output=print)
+    print("The lab is gone; your files under the workspace folder were kept.")
+    return 0
+
+
+def verb_password(stack, args) -> int:
+    print(stack.outputs()["idePassword"].value)
+    return 0
+
+
+def verb_info(stack, args) -> int:
     outputs = stack.outputs()
-    if args.action == "password":
-        print(outputs["idePassword"].value)
-        return 0
     if getattr(args, "json", False):
         print(json.dumps({name: output.value for name, output in sorted(outputs.items()) if not output.secret}, indent=1))
         return 0
@@ -486,6 +529,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Password: python lab.py password --stack {stack.name}")
     print(f"Cluster:  {outputs['clusterName'].value} (kubectl works inside the IDE)")
     return 0
+
+
+VERBS: dict[str, Callable[[Any, argparse.Namespace], int]] = {
+    "up": verb_up,
+    "preview": verb_preview,
+    "destroy": verb_destroy,
+    "info": verb_info,
+    "password": verb_password,
+    "config": lambda stack, args: set_or_show_config(stack, args.setting, args.secret),
+}
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_command as command
 
-from k8s_lab import commands, drift, kind_config, kubeconfig, repair
+from k8s_lab import commands, drift, kind_config, kubeconfig, limits, mirror, repair
 from k8s_lab.docker_host import DockerHost
 from k8s_lab.names import LabNames
 from k8s_lab.network import KIND_NETWORK_ENV
@@ -26,6 +26,8 @@ class KindClusterArgs:
     ports: SlotPorts
     namespace: str  # default namespace of the in-network kubeconfig
     docker: DockerHost = field(default_factory=lambda: DockerHost(""))
+    caps: limits.Shares = field(default_factory=limits.Shares)  # the nodes' shares of labMemory/labCpus
+    mirror: str | None = None  # registryMirror (limits.parse_mirror); None: pull from the upstreams
 
 
 class KindCluster(pulumi.ComponentResource):
@@ -64,7 +66,8 @@ class KindCluster(pulumi.ComponentResource):
         )
         cluster = command.local.Command(
             f"{name}-cluster",
-            create=commands.kind_create(cluster_name, args.workers),
+            # Caps are applied by the helper after kind made the nodes (kind has no setting).
+            create=commands.kind_create(cluster_name, args.workers, args.caps),
             delete=commands.kind_delete(cluster_name),
             stdin=config_yaml,
             environment=environment,
@@ -92,6 +95,8 @@ class KindCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdout"], depends_on=[cluster]),
         )
         self.command = cluster
+        if args.mirror:
+            self.use_mirror(name, args, docker_env, cluster)
         self.name = cluster.id.apply(lambda _: cluster_name)
         host_server = f"https://{args.docker.hostname}:{args.ports.api}" if args.docker.hostname else None
         self.host_kubeconfig = read_kubeconfig.stdout.apply(pulumi.Output.secret).apply(
@@ -112,3 +117,16 @@ class KindCluster(pulumi.ComponentResource):
                 "identity": self.identity,
             }
         )
+
+    def use_mirror(self, name: str, args: KindClusterArgs, docker_env: dict[str, str], cluster: pulumi.Resource) -> None:
+        """Every node, also of a remade cluster, pulls docker.io and registry.k8s.io through
+        the class's cache (k8s_lab.mirror); made only when registryMirror is set."""
+        assert args.mirror
+        for upstream in mirror.UPSTREAMS:
+            command.local.Command(
+                f"{name}-mirror-{upstream.slug}",
+                create=commands.registry_hosts(args.names.cluster, mirror.hosts_dir(upstream), mirror.endpoint(args.mirror, upstream)),
+                environment=docker_env or None,
+                triggers=[self.identity],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster]),
+            )

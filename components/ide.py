@@ -29,6 +29,8 @@ class IdeContainerArgs:
     extra_env_secret: bool  # ideEnv was set with --secret
     mount_docker_socket: bool
     docker_hostname: str | None = None  # the Docker host's name, when it is another machine
+    memory_mb: int | None = None  # the IDE's share of labMemory (k8s_lab.limits); None: no cap
+    cpus: str | None = None  # labCpus; None: no cap
 
 
 class IdeContainer(pulumi.ComponentResource):
@@ -93,6 +95,15 @@ class IdeContainer(pulumi.ComponentResource):
             wait=True,
             wait_timeout=ide_container.WAIT_TIMEOUT_SECONDS,
             must_run=True,
+            # Caps only when set, so a lab without them registers the inputs it always had.
+            # Swap is capped with memory: at its cap the student's process is OOM-killed in
+            # this container. `memory` and `memory_swap` update in place, `cpus` replaces the
+            # container (ForceNew; volumes stay): terraform-provider-docker v4.5.0, bridged by
+            # pulumi-docker since #1747, internal/provider/resource_docker_container.go and
+            # resourceDockerContainerUpdate.
+            memory=args.memory_mb,
+            memory_swap=args.memory_mb,
+            cpus=args.cpus,
             # The container's name and host ports are fixed: a replacement made before the
             # old one is gone would collide with it (pulumi-docker issue 1356).
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),

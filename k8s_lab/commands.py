@@ -16,6 +16,8 @@ import re
 import shutil
 from collections.abc import Callable, Sequence
 
+from k8s_lab import limits
+
 # The interpreter the commands run, by name: a venv's `python` on PATH (lab.py and
 # classroom.py put theirs first; plain `pulumi up` needs an activated venv).
 PYTHON = "python"
@@ -37,10 +39,18 @@ def lifecycle(action: str, *args: str) -> str:
     return command_line([PYTHON, "-m", LIFECYCLE_MODULE, action, *args])
 
 
-def kind_create(cluster: str, workers: int) -> str:
+def kind_create(cluster: str, workers: int, shares: limits.Shares | None = None) -> str:
     # The config arrives on stdin, so it is an input of the command and a changed config
-    # shows in `pulumi preview`.
-    return lifecycle("create", "--name", cluster, "--workers", str(workers))
+    # shows in `pulumi preview`. Caps are flags only when set: a lab without them keeps
+    # the command line it always had (no update of existing stacks).
+    caps: list[str] = []
+    if shares and shares.control_plane_mb:
+        caps += ["--control-plane-memory", str(shares.control_plane_mb)]
+    if shares and shares.worker_mb:
+        caps += ["--worker-memory", str(shares.worker_mb)]
+    if shares and shares.cpus:
+        caps += ["--cpus", shares.cpus]
+    return lifecycle("create", "--name", cluster, "--workers", str(workers), *caps)
 
 
 def kind_delete(cluster: str) -> str:

@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from k8s_lab import tools
+from k8s_lab import limits, tools
 from k8s_lab.registry import hosts_toml
 
 CLUSTER_LABEL = "io.x-k8s.kind.cluster"  # kind's label on every node container
@@ -154,11 +154,41 @@ def own_kubeconfig() -> Iterator[str]:
         yield str(Path(folder) / "kubeconfig")
 
 
-def create(kind: Kind, cluster: str, config_yaml: str, workers: int, timeout: float, log: Callable[[str], None] = print) -> str:
-    """Make `cluster` from `config_yaml` unless a healthy one exists; returns what was done."""
+def apply_node_limits(kind: Kind, cluster: str, shares: limits.Shares, log: Callable[[str], None] = print) -> None:
+    """Each node container's memory and CPU cap. kind has no such setting (its v1alpha4
+    `Node` has role, image, labels, mounts, ports and patches only: kind v0.23.0
+    pkg/apis/config/v1alpha4/types.go), so they are set on the containers it made, which
+    keep them across `docker stop`/`start` and host reboots (they are in HostConfig)."""
+    nodes = sorted(kind.node_containers(cluster))
+    for node in nodes:
+        argv = limits.docker_update_args(shares.node_mb(node), shares.cpus)
+        if argv:
+            kind._run([kind.docker, "update", *argv, node])
+    if nodes and (shares.control_plane_mb or shares.cpus):
+        log(f"kind cluster {cluster!r}: caps set on {len(nodes)} nodes ({describe_shares(shares)})")
+
+
+def describe_shares(shares: limits.Shares) -> str:
+    memory = f"memory {shares.control_plane_mb} MB control plane, {shares.worker_mb} MB per worker" if shares.control_plane_mb else "no memory cap"
+    return f"{memory}; {'cpus ' + shares.cpus if shares.cpus else 'no CPU cap'}"
+
+
+def create(
+    kind: Kind,
+    cluster: str,
+    config_yaml: str,
+    workers: int,
+    timeout: float,
+    log: Callable[[str], None] = print,
+    shares: limits.Shares | None = None,
+) -> str:
+    """Make `cluster` from `config_yaml` unless a healthy one exists, its nodes capped by
+    `shares` (again on a kept cluster, so a changed setting applies); what was done."""
+    shares = shares or limits.Shares()
     if kind.node_containers(cluster):
         if is_healthy(kind, cluster, workers):
             log(f"kind cluster {cluster!r} exists and every node is Ready: kept")
+            apply_node_limits(kind, cluster, shares, log)
             return "kept"
         log(f"kind cluster {cluster!r} is half-made or unhealthy: removing it to make it again")
         delete(kind, cluster, log=log)
@@ -170,6 +200,7 @@ def create(kind: Kind, cluster: str, config_yaml: str, workers: int, timeout: fl
         delete(kind, cluster, log=lambda _: None)
         raise LifecycleError(f"`kind create cluster --name {cluster}` failed:\n{result.stderr.strip()}")
     log(result.stderr.strip())
+    apply_node_limits(kind, cluster, shares, log)
     wait_until_ready(kind, cluster, workers, timeout)
     log(f"kind cluster {cluster!r}: all {workers + 1} nodes Ready")
     return "created"
@@ -238,6 +269,9 @@ def main(argv: Sequence[str] | None = None, kind_factory: Callable[[], Kind] = K
     create_parser = sub.add_parser("create", help="make the cluster (config on stdin) and wait for every node")
     create_parser.add_argument("--workers", type=int, required=True)
     create_parser.add_argument("--timeout", type=float, default=600)
+    create_parser.add_argument("--control-plane-memory", type=int, help="the control-plane node's memory cap, MB")
+    create_parser.add_argument("--worker-memory", type=int, help="each worker node's memory cap, MB")
+    create_parser.add_argument("--cpus", help="each node's CPU cap, e.g. 1.5")
     delete_parser = sub.add_parser("delete", help="delete the cluster; fine when it is gone")
     kubeconfig_parser = sub.add_parser("kubeconfig", help="print the cluster's kubeconfig")
     kubeconfig_parser.add_argument("--internal", action="store_true", help="server as seen on the cluster's network")
@@ -254,7 +288,8 @@ def main(argv: Sequence[str] | None = None, kind_factory: Callable[[], Kind] = K
     try:
         kind = kind_factory()
         if args.action == "create":
-            create(kind, args.name, sys.stdin.read(), args.workers, args.timeout, log=lambda m: print(m, file=sys.stderr))
+            shares = limits.Shares(control_plane_mb=args.control_plane_memory, worker_mb=args.worker_memory, cpus=args.cpus)
+            create(kind, args.name, sys.stdin.read(), args.workers, args.timeout, log=lambda m: print(m, file=sys.stderr), shares=shares)
             # stdout is the command's output in Pulumi: the cluster's identity, nothing secret.
             print(control_plane_id(kind, args.name))
         elif args.action == "delete":

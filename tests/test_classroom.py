@@ -150,3 +150,38 @@ def test_cli_missing_roster_and_bad_parallel(tmp_path):
     roster.write_text("student\nkim\n")
     bad = classroom("up", str(roster), "--parallel", "0")
     assert bad.returncode == 2 and "--parallel must be at least 1" in bad.stderr
+
+
+def test_cli_has_stop_start_and_status_json():
+    help_text = classroom("--help").stdout
+    assert "stop" in help_text and "start" in help_text
+    assert "--json" in classroom("status", "--help").stdout
+
+
+def test_class_status_is_one_table_of_every_student_and_names_who_could_not_be_asked(capsys):
+    import json as json_module
+
+    import classroom as classroom_module
+    from k8s_lab import status
+    from k8s_lab.orchestrate import Outcome
+
+    def report(student, state, repair):
+        return status.Report(student, state, "healthy", "3 of 3", True, {"ide": True}, 2200.0, 6144.0, 5.0, 2.0, None, [], repair)
+
+    outcomes = [
+        Outcome("kim", True, 1.0, "", {"status": json_module.dumps(report("kim", "running", None).as_dict())}),
+        Outcome("lee", True, 1.0, "", {"status": json_module.dumps(report("lee", "stopped", "python lab.py start --stack lee").as_dict())}),
+        Outcome("park", False, 1.0, "stack not found"),
+    ]
+    classroom_module.show_status(outcomes, as_json=True)
+    out, err = capsys.readouterr()
+    assert [r["student"] for r in json_module.loads(out)] == ["kim", "lee"]
+    assert "park: status unknown: stack not found" in err
+    classroom_module.show_status(outcomes, as_json=False)
+    out, _ = capsys.readouterr()
+    assert "python lab.py start --stack lee" in out and "kim" in out
+
+
+def test_cli_mirror_needs_no_roster():
+    help_text = classroom("mirror", "--help").stdout
+    assert "--port" in help_text and "--host" in help_text and "roster" not in help_text

@@ -151,3 +151,11 @@ def test_config_subcommand_sets_shows_and_hides_secrets(capsys):
     lab.set_or_show_config(stack, ["slot"], secret=False)
     assert capsys.readouterr().out.strip() == "3"
     assert lab.set_or_show_config(stack, [], secret=False) == 2
+
+
+def test_class_host_verbs_parse_with_the_common_options():
+    parser = lab.build_parser()
+    for verb in ("stop", "start", "status", "doctor"):
+        args = parser.parse_args([verb, "--stack", "kim", "--no-fetch"])
+        assert (args.action, args.stack, args.no_fetch) == (verb, "kim", True)
+    assert parser.parse_args(["status", "--json"]).json is True

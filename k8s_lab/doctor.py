@@ -1,0 +1,240 @@
+"""`lab.py doctor`: what breaks kind and Docker Desktop in practice, each finding with its fix.
+
+`Facts` are gathered by small readers (docker info, the file system, /proc, the routing
+table, a bind on each of the slot's ports); `findings` is a pure function of them, so
+every rule is tested with hand-made facts. Sources:
+- kind v0.23.0 site/content/docs/user/known-issues.md: "Pod errors due to too many open
+  files" (fs.inotify.max_user_watches 524288, max_user_instances 512), Docker Desktop's
+  memory (at least 6-8 GB), and disk space (nodes fail with DiskPressure when Docker's disk
+  is nearly full).
+- the seed's pod and service subnets (k8s_lab.kind_config): a host route into them makes
+  traffic to pods or services leave through the host's network instead.
+- Docker Desktop's Resource Saver pauses its VM after idle minutes: a class's labs then
+  answer slowly or time out the first request (Docker Desktop 4.24+ settings, Resources).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import platform
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from k8s_lab import host_ports, kind_config
+from k8s_lab import ports as lab_ports
+
+GB = 1024**3
+MIN_FREE_DISK_GB = 20  # node image ~1 GB per pull, images students build, etcd; DiskPressure below ~10-15%
+INOTIFY_WATCHES = 524288  # kind known issues
+INOTIFY_INSTANCES = 512
+HOST_RESERVED_MB = 2048  # the OS and the Docker daemon (README, Benchmark)
+
+
+@dataclass(frozen=True)
+class Facts:
+    system: str  # "Linux", "Darwin", "Windows"
+    wsl: bool = False  # Linux inside WSL 2
+    docker_desktop: bool = False
+    docker_memory_mb: float | None = None  # docker info MemTotal
+    disk_free_gb: float | None = None  # where Docker keeps its data, when visible from here
+    inotify_watches: int | None = None
+    inotify_instances: int | None = None
+    taken_ports: list[tuple[str, int]] = field(default_factory=list)
+    own_lab_present: bool = False  # the lab's own containers hold its ports
+    routes: list[str] = field(default_factory=list)  # IPv4 networks of the host's routes
+    labs: int = 1
+    lab_footprint_mb: float = 2220  # typical, 3 nodes + registry (README, Benchmark)
+    slot: int = 0
+    bind_address: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str  # "problem" (the lab will fail or misbehave) or "note"
+    what: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"[{self.severity}] {self.what}\n    Fix: {self.fix}"
+
+
+def memory_findings(facts: Facts) -> list[Finding]:
+    if facts.docker_memory_mb is None:
+        return []
+    need = facts.labs * facts.lab_footprint_mb + (0 if facts.docker_desktop else HOST_RESERVED_MB)
+    if facts.docker_memory_mb >= need:
+        return []
+    have = facts.docker_memory_mb / 1024
+    fix = (
+        f"give Docker Desktop at least {need / 1024:.0f} GB (Settings > Resources > Memory; on WSL 2, memory= in %UserProfile%\\.wslconfig)"
+        if facts.docker_desktop
+        else "run fewer labs on this host (spread the roster over hosts with classroom.py's dockerHost column), or add memory"
+    )
+    return [Finding("problem", f"Docker has {have:.1f} GB of memory; {facts.labs} lab(s) need about {need / 1024:.1f} GB", fix)]
+
+
+def disk_findings(facts: Facts) -> list[Finding]:
+    if facts.disk_free_gb is None or facts.disk_free_gb >= MIN_FREE_DISK_GB:
+        return []
+    return [
+        Finding(
+            "problem",
+            f"only {facts.disk_free_gb:.1f} GB free where Docker keeps images and containers; kind nodes stop scheduling pods under disk pressure",
+            "docker system prune (removes stopped containers of other projects and unused images; check first with docker system df), "
+            "or free space on that disk",
+        )
+    ]
+
+
+def inotify_findings(facts: Facts) -> list[Finding]:
+    if facts.system != "Linux" or facts.inotify_watches is None or facts.inotify_instances is None:
+        return []
+    if facts.inotify_watches >= INOTIFY_WATCHES and facts.inotify_instances >= INOTIFY_INSTANCES:
+        return []
+    return [
+        Finding(
+            "problem",
+            f"fs.inotify.max_user_watches={facts.inotify_watches}, max_user_instances={facts.inotify_instances}: "
+            "pods fail with \"too many open files\" once a few kind nodes run (kind known issues)",
+            f"sudo sysctl fs.inotify.max_user_watches={INOTIFY_WATCHES} fs.inotify.max_user_instances={INOTIFY_INSTANCES}, "
+            "and the same two lines in /etc/sysctl.d/99-kind.conf to keep them after a reboot",
+        )
+    ]
+
+
+def port_findings(facts: Facts) -> list[Finding]:
+    if not facts.taken_ports or facts.own_lab_present:
+        return []
+    message = host_ports.port_conflict_message(facts.bind_address, facts.slot, facts.taken_ports)
+    what, _, fix = message.partition("\nFix: ")
+    return [Finding("problem", what.replace("\n", " ").replace("  - ", ""), fix)]
+
+
+def subnet_findings(facts: Facts) -> list[Finding]:
+    found = []
+    for name, subnet in (("pod", kind_config.POD_SUBNET), ("service", kind_config.SERVICE_SUBNET)):
+        lab_net = ipaddress.ip_network(subnet)
+        clashes = [r for r in facts.routes if r != "0.0.0.0/0" and ipaddress.ip_network(r, strict=False).overlaps(lab_net)]
+        if clashes:
+            found.append(
+                Finding(
+                    "problem",
+                    f"the host routes {', '.join(clashes)}, which overlaps the cluster's {name} subnet {subnet}: "
+                    f"traffic to those {name} addresses can leave through the host's network instead (a VPN often does this)",
+                    "disconnect the VPN or remove that route while the class runs; the seed's subnets are fixed in k8s_lab/kind_config.py",
+                )
+            )
+    return found
+
+
+def platform_findings(facts: Facts) -> list[Finding]:
+    found = []
+    if facts.wsl or (facts.system == "Windows" and facts.docker_desktop):
+        found.append(
+            Finding(
+                "note",
+                "WSL 2 gives its VM half the host's memory by default; Docker Desktop's labs live inside it",
+                "set memory= (e.g. memory=12GB) under [wsl2] in %UserProfile%\\.wslconfig, then wsl --shutdown",
+            )
+        )
+    if facts.docker_desktop:
+        found.append(
+            Finding(
+                "note",
+                "Docker Desktop's Resource Saver pauses its VM after idle minutes: the first request to a lab then hangs or times out",
+                "turn off Resource Saver (Settings > Resources > Advanced) on a host that serves a class",
+            )
+        )
+    return found
+
+
+RULES: tuple[Callable[[Facts], list[Finding]], ...] = (
+    memory_findings, disk_findings, inotify_findings, port_findings, subnet_findings, platform_findings,
+)
+
+
+def findings(facts: Facts) -> list[Finding]:
+    return [finding for rule in RULES for finding in rule(facts)]
+
+
+# ---- readers -------------------------------------------------------------------------
+
+Run = Callable[..., subprocess.CompletedProcess]
+
+
+def read_docker_info(run: Run = subprocess.run, env: dict[str, str] | None = None) -> dict:
+    try:
+        result = run(["docker", "info", "--format", "{{json .}}"], capture_output=True, text=True, timeout=30, env=env)
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    return json.loads(result.stdout) if result.returncode == 0 and result.stdout.strip() else {}
+
+
+def read_int(path: str) -> int | None:
+    try:
+        with open(path, encoding="ascii") as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def parse_proc_route(text: str) -> list[str]:
+    """/proc/net/route (destination and mask in little-endian hex) -> ["10.8.0.0/24", ...]."""
+    routes = []
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) > 7:
+            destination = ipaddress.IPv4Address(int(fields[1], 16).to_bytes(4, "little"))
+            mask = ipaddress.IPv4Address(int(fields[7], 16).to_bytes(4, "little"))
+            routes.append(str(ipaddress.IPv4Network(f"{destination}/{mask}", strict=False)))
+    return routes
+
+
+def read_routes() -> list[str]:
+    try:
+        with open("/proc/net/route", encoding="ascii") as handle:
+            return parse_proc_route(handle.read())
+    except OSError:
+        return []  # macOS/Windows: not read (netstat -rn shows them)
+
+
+def disk_free_gb(path: str | None) -> float | None:
+    if not path or not os.path.isdir(path):
+        return None  # Docker's data lives in a VM or on another host
+    return shutil.disk_usage(path).free / GB
+
+
+def gather(slot: int, bind_address: str, own_lab_present: bool, labs: int = 1, local: bool = True, env: dict[str, str] | None = None) -> Facts:
+    info = read_docker_info(env=env)
+    version = ""
+    try:
+        with open("/proc/version", encoding="utf-8") as handle:
+            version = handle.read().lower()
+    except OSError:
+        pass
+    return Facts(
+        system=platform.system(),
+        wsl="microsoft" in version,
+        docker_desktop="docker desktop" in str(info.get("OperatingSystem", "")).lower(),
+        docker_memory_mb=info["MemTotal"] / 1048576 if info.get("MemTotal") else None,
+        disk_free_gb=disk_free_gb(info.get("DockerRootDir")) if local else None,
+        inotify_watches=read_int("/proc/sys/fs/inotify/max_user_watches") if local else None,
+        inotify_instances=read_int("/proc/sys/fs/inotify/max_user_instances") if local else None,
+        taken_ports=host_ports.taken_ports(bind_address, lab_ports.ports_for_slot(slot)) if local else [],
+        own_lab_present=own_lab_present,
+        routes=read_routes() if local else [],
+        labs=labs,
+        slot=slot,
+        bind_address=bind_address,
+    )
+
+
+def report(found: list[Finding]) -> str:
+    if not found:
+        return "doctor: nothing found that breaks kind or Docker here."
+    problems = sum(1 for f in found if f.severity == "problem")
+    return "\n".join(str(f) for f in found) + f"\ndoctor: {problems} problem(s), {len(found) - problems} note(s)."

@@ -1,0 +1,154 @@
+"""Per-student memory and CPU caps, and the registry mirror: parsing, checking and sharing out.
+
+Pure functions, standard library only (k8s_lab.kind_lifecycle imports this and runs on any
+`python`). Each parser returns the value, None for "off", or a `Problem` naming the key,
+the value and the fix; k8s_lab/config.py's table of settings calls them.
+
+Memory is split: a lab's `labMemory` is shared between the IDE and the kind nodes in
+proportion to their typical footprint (bench/durations.py FOOTPRINT_MB), so a student's
+runaway process is OOM-killed inside that student's lab. Swap is capped with it
+(--memory-swap = --memory): a lab at its cap is killed, it does not push the host into
+swap. CPU is not split: it is throttled, never killed, so each container may use up to
+`labCpus` and the kernel's fair scheduler shares a busy host between labs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+MEMORY_KEY = "labMemory"
+CPUS_KEY = "labCpus"
+MIRROR_KEY = "registryMirror"
+
+DEFAULT_MEMORY = "6g"  # typical 3-node lab 2.2 GB, high 3.2 GB (README, Benchmark): room for workloads
+DEFAULT_CPUS = "2"
+OFF = ("", "0", "off", "none")
+MIN_SHARE_MB = 256  # below this a kind node or code-server does not start
+MAX_CPUS = 256.0
+
+# Typical MiB of each part, the weights of the memory split (bench/durations.py
+# FOOTPRINT_MB: control plane 700 + ingress controller 100, worker 400, IDE 600).
+WEIGHT_MB = {"ide": 600, "control-plane": 800, "worker": 400}
+
+_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$", re.IGNORECASE)
+_UNIT_MB = {"": 1 / (1024 * 1024), "k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}
+_CPUS = re.compile(r"^\d+(?:\.\d{1,3})?$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str
+    value: str
+    reason: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.key} = {self.value!r}: {self.reason}. Fix: {self.fix}"
+
+
+def _off(raw: str | None) -> bool:
+    return raw is None or raw.strip().lower() in OFF
+
+
+def parse_memory(raw: str | None, key: str = MEMORY_KEY) -> int | None | Problem:
+    """'6g', '6144m', '6GiB' -> MB; '', '0', 'off' -> None (no cap)."""
+    if _off(raw):
+        return None
+    assert raw is not None
+    fix = f"pulumi config set {key} 6g (a size such as 6g or 6144m), or 0 for no cap"
+    match = _MEMORY.match(raw.strip())
+    if not match:
+        return Problem(key, raw, "is not a memory size", fix)
+    megabytes = int(float(match.group(1)) * _UNIT_MB[match.group(2).lower()])
+    if megabytes < MIN_SHARE_MB:
+        return Problem(key, raw, f"is below {MIN_SHARE_MB} MB", fix)
+    return megabytes
+
+
+def parse_cpus(raw: str | None, key: str = CPUS_KEY) -> str | None | Problem:
+    """'1.5' -> '1.5' (as Docker's --cpus and pulumi-docker's `cpus` take it); '', '0' -> None."""
+    if _off(raw) or (raw is not None and _CPUS.match(raw.strip()) and float(raw) == 0):
+        return None
+    assert raw is not None
+    fix = f"pulumi config set {key} 2 (CPUs, e.g. 1.5), or 0 for no cap"
+    text = raw.strip()
+    if not _CPUS.match(text):
+        return Problem(key, raw, "is not a number of CPUs", fix)
+    if float(text) > MAX_CPUS:
+        return Problem(key, raw, f"is more than {MAX_CPUS:.0f} CPUs", fix)
+    return text
+
+
+def parse_mirror(raw: str | None, key: str = MIRROR_KEY) -> str | None | Problem:
+    """A pull-through cache's URL, http(s)://host[:port], without a path or credentials."""
+    if raw is None or not raw.strip():
+        return None
+    fix = f"pulumi config set {key} http://<teacher-host>:5000 (python classroom.py mirror prints it), or pulumi config rm {key}"
+    text = raw.strip().rstrip("/")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return Problem(key, raw, "is not a URL", fix)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return Problem(key, raw, "is not an http:// or https:// URL with a host", fix)
+    if parts.username or parts.password:
+        return Problem(key, "(hidden: it holds credentials)", "carries credentials, which would be stored and shown in plain text", fix)
+    if parts.path or parts.query or parts.fragment:
+        return Problem(key, raw, "has a path; a mirror is named by its host and port only", fix)
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+
+
+@dataclass(frozen=True)
+class Shares:
+    """Each container's memory cap (MB) and the CPU cap every container gets."""
+
+    ide_mb: int | None = None
+    control_plane_mb: int | None = None
+    worker_mb: int | None = None
+    cpus: str | None = None
+
+    def node_mb(self, node: str) -> int | None:
+        return self.control_plane_mb if node.endswith("-control-plane") else self.worker_mb
+
+
+def shares(memory_mb: int | None, cpus: str | None, workers: int) -> Shares | Problem:
+    """The lab's memory split by WEIGHT_MB over the IDE, the control plane and `workers` workers."""
+    if memory_mb is None:
+        return Shares(cpus=cpus)
+    total = WEIGHT_MB["ide"] + WEIGHT_MB["control-plane"] + WEIGHT_MB["worker"] * workers
+    part = {role: memory_mb * weight // total for role, weight in WEIGHT_MB.items()}
+    smallest = min(part["ide"], part["control-plane"], part["worker"] if workers else part["ide"])
+    if smallest < MIN_SHARE_MB:
+        need = -(-MIN_SHARE_MB * total // min(WEIGHT_MB.values()) // 1024)
+        return Problem(
+            MEMORY_KEY,
+            f"{memory_mb}m",
+            f"leaves a container of the lab ({1 + 1 + workers} of them) under {MIN_SHARE_MB} MB",
+            f"pulumi config set {MEMORY_KEY} {need}g or more, fewer workers, or 0 for no cap",
+        )
+    return Shares(part["ide"], part["control-plane"], part["worker"] if workers else None, cpus)
+
+
+def docker_update_args(memory_mb: int | None, cpus: str | None) -> list[str]:
+    """`docker update` flags for one node container; swap capped with memory."""
+    argv: list[str] = []
+    if memory_mb is not None:
+        argv += ["--memory", f"{memory_mb}m", "--memory-swap", f"{memory_mb}m"]
+    if cpus is not None:
+        argv += ["--cpus", cpus]
+    return argv
+
+
+def lab_limits(memory: str | None, cpus: str | None, workers: int) -> Shares | list[Problem]:
+    """Both settings at once, every problem listed."""
+    memory_mb, cpu = parse_memory(memory), parse_cpus(cpus)
+    problems = [value for value in (memory_mb, cpu) if isinstance(value, Problem)]
+    if problems:
+        return problems
+    assert not isinstance(memory_mb, Problem) and not isinstance(cpu, Problem)
+    split = shares(memory_mb, cpu, workers)
+    return [split] if isinstance(split, Problem) else split

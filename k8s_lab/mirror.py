@@ -1,0 +1,110 @@
+"""A class's pull-through cache: every image comes over the school's NAT once.
+
+`classroom.py mirror` runs one registry:2 in proxy mode per upstream on the teacher's host
+(distribution's pull-through cache serves one upstream each: docker/distribution
+docs/recipes/mirror.md, REGISTRY_PROXY_REMOTEURL). The `registryMirror` setting names the
+first, http://<teacher-host>:<port>; the next port serves registry.k8s.io. Then:
+- the kind nodes' containerd pulls docker.io and registry.k8s.io through it: a hosts.toml
+  in /etc/containerd/certs.d/<upstream>/ on every node (the same way the local registry is
+  wired, with `registry-hosts`; containerd falls back to the upstream when the mirror
+  does not answer: containerd docs/hosts.md);
+- the host's own pulls (the kind node image, registry:2 and the IDE's bases, all on
+  docker.io) go through the Docker daemon's "registry-mirrors" (daemon.json), which
+  Docker Engine offers for Docker Hub only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from k8s_lab.registry import CERTS_DIR, IMAGE
+
+DEFAULT_PORT = 5000
+
+
+@dataclass(frozen=True)
+class Upstream:
+    registry: str  # as image names say it
+    remote_url: str  # where the cache fetches from
+    offset: int  # its port: the mirror's port + offset
+
+    @property
+    def slug(self) -> str:
+        return self.registry.replace(".", "-")
+
+
+UPSTREAMS = (
+    Upstream("docker.io", "https://registry-1.docker.io", 0),
+    Upstream("registry.k8s.io", "https://registry.k8s.io", 1),
+)
+
+
+def endpoint(mirror: str, upstream: Upstream) -> str:
+    """The cache of `upstream` when `mirror` (http://host:port, from limits.parse_mirror) names the first."""
+    parts = urlsplit(mirror)
+    port = (parts.port or (443 if parts.scheme == "https" else 80)) + upstream.offset
+    return f"{parts.scheme}://{parts.hostname}:{port}"
+
+
+def hosts_dir(upstream: Upstream) -> str:
+    return f"{CERTS_DIR}/{upstream.registry}"
+
+
+def container_name(upstream: Upstream) -> str:
+    return f"k8s-lab-mirror-{upstream.slug}"
+
+
+def run_argv(upstream: Upstream, port: int, image: str = IMAGE, bind_address: str = "0.0.0.0") -> list[str]:
+    """`docker run` for one cache; its data in a named volume, kept across restarts."""
+    return [
+        "run", "-d", "--name", container_name(upstream), "--restart", "unless-stopped",
+        "-p", f"{bind_address}:{port + upstream.offset}:5000",
+        "-v", f"{container_name(upstream)}:/var/lib/registry",
+        "-e", f"REGISTRY_PROXY_REMOTEURL={upstream.remote_url}",
+        image,
+    ]
+
+
+def daemon_json(mirror: str, current: dict | None = None) -> str:
+    """daemon.json with the Docker Hub cache added to "registry-mirrors" (other keys kept)."""
+    config = dict(current or {})
+    mirrors = [m for m in config.get("registry-mirrors", []) if m != endpoint(mirror, UPSTREAMS[0])]
+    config["registry-mirrors"] = [endpoint(mirror, UPSTREAMS[0]), *mirrors]
+    if mirror.startswith("http://"):
+        host = urlsplit(endpoint(mirror, UPSTREAMS[0])).netloc
+        config["insecure-registries"] = sorted({*config.get("insecure-registries", []), host})
+    return json.dumps(config, indent=2)
+
+
+def ensure_caches(
+    docker, port: int = DEFAULT_PORT, image: str = IMAGE, bind_address: str = "0.0.0.0", upstreams: tuple[Upstream, ...] = UPSTREAMS
+) -> list[str]:
+    """Run every upstream's cache unless it runs; `docker(argv)` runs the docker CLI and
+    returns a CompletedProcess. What was done, one line per cache. (The registry refuses
+    to start when its upstream does not answer: distribution 2.8 registry/handlers/app.go
+    panics in NewApp, so a class host needs the internet once, when the caches start.)"""
+    done = []
+    for upstream in upstreams:
+        name = container_name(upstream)
+        state = docker(["inspect", "--format", "{{.State.Status}}", name])
+        if state.returncode == 0 and state.stdout.strip() == "running":
+            done.append(f"{name}: running, kept")
+            continue
+        result = docker(["start", name] if state.returncode == 0 else run_argv(upstream, port, image, bind_address))
+        if result.returncode != 0:
+            raise RuntimeError(f"{name} did not start: {(result.stderr or result.stdout).strip()}")
+        done.append(f"{name}: {'started' if state.returncode == 0 else 'made'}, caching {upstream.remote_url} on port {port + upstream.offset}")
+    return done
+
+
+def instructions(mirror: str) -> str:
+    """What the teacher does with the caches once they run."""
+    return (
+        f"For every student's lab (nodes pull docker.io and registry.k8s.io through it):\n"
+        f"  python lab.py config registryMirror {mirror}   (or a registryMirror column/setting for the class)\n"
+        f"For this host's own pulls (node image, registry:2, the IDE's bases; Docker Hub only), /etc/docker/daemon.json:\n"
+        f"{daemon_json(mirror)}\n"
+        f"then restart Docker (sudo systemctl restart docker; Docker Desktop: Settings > Docker Engine)."
+    )

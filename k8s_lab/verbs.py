@@ -1,0 +1,179 @@
+"""lab.py's and classroom.py's stop, start, status and doctor verbs: from a stack's config
+to the modules that do the work (k8s_lab.power, k8s_lab.status, k8s_lab.doctor), so the
+two scripts only gain a parser entry and a call each."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from k8s_lab.docker_host import DockerHost
+from k8s_lab.kind_lifecycle import Kind, LifecycleError
+from k8s_lab.names import LabNames
+
+DEFAULT_WORKERS = 2  # k8s_lab.config's default, when the stack's config does not say
+
+
+@dataclass(frozen=True)
+class LabTarget:
+    """One student's lab as its stack's config describes it, and how to reach its Docker."""
+
+    names: LabNames
+    workers: int
+    slot: int
+    bind_address: str
+    docker_env: dict[str, str]
+
+    def kind(self) -> Kind:
+        env = {**os.environ, **self.docker_env}
+        docker = shutil.which("docker") or "docker"
+        return Kind("kind", docker, run=functools.partial(subprocess.run, env=env))
+
+
+def target(stack_name: str, config: Mapping[str, str]) -> LabTarget:
+    """`config`: the stack's settings without the project prefix (as lab.run_up reads them)."""
+    return LabTarget(
+        names=LabNames(config.get("student") or stack_name),
+        workers=int(config.get("workers") or DEFAULT_WORKERS),
+        slot=int(config.get("slot") or 0),
+        bind_address=config.get("bindAddress") or "127.0.0.1",
+        docker_env=DockerHost(config.get("dockerHost", "")).environment(),
+    )
+
+
+def stop(lab: LabTarget, log: Callable[[str], None] = print, err: Callable[[str], None] = print) -> int:
+    from k8s_lab import power
+
+    try:
+        power.stop(lab.kind(), lab.names, log=log)
+    except LifecycleError as error:
+        err(f"k8s-lab: {error}")
+        return 1
+    return 0
+
+
+def start(lab: LabTarget, log: Callable[[str], None] = print, err: Callable[[str], None] = print) -> int:
+    from k8s_lab import power
+
+    try:
+        power.start(lab.kind(), lab.names, lab.workers, log=log)
+    except LifecycleError as error:
+        err(f"k8s-lab: {error}")
+        return 1
+    log(f"lab {lab.names.student!r} is running")
+    return 0
+
+
+def start_if_stopped(lab: LabTarget, log: Callable[[str], None] = print, err: Callable[[str], None] = print) -> int:
+    """Before `up`: a lab with stopped containers is started first (a host reboot, `lab.py
+    stop`), so Pulumi sees it as it left it. A lab with parts missing is left to up's repair."""
+    from k8s_lab import power
+
+    try:
+        parts = power.lab_parts(lab.kind(), lab.names)
+    except (LifecycleError, OSError):
+        return 0  # Docker does not answer: the preflight and the providers say why
+    if not parts.partly_stopped or not parts.ide or not parts.nodes:
+        return 0
+    log("Your lab is stopped: starting it before `up` (the same as `python lab.py start`)")
+    return start(lab, log, err)
+
+
+def gather_status(lab: LabTarget, stack_name: str, last_change: str | None):
+    """The status facts of one lab, read from its Docker."""
+    from k8s_lab import ports, status
+
+    kind = lab.kind()
+    containers = status.read_containers(kind, lab.names)
+    running = containers.get(lab.names.control_plane)
+    ready = kind.node_readiness(lab.names.cluster) if running and running.state == "running" else None
+    host = ports.reachable_host(lab.bind_address, DockerHost(lab.docker_env.get("DOCKER_HOST", "")).hostname)
+    api = bool(ready) and status.api_answers(host, ports.ports_for_slot(lab.slot).api)
+    return status.Facts(lab.names.student, stack_name, lab.workers, lab.slot, containers, ready, api, last_change)
+
+
+def last_change(stack) -> str | None:
+    """When the stack last changed, and how, from Pulumi's history."""
+    try:
+        history = stack.history(page_size=1)
+    except Exception:  # noqa: BLE001 - no history is no answer, never a failed status
+        return None
+    if not history:
+        return None
+    entry = history[0]
+    return f"{entry.kind} {entry.result} {entry.end_time:%Y-%m-%d %H:%M}" if entry.end_time else f"{entry.kind} {entry.result}"
+
+
+def status(lab: LabTarget, stack, as_json: bool = False) -> int:
+    """Print the lab's status; 0 when it runs without problems, 1 otherwise."""
+    import json
+
+    from k8s_lab import status as lab_status
+
+    report = lab_status.assess(gather_status(lab, stack.name, last_change(stack)))
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        from rich.console import Console
+
+        Console().print(lab_status.render_table([report]))
+        print("\n".join(lab_status.repair_lines([report])))
+    return 0 if report.state == "running" else 1
+
+
+def doctor_facts(lab: LabTarget):
+    from k8s_lab import doctor as lab_doctor
+    from k8s_lab.drift import probe
+
+    presence = probe(lab.names, lab.docker_env or None)
+    facts = lab_doctor.gather(
+        lab.slot,
+        lab.bind_address,
+        own_lab_present=bool(presence and presence.ide),
+        local=not DockerHost(lab.docker_env.get("DOCKER_HOST", "")).remote,
+        env={**os.environ, **lab.docker_env},
+    )
+    # The typical footprint of this lab's shape (README, Benchmark): IDE, control plane, workers, registry.
+    return dataclasses.replace(facts, lab_footprint_mb=600 + 800 + 400 * lab.workers + 20)
+
+
+def doctor(lab: LabTarget) -> int:
+    """Every finding with its fix; 1 when one of them is a problem."""
+    from k8s_lab import doctor as lab_doctor
+
+    found = lab_doctor.findings(doctor_facts(lab))
+    print(lab_doctor.report(found))
+    return 1 if any(f.severity == "problem" for f in found) else 0
+
+
+def doctor_before_up(lab: LabTarget, warn: Callable[[str], None]) -> None:
+    """The doctor's problems as warnings before `up` (ports stop it elsewhere)."""
+    from k8s_lab import doctor as lab_doctor
+
+    try:
+        facts = doctor_facts(lab)
+    except Exception as error:  # noqa: BLE001 - a check that cannot run never stops `up`
+        warn(f"doctor could not check this host ({error})")
+        return
+    ports = lab_doctor.port_findings(facts)
+    for finding in lab_doctor.findings(facts):
+        if finding.severity == "problem" and finding not in ports:
+            warn(f"Warning (lab.py doctor): {finding}")
+
+
+def before_up(stack_name: str, config: Mapping[str, str], deployed: bool, err: Callable[[str], None]) -> int:
+    """`lab.py up`'s first steps: a stopped lab is started, then the doctor's problems are
+    shown. Non-zero when the start failed (its message names the repair)."""
+    try:
+        lab = target(stack_name, config)
+    except ValueError:
+        return 0  # a bad slot or workers: the program's config check names it
+    started = start_if_stopped(lab, err=err) if deployed else 0
+    if not started:
+        doctor_before_up(lab, warn=err)
+    return started

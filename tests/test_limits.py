@@ -1,0 +1,108 @@
+"""k8s_lab.limits: the caps' and the mirror's settings, parsed and shared out by hand-made values."""
+
+import pytest
+
+from k8s_lab import limits
+from k8s_lab.limits import Problem
+
+
+@pytest.mark.parametrize(
+    "raw, megabytes",
+    [("6g", 6144), ("6144m", 6144), ("6GiB", 6144), ("1.5g", 1536), ("3072M", 3072), ("2 GB", 2048), ("1t", 1048576)],
+)
+def test_memory_sizes_in_docker_units(raw, megabytes):
+    assert limits.parse_memory(raw) == megabytes
+
+
+@pytest.mark.parametrize("raw", [None, "", "0", "off", "None", " 0 "])
+def test_memory_off_switch(raw):
+    assert limits.parse_memory(raw) is None
+
+
+@pytest.mark.parametrize("raw, reason", [("lots", "not a memory size"), ("6x", "not a memory size"), ("100m", "below 256 MB"), ("-1g", "not a memory size")])
+def test_bad_memory_names_key_value_and_fix(raw, reason):
+    problem = limits.parse_memory(raw)
+    assert isinstance(problem, Problem)
+    text = str(problem)
+    assert text.startswith(f"labMemory = {raw!r}") and reason in text and "pulumi config set labMemory 6g" in text and "0 for no cap" in text
+
+
+@pytest.mark.parametrize("raw, cpus", [("1.5", "1.5"), (" 2 ", "2"), ("0.25", "0.25")])
+def test_cpus(raw, cpus):
+    assert limits.parse_cpus(raw) == cpus
+
+
+@pytest.mark.parametrize("raw", [None, "", "0", "0.0", "off"])
+def test_cpus_off_switch(raw):
+    assert limits.parse_cpus(raw) is None
+
+
+@pytest.mark.parametrize("raw", ["two", "1,5", "-1", "1.2345", "1000"])
+def test_bad_cpus(raw):
+    problem = limits.parse_cpus(raw)
+    assert isinstance(problem, Problem) and problem.key == "labCpus" and problem.value == raw
+    assert "pulumi config set labCpus 2" in problem.fix
+
+
+@pytest.mark.parametrize(
+    "raw, url",
+    [
+        ("http://10.0.0.5:5000", "http://10.0.0.5:5000"),
+        ("http://teacher.local:5000/", "http://teacher.local:5000"),
+        ("https://mirror.example.org", "https://mirror.example.org"),
+        (None, None),
+        ("  ", None),
+    ],
+)
+def test_mirror(raw, url):
+    assert limits.parse_mirror(raw) == url
+
+
+@pytest.mark.parametrize(
+    "raw, reason",
+    [("10.0.0.5:5000", "http:// or https://"), ("ftp://x", "http:// or https://"), ("http://h:5000/v2", "has a path"), ("http://h:99999", "not a URL")],
+)
+def test_bad_mirror(raw, reason):
+    problem = limits.parse_mirror(raw)
+    assert isinstance(problem, Problem) and reason in problem.reason and problem.value == raw
+    assert "classroom.py mirror" in problem.fix
+
+
+def test_mirror_credentials_are_refused_and_never_repeated():
+    problem = limits.parse_mirror("http://teacher:s3cret@10.0.0.5:5000")
+    assert isinstance(problem, Problem) and "credentials" in problem.reason
+    assert "s3cret" not in str(problem)
+
+
+def test_memory_is_split_by_typical_footprint_and_cpus_given_to_each():
+    split = limits.shares(6144, "2", workers=2)
+    assert split == limits.Shares(ide_mb=1675, control_plane_mb=2234, worker_mb=1117, cpus="2")
+    assert split.ide_mb + split.control_plane_mb + 2 * split.worker_mb <= 6144
+    assert split.node_mb("kim-control-plane") == 2234 and split.node_mb("kim-worker2") == 1117
+
+
+def test_no_memory_cap_is_no_split():
+    assert limits.shares(None, "1.5", workers=2) == limits.Shares(cpus="1.5")
+    assert limits.shares(None, None, workers=0) == limits.Shares()
+
+
+def test_a_cap_too_small_for_the_lab_says_how_much_is_needed():
+    problem = limits.shares(1024, None, workers=2)
+    assert isinstance(problem, Problem) and "4 of them" in problem.reason and "labMemory 2g or more" in problem.fix
+    assert isinstance(limits.shares(2048, None, workers=2), limits.Shares)
+
+
+def test_single_node_lab_has_no_worker_share():
+    split = limits.shares(2048, None, workers=0)
+    assert split.worker_mb is None and split.ide_mb + split.control_plane_mb <= 2048
+
+
+def test_docker_update_caps_swap_with_memory():
+    assert limits.docker_update_args(1117, "2") == ["--memory", "1117m", "--memory-swap", "1117m", "--cpus", "2"]
+    assert limits.docker_update_args(None, None) == []
+
+
+def test_lab_limits_lists_every_problem():
+    problems = limits.lab_limits("lots", "two", 2)
+    assert [p.key for p in problems] == ["labMemory", "labCpus"]
+    assert limits.lab_limits("6g", "2", 2) == limits.shares(6144, "2", 2)

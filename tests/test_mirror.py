@@ -1,0 +1,122 @@
+"""k8s_lab.mirror: the class's pull-through caches, their ports, the nodes' hosts.toml and the
+host's daemon.json; on a real engine with the Debian docker-registry stand-in."""
+
+import json
+import subprocess
+import uuid
+
+import pytest
+
+from k8s_lab import mirror, network, registry
+from k8s_lab.kind_lifecycle import CLUSTER_LABEL
+from test_kind_lifecycle import CONFIG, fake_kind_bin, lifecycle  # noqa: F401 - fake_kind_bin is a fixture
+from test_registry_engine import registry_image, wait_until_answering  # noqa: F401 - registry_image is a fixture
+
+
+def test_each_upstream_has_its_port_and_hosts_dir():
+    docker_io, k8s_io = mirror.UPSTREAMS
+    assert mirror.endpoint("http://teacher:5000", docker_io) == "http://teacher:5000"
+    assert mirror.endpoint("http://teacher:5000", k8s_io) == "http://teacher:5001"
+    assert mirror.endpoint("https://cache.school.example", k8s_io) == "https://cache.school.example:444"
+    assert mirror.hosts_dir(k8s_io) == "/etc/containerd/certs.d/registry.k8s.io"
+    argv = mirror.run_argv(docker_io, 5000)
+    assert "REGISTRY_PROXY_REMOTEURL=https://registry-1.docker.io" in argv and "0.0.0.0:5000:5000" in argv
+    assert argv[-1] == registry.IMAGE and "unless-stopped" in argv
+
+
+def test_daemon_json_adds_the_hub_cache_and_keeps_the_rest():
+    config = json.loads(mirror.daemon_json("http://teacher:5000", {"log-driver": "local", "registry-mirrors": ["https://other"]}))
+    assert config["registry-mirrors"] == ["http://teacher:5000", "https://other"]
+    assert config["insecure-registries"] == ["teacher:5000"] and config["log-driver"] == "local"
+    assert "insecure-registries" not in json.loads(mirror.daemon_json("https://cache.example:443"))
+
+
+def test_ensure_keeps_a_running_cache_starts_a_stopped_one_and_makes_a_missing_one():
+    calls = []
+    states = {"k8s-lab-mirror-docker-io": (0, "running"), "k8s-lab-mirror-registry-k8s-io": (0, "exited")}
+
+    def docker(argv):
+        calls.append(argv)
+        if argv[0] == "inspect":
+            code, state = states.get(argv[-1], (1, ""))
+            return subprocess.CompletedProcess(argv, code, state, "" if code == 0 else "No such object")
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+    done = mirror.ensure_caches(docker)
+    assert done[0] == "k8s-lab-mirror-docker-io: running, kept" and done[1].startswith("k8s-lab-mirror-registry-k8s-io: started")
+    assert ["start", "k8s-lab-mirror-registry-k8s-io"] in calls
+    del states["k8s-lab-mirror-registry-k8s-io"]
+    assert "made" in mirror.ensure_caches(docker)[1] and calls[-1][0] == "run"
+
+
+@pytest.fixture
+def upstream(docker_client, registry_image):  # noqa: F811 - the imported fixture
+    """A plain registry standing in for Docker Hub (no registry is reachable here)."""
+    container = docker_client.containers.run(registry_image, detach=True, ports={"5000/tcp": ("127.0.0.1", None)})
+    try:
+        container.reload()
+        host_port = int(container.attrs["NetworkSettings"]["Ports"]["5000/tcp"][0]["HostPort"])
+        wait_until_answering(f"http://127.0.0.1:{host_port}/v2/")
+        yield container.attrs["NetworkSettings"]["IPAddress"], host_port, container
+    finally:
+        container.remove(force=True, v=True)
+
+
+@pytest.mark.engine
+def test_the_class_cache_pulls_once_and_serves_again_when_the_upstream_is_gone(docker_client, registry_image, base_image, upstream):  # noqa: F811
+    upstream_ip, upstream_port, upstream_container = upstream
+    stand_in = mirror.Upstream("docker.io", f"http://{upstream_ip}:5000", 0)
+    port = 45000 + uuid.uuid4().int % 900 * 2
+    name = mirror.container_name(stand_in)
+    image = docker_client.images.get(base_image)
+
+    def docker(argv):
+        return subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=120)
+
+    pushed = f"127.0.0.1:{upstream_port}/class/app"
+    cached = f"127.0.0.1:{port}/class/app"
+    try:
+        image.tag(pushed, "1")
+        for line in docker_client.images.push(pushed, tag="1", stream=True, decode=True):
+            assert "error" not in line, line
+        assert ["made" in line for line in mirror.ensure_caches(docker, port, registry_image, "127.0.0.1", (stand_in,))] == [True]
+        assert ["kept" in line for line in mirror.ensure_caches(docker, port, registry_image, "127.0.0.1", (stand_in,))] == [True]
+        wait_until_answering(f"http://127.0.0.1:{port}/v2/")
+        assert docker_client.images.pull(cached, tag="1").id == image.id  # fetched from the upstream once
+        docker_client.images.remove(f"{cached}:1")
+        upstream_container.stop()  # the school's NAT is down, or the limit is reached
+        assert docker_client.images.pull(cached, tag="1").id == image.id  # served from the cache
+    finally:
+        for reference in (f"{pushed}:1", f"{cached}:1"):
+            try:
+                docker_client.images.remove(reference)
+            except Exception:  # noqa: BLE001 - not there
+                pass
+        subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True)
+        subprocess.run(["docker", "volume", "rm", name], capture_output=True)
+
+
+@pytest.mark.engine
+def test_every_node_is_pointed_at_the_caches(docker_client, base_image, fake_kind_bin):  # noqa: F811
+    import os
+
+    student = f"k8slabmir-{uuid.uuid4().hex[:6]}"
+    net = docker_client.networks.create(f"kind-{student}", driver=network.DRIVER, options=network.network_options(None))
+    try:
+        env = dict(os.environ, PATH=f"{fake_kind_bin}{os.pathsep}{os.environ['PATH']}", KIND_EXPERIMENTAL_DOCKER_NETWORK=net.name,
+                   FAKE_KIND_IMAGE=base_image)
+        assert lifecycle(env, "create", "--name", student, "--workers", "1", "--timeout", "30", stdin=CONFIG).returncode == 0
+        setting = "http://teacher.school.example:5000"
+        for upstream in mirror.UPSTREAMS:  # what the program's <cluster>-mirror-<upstream> commands run
+            wired = lifecycle(env, "registry-hosts", "--name", student, "--directory", mirror.hosts_dir(upstream),
+                              "--endpoint", mirror.endpoint(setting, upstream))
+            assert wired.returncode == 0, wired.stderr
+        for node in (f"{student}-control-plane", f"{student}-worker"):
+            container = docker_client.containers.get(node)
+            for upstream in mirror.UPSTREAMS:
+                hosts = container.exec_run(["cat", f"{mirror.hosts_dir(upstream)}/hosts.toml"]).output.decode()
+                assert hosts == registry.hosts_toml(mirror.endpoint(setting, upstream)), (node, upstream)
+    finally:
+        for container in docker_client.containers.list(all=True, filters={"label": f"{CLUSTER_LABEL}={student}"}):
+            container.remove(force=True, v=True)
+        net.remove()
