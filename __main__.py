@@ -51,6 +51,8 @@ cluster = KindCluster(
         ports=lab.ports,
         namespace=lab.namespace,
         docker=lab.docker,
+        caps=lab.shares,
+        mirror=lab.registry_mirror,
     ),
 )
 if lab.registry:
@@ -101,6 +103,8 @@ ide = IdeContainer(
         extra_env_secret=lab.ide_env_secret,
         mount_docker_socket=lab.mount_docker_socket,
         docker_hostname=lab.docker.hostname,
+        memory_mb=lab.shares.ide_mb,
+        cpus=lab.shares.cpus,
     ),
     on_docker,
 )

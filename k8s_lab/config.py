@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from k8s_lab import limits
 from k8s_lab import names as lab_names
 from k8s_lab import ports as lab_ports
 from k8s_lab import workspace
@@ -215,6 +216,18 @@ def ide_env(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
+def _limit(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """k8s_lab.limits' parsers (value, None for off, or a Problem) as a setting's parser."""
+
+    def read(text: str) -> Any:
+        value = parse(text)
+        if isinstance(value, limits.Problem):
+            raise Invalid(value.reason, value.fix, shown=None if value.value == text else value.value)
+        return value
+
+    return read
+
+
 def docker_host(text: str) -> str:
     why = docker_host_problem(text)
     if why:
@@ -342,6 +355,27 @@ SETTINGS: tuple[Setting, ...] = (
         f"pulumi config set networkMtu <n> with a whole number from {MIN_MTU} to {MAX_MTU}, or 0 for Docker's default",
         lambda text: 0 if text == "0" else whole_number(MIN_MTU, MAX_MTU)(text),
     ),
+    Setting(
+        limits.MEMORY_KEY, "lab_memory_mb", "string", 6 * 1024,
+        "Memory of one student's lab (e.g. 6g), shared between the IDE and the kind nodes by their footprint, swap "
+        "capped with it: a runaway process is killed inside its own lab. 0 means no cap.",
+        "pulumi config set labMemory 6g (a size such as 6g or 6144m), or 0 for no cap",
+        _limit(limits.parse_memory), shown_default="`6g`", declared_default=limits.DEFAULT_MEMORY,
+    ),
+    Setting(
+        limits.CPUS_KEY, "lab_cpus", "string", limits.DEFAULT_CPUS,
+        "CPUs each container of the lab may use (e.g. 1.5); a busy lab is slowed, never killed. 0 means no cap.",
+        "pulumi config set labCpus 2 (CPUs, e.g. 1.5), or 0 for no cap",
+        _limit(limits.parse_cpus),
+    ),
+    Setting(
+        limits.MIRROR_KEY, "registry_mirror", "string", None,
+        "A class pull-through cache, http(s)://host:port, for docker.io (the next port serves registry.k8s.io): "
+        "python classroom.py mirror runs one and prints it. Empty pulls from the registries themselves.",
+        "pulumi config set registryMirror http://<teacher-host>:5000 (python classroom.py mirror prints it), "
+        "or pulumi config rm registryMirror",
+        _limit(limits.parse_mirror), shown_default="none", declared_default="",
+    ),
 )
 KEYS = tuple(setting.key for setting in SETTINGS)
 BY_KEY = {setting.key: setting for setting in SETTINGS}
@@ -366,6 +400,9 @@ class LabConfig:
     docker_host: str = ""  # "" is this machine's Docker
     allow_remote_access: bool = False
     network_mtu: int | None = None  # None: the Docker daemon's default
+    lab_memory_mb: int | None = None  # None: no cap
+    lab_cpus: str | None = None  # None: no cap
+    registry_mirror: str | None = None  # None: pull from the registries themselves
     ide_env_secret: bool = False  # ideEnv was set with --secret: its values stay secret
 
     @property
@@ -379,6 +416,13 @@ class LabConfig:
     @property
     def ports(self) -> lab_ports.SlotPorts:
         return lab_ports.ports_for_slot(self.slot)
+
+    @property
+    def shares(self) -> limits.Shares:
+        """Each container's cap (checked when the config was read)."""
+        split = limits.shares(self.lab_memory_mb, self.lab_cpus, self.workers)
+        assert not isinstance(split, limits.Problem), split
+        return split
 
     @property
     def workspace(self) -> workspace.WorkspacePaths:
@@ -464,6 +508,12 @@ def _rules_across_keys(reader: _Reader, values: dict[str, Any], password_is_secr
         # Another Docker host binds no folders of this machine.
         why = workspace.root_problem("")
         reader.bad("workspaceRoot", _shown(reader.raw.get("workspaceRoot")), f"cannot name the student folders: {why}", BY_KEY["workspaceRoot"].fix)
+    if "labMemory" not in reported and "workers" not in reported:
+        split = limits.shares(values["lab_memory_mb"], values["lab_cpus"], values["workers"])
+        if isinstance(split, limits.Problem):
+            given = reader.text("labMemory")
+            shown = repr(given) if given else f"{limits.DEFAULT_MEMORY!r} (the default)"
+            reader.bad(split.key, shown, split.reason, split.fix)
     if values["ide_password"] is not None and not password_is_secret:
         reader.bad("idePassword", "(hidden)", "is stored in plain text", "pulumi config set --secret idePassword <password>")
     if "bindAddress" in reported:

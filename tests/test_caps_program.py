@@ -14,7 +14,9 @@ from k8s_lab.ports import ports_for_slot
 from lab_mocks import evaluate, run_under_mocks
 
 # Every resource's URN and inputs of a default stack, recorded from the program before the
-# caps existed (commit bb4d37a), in an update and a preview.
+# caps existed (commit bb4d37a), in an update and a preview: with labMemory and labCpus 0
+# (the documented off switch) a stack is exactly what it was. The caps are on by default
+# (tests/golden/defaults.json shows them).
 BEFORE = Path(__file__).parent / "fixtures" / "default_stack_kim.json"
 NAMES = LabNames("kim")
 
@@ -22,12 +24,13 @@ NAMES = LabNames("kim")
 def fingerprint() -> dict:
     out = {}
     for preview in (False, True):
-        lab = evaluate({"workspaceRoot": "/home/kim/k8s-lab"}, stack="kim", preview=preview)
+        config = {"workspaceRoot": "/home/kim/k8s-lab", "labMemory": "0", "labCpus": "0"}
+        lab = evaluate(config, stack="kim", preview=preview)
         out["preview" if preview else "update"] = {r.urn: r.inputs for r in lab.resources}
     return json.loads(json.dumps(out, sort_keys=True, default=str))
 
 
-def test_a_stack_without_caps_or_mirror_registers_exactly_what_it_did_before():
+def test_a_stack_with_the_caps_off_and_no_mirror_registers_exactly_what_it_did_before():
     before = json.loads(BEFORE.read_text())
     now = fingerprint()
     assert sorted(now["update"]) == sorted(before["update"])  # same URNs: nothing replaced or renamed

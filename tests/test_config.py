@@ -68,6 +68,12 @@ BAD = [
     ({"workspaceRoot": "relative/labs"}, "workspaceRoot", ["'relative/labs'", "not an absolute path", "pulumi config set workspaceRoot"]),
     ({"networkMtu": "1000"}, "networkMtu", ["'1000'", "outside 1280..9000", "pulumi config set networkMtu"]),
     ({"networkMtu": "jumbo"}, "networkMtu", ["'jumbo'", "not a whole number"]),
+    ({"labMemory": "lots"}, "labMemory", ["'lots'", "not a memory size", "pulumi config set labMemory 6g"]),
+    ({"labMemory": "1g"}, "labMemory", ["'1g'", "under 256 MB", "2g or more"]),
+    ({"labMemory": "2g", "workers": "9"}, "labMemory", ["'2g'", "11 of them", "fewer workers"]),
+    ({"labCpus": "two"}, "labCpus", ["'two'", "not a number of CPUs", "pulumi config set labCpus"]),
+    ({"registryMirror": "ftp://teacher:5000"}, "registryMirror", ["not an http:// or https:// URL", "classroom.py mirror"]),
+    ({"registryMirror": "http://u:pw@teacher:5000"}, "registryMirror", ["(hidden: it holds credentials)", "plain text"]),
     ({"idePassword": "short"}, "idePassword", ["(hidden)", "shorter than 8", "--secret"]),
     ({"ideImage": "Not An Image"}, "ideImage", ["'Not An Image'", "not an image reference"]),
     ({"ideImage": "ide:tag with space"}, "ideImage", ["not an image reference"]),
@@ -198,3 +204,18 @@ def test_each_root_keeps_its_own_form_on_any_machine(raw, root, src):
     cfg = parse_lab_config({"workspaceRoot": raw}, stack="kim")
     assert cfg.workspace_root == root
     assert cfg.workspace.src == src
+
+
+def test_a_mirror_with_credentials_is_refused_without_showing_them(workspace_root):
+    with pytest.raises(ConfigError) as refused:
+        parse(workspace_root, registryMirror="http://teacher:s3cretPW@lab2:5000")
+    assert "s3cretPW" not in str(refused.value) and "registryMirror" in str(refused.value)
+
+
+def test_caps_are_on_by_default_and_0_turns_them_off(workspace_root):
+    capped = parse(workspace_root)
+    assert (capped.lab_memory_mb, capped.lab_cpus) == (6144, "2")
+    assert capped.shares.ide_mb and capped.shares.control_plane_mb and capped.shares.worker_mb
+    off = parse(workspace_root, labMemory="0", labCpus="0")
+    assert (off.lab_memory_mb, off.lab_cpus) == (None, None)
+    assert off.shares == off.shares.__class__()

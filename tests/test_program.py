@@ -120,7 +120,9 @@ def test_cluster_command(lab):
     inputs = cluster.inputs
     # No path of this machine: `python` by name, run where Pulumi starts its providers (the
     # project folder), so a `destroy` from another checkout or venv finds it too.
-    assert inputs["create"] == "python -m k8s_lab.kind_lifecycle create --name alice --workers 2"
+    # The nodes' shares of labMemory (6g by default) and labCpus, applied after create.
+    caps = "--control-plane-memory 2234 --worker-memory 1117 --cpus 2"
+    assert inputs["create"] == f"python -m k8s_lab.kind_lifecycle create --name alice --workers 2 {caps}"
     assert inputs["delete"] == "python -m k8s_lab.kind_lifecycle delete --name alice"
     assert "dir" not in inputs
     assert inputs["environment"] == {"KIND_EXPERIMENTAL_DOCKER_NETWORK": "kind-alice", "K8S_LAB_NETWORK_ID": "network-network-id"}
