@@ -1,5 +1,23 @@
-"""Pure logic for k8s-lab: naming, ports, config validation and rendering.
+"""k8s-lab's library, in two kinds of module.
 
-Nothing in this package imports Pulumi, so every rule here is tested directly and
-shared by the Pulumi program, the engine tests and the tools around it.
+Rules, safe to call while Pulumi evaluates the program (they run no program, open no
+socket, fetch nothing, and give the same answer on every machine):
+  config (the settings table), names, ports, workspace (path rules; `ensure_folders` makes
+  the folders during `up` only), kind_config, kubeconfig, ide_container, ide_image (reads
+  ide/ only), ingress, registry, network, docker_host, commands, limits, mirror, repair,
+  roster, orchestrate, handout.
+
+Actions, which run programs or talk to Docker, kind or the network, and are called by
+lab.py, classroom.py and the commands Pulumi runs, never to compute a resource input:
+  kind_lifecycle (the commands' helper: `python -m k8s_lab.kind_lifecycle`), drift (a
+  read-only `docker ps`, for warnings and repairs), tools (the pinned fetcher), host_ports,
+  power (stop/start), status, doctor, verbs.
+
+tests/test_module_kinds.py holds the rules to that: none imports a module that acts.
 """
+
+RULES = (
+    "config", "names", "ports", "workspace", "kind_config", "kubeconfig", "ide_container", "ide_image", "ingress",
+    "registry", "network", "docker_host", "commands", "limits", "mirror", "repair", "roster", "orchestrate", "handout",
+)
+ACTIONS = ("kind_lifecycle", "drift", "tools", "host_ports", "power", "status", "doctor", "verbs")
