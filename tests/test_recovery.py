@@ -193,3 +193,38 @@ def test_plain_ide_env_stays_plain(tmp_path):
     lab_ = evaluate({"workspaceRoot": str(tmp_path), "ideEnv": '["EDITOR=vim"]'}, stack="kim")
     ide = lab_.one("docker:index/container:Container", "ide-container")
     assert ide.inputs["envs"][-1] == "EDITOR=vim" and len(ide.inputs["uploads"]) == 2
+
+
+def test_image_present_asks_the_exact_question_bounded_in_time(monkeypatch):
+    monkeypatch.setattr(drift.shutil, "which", lambda name: "/usr/bin/docker" if name == "docker" else None)
+    monkeypatch.setenv("PATH", "/usr/bin")
+    seen = []
+
+    def strict(argv, **kwargs):
+        seen.append(argv)
+        assert kwargs["capture_output"] is True and kwargs["text"] is True and 0 < kwargs["timeout"] <= 60
+        assert kwargs["env"]["PATH"] == "/usr/bin"  # the caller's environment, plus the Docker host's
+        return type("Done", (), {"returncode": 1, "stdout": "", "stderr": "Error response from daemon: No such image: ide:1"})()
+
+    assert drift.image_present("ide:1", run=strict) is False
+    assert drift.image_present("ide:1", run=lambda *a, **k: type("D", (), {"returncode": 1, "stderr": None})()) is None
+    monkeypatch.setattr(drift.shutil, "which", lambda name: None)
+    assert drift.image_present("ide:1", run=strict) is None and len(seen) == 1  # no docker: not asked
+
+
+def test_warn_if_lost_asks_about_this_student_and_warns_only_when_lost(monkeypatch):
+    from k8s_lab.names import LabNames
+
+    asked = []
+    monkeypatch.setattr(drift, "probe", lambda names, env=None: asked.append((names.student, env)) or Presence(cluster=False, ide=True))
+    warnings = []
+    assert drift.warn_if_lost(LabNames("kim"), {"DOCKER_HOST": "ssh://h"}, "urn:x", warnings.append) is True
+    assert asked == [("kim", {"DOCKER_HOST": "ssh://h"})] and "urn:x" in warnings[0] and "'kim'" in warnings[0]
+    monkeypatch.setattr(drift, "probe", lambda names, env=None: Presence(cluster=True, ide=True))
+    assert drift.warn_if_lost(LabNames("kim"), {}, "urn:x", warnings.append) is False and len(warnings) == 1
+
+
+def test_provider_path_drops_only_a_leading_venv_folder():
+    path = os.pathsep.join(["/usr/bin", "/p/venv/bin"])
+    assert commands.provider_path(path, "/p/venv/bin/python") == path
+    assert commands.provider_path("", "/p/venv/bin/python") == ""
