@@ -11,36 +11,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import lab
+from classroom_student import ACTIONS, backend_env
 from k8s_lab.handout import render_handout, write_handout
 from k8s_lab.orchestrate import Outcome, Progress, exit_code, run_all
 from k8s_lab.roster import RosterError, allocate_slots, parse_roster
 
 ROOT = Path(__file__).resolve().parent
-ACTIONS = ("up", "preview", "destroy", "status", "stop", "start")
-
-
-def backend_env(backend: str | None) -> dict[str, str]:
-    from k8s_lab import tools
-
-    environ = dict(os.environ)
-    env, notice = lab.workspace_env(environ)
-    if backend:
-        env["PULUMI_BACKEND_URL"] = backend
-    # As lab.py: the commands find this venv's `python`, kind and pulumi in .tools/, and a
-    # cluster that is gone never blocks refresh or destroy.
-    env["PATH"] = lab.path_with_interpreter(tools.path_with_tools(lab.tools_layout(environ), environ.get("PATH", "")))
-    env[lab.K8S_DELETE_UNREACHABLE_ENV] = "true"
-    if notice:
-        print(notice, file=sys.stderr)
-    return env
 
 
 def existing_slots(env: dict[str, str], students: list[str], workspace=None) -> dict[str, int]:
@@ -64,91 +45,9 @@ def existing_slots(env: dict[str, str], students: list[str], workspace=None) -> 
     return slots
 
 
-def configure_stack(stack, student: str, slot: int, docker_host: str, workspace_root: str | None) -> None:
-    """The student's settings in their stack's own config, written once where they belong
-    to the student's machine (workspaceRoot) and each time where the roster decides."""
-    from pulumi import automation as auto
-
-    config = stack.get_all_config()
-    stack.set_config("student", auto.ConfigValue(student))
-    stack.set_config("slot", auto.ConfigValue(str(slot)))
-    if docker_host:
-        stack.set_config("dockerHost", auto.ConfigValue(docker_host))
-    if not any(key.endswith(":idePassword") for key in config):
-        stack.set_config("idePassword", auto.ConfigValue(secrets.token_urlsafe(15), secret=True))
-    problem = lab.store_workspace_root(stack, workspace_root)
-    if problem:
-        raise RuntimeError(problem)
-
-
-def run_one(
-    action: str, student: str, slot: int, docker_host: str, env: dict[str, str], workspace_root: str | None = None
-) -> dict[str, str]:
-    """In the child process: configure the student's stack and run `action` on it."""
-    from pulumi import automation as auto
-
-    def phase(text: str) -> None:
-        print(f"PHASE {text}", flush=True)
-
-    phase("selecting stack")
-    stack = auto.create_or_select_stack(stack_name=student, work_dir=str(ROOT), opts=auto.LocalWorkspaceOptions(env_vars=env))
-    if action in ("up", "preview"):
-        configure_stack(stack, student, slot, docker_host, workspace_root)
-
-    def on_event(event) -> None:
-        pre = getattr(event, "resource_pre_event", None)
-        if pre is not None and pre.metadata is not None:
-            phase(f"{pre.metadata.op.value.lower()} {pre.metadata.urn.rsplit('::', 1)[-1]}")
-
-    if action == "up":
-        settings = {key.split(":", 1)[-1]: item.value for key, item in stack.get_all_config().items()}
-        repair = lab.look_for_repairs(student, settings, deployed=bool(stack.outputs()))
-        if repair.reasons:
-            phase("repairing: " + "; ".join(repair.reasons))
-        stack.up(on_event=on_event, replace=repair.replace or None, refresh=repair.refresh or None)
-    elif action == "preview":
-        result = stack.preview(diff=True, on_event=on_event)
-        changes = {k: v for k, v in result.change_summary.items() if k != "same"}
-        return {"changes": json.dumps(changes)}
-    elif action == "destroy":
-        stack.destroy(on_event=on_event)
-        return {}
-    elif action in ("stop", "start"):
-        return power_one(action, stack, phase)
-    return outputs_of(stack, with_status=action == "status")
-
-
-def outputs_of(stack, with_status: bool) -> dict[str, str]:
-    outputs = stack.outputs()
-    result = {name: str(value.value) for name, value in outputs.items() if name in ("ideUrl", "idePassword", "registry", "ingressUrl")}
-    if with_status:
-        result["status"] = status_one(stack)
-    return result
-
-
-def power_one(action: str, stack, phase) -> dict[str, str]:
-    """Stop or start one student's lab (k8s_lab.verbs); a failure names the repair."""
-    from k8s_lab import verbs
-
-    target = verbs.target(stack.name, lab.stack_settings(stack))
-    errors: list[str] = []
-    code = (verbs.stop if action == "stop" else verbs.start)(target, log=phase, err=errors.append)
-    if code:
-        raise RuntimeError(" ".join(errors))
-    return {}
-
-
-def status_one(stack) -> str:
-    """The student's lab status (k8s_lab.status) as JSON, for the teacher's table."""
-    from k8s_lab import status, verbs
-
-    facts = verbs.gather_status(verbs.target(stack.name, lab.stack_settings(stack)), stack.name, verbs.last_change(stack))
-    return json.dumps(status.assess(facts).as_dict())
-
-
 def child_argv(action: str, student: str, slot: int, host: str, backend: str | None, workspace_root: str | None) -> list[str]:
     """The command line of one student's child process."""
-    argv = [sys.executable, str(ROOT / "classroom.py"), "_one", action, student, "--slot", str(slot)]
+    argv = [sys.executable, "-m", "classroom_student", action, student, "--slot", str(slot)]
     if host:
         argv += ["--docker-host", host]
     if backend:
@@ -279,24 +178,10 @@ def main(argv: list[str] | None = None) -> int:
         if action == "status":
             each.add_argument("--json", action="store_true", help="the students' lab status as JSON, for tools")
     add_mirror_parser(sub)
-    one = sub.add_parser("_one", help=argparse.SUPPRESS)
-    one.add_argument("one_action", choices=ACTIONS)
-    one.add_argument("student")
-    one.add_argument("--slot", type=int, required=True)
-    one.add_argument("--docker-host", default="")
-    one.add_argument("--backend")
-    one.add_argument("--workspace-root")
     args = parser.parse_args(argv)
 
     if args.action == "mirror":
         return run_mirror(args)
-    if args.action == "_one":
-        outputs = run_one(
-            args.one_action, args.student, args.slot, args.docker_host, backend_env(args.backend), args.workspace_root
-        )
-        print("RESULT " + json.dumps(outputs), flush=True)
-        return 0
-
     if args.parallel < 1:
         parser.error("--parallel must be at least 1")
     try:

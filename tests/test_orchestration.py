@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 import classroom
+import classroom_student
 import lab
 from k8s_lab import repair
 from k8s_lab.orchestrate import Outcome
@@ -103,7 +104,7 @@ def test_an_unreadable_slot_stops_the_class_instead_of_moving_the_student():
 
 def test_configure_stack_writes_the_roster_and_keeps_a_password(tmp_path):
     stack = FakeStack(config={"idePassword": "already-set"})
-    classroom.configure_stack(stack, "kim", 4, "ssh://teacher@lab2", str(tmp_path))
+    classroom_student.configure_stack(stack, "kim", 4, "ssh://teacher@lab2", str(tmp_path))
     assert {k: v.value for k, v in stack.config.items()} == {
         "k8s-lab:idePassword": "already-set",
         "k8s-lab:student": "kim",
@@ -112,7 +113,7 @@ def test_configure_stack_writes_the_roster_and_keeps_a_password(tmp_path):
         "k8s-lab:workspaceRoot": str(tmp_path),
     }
     fresh = FakeStack()
-    classroom.configure_stack(fresh, "lee", 0, "", str(tmp_path))
+    classroom_student.configure_stack(fresh, "lee", 0, "", str(tmp_path))
     assert fresh.config["k8s-lab:idePassword"].secret and len(fresh.config["k8s-lab:idePassword"].value) >= 16
 
 
@@ -150,3 +151,17 @@ def test_handouts_are_written_for_those_who_succeeded(tmp_path):
     text = (tmp_path / "kim.md").read_text()
     assert "http://h:8444" in text and "pw-kim-123" in text and "localhost:5001" in text
     assert (tmp_path / "kim.md").stat().st_mode & 0o077 == 0
+
+
+def test_the_student_child_is_a_module_entry_not_a_hidden_verb():
+    import subprocess
+
+    from conftest import ROOT
+
+    argv = classroom.child_argv("up", "kim", 3, "ssh://h", "file:///s", "/labs")
+    assert argv[1:] == ["-m", "classroom_student", "up", "kim", "--slot", "3", "--docker-host", "ssh://h",
+                        "--backend", "file:///s", "--workspace-root", "/labs"]
+    helped = subprocess.run([sys.executable, "-m", "classroom_student", "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert helped.returncode == 0 and "RESULT" in helped.stdout
+    verbs = subprocess.run([sys.executable, "classroom.py", "--help"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert "_one" not in verbs and "SUPPRESS" not in verbs
