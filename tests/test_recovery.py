@@ -228,3 +228,17 @@ def test_provider_path_drops_only_a_leading_venv_folder():
     path = os.pathsep.join(["/usr/bin", "/p/venv/bin"])
     assert commands.provider_path(path, "/p/venv/bin/python") == path
     assert commands.provider_path("", "/p/venv/bin/python") == ""
+
+
+@pytest.mark.engine
+def test_a_removed_image_is_seen_as_missing_and_planned_for_a_rebuild(docker_client, base_image):
+    """On a real engine: what `docker image prune -a` leaves is what lab.py's repair sees."""
+    tag = "k8s-lab-test/ide:repair-probe"
+    docker_client.images.get(base_image).tag(tag)
+    try:
+        assert drift.image_present(tag) is True
+    finally:
+        docker_client.images.remove(tag)
+    assert drift.image_present(tag) is False
+    plan = repair.plan("kim", repair.Findings(cluster_missing=False, ide_missing=False, image_missing=True, prebuilt_image=False))
+    assert plan.replace == [repair.child_urn("kim", repair.BUILT_IMAGE)] and plan.refresh
