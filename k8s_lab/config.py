@@ -510,10 +510,8 @@ def _rules_across_keys(reader: _Reader, values: dict[str, Any], password_is_secr
         reader.bad("workspaceRoot", _shown(reader.raw.get("workspaceRoot")), f"cannot name the student folders: {why}", BY_KEY["workspaceRoot"].fix)
     if "labMemory" not in reported and "workers" not in reported:
         split = limits.shares(values["lab_memory_mb"], values["lab_cpus"], values["workers"])
-        if isinstance(split, limits.Problem):
-            given = reader.text("labMemory")
-            shown = repr(given) if given else f"{limits.DEFAULT_MEMORY!r} (the default)"
-            reader.bad(split.key, shown, split.reason, split.fix)
+        if isinstance(split, limits.Problem):  # the default (6g) fits even 9 workers
+            reader.bad(split.key, _shown(reader.raw.get("labMemory")), split.reason, split.fix)
     if values["ide_password"] is not None and not password_is_secret:
         reader.bad("idePassword", "(hidden)", "is stored in plain text", "pulumi config set --secret idePassword <password>")
     if "bindAddress" in reported:

@@ -219,3 +219,42 @@ def test_caps_are_on_by_default_and_0_turns_them_off(workspace_root):
     off = parse(workspace_root, labMemory="0", labCpus="0")
     assert (off.lab_memory_mb, off.lab_cpus) == (None, None)
     assert off.shares == off.shares.__class__()
+
+
+def problems_of(raw, **kwargs):
+    with pytest.raises(ConfigError) as refused:
+        parse_lab_config(raw, stack="kim", **kwargs)
+    return refused.value.problems
+
+
+def test_rules_across_keys_report_exactly(workspace_root):
+    """Each rule that spans keys, as the user reads it: key, shown value, reason and fix."""
+    from k8s_lab.config import BY_KEY, Problem
+
+    assert problems_of({}) == [
+        Problem("workspaceRoot", "(unset)", "cannot name the student folders: it is not set", BY_KEY["workspaceRoot"].fix)
+    ]
+    assert problems_of({"workspaceRoot": workspace_root, "idePassword": "long-enough-pw"}, password_is_secret=False) == [
+        Problem("idePassword", "(hidden)", "is stored in plain text", "pulumi config set --secret idePassword <password>")
+    ]
+    assert problems_of({"workspaceRoot": workspace_root, "bindAddress": "0.0.0.0"}) == [
+        Problem(
+            "bindAddress",
+            "'0.0.0.0'",
+            "publishes the IDE (a root shell with the host's docker) beyond this machine",
+            "pulumi config set allowRemoteAccess true to mean it, or keep bindAddress 127.0.0.1",
+        )
+    ]
+    assert problems_of({"dockerHost": "ssh://teacher@lab2"}) == [
+        Problem(
+            "bindAddress",
+            "'127.0.0.1'",
+            "is loopback on the remote Docker host lab2, out of the students' reach",
+            "pulumi config set bindAddress 0.0.0.0 and pulumi config set allowRemoteAccess true",
+        )
+    ]
+    assert parse_lab_config({"workspaceRoot": workspace_root, "workers": "9"}, stack="kim").shares.worker_mb >= 256
+    (given,) = problems_of({"workspaceRoot": workspace_root, "labMemory": "2g", "workers": "9"})
+    assert (given.key, given.value) == ("labMemory", "'2g'") and "11 of them" in given.reason
+    # A reported key is not reported again by a rule that builds on it.
+    assert [p.key for p in problems_of({"dockerHost": "ftp://x", "bindAddress": "nope"})] == ["bindAddress", "dockerHost", "workspaceRoot"]
