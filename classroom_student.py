@@ -72,7 +72,7 @@ def run_one(
             phase(f"{pre.metadata.op.value.lower()} {pre.metadata.urn.rsplit('::', 1)[-1]}")
 
     if action == "up":
-        settings = {key.split(":", 1)[-1]: item.value for key, item in stack.get_all_config().items()}
+        settings = lab.stack_settings(stack)
         repair = lab.look_for_repairs(student, settings, deployed=bool(stack.outputs()))
         if repair.reasons:
             phase("repairing: " + "; ".join(repair.reasons))
