@@ -13,7 +13,7 @@ import secrets
 import sys
 from pathlib import Path
 
-import lab
+from k8s_lab import session
 
 ROOT = Path(__file__).resolve().parent
 ACTIONS = ("up", "preview", "destroy", "status", "stop", "start")
@@ -23,13 +23,13 @@ def backend_env(backend: str | None) -> dict[str, str]:
     from k8s_lab import tools
 
     environ = dict(os.environ)
-    env, notice = lab.workspace_env(environ)
+    env, notice = session.workspace_env(environ)
     if backend:
         env["PULUMI_BACKEND_URL"] = backend
     # As lab.py: the commands find this venv's `python`, kind and pulumi in .tools/, and a
     # cluster that is gone never blocks refresh or destroy.
-    env["PATH"] = lab.path_with_interpreter(tools.path_with_tools(lab.tools_layout(environ), environ.get("PATH", "")))
-    env[lab.K8S_DELETE_UNREACHABLE_ENV] = "true"
+    env["PATH"] = session.path_with_interpreter(tools.path_with_tools(session.tools_layout(environ), environ.get("PATH", "")))
+    env[session.K8S_DELETE_UNREACHABLE_ENV] = "true"
     if notice:
         print(notice, file=sys.stderr)
     return env
@@ -47,7 +47,7 @@ def configure_stack(stack, student: str, slot: int, docker_host: str, workspace_
         stack.set_config("dockerHost", auto.ConfigValue(docker_host))
     if not any(key.endswith(":idePassword") for key in config):
         stack.set_config("idePassword", auto.ConfigValue(secrets.token_urlsafe(15), secret=True))
-    problem = lab.store_workspace_root(stack, workspace_root)
+    problem = session.store_workspace_root(stack, workspace_root)
     if problem:
         raise RuntimeError(problem)
 
@@ -72,8 +72,8 @@ def run_one(
             phase(f"{pre.metadata.op.value.lower()} {pre.metadata.urn.rsplit('::', 1)[-1]}")
 
     if action == "up":
-        settings = lab.stack_settings(stack)
-        repair = lab.look_for_repairs(student, settings, deployed=bool(stack.outputs()))
+        settings = session.stack_settings(stack)
+        repair = session.look_for_repairs(student, settings, deployed=bool(stack.outputs()))
         if repair.reasons:
             phase("repairing: " + "; ".join(repair.reasons))
         stack.up(on_event=on_event, replace=repair.replace or None, refresh=repair.refresh or None)
@@ -101,7 +101,7 @@ def power_one(action: str, stack, phase) -> dict[str, str]:
     """Stop or start one student's lab (k8s_lab.verbs); a failure names the repair."""
     from k8s_lab import verbs
 
-    target = verbs.target(stack.name, lab.stack_settings(stack))
+    target = verbs.target(stack.name, session.stack_settings(stack))
     errors: list[str] = []
     code = (verbs.stop if action == "stop" else verbs.start)(target, log=phase, err=errors.append)
     if code:
@@ -110,10 +110,10 @@ def power_one(action: str, stack, phase) -> dict[str, str]:
 
 
 def status_one(stack) -> str:
-    """The student's lab status (k8s_lab.status) as JSON, for the teacher's table."""
+    """The student's lab status (k8s_session.status) as JSON, for the teacher's table."""
     from k8s_lab import status, verbs
 
-    facts = verbs.gather_status(verbs.target(stack.name, lab.stack_settings(stack)), stack.name, verbs.last_change(stack))
+    facts = verbs.gather_status(verbs.target(stack.name, session.stack_settings(stack)), stack.name, verbs.last_change(stack))
     return json.dumps(status.assess(facts).as_dict())
 
 

@@ -11,7 +11,8 @@ Actions, which run programs or talk to Docker, kind or the network, and are call
 lab.py, classroom.py and the commands Pulumi runs, never to compute a resource input:
   kind_lifecycle (the commands' helper: `python -m k8s_lab.kind_lifecycle`), drift (a
   read-only `docker ps`, for warnings and repairs), tools (the pinned fetcher), host_ports,
-  power (stop/start), status, doctor, verbs.
+  power (stop/start), status, doctor, verbs, session (what lab.py and classroom.py share:
+  tools, state backend, passphrase, stack selection, repairs), runner (the one way to run a program).
 
 tests/test_module_kinds.py holds the rules to that: none imports a module that acts.
 """
@@ -20,4 +21,4 @@ RULES = (
     "config", "names", "ports", "workspace", "kind_config", "kubeconfig", "ide_container", "ide_image", "ingress",
     "registry", "network", "docker_host", "commands", "limits", "mirror", "repair", "roster", "orchestrate", "handout",
 )
-ACTIONS = ("kind_lifecycle", "drift", "tools", "host_ports", "power", "status", "doctor", "verbs")
+ACTIONS = ("kind_lifecycle", "drift", "tools", "host_ports", "power", "status", "doctor", "verbs", "session", "runner")

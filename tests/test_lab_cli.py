@@ -6,13 +6,14 @@ import sys
 from pathlib import Path
 
 import lab
+from k8s_lab import session
 from k8s_lab.names import student_name_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_missing_tools_are_named_with_how_to_get_them():
-    report = lab.preflight_report(lab.missing_tools(lambda name: None if name in ("kind", "pulumi") else "/x"), None)
+    report = session.preflight_report(session.missing_tools(lambda name: None if name in ("kind", "pulumi") else "/x"), None)
     assert "kind is missing" in report and "choco install kind" in report
     assert "pulumi is missing" in report and "brew install pulumi" in report
     assert "docker is missing" not in report
@@ -21,43 +22,43 @@ def test_missing_tools_are_named_with_how_to_get_them():
 
 
 def test_all_present_and_docker_answering_is_no_report():
-    assert lab.preflight_report(lab.missing_tools(lambda name: "/usr/bin/" + name), None) is None
+    assert session.preflight_report(session.missing_tools(lambda name: "/usr/bin/" + name), None) is None
 
 
 def test_docker_daemon_down_is_explained():
     def fake_run(*args, **kwargs):
         return subprocess.CompletedProcess(args, 1, "", "Cannot connect to the Docker daemon at unix:///var/run/docker.sock\n")
 
-    problem = lab.docker_problem(fake_run)
+    problem = session.docker_problem(fake_run)
     assert "daemon does not answer" in problem and "Cannot connect" in problem and "Start Docker Desktop" in problem
-    assert "Start Docker Desktop" in lab.preflight_report([], problem)
+    assert "Start Docker Desktop" in session.preflight_report([], problem)
 
 
 def test_default_stack_names_are_valid_student_names():
     for user in ("Kim Min-su", "KHP", "first.last", "___", "x" * 80, "관리자"):
-        name = lab.default_stack_name(user)
+        name = session.default_stack_name(user)
         assert student_name_problem(name) is None, (user, name)
 
 
 def test_passphrase_is_made_once_readable_by_owner_only(tmp_path):
     file = tmp_path / "state" / "passphrase"
-    env, notice = lab.passphrase_env({}, file)
+    env, notice = session.passphrase_env({}, file)
     assert env == {"PULUMI_CONFIG_PASSPHRASE_FILE": str(file)} and "Keep it" in notice
     assert stat.S_IMODE(file.stat().st_mode) == 0o600
     first = file.read_text()
-    env, notice = lab.passphrase_env({}, file)
+    env, notice = session.passphrase_env({}, file)
     assert notice is None and file.read_text() == first and len(first) >= 40
 
 
 def test_users_own_passphrase_wins(tmp_path):
     file = tmp_path / "passphrase"
-    assert lab.passphrase_env({"PULUMI_CONFIG_PASSPHRASE": ""}, file) == ({}, None)
-    assert lab.passphrase_env({"PULUMI_CONFIG_PASSPHRASE_FILE": "/secure/p"}, file) == ({}, None)
+    assert session.passphrase_env({"PULUMI_CONFIG_PASSPHRASE": ""}, file) == ({}, None)
+    assert session.passphrase_env({"PULUMI_CONFIG_PASSPHRASE_FILE": "/secure/p"}, file) == ({}, None)
     assert not file.exists()
 
 
 def test_backend_is_a_file_url_inside_the_project(tmp_path):
-    assert lab.backend_url(tmp_path / "s") == "file://" + (tmp_path / "s").as_posix()
+    assert session.backend_url(tmp_path / "s") == "file://" + (tmp_path / "s").as_posix()
 
 
 def run_lab(tmp_path, *args, fake_docker=False):
@@ -114,7 +115,7 @@ def test_port_check_names_a_taken_port_before_up():
             holder.close()
     with holder:
         holder.listen()
-        message = lab.port_problem("kim", {"slot": str(slot)}, own_lab_running=lambda s: False)
+        message = session.port_problem("kim", {"slot": str(slot)}, own_lab_running=lambda s: False)
     assert f"127.0.0.1:{ports_for_slot(slot).ide} (ide)" in message and "pulumi config set slot" in message
 
 
@@ -122,8 +123,8 @@ def test_port_check_skips_a_lab_that_is_already_up(monkeypatch):
     from k8s_lab import host_ports
 
     monkeypatch.setattr(host_ports, "taken_ports", lambda address, ports: [("ide", ports.ide)])
-    assert lab.port_problem("kim", {}, own_lab_running=lambda s: True) is None
-    message = lab.port_problem("kim", {"student": "lee", "slot": "1"}, own_lab_running=lambda s: False)
+    assert session.port_problem("kim", {}, own_lab_running=lambda s: True) is None
+    message = session.port_problem("kim", {"student": "lee", "slot": "1"}, own_lab_running=lambda s: False)
     assert "127.0.0.1:8544 (ide)" in message and "slot 1" in message
 
 

@@ -12,6 +12,7 @@ import pytest
 import classroom
 import classroom_student
 import lab
+from k8s_lab import session
 from k8s_lab import repair
 from k8s_lab.orchestrate import Outcome
 from k8s_lab.roster import RosterError
@@ -44,9 +45,9 @@ class FakeStack:
 @pytest.fixture
 def quiet_docker(monkeypatch):
     """No port is taken and Docker shows a healthy lab unless a test says otherwise."""
-    monkeypatch.setattr(lab, "ide_container_exists", lambda student: False)
+    monkeypatch.setattr(session, "ide_container_exists", lambda student: False)
     monkeypatch.setattr("k8s_lab.host_ports.taken_ports", lambda bind, ports: [])
-    monkeypatch.setattr(lab, "look_for_repairs", lambda name, config, deployed: repair.Repair())
+    monkeypatch.setattr(session, "look_for_repairs", lambda name, config, deployed: repair.Repair())
 
 
 def test_up_stores_the_folder_then_runs_pulumi(tmp_path, quiet_docker, monkeypatch):
@@ -72,7 +73,7 @@ def test_a_bad_slot_is_left_to_the_program_to_name(tmp_path, quiet_docker):
 def test_up_passes_the_repair_to_pulumi(tmp_path, quiet_docker, monkeypatch, capsys):
     plan = repair.plan("kim", repair.Findings(cluster_missing=True, ide_missing=False, image_missing=True, prebuilt_image=False))
     seen = []
-    monkeypatch.setattr(lab, "look_for_repairs", lambda name, config, deployed: seen.append(deployed) or plan)
+    monkeypatch.setattr(session, "look_for_repairs", lambda name, config, deployed: seen.append(deployed) or plan)
     stack = FakeStack(config={"workspaceRoot": str(tmp_path)}, outputs={"ideUrl": value("http://x")})
     assert lab.run_up(stack, None) == 0
     assert seen == [True]

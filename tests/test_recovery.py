@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-import lab
+from k8s_lab import session
 from k8s_lab import commands, drift, repair
 from k8s_lab.drift import Presence
 from lab_mocks import evaluate
@@ -62,19 +62,19 @@ def test_look_for_repairs_asks_docker_only_for_a_deployed_stack(monkeypatch):
     asked = []
     monkeypatch.setattr(drift, "probe", lambda names, env=None: asked.append(names.student) or Presence(cluster=False, ide=True))
     monkeypatch.setattr(drift, "image_present", lambda ref, env=None: asked.append(ref) or False)
-    assert not lab.look_for_repairs("kim", {}, deployed=False) and asked == []
-    plan = lab.look_for_repairs("kim", {"student": "lee"}, deployed=True)
+    assert not session.look_for_repairs("kim", {}, deployed=False) and asked == []
+    plan = session.look_for_repairs("kim", {"student": "lee"}, deployed=True)
     assert asked[0] == "lee" and asked[1].startswith("k8s-lab-ide:")
     assert plan.replace == [repair.child_urn("kim", repair.CLUSTER_COMMAND), repair.child_urn("kim", repair.BUILT_IMAGE)]
     asked.clear()
-    lab.look_for_repairs("kim", {"ideImage": "registry.example.com/ide:1"}, deployed=True)
+    session.look_for_repairs("kim", {"ideImage": "registry.example.com/ide:1"}, deployed=True)
     assert asked[1] == "registry.example.com/ide:1"
 
 
 def test_look_for_repairs_does_nothing_when_docker_does_not_answer(monkeypatch):
     monkeypatch.setattr(drift, "probe", lambda names, env=None: None)
     monkeypatch.setattr(drift, "image_present", lambda ref, env=None: None)
-    assert not lab.look_for_repairs("kim", {}, deployed=True)
+    assert not session.look_for_repairs("kim", {}, deployed=True)
 
 
 def test_image_present_reads_dockers_answer(monkeypatch):
@@ -116,39 +116,39 @@ class FakeStack:
 
 def test_first_up_stores_the_workspace_root_once(tmp_path, capsys):
     stack = FakeStack()
-    assert lab.store_workspace_root(stack, None, home=tmp_path) is None
+    assert session.store_workspace_root(stack, None, home=tmp_path) is None
     assert stack.written == {"workspaceRoot": str(tmp_path / "k8s-lab")}
     assert "stored in stack kim's config" in capsys.readouterr().out
     stack.written.clear()
-    assert lab.store_workspace_root(stack, None, home=tmp_path / "elsewhere") is None
+    assert session.store_workspace_root(stack, None, home=tmp_path / "elsewhere") is None
     assert stack.written == {}  # the stored one is kept: a stack is a function of its config
 
 
 def test_an_explicit_workspace_root_is_stored_resolved(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     stack = FakeStack({"workspaceRoot": "/old/place"})
-    assert lab.store_workspace_root(stack, "labs", home=tmp_path) is None
+    assert session.store_workspace_root(stack, "labs", home=tmp_path) is None
     assert stack.written == {"workspaceRoot": str(tmp_path / "labs")}
 
 
 def test_an_unwritable_workspace_root_stops_up_with_the_fix(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    problem = lab.store_workspace_root(FakeStack(), str(blocker / "labs"), home=tmp_path)
+    problem = session.store_workspace_root(FakeStack(), str(blocker / "labs"), home=tmp_path)
     assert "is a file, not a folder" in problem and "--workspace-root" in problem
 
 
 def test_another_docker_host_needs_no_folder_here(tmp_path):
     stack = FakeStack({"dockerHost": "ssh://teacher@lab2"})
-    assert lab.store_workspace_root(stack, None, home=tmp_path) is None and stack.written == {}
+    assert session.store_workspace_root(stack, None, home=tmp_path) is None and stack.written == {}
 
 
 def test_the_commands_python_is_the_venv_that_runs_lab(tmp_path):
     venv_bin = tmp_path / "venv" / "bin"
-    path = lab.path_with_interpreter(f"/usr/bin{os.pathsep}{venv_bin}", str(venv_bin / "python"))
+    path = session.path_with_interpreter(f"/usr/bin{os.pathsep}{venv_bin}", str(venv_bin / "python"))
     assert path.split(os.pathsep) == [str(venv_bin), "/usr/bin"]
-    assert lab.interpreter_problem(path, which=lambda name, path: None).startswith("the lab's commands run `python`")
-    assert lab.interpreter_problem(path, which=lambda name, path: "/x/python") is None
+    assert session.interpreter_problem(path, which=lambda name, path: None).startswith("the lab's commands run `python`")
+    assert session.interpreter_problem(path, which=lambda name, path: "/x/python") is None
 
 
 def test_the_program_sees_the_providers_path_without_the_venv_pulumi_added():

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-import lab
+from k8s_lab import session
 from k8s_lab import tools
 
 FAKE_KIND = b"#!/bin/sh\necho 'kind v0.23.0 fake'\n" + b"#" * 100_000  # big enough for several reads
@@ -327,7 +327,7 @@ def prepare(tmp_path, action="up", fetch=True, **overrides):
         err=err.append,
     )
     kwargs.update(overrides)
-    return lab.prepare_tools(action, **kwargs), layout, "\n".join(out), "\n".join(err)
+    return session.prepare_tools(action, **kwargs), layout, "\n".join(out), "\n".join(err)
 
 
 posix_only = pytest.mark.skipif(os.name == "nt", reason="fake executables are shell scripts")
@@ -347,7 +347,7 @@ def test_tools_on_path_are_used_and_not_fetched(tmp_path):
     for name in ("docker", "kind", "pulumi"):
         executable(tmp_path / "path", name)
     result, layout, out, err = prepare(tmp_path)
-    assert isinstance(result, lab.PreparedTools) and result.pulumi_command is None  # the Automation API finds it on PATH
+    assert isinstance(result, session.PreparedTools) and result.pulumi_command is None  # the Automation API finds it on PATH
     assert result.path.split(os.pathsep)[:3] == [str(layout.bin_dir), str(layout.pulumi_bin_dir), str(tmp_path / "path")]
     assert not layout.root.exists() and err == ""
 
@@ -360,7 +360,7 @@ def test_tools_already_in_the_tools_folder_are_used(tmp_path):
     executable(layout.pulumi_bin_dir, "pulumi")
     opened = []
     result, _, out, err = prepare(tmp_path, layout=layout, pulumi_opener=lambda lay: opened.append(lay) or "tools-pulumi")
-    assert isinstance(result, lab.PreparedTools) and result.pulumi_command == "tools-pulumi" and opened == [layout]
+    assert isinstance(result, session.PreparedTools) and result.pulumi_command == "tools-pulumi" and opened == [layout]
     assert "Fetching" not in out and err == ""
 
 
@@ -391,7 +391,7 @@ def test_what_is_missing_is_fetched_saying_what_and_from_where(release, tmp_path
 
     kind_installer = functools.partial(tools.install_kind, base_url=base_url(release), pinned={}, opener=NO_PROXY_OPEN, timeout=5)
     result, _, out, err = prepare(tmp_path, layout=layout, kind_installer=kind_installer, pulumi_installer=pulumi_installer)
-    assert isinstance(result, lab.PreparedTools), err
+    assert isinstance(result, session.PreparedTools), err
     assert layout.kind.read_bytes() == FAKE_KIND
     # lab.py hands Pulumi's installer .tools/pulumi and the pinned version, and runs what it installed.
     assert installs == [(str(layout.pulumi_root), tools.PULUMI_VERSION)] and result.pulumi_command == "installed-pulumi"
@@ -433,19 +433,19 @@ def test_check_says_what_up_would_fetch_and_fetches_nothing(tmp_path):
 
 
 def test_the_tools_folder_is_the_projects_unless_overridden(tmp_path):
-    assert lab.tools_layout({}, LINUX).root == lab.ROOT / ".tools"
-    assert lab.tools_layout({}, LINUX).pulumi_root == lab.ROOT / ".tools" / "pulumi"
-    assert lab.tools_layout({lab.TOOLS_DIR_ENV: str(tmp_path)}, LINUX).root == tmp_path.resolve()
-    assert ".tools/" in (lab.ROOT / ".gitignore").read_text().splitlines()
+    assert session.tools_layout({}, LINUX).root == session.ROOT / ".tools"
+    assert session.tools_layout({}, LINUX).pulumi_root == session.ROOT / ".tools" / "pulumi"
+    assert session.tools_layout({session.TOOLS_DIR_ENV: str(tmp_path)}, LINUX).root == tmp_path.resolve()
+    assert ".tools/" in (session.ROOT / ".gitignore").read_text().splitlines()
 
 
 def test_the_workspace_gets_path_with_tools_and_the_tools_pulumi(tmp_path):
     captured = {}
-    prepared = lab.PreparedTools(path=os.pathsep.join([str(tmp_path / ".tools" / "bin"), "/usr/bin"]), pulumi_command="tools-pulumi")
+    prepared = session.PreparedTools(path=os.pathsep.join([str(tmp_path / ".tools" / "bin"), "/usr/bin"]), pulumi_command="tools-pulumi")
     environ = {"PULUMI_BACKEND_URL": f"file://{tmp_path.as_posix()}", "PULUMI_CONFIG_PASSPHRASE": "test", "PATH": "/usr/bin"}
-    lab.select_stack("kim", prepared, environ, LINUX, create=lambda **kwargs: captured.update(kwargs) or "stack")
+    session.select_stack("kim", prepared, environ, LINUX, create=lambda **kwargs: captured.update(kwargs) or "stack")
     opts = captured["opts"]
-    assert captured["stack_name"] == "kim" and captured["work_dir"] == str(lab.ROOT)
+    assert captured["stack_name"] == "kim" and captured["work_dir"] == str(session.ROOT)
     assert opts.env_vars["PATH"] == prepared.path and opts.pulumi_command == "tools-pulumi"
     assert opts.env_vars["PULUMI_BACKEND_URL"] == environ["PULUMI_BACKEND_URL"] and "DOCKER_HOST" not in opts.env_vars
 
@@ -457,31 +457,31 @@ WINDOWS = tools.Platform("windows", "amd64")
 
 def test_windows_uses_the_docker_clis_own_endpoint_or_docker_desktops_pipe():
     desktop = "npipe:////./pipe/dockerDesktopLinuxEngine"
-    assert lab.docker_host_env({}, WINDOWS, lambda: desktop) == {"DOCKER_HOST": desktop}
-    assert lab.docker_host_env({}, WINDOWS, lambda: None) == {"DOCKER_HOST": "npipe:////./pipe/docker_engine"}
-    assert lab.docker_host_env({"DOCKER_HOST": "tcp://10.0.0.5:2376"}, WINDOWS, refuse) == {}
-    assert lab.docker_host_env({"DOCKER_CONTEXT": "rancher"}, WINDOWS, refuse) == {}
+    assert session.docker_host_env({}, WINDOWS, lambda: desktop) == {"DOCKER_HOST": desktop}
+    assert session.docker_host_env({}, WINDOWS, lambda: None) == {"DOCKER_HOST": "npipe:////./pipe/docker_engine"}
+    assert session.docker_host_env({"DOCKER_HOST": "tcp://10.0.0.5:2376"}, WINDOWS, refuse) == {}
+    assert session.docker_host_env({"DOCKER_CONTEXT": "rancher"}, WINDOWS, refuse) == {}
     for plat in (LINUX, tools.Platform("darwin", "arm64")):
-        assert lab.docker_host_env({}, plat, refuse) == {}
+        assert session.docker_host_env({}, plat, refuse) == {}
 
 
 def test_docker_context_endpoint_is_read_from_the_cli():
     def answers(stdout, code=0):
         return lambda argv, **kwargs: subprocess.CompletedProcess(argv, code, stdout, "")
 
-    assert lab.docker_context_host(answers("npipe:////./pipe/docker_engine\n")) == "npipe:////./pipe/docker_engine"
-    assert lab.docker_context_host(answers("", 1)) is None
+    assert session.docker_context_host(answers("npipe:////./pipe/docker_engine\n")) == "npipe:////./pipe/docker_engine"
+    assert session.docker_context_host(answers("", 1)) is None
 
     def missing(argv, **kwargs):
         raise FileNotFoundError("docker")
 
-    assert lab.docker_context_host(missing) is None
+    assert session.docker_context_host(missing) is None
 
 
 def test_lab_py_still_imports_nothing_heavy_at_start():
     # `python lab.py check` must answer fast on a machine without Pulumi's CLI.
     code = "import sys, lab; print('pulumi' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=lab.ROOT, timeout=30)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=session.ROOT, timeout=30)
     assert result.stdout.strip() == "False", result.stderr
 
 
@@ -492,7 +492,7 @@ def test_reading_a_stack_needs_only_pulumi(tmp_path, action):
     executable(tmp_path / "path", "pulumi")
     docker_asked = []
     result, layout, out, err = prepare(tmp_path, action=action, docker_check=lambda: docker_asked.append(1) or "down")
-    assert isinstance(result, lab.PreparedTools) and err == "" and docker_asked == []
+    assert isinstance(result, session.PreparedTools) and err == "" and docker_asked == []
     assert not layout.root.exists()
 
 

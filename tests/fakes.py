@@ -1,0 +1,78 @@
+"""A recording stand-in for k8s_lab.runner.Runner, like ctlptl's FakeCmdRunner: it answers
+each call by argv and keeps every call (argv, stdin, env) in order, so a test can assert the
+exact commands, their order, and what each outcome leads to, without Docker, kind or kubectl.
+
+    fake = FakeRunner({("docker", "stop"): ok(), ("kind", "get", "nodes"): ok("kim-control-plane\\n")})
+    fake = FakeRunner(lambda argv: ok("running") if argv[:2] == ("docker", "inspect") else ok())
+
+A dict is matched by the longest key that is a prefix of the argv; a call nothing answers
+fails the test with the argv, so an unexpected command never passes silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from k8s_lab.runner import Result, RunError
+
+
+@dataclass(frozen=True)
+class Answer:
+    returncode: int = 0
+    stdout: str = ""
+    stderr: str = ""
+
+
+def ok(stdout: str = "") -> Answer:
+    return Answer(0, stdout)
+
+
+def fails(stderr: str = "failed", returncode: int = 1) -> Answer:
+    return Answer(returncode, "", stderr)
+
+
+@dataclass(frozen=True)
+class Call:
+    argv: tuple[str, ...]
+    stdin: str | None
+    env: dict[str, str]
+    timeout: float | None
+
+
+Handler = Callable[[tuple[str, ...]], "Answer | None"]
+
+
+@dataclass
+class FakeRunner:
+    answers: Mapping[tuple[str, ...], Answer] | Handler = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+
+    def answer(self, argv: tuple[str, ...]) -> Answer | None:
+        if callable(self.answers):
+            return self.answers(argv)
+        keys = [key for key in self.answers if argv[: len(key)] == key]
+        return self.answers[max(keys, key=len)] if keys else None
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        check: bool = True,
+    ) -> Result:
+        words = tuple(argv)
+        self.calls.append(Call(words, stdin, dict(env or {}), timeout))
+        answer = self.answer(words)
+        if answer is None:
+            raise AssertionError(f"FakeRunner: nothing answers {words}")
+        result = Result(words, answer.returncode, answer.stdout, answer.stderr)
+        if check and not result.ok:
+            raise RunError(result)
+        return result
+
+    @property
+    def argvs(self) -> list[tuple[str, ...]]:
+        return [call.argv for call in self.calls]

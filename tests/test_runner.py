@@ -1,0 +1,63 @@
+"""k8s_lab/runner.py against real child processes, and tests/fakes.py against the runner's
+contract (the fake must fail where the real one fails, or tests that use it would lie)."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from fakes import FakeRunner, fails, ok
+from k8s_lab.runner import NOT_FOUND, TIMED_OUT, ProcessRunner, RunError
+
+PY = sys.executable
+
+
+def test_output_stdin_and_extra_env_reach_the_child():
+    code = "import os,sys; print(sys.stdin.read().upper()); print(os.environ['K8S_LAB_X'], os.environ.get('PATH') is not None)"
+    result = ProcessRunner().run([PY, "-c", code], stdin="kim", env={"K8S_LAB_X": "tcp://host:2376"})
+    assert result.ok and result.stdout.split() == ["KIM", "tcp://host:2376", "True"]
+
+
+def test_a_child_that_fills_stderr_does_not_hang_and_its_failure_keeps_argv_and_last_lines():
+    # More than a pipe holds (64 KiB on Linux) on stderr while stdout is also written.
+    code = "import sys; sys.stdout.write('o'*100000); [sys.stderr.write(f'line {i}\\n') for i in range(200000)]; sys.exit(3)"
+    with pytest.raises(RunError) as raised:
+        ProcessRunner().run([PY, "-c", code], timeout=60)
+    error = raised.value
+    assert error.result.returncode == 3 and len(error.result.stdout) == 100000
+    assert error.last_lines() == ["line 199997", "line 199998", "line 199999"]
+    assert str(error).startswith(f"`{PY} -c ") and "exited with 3: line 199997" in str(error)
+
+
+def test_check_false_returns_the_failure():
+    result = ProcessRunner().run([PY, "-c", "import sys; sys.exit(5)"], check=False)
+    assert result.returncode == 5 and not result.ok
+
+
+def test_a_missing_program_is_a_run_error_not_a_traceback_of_file_not_found():
+    with pytest.raises(RunError) as raised:
+        ProcessRunner().run(["k8s-lab-no-such-program", "version"])
+    assert raised.value.result.returncode == NOT_FOUND
+    assert "k8s-lab-no-such-program is not installed or not on PATH" in str(raised.value)
+
+
+def test_a_timeout_is_a_run_error_with_what_was_said():
+    code = "import sys,time; print('started', flush=True); time.sleep(30)"
+    with pytest.raises(RunError) as raised:
+        ProcessRunner().run([PY, "-c", code], timeout=1)
+    assert raised.value.result.returncode == TIMED_OUT and "did not finish in 1 s" in str(raised.value)
+
+
+def test_the_fake_answers_by_longest_prefix_records_calls_and_fails_like_the_real_one():
+    fake = FakeRunner({("docker",): ok("any"), ("docker", "inspect"): ok("running\n"), ("kind",): fails("boom", 2)})
+    assert fake.run(["docker", "inspect", "x"]).stdout == "running\n"
+    assert fake.run(["docker", "ps"], env={"DOCKER_HOST": "h"}).stdout == "any"
+    with pytest.raises(RunError) as raised:
+        fake.run(["kind", "get", "nodes"], stdin="cfg")
+    assert raised.value.result.returncode == 2 and "boom" in str(raised.value)
+    assert fake.run(["kind", "x"], check=False).returncode == 2
+    assert fake.argvs == [("docker", "inspect", "x"), ("docker", "ps"), ("kind", "get", "nodes"), ("kind", "x")]
+    assert fake.calls[1].env == {"DOCKER_HOST": "h"} and fake.calls[2].stdin == "cfg"
+    with pytest.raises(AssertionError, match="nothing answers"):
+        fake.run(["kubectl", "get", "nodes"])
