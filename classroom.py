@@ -151,14 +151,12 @@ def run_mirror(args: argparse.Namespace) -> int:
     import socket
 
     from k8s_lab import mirror, registry
-
-    def docker(argv: list[str]) -> subprocess.CompletedProcess:
-        return subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=300)
+    from k8s_lab.runner import ProcessRunner, RunError
 
     try:
-        for line in mirror.ensure_caches(docker, args.port, args.image or registry.IMAGE, args.bind):
+        for line in mirror.ensure_caches(mirror.docker_cli(ProcessRunner()), args.port, args.image or registry.IMAGE, args.bind):
             print(line)
-    except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
+    except (RuntimeError, RunError) as error:
         print(f"classroom: {error}", file=sys.stderr)
         return 1
     print(mirror.instructions(f"http://{args.host or socket.gethostname()}:{args.port}"))

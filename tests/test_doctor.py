@@ -1,10 +1,10 @@
 """k8s_lab.doctor: every rule on hand-made facts, and the routing-table reader."""
 
 import json
-import subprocess
 
 from k8s_lab import doctor
 from k8s_lab.doctor import Facts
+from fakes import FakeRunner, fails, ok
 
 GOOD = dict(system="Linux", docker_memory_mb=32000, disk_free_gb=200, inotify_watches=524288, inotify_instances=512, routes=["172.17.0.0/16", "0.0.0.0/0"])
 
@@ -69,8 +69,10 @@ def test_proc_net_route_is_read():
 
 
 def test_docker_info_reader():
-    def run(argv, **kwargs):
-        return subprocess.CompletedProcess(argv, 0, json.dumps({"MemTotal": 8 * 1024**3, "OperatingSystem": "Docker Desktop"}), "")
-
-    assert doctor.read_docker_info(run)["MemTotal"] == 8 * 1024**3
-    assert doctor.read_docker_info(lambda argv, **kw: subprocess.CompletedProcess(argv, 1, "", "down")) == {}
+    info = {"MemTotal": 8 * 1024**3, "OperatingSystem": "Docker Desktop"}
+    runner = FakeRunner({("docker", "info", "--format", "{{json .}}"): ok(json.dumps(info))})
+    assert doctor.read_docker_info(runner, env={"DOCKER_HOST": "ssh://h"}) == info
+    (call,) = runner.calls
+    assert call.env == {"DOCKER_HOST": "ssh://h"} and 0 < call.timeout <= 60
+    assert doctor.read_docker_info(FakeRunner({("docker",): fails("down")})) == {}
+    assert doctor.read_docker_info(FakeRunner({("docker",): ok("  \n")})) == {}

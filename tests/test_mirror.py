@@ -9,6 +9,8 @@ import pytest
 
 from k8s_lab import mirror, network, registry
 from k8s_lab.kind_lifecycle import CLUSTER_LABEL
+from k8s_lab.runner import ProcessRunner
+from fakes import FakeRunner, fails, ok
 from test_kind_lifecycle import CONFIG, fake_kind_bin, lifecycle  # noqa: F401 - fake_kind_bin is a fixture
 from test_registry_engine import registry_image, wait_until_answering  # noqa: F401 - registry_image is a fixture
 
@@ -31,22 +33,34 @@ def test_daemon_json_adds_the_hub_cache_and_keeps_the_rest():
     assert "insecure-registries" not in json.loads(mirror.daemon_json("https://cache.example:443"))
 
 
+INSPECT = ("docker", "inspect", "--format", "{{.State.Status}}")
+HUB, K8S = "k8s-lab-mirror-docker-io", "k8s-lab-mirror-registry-k8s-io"
+
+
 def test_ensure_keeps_a_running_cache_starts_a_stopped_one_and_makes_a_missing_one():
-    calls = []
-    states = {"k8s-lab-mirror-docker-io": (0, "running"), "k8s-lab-mirror-registry-k8s-io": (0, "exited")}
+    runner = FakeRunner({(*INSPECT, HUB): ok("running\n"), (*INSPECT, K8S): ok("exited\n"), ("docker", "start"): ok()})
+    done = mirror.ensure_caches(mirror.docker_cli(runner))
+    assert done == [f"{HUB}: running, kept", f"{K8S}: started, caching https://registry.k8s.io on port 5001"]
+    assert runner.argvs == [(*INSPECT, HUB), (*INSPECT, K8S), ("docker", "start", K8S)]
+    assert all(call.timeout == 300 for call in runner.calls)
 
-    def docker(argv):
-        calls.append(argv)
-        if argv[0] == "inspect":
-            code, state = states.get(argv[-1], (1, ""))
-            return subprocess.CompletedProcess(argv, code, state, "" if code == 0 else "No such object")
-        return subprocess.CompletedProcess(argv, 0, "", "")
 
-    done = mirror.ensure_caches(docker)
-    assert done[0] == "k8s-lab-mirror-docker-io: running, kept" and done[1].startswith("k8s-lab-mirror-registry-k8s-io: started")
-    assert ["start", "k8s-lab-mirror-registry-k8s-io"] in calls
-    del states["k8s-lab-mirror-registry-k8s-io"]
-    assert "made" in mirror.ensure_caches(docker)[1] and calls[-1][0] == "run"
+def test_a_missing_cache_is_made_with_the_exact_docker_run():
+    runner = FakeRunner({(*INSPECT, HUB): fails("Error: No such object"), (*INSPECT, K8S): ok("running"), ("docker", "run"): ok("id\n")})
+    done = mirror.ensure_caches(mirror.docker_cli(runner), port=6000, image="registry:2.8.3", bind_address="10.0.0.5")
+    assert done == [f"{HUB}: made, caching https://registry-1.docker.io on port 6000", f"{K8S}: running, kept"]
+    assert runner.argvs[1] == (
+        "docker", "run", "-d", "--name", HUB, "--restart", "unless-stopped", "-p", "10.0.0.5:6000:5000",
+        "-v", f"{HUB}:/var/lib/registry", "-e", "REGISTRY_PROXY_REMOTEURL=https://registry-1.docker.io", "registry:2.8.3",
+    )
+    assert len(runner.argvs) == 3
+
+
+def test_a_cache_that_does_not_start_stops_the_rest_and_says_why():
+    runner = FakeRunner({(*INSPECT, HUB): ok("exited"), ("docker", "start"): fails("port is already allocated")})
+    with pytest.raises(RuntimeError, match=f"^{HUB} did not start: port is already allocated$"):
+        mirror.ensure_caches(mirror.docker_cli(runner))
+    assert runner.argvs == [(*INSPECT, HUB), ("docker", "start", HUB)]  # the next cache is not tried
 
 
 @pytest.fixture
@@ -70,8 +84,7 @@ def test_the_class_cache_pulls_once_and_serves_again_when_the_upstream_is_gone(d
     name = mirror.container_name(stand_in)
     image = docker_client.images.get(base_image)
 
-    def docker(argv):
-        return subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=120)
+    docker = mirror.docker_cli(ProcessRunner())  # as classroom.py mirror runs it
 
     pushed = f"127.0.0.1:{upstream_port}/class/app"
     cached = f"127.0.0.1:{port}/class/app"

@@ -4,6 +4,7 @@ import pytest
 
 from k8s_lab import power
 from k8s_lab.kind_lifecycle import Kind, LifecycleError
+from fakes import FakeRunner, ok
 
 
 def test_stopped_means_present_and_nothing_running():
@@ -18,15 +19,10 @@ def test_control_plane_starts_first():
     assert power.node_order(nodes) == ["kim-control-plane", "kim-worker", "kim-worker2"]
 
 
-class Health(Kind):
-    def __init__(self, answers):
-        super().__init__("kind", "docker")
-        self.answers = iter(answers)
-
-    def _run(self, argv, stdin=None, check=True):
-        import subprocess
-
-        return subprocess.CompletedProcess(argv, 0, next(self.answers) + "\n", "")
+def Health(answers):
+    """A Kind whose `docker inspect` of the IDE's health says each of `answers` in turn."""
+    said = iter(answers)
+    return Kind("kind", "docker", runner=FakeRunner(lambda argv: ok(next(said) + "\n")))
 
 
 def test_wait_healthy_waits_through_starting():
