@@ -4,6 +4,7 @@ registry-hosts steps, and the command line's exit codes. tests/test_kind_lifecyc
 the same steps against a real engine with a fake `kind` (the proof that this fake is right)."""
 
 import io
+import itertools
 import json
 from pathlib import Path
 
@@ -150,7 +151,7 @@ def test_kinds_progress_is_passed_on():
 def test_wait_asks_again_every_two_seconds_until_every_node_is_ready():
     kind = kind_with({READY: [fails("refused"), ok(f"{CP}=True\n{W1}=False\n"), ok(f"{CP}=True\n{W1}=True\n")]})
     slept = []
-    kind_lifecycle.wait_until_ready(kind, "kim", 1, timeout=60, sleep=slept.append, clock=lambda: 0)
+    kind_lifecycle.wait_until_ready(kind, "kim", 1, timeout=60, sleep=slept.append, clock=itertools.count().__next__)
     assert slept == [2, 2] and calls(kind) == [READY] * 3
 
 

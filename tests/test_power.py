@@ -1,5 +1,7 @@
 """k8s_lab.power's decisions without Docker: what counts as stopped, the start order, the health wait."""
 
+import itertools
+
 import pytest
 
 from k8s_lab import power
@@ -26,7 +28,7 @@ def Health(answers):
 
 
 def test_wait_healthy_waits_through_starting():
-    power.wait_healthy(Health(["starting", "starting", "healthy"]), "kim-ide", timeout=60, sleep=lambda s: None, clock=lambda: 0)
+    power.wait_healthy(Health(["starting", "starting", "healthy"]), "kim-ide", timeout=60, sleep=lambda s: None, clock=itertools.count().__next__)
 
 
 def test_an_ide_that_stays_unhealthy_is_named_with_where_to_look():
@@ -37,7 +39,7 @@ def test_an_ide_that_stays_unhealthy_is_named_with_where_to_look():
 
 def test_an_ide_that_exits_fails_at_once():
     with pytest.raises(LifecycleError, match="kim-ide is exited"):
-        power.wait_healthy(Health(["exited"]), "kim-ide", timeout=60, sleep=lambda s: None, clock=lambda: 0)
+        power.wait_healthy(Health(["exited"]), "kim-ide", timeout=60, sleep=lambda s: None, clock=itertools.count().__next__)
 
 
 # ---- stop and start with a recording fake runner: the exact calls, in order -------------------
@@ -209,14 +211,14 @@ def test_health_is_the_check_or_the_state_or_missing():
 
 
 def test_a_container_without_a_health_check_is_healthy_when_running():
-    power.wait_healthy(lab(extra={HEALTH: ok("running\n")}), "kim-ide", timeout=60, sleep=quiet, clock=lambda: 0)
+    power.wait_healthy(lab(extra={HEALTH: ok("running\n")}), "kim-ide", timeout=60, sleep=quiet, clock=itertools.count().__next__)
 
 
 @pytest.mark.parametrize("status", ["missing", "dead"])
 def test_an_ide_that_is_gone_or_dead_fails_at_once(status):
     kind = lab(extra={HEALTH: ok(status) if status != "missing" else fails("No such object")})
     with pytest.raises(LifecycleError, match=f"^kim-ide is {status} after start \\(waited up to 60s\\)"):
-        power.wait_healthy(kind, "kim-ide", timeout=60, sleep=quiet, clock=lambda: 0)
+        power.wait_healthy(kind, "kim-ide", timeout=60, sleep=quiet, clock=itertools.count().__next__)
     assert len(argvs(kind)) == 1
 
 
@@ -229,3 +231,23 @@ def test_lab_parts_reads_each_container_and_the_nodes():
 
 def test_the_ready_query_is_kinds_own():
     assert NODE_READY_QUERY[:3] == ["kubectl", "--kubeconfig=/etc/kubernetes/admin.conf", "get"]
+
+
+def test_an_ide_that_stays_starting_fails_exactly_at_the_deadline():
+    times = iter([100, 100, 130])  # deadline 130: asked at 100, then at 130 it gives up
+    kind = lab(extra={HEALTH: ok("starting")})
+    with pytest.raises(LifecycleError) as raised:
+        power.wait_healthy(kind, "kim-ide", timeout=30, sleep=quiet, clock=lambda: next(times))
+    assert str(raised.value) == (
+        "kim-ide is starting after start (waited up to 30s). Look with `docker logs kim-ide`; "
+        "`python lab.py up` makes it again if it stays so"
+    )
+    assert len(argvs(kind)) == 2
+
+
+def test_start_waits_ten_minutes_by_default(monkeypatch):
+    waited = []
+    monkeypatch.setattr(power, "wait_until_ready", lambda kind, cluster, workers, timeout, sleep: waited.append(timeout))
+    monkeypatch.setattr(power, "wait_healthy", lambda kind, container, timeout, sleep: waited.append(timeout))
+    power.start(lab(), NAMES, workers=2, log=quiet, sleep=quiet)
+    assert waited == [600, 600]
