@@ -203,3 +203,91 @@ def test_status_of_a_lab_with_docker_down_still_answers(automation, docker, monk
     automation["stack"] = Stack(outputs={})
     docker({("docker", "ps"): ok(""), ("docker", "inspect"): fails("Cannot connect")})
     assert json.loads(classroom_student.run_one("status", "kim", 0, "", {})["status"])["state"] == "absent"
+
+
+# ---- what mutation testing showed unpinned ------------------------------------------------------
+
+
+def test_every_line_to_the_parent_is_flushed_at_once(automation, monkeypatch, tmp_path):
+    printed = []
+    monkeypatch.setattr("builtins.print", lambda *args, **kwargs: printed.append((args, kwargs)))
+    monkeypatch.setattr(classroom_student, "backend_env", lambda backend: {})
+    automation["stack"] = Stack()
+    classroom_student.main(["destroy", "kim", "--slot", "1"])
+    assert printed == [(("PHASE selecting stack",), {"flush": True}), (("RESULT {}",), {"flush": True})]
+
+
+def test_several_repairs_are_one_phase_line(automation, monkeypatch, capsys, tmp_path):
+    plan = repair.plan("kim", repair.Findings(cluster_missing=True, ide_missing=True, image_missing=False, prebuilt_image=False))
+    monkeypatch.setattr(session, "look_for_repairs", lambda name, settings, deployed: plan)
+    automation["stack"] = Stack(outputs=OUTPUTS)
+    classroom_student.run_one("up", "kim", 0, "", {}, str(tmp_path))
+    assert phases(capsys.readouterr().out)[1] == (
+        "repairing: the kind cluster is gone: it is made again, and the IDE gets its new credentials; the IDE container is gone: it is made again"
+    )
+
+
+@pytest.mark.parametrize("action", ["preview", "destroy"])
+def test_preview_and_destroy_report_each_resource(action, automation, capsys, tmp_path):
+    event = pre_event("DELETE" if action == "destroy" else "SAME", "urn:pulumi:kim::k8s-lab::docker:index/container:Container::kim-ide")
+
+    class Reporting(Stack):
+        def preview(self, diff, on_event):
+            on_event(event)
+            return super().preview(diff, on_event)
+
+        def destroy(self, on_event):
+            on_event(event)
+            super().destroy(on_event)
+
+    automation["stack"] = Reporting()
+    classroom_student.run_one(action, "kim", 0, "", {}, str(tmp_path))
+    assert phases(capsys.readouterr().out)[-1] == ("delete kim-ide" if action == "destroy" else "same kim-ide")
+
+
+def test_status_names_the_stack_in_the_repair_and_the_last_change(automation, docker, monkeypatch):
+    monkeypatch.setattr(status, "api_answers", lambda host, port: False)
+    import datetime
+
+    class Updated(Stack):
+        def history(self, page_size):
+            return [SimpleNamespace(kind="update", result="failed", end_time=datetime.datetime(2026, 12, 1, 8, 30))]
+
+    automation["stack"] = Updated(name="kim-2026")
+    docker({("docker", "ps"): ok(""), ("docker", "inspect"): ok("[]")})
+    report = json.loads(classroom_student.run_one("status", "kim-2026", 0, "", {})["status"])
+    assert report["repair"] == "python lab.py up --stack kim-2026" and report["last_change"] == "update failed 2026-12-01 08:30"
+
+
+def test_the_child_refuses_a_missing_slot_and_passes_no_docker_host_as_empty(monkeypatch, capsys):
+    with pytest.raises(SystemExit) as exited:
+        classroom_student.main(["up", "kim"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and err.startswith("usage: python -m classroom_student") and "--slot" in err
+    seen = []
+    monkeypatch.setattr(classroom_student, "backend_env", lambda backend: {})
+    monkeypatch.setattr(classroom_student, "run_one", lambda *args: seen.append(args) or {})
+    classroom_student.main(["status", "kim", "--slot", "0"])
+    assert seen == [("status", "kim", 0, "", {}, None)]
+
+
+def test_a_new_password_is_twenty_characters_of_randomness(tmp_path):
+    stack, other = FakeStack(), FakeStack()
+    classroom_student.configure_stack(stack, "kim", 0, "", str(tmp_path))
+    classroom_student.configure_stack(other, "kim", 0, "", str(tmp_path))
+    password = stack.config["k8s-lab:idePassword"].value
+    assert len(password) == 20 and password != other.config["k8s-lab:idePassword"].value
+
+
+def test_an_unusable_workspace_root_stops_the_child_with_the_reason(tmp_path, monkeypatch):
+    monkeypatch.setattr(session, "store_workspace_root", lambda stack, root: f"workspaceRoot {root!r} is not writable")
+    with pytest.raises(RuntimeError, match=r"^workspaceRoot '/nope' is not writable$"):
+        classroom_student.configure_stack(FakeStack(), "kim", 0, "", "/nope")
+
+
+def test_backend_env_without_a_path_still_finds_this_python(monkeypatch):
+    monkeypatch.setenv("PULUMI_BACKEND_URL", "file:///s")
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "")
+    monkeypatch.delenv("PATH")
+    folders = classroom_student.backend_env(None)["PATH"].split(os.pathsep)
+    assert folders[0] == os.path.dirname(os.path.abspath(classroom_student.sys.executable)) and "XXXX" not in folders

@@ -332,3 +332,96 @@ def test_main_manifest_applies_the_verified_text(monkeypatch, capsys, tmp_path):
     code, _, err = main(kind, monkeypatch, capsys, "manifest", "--name", "kim", "--url", "https://x/deploy.yaml", "--sha256", "ab", "--remove")
     assert code == 0 and seen == [("https://x/deploy.yaml", "ab")] and err == "manifest removed from cluster 'kim'\n"
     assert kind.runner.calls[-1].stdin == "kind: Namespace\n"  # type: ignore[attr-defined]
+
+
+# ---- what mutation testing showed unpinned ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv, missing",
+    [
+        (["create", "--name", "kim"], "--workers"),
+        (["create", "--workers", "1"], "--name"),
+        (["manifest", "--name", "kim", "--sha256", "ab"], "--url"),
+        (["manifest", "--name", "kim", "--url", "u"], "--sha256"),
+        (["registry-hosts", "--name", "kim", "--endpoint", "e"], "--directory"),
+        (["registry-hosts", "--name", "kim", "--directory", "d"], "--endpoint"),
+        (["delete"], "--name"),
+        (["kubeconfig"], "--name"),
+    ],
+)
+def test_main_refuses_a_missing_option_with_its_name(argv, missing, capsys):
+    with pytest.raises(SystemExit) as exited:
+        kind_lifecycle.main(argv, kind_factory=lambda: pytest.fail("no option check before the work"))
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and err.startswith("usage: python -m k8s_lab.kind_lifecycle")
+    assert f"the following arguments are required: {missing}" in err
+
+
+def test_main_without_an_action_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exited:
+        kind_lifecycle.main([], kind_factory=lambda: pytest.fail("no action, no work"))
+    assert exited.value.code == 2 and "the following arguments are required: action" in capsys.readouterr().err
+
+
+def test_main_create_defaults_to_ten_minutes_and_no_caps(monkeypatch, capsys):
+    seen = {}
+
+    def create(kind, name, config, workers, timeout, log, shares):
+        seen.update(name=name, config=config, workers=workers, timeout=timeout, shares=shares)
+
+    monkeypatch.setattr(kind_lifecycle, "create", create)
+    kind = kind_with({("docker", "inspect"): ok("id\n")})
+    assert main(kind, monkeypatch, capsys, "create", "--name", "kim", "--workers", "1", stdin=CONFIG)[:2] == (0, "id\n")
+    assert seen == {"name": "kim", "config": CONFIG, "workers": 1, "timeout": 600, "shares": limits.Shares()}
+
+
+def test_main_kubeconfig_of_the_named_cluster(monkeypatch, capsys):
+    kind = kind_with({("kind", "get", "kubeconfig"): ok("apiVersion: v1\n")})
+    main(kind, monkeypatch, capsys, "kubeconfig", "--name", "kim")
+    assert argvs(kind) == [("kind", "get", "kubeconfig", "--name", "kim")]
+
+
+def test_a_memory_cap_alone_is_said_without_a_cpu_cap():
+    shares = limits.Shares(control_plane_mb=800, worker_mb=400)
+    assert kind_lifecycle.describe_shares(shares) == "memory 800 MB control plane, 400 MB per worker; no CPU cap"
+    assert kind_lifecycle.describe_shares(limits.Shares(cpus="2")) == "no memory cap; cpus 2"
+
+
+def test_kept_and_failed_creates_say_everything_through_log_and_nothing_on_stdout(capsys):
+    said = []
+    kind = kind_with({PS: ALL_RUNNING, READY: ALL_READY, ("docker", "update"): ok()})
+    kind_lifecycle.create(kind, "kim", CONFIG, workers=2, timeout=60, log=said.append, shares=SHARES)
+    assert said == [
+        "kind cluster 'kim' exists and every node is Ready: kept",
+        "kind cluster 'kim': caps set on 3 nodes (memory 800 MB control plane, 400 MB per worker; cpus 1.5)",
+    ]
+    kind = kind_with({PS: NONE, CREATE: fails("boom"), DELETE: ok()})
+    with pytest.raises(LifecycleError):
+        kind_lifecycle.create(kind, "kim", CONFIG, workers=2, timeout=60, log=said.append)
+    assert capsys.readouterr().out == ""  # stdout is the cluster's identity in Pulumi
+
+
+def test_the_manifest_cache_is_in_the_project_unless_set(monkeypatch, tmp_path):
+    monkeypatch.delenv(kind_lifecycle.CACHE_DIR_ENV, raising=False)
+    assert kind_lifecycle.cache_dir() == Path(".tools/cache")
+    monkeypatch.setenv(kind_lifecycle.CACHE_DIR_ENV, str(tmp_path))
+    assert kind_lifecycle.cache_dir() == tmp_path
+
+
+def test_a_fetched_manifest_is_kept_readable_and_read_as_utf8(monkeypatch, tmp_path):
+    import hashlib
+
+    text = "# café\nkind: Namespace\n"
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    monkeypatch.setenv(kind_lifecycle.CACHE_DIR_ENV, str(tmp_path))
+    fetched = []
+
+    def fetch(url, path, sha256, **options):
+        fetched.append((url, path, sha256, options))
+        path.write_bytes(text.encode())
+        return path
+
+    assert kind_lifecycle.cached_manifest("https://x/deploy.yaml", sha, fetch=fetch) == text
+    assert fetched == [("https://x/deploy.yaml", tmp_path / f"{sha}.yaml", sha, {"mode": 0o644})]
+    assert kind_lifecycle.cached_manifest("https://x/deploy.yaml", sha, fetch=fetch) == text and len(fetched) == 1  # cached

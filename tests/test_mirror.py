@@ -10,7 +10,7 @@ import pytest
 from k8s_lab import mirror, network, registry
 from k8s_lab.kind_lifecycle import CLUSTER_LABEL
 from k8s_lab.runner import ProcessRunner
-from fakes import FakeRunner, fails, ok
+from fakes import Answer, FakeRunner, fails, ok
 from test_kind_lifecycle import CONFIG, fake_kind_bin, lifecycle  # noqa: F401 - fake_kind_bin is a fixture
 from test_registry_engine import registry_image, wait_until_answering  # noqa: F401 - registry_image is a fixture
 
@@ -133,3 +133,39 @@ def test_every_node_is_pointed_at_the_caches(docker_client, base_image, fake_kin
         for container in docker_client.containers.list(all=True, filters={"label": f"{CLUSTER_LABEL}={student}"}):
             container.remove(force=True, v=True)
         net.remove()
+
+
+def test_endpoints_take_the_schemes_default_port():
+    docker_io, k8s_io = mirror.UPSTREAMS
+    assert mirror.endpoint("http://teacher", docker_io) == "http://teacher:80"
+    assert mirror.endpoint("http://teacher", k8s_io) == "http://teacher:81"
+    assert mirror.endpoint("https://cache.example", docker_io) == "https://cache.example:443"
+    assert [u.slug for u in mirror.UPSTREAMS] == ["docker-io", "registry-k8s-io"]
+    assert mirror.container_name(k8s_io) == "k8s-lab-mirror-registry-k8s-io"
+
+
+def test_the_second_cache_runs_on_the_next_port_with_its_own_volume():
+    assert mirror.run_argv(mirror.UPSTREAMS[1], 5000) == [
+        "run", "-d", "--name", "k8s-lab-mirror-registry-k8s-io", "--restart", "unless-stopped", "-p", "0.0.0.0:5001:5000",
+        "-v", "k8s-lab-mirror-registry-k8s-io:/var/lib/registry", "-e", "REGISTRY_PROXY_REMOTEURL=https://registry.k8s.io", registry.IMAGE,
+    ]
+
+
+def test_daemon_json_exactly_and_the_hub_cache_first_once():
+    text = mirror.daemon_json("http://teacher:5000", {"registry-mirrors": ["http://teacher:5000", "https://b"], "insecure-registries": ["z:1"]})
+    assert text == json.dumps(
+        {"registry-mirrors": ["http://teacher:5000", "https://b"], "insecure-registries": ["teacher:5000", "z:1"]}, indent=2
+    )
+    assert json.loads(mirror.daemon_json("http://teacher:5000")) == {"registry-mirrors": ["http://teacher:5000"], "insecure-registries": ["teacher:5000"]}
+
+
+def test_instructions_name_the_setting_and_the_daemon_json():
+    text = mirror.instructions("http://teacher:5000")
+    assert text.splitlines()[1] == "  python lab.py config registryMirror http://teacher:5000   (or a registryMirror column/setting for the class)"
+    assert mirror.daemon_json("http://teacher:5000") in text and text.rstrip().endswith("Settings > Docker Engine).")
+
+
+def test_a_failed_docker_run_says_what_docker_said_on_stdout_too():
+    runner = FakeRunner({(*INSPECT, HUB): fails("No such object"), ("docker", "run"): Answer(125, "port taken\n", "")})
+    with pytest.raises(RuntimeError, match=f"^{HUB} did not start: port taken$"):
+        mirror.ensure_caches(mirror.docker_cli(runner))

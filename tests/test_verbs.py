@@ -310,3 +310,51 @@ def test_before_up_starts_a_deployed_stopped_lab_then_skips_the_doctor(monkeypat
     assert verbs.before_up("kim", {}, deployed=False, err=print) == 0 and seen == [("doctor", "kim")]  # a first up: nothing to start
     seen.clear()
     assert verbs.before_up("kim", {"slot": "many"}, deployed=True, err=print) == 0 and seen == []  # the config check names it
+
+
+# ---- what mutation testing showed unpinned ------------------------------------------------------
+
+
+def test_the_labs_docker_is_the_one_on_path_or_plain_docker(monkeypatch):
+    monkeypatch.setattr(verbs.shutil, "which", lambda name: "/usr/local/bin/docker" if name == "docker" else None)
+    assert verbs.target("kim", {}).kind().docker == "/usr/local/bin/docker"
+    monkeypatch.setattr(verbs.shutil, "which", lambda name: None)
+    assert verbs.target("kim", {}).kind().docker == "docker"
+
+
+def test_start_passes_each_step_to_log():
+    said = []
+    assert verbs.start(target(lab_answers()), log=said.append, err=said.append) == 0
+    assert said == [
+        "kind cluster 'kim': all 3 nodes Ready",
+        "IDE 'kim-ide' is healthy",
+        "the IDE's kubeconfig reaches https://kim-control-plane:6443 and sees every node",
+        "lab 'kim' is running",
+    ]
+
+
+def test_status_is_a_table_unless_json_is_asked_and_json_is_indented(monkeypatch, capsys):
+    monkeypatch.setattr(status, "api_answers", lambda host, port: True)
+    monkeypatch.setenv("COLUMNS", "250")
+    assert verbs.status(target(running_lab()), Stack([UPDATED])) == 0
+    assert "k8s-lab status" in capsys.readouterr().out
+    verbs.status(target(running_lab()), Stack([UPDATED]), as_json=True)
+    out = capsys.readouterr().out
+    assert out == json.dumps(json.loads(out), indent=2) + "\n"
+
+
+def test_doctor_facts_of_a_local_docker_read_this_host(monkeypatch):
+    monkeypatch.setattr(doctor, "read_int", lambda path: 7)
+    monkeypatch.setattr(doctor, "read_routes", lambda: ["10.9.0.0/16"])
+    monkeypatch.setattr(doctor.host_ports, "taken_ports", lambda bind, ports: [("api", ports.api)] if bind == "0.0.0.0" else [])
+    facts = verbs.doctor_facts(target(doctor_answers(16, ide_there=False), bindAddress="0.0.0.0"))
+    assert (facts.inotify_watches, facts.routes, facts.taken_ports, facts.bind_address) == (7, ["10.9.0.0/16"], [("api", P.api)], "0.0.0.0")
+    assert facts.own_lab_present is False  # the ports are someone else's
+
+
+def test_a_failed_start_before_up_reaches_err(monkeypatch):
+    lab = target(lab_answers(ide="exited", cluster=ALL_EXITED, extra={PROVE: fails("no such host")}))
+    monkeypatch.setattr(verbs, "target", lambda stack_name, config: lab)
+    errors = []
+    assert verbs.before_up("kim", {"slot": "1"}, deployed=True, err=errors.append) == 1
+    assert len(errors) == 1 and errors[0].startswith("k8s-lab: the IDE's kubeconfig does not reach")
