@@ -11,7 +11,7 @@ import pytest
 
 from k8s_lab import doctor, status, verbs
 from k8s_lab.ports import ports_for_slot
-from fakes import FakeRunner, fails, in_turn, ok
+from fakes import Answer, FakeRunner, fails, in_turn, ok
 from test_kind_lifecycle_calls import ALL_READY, PS, READY, nodes
 from test_power import ALL_EXITED, ALL_UP, HEALTH, PROVE, SEEN_ALL, STATE
 
@@ -358,3 +358,15 @@ def test_a_failed_start_before_up_reaches_err(monkeypatch):
     errors = []
     assert verbs.before_up("kim", {"slot": "1"}, deployed=True, err=errors.append) == 1
     assert len(errors) == 1 and errors[0].startswith("k8s-lab: the IDE's kubeconfig does not reach")
+
+
+def test_a_missing_registry_is_what_docker_inspect_says_with_exit_one(monkeypatch):
+    # docker inspect of several names prints the ones it found and exits 1 naming the rest
+    # (the engine test test_status_sees_a_stopped_lab_and_up_starts_it_first reads a real one).
+    monkeypatch.setattr(status, "api_answers", lambda host, port: True)
+    inspect = [inspected("kim-ide", health="healthy", ports=(P.ide, P.live_server))] + [inspected(n) for n in INSPECT[4:]]
+    answers = running_lab(extra={INSPECT: Answer(1, json.dumps(inspect), "Error: No such object: kim-registry")})
+    facts = verbs.gather_status(target(answers), "kim", None)
+    assert sorted(facts.containers) == ["kim-control-plane", "kim-ide", "kim-worker", "kim-worker2"]
+    report = status.assess(facts)
+    assert "registry" not in report.ports_bound and report.state == "broken"  # the control plane's ports are not bound here
