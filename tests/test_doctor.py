@@ -175,7 +175,8 @@ def test_findings_come_in_rule_order_and_the_report_counts_them():
     result = found(docker_memory_mb=1000, disk_free_gb=1, inotify_watches=1, routes=["10.110.0.0/16"], wsl=True,
                    taken_ports=[("ide", 8444)])
     assert [f.what.split(" ")[0] for f in result] == ["Docker", "only", "fs.inotify.max_user_watches=1,", "slot", "the", "WSL"]
-    assert doctor.report(result).splitlines()[-1] == "doctor: 5 problem(s), 1 note(s)."
+    assert doctor.report(result) == "\n".join(str(f) for f in result) + "\ndoctor: 5 problem(s), 1 note(s)."
+    assert doctor.report(result).count("\n[") == 5  # one finding per paragraph
     assert str(result[-1]) == f"[note] {result[-1].what}\n    Fix: {result[-1].fix}"
 
 

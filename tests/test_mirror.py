@@ -45,6 +45,12 @@ def test_ensure_keeps_a_running_cache_starts_a_stopped_one_and_makes_a_missing_o
     assert all(call.timeout == 300 for call in runner.calls)
 
 
+def test_a_cache_listens_on_every_interface_unless_told():
+    runner = FakeRunner({(*INSPECT, HUB): fails("No such object"), (*INSPECT, K8S): ok("running"), ("docker", "run"): ok()})
+    mirror.ensure_caches(mirror.docker_cli(runner))
+    assert "0.0.0.0:5000:5000" in runner.argvs[1] and runner.argvs[1][-1] == registry.IMAGE
+
+
 def test_a_missing_cache_is_made_with_the_exact_docker_run():
     runner = FakeRunner({(*INSPECT, HUB): fails("Error: No such object"), (*INSPECT, K8S): ok("running"), ("docker", "run"): ok("id\n")})
     done = mirror.ensure_caches(mirror.docker_cli(runner), port=6000, image="registry:2.8.3", bind_address="10.0.0.5")

@@ -271,3 +271,40 @@ def test_api_answers_is_a_tcp_connect():
         port = server.getsockname()[1]
         assert status.api_answers("127.0.0.1", port, timeout=2)
     assert not status.api_answers("127.0.0.1", port, timeout=2)
+
+
+def test_two_unbound_ports_and_the_exact_memory_repair():
+    report = status.assess(healthy(containers=with_container("kim-ide", published=())))
+    assert report.problems == ["ports not bound: ide, live_server"]
+    near = status.assess(healthy(containers=with_container("kim-worker", memory_mb=1100)))
+    assert near.repair == "python lab.py config labMemory <more, e.g. 8g>, then python lab.py up"
+
+
+def test_odd_entries_from_docker_parse_without_failing():
+    assert status.size_mb("1.234MiB") == 1.2
+    assert status.parse_inspect({}) == Container("unknown")
+    assert status.parse_stats("{}") == ("", None, None)
+
+
+def test_stats_that_fail_leave_the_containers_without_usage():
+    from k8s_lab.kind_lifecycle import Kind
+    from fakes import FakeRunner, fails, ok
+
+    inspect = [{"Name": "/kim-ide", "State": {"Status": "running"}}]
+    runner = FakeRunner({("docker", "ps"): ok(""), ("docker", "inspect"): ok(json.dumps(inspect)), ("docker", "stats"): fails("container stopped")})
+    assert status.read_containers(Kind("kind", "docker", runner=runner), status.LabNames("kim")) == {"kim-ide": Container("running")}
+
+
+def test_the_api_port_is_tried_for_three_seconds(monkeypatch):
+    tried = []
+
+    class Connection:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(status.socket, "create_connection", lambda address, timeout: tried.append((address, timeout)) or Connection())
+    assert status.api_answers("10.0.0.5", 6443) is True
+    assert tried == [(("10.0.0.5", 6443), 3)]
