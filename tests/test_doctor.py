@@ -76,7 +76,7 @@ def test_docker_info_reader():
     runner = FakeRunner({("docker", "info", "--format", "{{json .}}"): ok(json.dumps(info))})
     assert doctor.read_docker_info(runner, env={"DOCKER_HOST": "ssh://h"}) == info
     (call,) = runner.calls
-    assert call.env == {"DOCKER_HOST": "ssh://h"} and 0 < call.timeout <= 60
+    assert call.env == {"DOCKER_HOST": "ssh://h"} and call.timeout == 30
     assert doctor.read_docker_info(FakeRunner({("docker",): fails("down")})) == {}
     assert doctor.read_docker_info(FakeRunner({("docker",): ok("  \n")})) == {}
 
@@ -207,3 +207,67 @@ def test_gather_reads_docker_through_the_runner_and_the_host_only_when_local(mon
     assert runner.calls[-1].env == {"DOCKER_HOST": "ssh://h"}
     silent = doctor.gather(0, "127.0.0.1", own_lab_present=False, local=False, runner=FakeRunner({("docker",): fails("down")}))
     assert (silent.docker_memory_mb, silent.docker_desktop) == (None, False)
+
+
+def test_gigabytes_are_binary_in_every_memory_figure():
+    (finding,) = doctor.memory_findings(Facts(system="Linux", docker_memory_mb=2100, lab_footprint_mb=2100 - doctor.HOST_RESERVED_MB + 1))
+    assert finding.what == "Docker has 2.1 GB of memory; 1 lab(s) need about 2.1 GB"  # 2100 / 1024 = 2.05
+    (desktop,) = doctor.memory_findings(Facts(system="Darwin", docker_desktop=True, docker_memory_mb=1000, lab_footprint_mb=2561))
+    assert desktop.fix.startswith("give Docker Desktop at least 3 GB ")  # 2561 / 1024 = 2.5009
+
+
+def test_the_pod_subnet_finding_and_the_platform_notes_exactly():
+    (pod,) = found(routes=["10.110.4.0/24"])
+    assert pod.what == (
+        "the host routes 10.110.4.0/24, which overlaps the cluster's pod subnet 10.110.0.0/16: "
+        "traffic to those pod addresses can leave through the host's network instead (a VPN often does this)"
+    )
+    assert found(system="Windows", docker_desktop=True, inotify_watches=None) == [
+        doctor.Finding(
+            "note",
+            "WSL 2 gives its VM half the host's memory by default; Docker Desktop's labs live inside it",
+            "set memory= (e.g. memory=12GB) under [wsl2] in %UserProfile%\\.wslconfig, then wsl --shutdown",
+        ),
+        doctor.Finding(
+            "note",
+            "Docker Desktop's Resource Saver pauses its VM after idle minutes: the first request to a lab then hangs or times out",
+            "turn off Resource Saver (Settings > Resources > Advanced) on a host that serves a class",
+        ),
+    ]
+    (disk,) = found(disk_free_gb=1)
+    assert disk.fix == (
+        "docker system prune (removes stopped containers of other projects and unused images; check first with docker system df), "
+        "or free space on that disk"
+    )
+
+
+def test_route_lines_of_eight_fields_count_and_host_bits_are_dropped():
+    header = "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n"
+    assert doctor.parse_proc_route(header + "tun0\t01046E0A\t0\t1\t0\t0\t0\t00FFFFFF\n") == ["10.110.4.0/24"]
+    assert doctor.parse_proc_route(header + "tun0\t01046E0A\t0\t1\t0\t0\t0\n") == []  # seven fields: no mask
+
+
+def test_this_hosts_routes_and_disk_are_read(tmp_path):
+    from pathlib import Path
+    import shutil
+
+    if Path("/proc/net/route").exists():
+        assert doctor.read_routes() == doctor.parse_proc_route(Path("/proc/net/route").read_text())
+    assert abs(doctor.disk_free_gb(str(tmp_path)) - shutil.disk_usage(tmp_path).free / doctor.GB) < 1
+
+
+@pytest.mark.parametrize("version, wsl", [("Linux version 5.15.153.1-microsoft-standard-WSL2", True), ("Linux version 6.8.0-generic", False), (None, False)])
+def test_wsl_is_seen_in_the_kernels_version(version, wsl, monkeypatch):
+    import builtins
+    import io
+
+    def fake_open(path, *args, **kwargs):
+        if path == "/proc/version":
+            if version is None:
+                raise OSError("no /proc")
+            return io.StringIO(version)
+        return builtins.open(path, *args, **kwargs)
+
+    monkeypatch.setattr(doctor, "open", fake_open, raising=False)
+    facts = doctor.gather(0, "127.0.0.1", own_lab_present=False, local=False, runner=FakeRunner({("docker",): fails("down")}))
+    assert facts.wsl is wsl

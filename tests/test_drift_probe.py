@@ -21,7 +21,7 @@ def docker(answers):
 
 @pytest.fixture(autouse=True)
 def docker_on_path(monkeypatch):
-    monkeypatch.setattr(drift.shutil, "which", lambda name: "/usr/bin/docker")
+    monkeypatch.setattr(drift.shutil, "which", lambda name: "/usr/bin/docker" if name == "docker" else None)
 
 
 def test_probe_asks_the_local_docker_about_stopped_and_running_containers():
