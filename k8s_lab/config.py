@@ -468,6 +468,17 @@ class _Reader:
             self.bad(key, _shown(self.raw[key]), "is not a k8s-lab setting", fix)
 
 
+def read_setting(raw: Mapping[str, str | None], key: str) -> Any:
+    """One setting of a stack through its parser and default, for the verbs that need only a
+    few (stop, start, status, doctor, the port check); a bad value is the ConfigError the
+    program would raise for it."""
+    reader = _Reader(raw)
+    value = reader.read(BY_KEY[key])
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    return value
+
+
 def parse_lab_config(
     raw: Mapping[str, str | None],
     *,

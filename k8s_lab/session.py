@@ -32,9 +32,45 @@ TOOLS_DIR = ROOT / ".tools"
 TOOLS_DIR_ENV = "K8S_LAB_TOOLS_DIR"  # another tools folder (say, one shared by several copies)
 FETCHABLE = ("kind", "pulumi")  # docker is never fetched
 K8S_DELETE_UNREACHABLE_ENV = "PULUMI_K8S_DELETE_UNREACHABLE"  # read by pulumi-kubernetes' Configure
-# What a verb needs besides Python; the rest need docker, kind and pulumi. Reading a stack's
-# outputs or config is the Pulumi CLI's work alone.
-NEEDS = {"info": ("pulumi",), "password": ("pulumi",), "config": ("pulumi",)}
+PROJECT = "k8s-lab"  # Pulumi.yaml's name: the prefix of every config key
+ALL_TOOLS = ("docker", "kind", "pulumi")
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What one verb needs, and nothing more: a verb that only reads never fetches.
+
+    tools: which of docker, kind and pulumi must be here (docker also answering);
+    fetch: whether what is missing of kind and pulumi is fetched into the tools folder;
+    stack: how the verb reaches its lab:
+      "create"   - selects the stack through the Pulumi CLI, making it when new (up, preview);
+      "select"   - selects an existing stack through the Pulumi CLI; an unknown name is refused;
+      "settings" - reads the stack's settings from its Pulumi.<stack>.yaml (no Pulumi CLI, no
+                   secrets); an unknown name is refused;
+      "optional" - the stack's settings when it has any, the defaults otherwise (doctor);
+      "list"     - the Pulumi CLI's list of stacks; "none" - no stack at all.
+    """
+
+    tools: tuple[str, ...]
+    fetch: bool
+    stack: str
+
+
+NEEDS: dict[str, Needs] = {
+    "up": Needs(ALL_TOOLS, fetch=True, stack="create"),
+    "preview": Needs(ALL_TOOLS, fetch=True, stack="create"),
+    "destroy": Needs(ALL_TOOLS, fetch=True, stack="select"),
+    "check": Needs(ALL_TOOLS, fetch=True, stack="none"),  # fetches only with --fetch
+    "doctor": Needs(("docker",), fetch=False, stack="optional"),
+    "status": Needs(("docker",), fetch=False, stack="settings"),
+    "stop": Needs(("docker",), fetch=False, stack="settings"),
+    "start": Needs(("docker",), fetch=False, stack="settings"),
+    "info": Needs(("pulumi",), fetch=False, stack="select"),
+    "password": Needs(("pulumi",), fetch=False, stack="select"),
+    "config": Needs(("pulumi",), fetch=False, stack="select"),
+    "kubeconfig": Needs(("pulumi",), fetch=False, stack="select"),
+    "list": Needs(("pulumi",), fetch=False, stack="list"),
+}
 
 
 @dataclass(frozen=True)
@@ -79,10 +115,22 @@ def docker_problem(run: Callable[..., subprocess.CompletedProcess] = subprocess.
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"`docker info` did not answer ({error})"
     if result.returncode != 0:
-        detail = (result.stderr or result.stdout).strip().splitlines()
-        return "Docker is installed but its daemon does not answer" + (f": {detail[-1]}" if detail else "") + (
+        detail = daemon_error_line(result.stderr or result.stdout)
+        return "Docker is installed but its daemon does not answer" + (f": {detail}" if detail else "") + (
             ". Start Docker Desktop (or `sudo systemctl start docker`) and try again"
         )
+    return None
+
+
+def daemon_error_line(output: str) -> str | None:
+    """The line of a failed `docker info` that says why. Older CLIs (Debian's 20.10) print the
+    connection error and then a Go template error about the --format, which says nothing."""
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    telling = [line for line in lines if re.search(r"cannot connect|error during connect|permission denied|daemon", line, re.I)]
+    plain = [line for line in lines if not line.lower().startswith(("template:", "errors pretty printing info"))]
+    for found in (telling, plain, lines):
+        if found:
+            return found[0] if found is telling else found[-1]
     return None
 
 
@@ -138,10 +186,10 @@ def prepare_tools(
     nothing more to do: 2 after saying what stops the lab, 0 after `check` said what is
     ready and what `up` would fetch (`check` itself fetches nothing)."""
     path = environ.get("PATH", "")
-    needed = [tool for tool in TOOLS if tool.command in NEEDS.get(action, ("docker", "kind", "pulumi"))]
+    needed = [tool for tool in TOOLS if tool.command in NEEDS[action].tools]
     found = {tool.command: tools.find_tool(tool.command, layout, path, which) for tool in TOOLS}
     missing = [tool for tool in needed if found[tool.command] is None]
-    docker_issue = docker_check() if "docker" in NEEDS.get(action, ("docker",)) and found["docker"] else None
+    docker_issue = docker_check() if "docker" in NEEDS[action].tools and found["docker"] else None
     blocking = [tool for tool in missing if tool.command not in FETCHABLE or not fetch]
     if blocking or docker_issue:
         # Nothing is fetched while the lab could not run anyway.
@@ -159,7 +207,7 @@ def prepare_tools(
     except tools.FetchError as error:
         err(f"k8s-lab: {error}")
         return 2
-    if pulumi_command is None and tools.in_tools(found["pulumi"], layout):
+    if pulumi_command is None and "pulumi" in NEEDS[action].tools and tools.in_tools(found["pulumi"], layout):
         try:
             pulumi_command = pulumi_opener(layout)
         except Exception as error:  # noqa: BLE001 - whatever running `pulumi version` raised
@@ -353,13 +401,9 @@ def look_for_repairs(stack_name: str, config: dict[str, str], deployed: bool):
     return repair.plan(stack_name, findings)
 
 
-def select_stack(
-    name: str,
-    prepared: PreparedTools,
-    environ: dict[str, str] | None = None,
-    plat: tools.Platform | None = None,
-    create: Callable[..., Any] | None = None,
-):
+def workspace_options(prepared: PreparedTools, environ: dict[str, str] | None = None, plat: tools.Platform | None = None):
+    """The Automation API's options for this project: the lab's backend and passphrase, and
+    the environment the program's commands need."""
     from pulumi import automation as auto
 
     environ = dict(os.environ) if environ is None else environ
@@ -372,13 +416,142 @@ def select_stack(
     # also for providers recorded before the program set deleteUnreachable.
     env[K8S_DELETE_UNREACHABLE_ENV] = "true"
     env.update(docker_host_env(environ, plat or tools.detect_platform(), docker_context_host))
-    create = create or auto.create_or_select_stack
-    return create(
-        stack_name=name,
-        work_dir=str(ROOT),
-        opts=auto.LocalWorkspaceOptions(env_vars=env, pulumi_command=prepared.pulumi_command),
-    )
+    return auto.LocalWorkspaceOptions(env_vars=env, pulumi_command=prepared.pulumi_command)
 
+
+def select_stack(
+    name: str,
+    prepared: PreparedTools,
+    environ: dict[str, str] | None = None,
+    plat: tools.Platform | None = None,
+    create: Callable[..., Any] | None = None,
+):
+    """The stack `name`, made when new: for `up` and `preview` only (NEEDS' "create")."""
+    from pulumi import automation as auto
+
+    create = create or auto.create_or_select_stack
+    return create(stack_name=name, work_dir=str(ROOT), opts=workspace_options(prepared, environ, plat))
+
+
+class NoSuchLab(LookupError):
+    """A --stack that names no lab of this machine; the message lists those there are."""
+
+    def __init__(self, name: str, known: list[str], make: str):
+        self.name, self.known = name, known
+        there = f"the labs here: {', '.join(known)}" if known else "there is none yet"
+        super().__init__(f"there is no lab named {name!r} on this machine ({there}). Make it with: {make}")
+
+
+def open_workspace(prepared: PreparedTools, environ: dict[str, str] | None = None, plat: tools.Platform | None = None):
+    from pulumi import automation as auto
+
+    opts = workspace_options(prepared, environ, plat)
+    return auto.LocalWorkspace(work_dir=str(ROOT), env_vars=opts.env_vars, pulumi_command=opts.pulumi_command)
+
+
+def stack_names(workspace) -> list[str]:
+    # The file backend may name a stack organization/project/name; the lab's are one project's.
+    return sorted(summary.name.rsplit("/", 1)[-1] for summary in workspace.list_stacks())
+
+
+def existing_stack(name: str, workspace, make: str):
+    """The stack `name`, selected, never made: every verb but up and preview (NEEDS' "select")."""
+    from pulumi import automation as auto
+
+    known = stack_names(workspace)
+    if name not in known:
+        raise NoSuchLab(name, known, make)
+    return auto.Stack.select(name, workspace)
+
+
+# --- a stack's settings without the Pulumi CLI (NEEDS' "settings") ------------------------------
+
+
+def settings_file(name: str, root: Path = ROOT) -> Path:
+    return root / f"Pulumi.{name}.yaml"
+
+
+def settings_file_names(root: Path = ROOT) -> list[str]:
+    """The stacks with a settings file in this checkout (lab.py up and classroom.py always write one)."""
+    return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in root.glob("Pulumi.*.yaml"))
+
+
+def file_settings(name: str, root: Path = ROOT) -> dict[str, str] | None:
+    """The stack's settings as `pulumi config --json` gives their text, read from its
+    Pulumi.<stack>.yaml (Pulumi's documented stack settings file); secrets are left out
+    (they are encrypted there, and stop, start and status need none). None: no such file."""
+    import json
+
+    import yaml
+
+    path = settings_file(name, root)
+    if not path.is_file():
+        return None
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    settings: dict[str, str] = {}
+    for key, value in (document.get("config") or {}).items():
+        project, _, short = str(key).partition(":")
+        if project != PROJECT or not short or (isinstance(value, dict) and "secure" in value):
+            continue
+        if isinstance(value, bool):
+            settings[short] = "true" if value else "false"
+        elif isinstance(value, (list, dict)):
+            settings[short] = json.dumps(value)
+        else:
+            settings[short] = "" if value is None else str(value)
+    return settings
+
+
+def settings_of(name: str, make: str, root: Path = ROOT) -> dict[str, str]:
+    settings = file_settings(name, root)
+    if settings is None:
+        raise NoSuchLab(name, settings_file_names(root), make)
+    return settings
+
+
+class SettingsOnlyStack:
+    """A stack as its settings file shows it: its name, and no history (that is the Pulumi
+    CLI's, which stop, start and status do without)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def history(self, page_size: int = 1) -> list:
+        return []
+
+
+# --- what a failed Pulumi operation leaves ---------------------------------------------------------
+
+LOG_DIR = STATE_DIR / "logs"
+
+
+def write_log(stack_name: str, verb: str, text: str, redact: tuple[str, ...] = (), log_dir: Path | None = None) -> Path:
+    """The full output of a failed operation in .pulumi-state/logs/ (git-ignored), readable
+    by its owner only; values in `redact` (a secret being set) never reach it."""
+    import datetime
+
+    for value in redact:
+        if value:
+            text = text.replace(value, "[secret]")
+    folder = log_dir or LOG_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = folder / f"{stack_name}-{verb}-{stamp}.log"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return path
+
+
+def failure_summary(output: str, limit: int = 3) -> list[str]:
+    """The lines of Pulumi's output that say why it failed: its `error:` lines, else the last line."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if line.lower().startswith("error:")]
+    unique = list(dict.fromkeys(errors))
+    if unique:
+        return unique[-limit:]
+    meaningful = [line for line in lines if not line.startswith(("code:", "stdout:", "stderr:"))]
+    return (meaningful or lines or ["(Pulumi said nothing)"])[-1:]
 
 
 def stack_settings(stack) -> dict[str, str]:
