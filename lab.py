@@ -103,10 +103,13 @@ def mistyped_verb(parser: argparse.ArgumentParser, argv: list[str]) -> str | Non
 
 
 def version_text() -> str:
-    from k8s_lab.runner import ProcessRunner
+    from k8s_lab.runner import ProcessRunner, RunError
 
-    commit = ProcessRunner().run(["git", "-C", str(session.ROOT), "rev-parse", "--short", "HEAD"], check=False, timeout=10)
-    checkout = commit.stdout.strip() if commit.ok else "unknown"
+    try:  # a download of the project, or a machine without git, has no commit to name
+        commit = ProcessRunner().run(["git", "-C", str(session.ROOT), "rev-parse", "--short", "HEAD"], check=False, timeout=10)
+        checkout = commit.stdout.strip() if commit.ok else "unknown"
+    except RunError:
+        checkout = "unknown"
     python = ".".join(str(part) for part in sys.version_info[:3])
     return f"k8s-lab (checkout {checkout}), Python {python}; pins kind {tools.KIND_VERSION} and the Pulumi CLI v{tools.PULUMI_VERSION}"
 

@@ -283,10 +283,15 @@ def backend_url(state_dir: Path = STATE_DIR) -> str:
     return "file://" + state_dir.resolve().as_posix()
 
 
-def passphrase_env(environ: dict[str, str], passphrase_file: Path = PASSPHRASE_FILE) -> tuple[dict[str, str], str | None]:
+def passphrase_env(
+    environ: dict[str, str], passphrase_file: Path = PASSPHRASE_FILE, make: bool = True
+) -> tuple[dict[str, str], str | None]:
     """The environment entries that give Pulumi the stack passphrase, and a notice when a new
-    one was made. The user's own PULUMI_CONFIG_PASSPHRASE(_FILE) always wins."""
+    one was made (only when `make`: a verb that only reads leaves a fresh machine as it is).
+    The user's own PULUMI_CONFIG_PASSPHRASE(_FILE) always wins."""
     if environ.get("PULUMI_CONFIG_PASSPHRASE") is not None or environ.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
+        return {}, None
+    if not make and not passphrase_file.exists():
         return {}, None
     notice = None
     if not passphrase_file.exists():
@@ -301,11 +306,11 @@ def passphrase_env(environ: dict[str, str], passphrase_file: Path = PASSPHRASE_F
     return {"PULUMI_CONFIG_PASSPHRASE_FILE": str(passphrase_file)}, notice
 
 
-def workspace_env(environ: dict[str, str]) -> tuple[dict[str, str], str | None]:
+def workspace_env(environ: dict[str, str], make: bool = True) -> tuple[dict[str, str], str | None]:
     if not environ.get("PULUMI_BACKEND_URL"):
         STATE_DIR.mkdir(exist_ok=True)
     env = {"PULUMI_BACKEND_URL": environ.get("PULUMI_BACKEND_URL") or backend_url()}
-    passphrase, notice = passphrase_env(environ)
+    passphrase, notice = passphrase_env(environ, make=make)
     env.update(passphrase)
     return env, notice
 
@@ -401,13 +406,15 @@ def look_for_repairs(stack_name: str, config: dict[str, str], deployed: bool):
     return repair.plan(stack_name, findings)
 
 
-def workspace_options(prepared: PreparedTools, environ: dict[str, str] | None = None, plat: tools.Platform | None = None):
-    """The Automation API's options for this project: the lab's backend and passphrase, and
-    the environment the program's commands need."""
+def workspace_options(
+    prepared: PreparedTools, environ: dict[str, str] | None = None, plat: tools.Platform | None = None, make: bool = True
+):
+    """The Automation API's options for this project: the lab's backend and passphrase (made
+    when new only if `make`), and the environment the program's commands need."""
     from pulumi import automation as auto
 
     environ = dict(os.environ) if environ is None else environ
-    env, notice = workspace_env(environ)
+    env, notice = workspace_env(environ, make=make)
     if notice:
         print(notice)
     # The program's commands (python, kind, docker) and the Pulumi CLI's plugins see this PATH.
@@ -445,7 +452,7 @@ class NoSuchLab(LookupError):
 def open_workspace(prepared: PreparedTools, environ: dict[str, str] | None = None, plat: tools.Platform | None = None):
     from pulumi import automation as auto
 
-    opts = workspace_options(prepared, environ, plat)
+    opts = workspace_options(prepared, environ, plat, make=False)
     return auto.LocalWorkspace(work_dir=str(ROOT), env_vars=opts.env_vars, pulumi_command=opts.pulumi_command)
 
 
@@ -545,12 +552,13 @@ def write_log(stack_name: str, verb: str, text: str, redact: tuple[str, ...] = (
 
 def failure_summary(output: str, limit: int = 3) -> list[str]:
     """The lines of Pulumi's output that say why it failed: its `error:` lines, else the last line."""
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    # CommandError's text is "code: N", "stdout: ...", "stderr: ..." around Pulumi's own lines.
+    lines = [re.sub(r"^(stdout|stderr):\s*", "", line.strip()) for line in output.splitlines() if line.strip()]
     errors = [line for line in lines if line.lower().startswith("error:")]
     unique = list(dict.fromkeys(errors))
     if unique:
         return unique[-limit:]
-    meaningful = [line for line in lines if not line.startswith(("code:", "stdout:", "stderr:"))]
+    meaningful = [line for line in lines if not line.startswith("code:")]
     return (meaningful or lines or ["(Pulumi said nothing)"])[-1:]
 
 

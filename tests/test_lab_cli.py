@@ -7,6 +7,7 @@ from pathlib import Path
 
 import lab
 from k8s_lab import session
+from k8s_lab.exits import Exit
 from k8s_lab.names import student_name_problem
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,10 +76,10 @@ def run_lab(tmp_path, *args, fake_docker=False):
     return subprocess.run([sys.executable, str(ROOT / "lab.py"), *args], capture_output=True, text=True, env=env, timeout=60)
 
 
-def test_check_names_missing_tools_and_exits_2(tmp_path):
+def test_check_names_missing_tools_and_exits_not_ready(tmp_path):
     # A PATH with python only: no docker, kind or pulumi. Without docker nothing is fetched.
     result = run_lab(tmp_path, "check")
-    assert result.returncode == 2
+    assert result.returncode == Exit.NOT_READY
     for tool in ("docker", "kind", "pulumi"):
         assert f"{tool} is missing" in result.stderr
     assert not (tmp_path / "tools").exists()
@@ -86,7 +87,7 @@ def test_check_names_missing_tools_and_exits_2(tmp_path):
 
 def test_check_with_no_fetch_reports_kind_and_pulumi_missing(tmp_path):
     result = run_lab(tmp_path, "check", "--no-fetch", fake_docker=True)
-    assert result.returncode == 2
+    assert result.returncode == Exit.NOT_READY
     assert "kind is missing" in result.stderr and "pulumi is missing" in result.stderr
     assert "docker is missing" not in result.stderr and "daemon" not in result.stderr
     assert not (tmp_path / "tools").exists()
@@ -137,21 +138,58 @@ class FakeStack:
     def set_config(self, key, value):
         self.config[f"k8s-lab:{key}"] = value
 
+    def remove_config(self, key):
+        self.config.pop(f"k8s-lab:{key}", None)
+
     def get_all_config(self):
         return self.config
 
 
+def config(stack, *setting, secret=False, unset=False):
+    return lab.verb_config(stack, lab.build_parser().parse_args(["config", *setting, *(["--secret"] if secret else []), *(["--unset"] if unset else [])]))
+
+
 def test_config_subcommand_sets_shows_and_hides_secrets(capsys):
     stack = FakeStack()
-    assert lab.set_or_show_config(stack, ["slot", "3"], secret=False) == 0
+    assert config(stack, "slot", "3") == 0
     assert stack.config["k8s-lab:slot"].value == "3" and not stack.config["k8s-lab:slot"].secret
-    assert lab.set_or_show_config(stack, ["idePassword", "long-password"], secret=True) == 0
+    # idePassword is a secret even without --secret.
+    assert config(stack, "idePassword", "long-password") == 0 and stack.config["k8s-lab:idePassword"].secret
     capsys.readouterr()
-    lab.set_or_show_config(stack, ["idePassword"], secret=False)
+    config(stack, "idePassword")
     assert capsys.readouterr().out.strip() == "[secret]"
-    lab.set_or_show_config(stack, ["slot"], secret=False)
+    config(stack, "slot")
     assert capsys.readouterr().out.strip() == "3"
-    assert lab.set_or_show_config(stack, [], secret=False) == 2
+    assert config(stack, "slot", "--unset") == 0 and "k8s-lab:slot" not in stack.config
+
+
+def test_config_refuses_a_bad_value_with_the_tables_reason_and_stores_nothing(capsys):
+    stack = FakeStack()
+    assert config(stack, "slot", "x") == Exit.USAGE
+    assert config(stack, "workers", "12") == Exit.USAGE
+    assert config(stack, "idePassword", "short") == Exit.USAGE
+    assert config(stack, "slto", "1") == Exit.USAGE
+    err = capsys.readouterr().err
+    assert "slot = 'x': is not a whole number" in err and "nothing was stored" in err
+    assert "workers = '12': is outside 0..9" in err
+    assert "idePassword = (hidden)" in err and "short" not in err.replace("shorter", "")
+    assert "'slto' is not a k8s-lab setting; did you mean slot?" in err
+    assert stack.config == {}
+
+
+def test_config_lists_every_setting_with_its_value_or_default_and_masks_secrets(capsys):
+    from k8s_lab.config import KEYS
+
+    stack = FakeStack()
+    config(stack, "slot", "3")
+    config(stack, "idePassword", "long-password")
+    capsys.readouterr()
+    assert config(stack) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == list(KEYS)
+    shown = dict(line.split(None, 1) for line in lines)
+    assert shown["slot"] == "3" and shown["idePassword"] == "[secret]" and shown["workers"] == "(default: 2)"
+    assert "long-password" not in "\n".join(lines)
 
 
 def test_class_host_verbs_parse_with_the_common_options():
