@@ -89,3 +89,10 @@ def missing_package_problem(module: str, executable: str = sys.executable) -> st
         f"k8s-lab: the Python packages the lab needs are not installed (no {module}). "
         f"Make the venv once, in {ROOT}: {install_command()}; then: {lab_command(*sys.argv[1:])}"
     )
+
+
+def readme_table() -> str:
+    """README's exit code table (tests/test_user_path.py holds README to it)."""
+    rows = ["| code | meaning |", "| --- | --- |"]
+    rows += [f"| {int(code)} | {meaning} |" for code, meaning in MEANING.items()]
+    return "\n".join(rows) + "\n"

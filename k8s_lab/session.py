@@ -55,6 +55,17 @@ class Needs:
     fetch: bool
     stack: str
 
+    def describe(self) -> str:
+        """README's "needs" column (tests/test_user_path.py holds README to it)."""
+        names = {"docker": "Docker", "kind": "kind", "pulumi": "the Pulumi CLI"}
+        what = [names[tool] for tool in self.tools]
+        text = what[0] if len(what) == 1 else ", ".join(what[:-1]) + " and " + what[-1]
+        if self.stack == "settings":
+            text += " and the lab's settings file"
+        if self.fetch:
+            text += " (kind and the Pulumi CLI fetched when missing)"
+        return text
+
 
 NEEDS: dict[str, Needs] = {
     "up": Needs(ALL_TOOLS, fetch=True, stack="create"),
