@@ -24,6 +24,7 @@ from typing import Any
 
 from k8s_lab import tools
 from k8s_lab.names import MAX_STUDENT_LENGTH
+from k8s_lab.exits import lab_command
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = ROOT / ".pulumi-state"
@@ -368,8 +369,7 @@ def interpreter_problem(path: str, which: Callable[..., str | None] = shutil.whi
         return None
     return (
         "the lab's commands run `python`, and none is on PATH next to this interpreter "
-        f"({sys.executable}). Run lab.py with the venv's python: venv/bin/python lab.py up "
-        "(venv\\Scripts\\python lab.py up on Windows)"
+        f"({sys.executable}). Run lab.py with the venv's python: {lab_command('up')}"
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from k8s_lab.docker_host import DockerHost
 from k8s_lab.kind_lifecycle import Kind, LifecycleError
 from k8s_lab.names import LabNames
+from k8s_lab.exits import lab_command
 
 @dataclass(frozen=True)
 class LabTarget:
@@ -81,7 +82,7 @@ def start_if_stopped(lab: LabTarget, log: Callable[[str], None] = print, err: Ca
         return 0  # Docker does not answer: the preflight and the providers say why
     if not parts.partly_stopped or not parts.ide or not parts.nodes:
         return 0
-    log("Your lab is stopped: starting it before `up` (the same as `python lab.py start`)")
+    log(f"Your lab is stopped: starting it before `up` (the same as `{lab_command('start')}`)")
     return start(lab, log, err)
 
 

@@ -463,7 +463,7 @@ def test_preview_from_a_second_checkout_changes_nothing(runner, pre_lab, second_
 
 def test_destroy_from_the_second_checkout_succeeds(runner, pre_lab, second_checkout):
     python = str(second_checkout / "venv" / "bin" / "python")
-    runner.run("pre-destroy-second-checkout", [python, "lab.py", "destroy", "--stack", PRE], cwd=second_checkout)
+    runner.run("pre-destroy-second-checkout", [python, "lab.py", "destroy", "--yes", "--stack", PRE], cwd=second_checkout)
     assert leftovers(PRE) == []
     assert PRE not in kind_clusters()
 
@@ -493,7 +493,7 @@ def test_up_recovers_after_docker_rmi_of_the_ide_image(runner, lab):
 def test_destroy_after_the_cluster_is_gone_leaves_nothing(runner, timings, lab):
     bring_up(runner, timings, GONE, 39, 0, lab.workspace_root, None)
     runner.run("gone-kind-delete", ["kind", "delete", "cluster", "--name", GONE])
-    runner.lab("gone-destroy", "destroy", stack=GONE)
+    runner.lab("gone-destroy", "destroy", "--yes", stack=GONE)
     assert leftovers(GONE) == []
 
 
@@ -543,7 +543,7 @@ def test_classroom_destroy_removes_all_three(runner, lab, roster):
 def test_destroy_leaves_no_docker_object_and_keeps_the_files(runner, timings, lab):
     keep = lab.workspace_root / LAB / "src" / "homework.txt"
     keep.write_text("mine", encoding="utf-8")
-    timings.record("destroy", runner.lab("lab-destroy", "destroy", stack=LAB), workers=1)
+    timings.record("destroy", runner.lab("lab-destroy", "destroy", "--yes", stack=LAB), workers=1)
     assert leftovers(LAB) == []
     assert LAB not in kind_clusters()
     assert keep.read_text(encoding="utf-8") == "mine"

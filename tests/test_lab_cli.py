@@ -117,7 +117,7 @@ def test_port_check_names_a_taken_port_before_up():
     with holder:
         holder.listen()
         message = session.port_problem("kim", {"slot": str(slot)}, own_lab_running=lambda s: False)
-    assert f"127.0.0.1:{ports_for_slot(slot).ide} (ide)" in message and "pulumi config set slot" in message
+    assert f"127.0.0.1:{ports_for_slot(slot).ide} (ide)" in message and "lab.py config slot <n>" in message
 
 
 def test_port_check_skips_a_lab_that_is_already_up(monkeypatch):
