@@ -129,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         err(f"k8s-lab: {missing}")
         return Exit.NO_SUCH_LAB
     except ConfigError as invalid:
-        err(f"{invalid}\n(set a value with: {lab_command('config', 'KEY', 'VALUE')})")
+        problems = "; ".join(str(problem) for problem in invalid.problems)
+        err(f"k8s-lab: this lab's settings are invalid: {problems} (change one with {lab_command('config', 'KEY', 'VALUE')})")
         return Exit.USAGE
     except ModuleNotFoundError as missing:
         err(exits.missing_package_problem(missing.name or "a package"))

@@ -212,3 +212,33 @@ def test_outside_the_venv_says_how_to_run_it(student):
     run = student.lab("status", interpreter=(system_python, "-S"))
     assert run.code == Exit.WRONG_PYTHON, run
     assert run.first_line.startswith("k8s-lab: this Python") and "venv/bin/python lab.py status" in run.first_line
+
+
+def test_a_bad_setting_in_the_labs_file_is_named_not_a_traceback(student):
+    (student.project / "Pulumi.kim.yaml").write_text("config:\n  k8s-lab:slot: banana\n")
+    for verb in ("status", "stop", "start", "doctor"):
+        run = student.lab(verb)
+        assert run.code == Exit.USAGE, (verb, run)
+        assert run.first_line.startswith("k8s-lab: this lab's settings are invalid: slot = 'banana': is not a whole number. Fix: ")
+
+
+def test_python_too_old_is_told_before_anything_needs_a_newer_one():
+    import ast
+
+    from k8s_lab import exits
+
+    for path in ("lab.py", "k8s_lab/__init__.py", "k8s_lab/exits.py"):  # what runs before the version check
+        ast.parse((ROOT / path).read_text(encoding="utf-8"), feature_version=(3, 8))
+    message = exits.python_problem((3, 8))
+    assert message and "needs Python 3.10 or newer; this is Python 3.8" in message and "-m venv venv" in message
+    assert exits.python_problem((3, 10)) is None and exits.python_problem((3, 13)) is None
+    source = (ROOT / "lab.py").read_text(encoding="utf-8")
+    assert source.index("exits.python_problem()") < source.index("from k8s_lab import session")
+
+
+def test_hints_name_the_venvs_python_for_the_os_and_the_checkout(tmp_path):
+    from k8s_lab.exits import lab_command
+
+    assert lab_command("up", windows=False, cwd=ROOT) == "venv/bin/python lab.py up"
+    assert lab_command("up", windows=True, cwd=ROOT) == "venv\\Scripts\\python lab.py up"
+    assert lab_command("up", windows=False, cwd=tmp_path) == f"{ROOT}/venv/bin/python {ROOT}/lab.py up"
