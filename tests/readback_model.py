@@ -257,3 +257,23 @@ def second_up(resources: list[Any], host: Host) -> tuple[list[Change], list[str]
             if not rule.same(stored, given):
                 changes.append(Change(resource.urn, key, given, stored, rule.force_new))
     return changes, unmodelled
+
+
+def step(rules: dict[str, Rule], replace_on_changes: list[str], state: dict[str, Any], inputs: dict[str, Any]) -> str:
+    """What the engine does with a resource whose stored state is `state` and whose new
+    inputs are `inputs`: "same", "update" or "replace" (ForceNew, or the resource's
+    `replace_on_changes`; pulumi engine step_generator)."""
+    changed = {key for key in set(state) | set(inputs) if state.get(key) != inputs.get(key)}
+    if not changed:
+        return "same"
+    if any(rules[key].force_new or key in replace_on_changes for key in changed if key in rules):
+        return "replace"
+    return "update"
+
+
+def docker_update_memory(live_memory_mb: int, inputs: dict[str, Any]) -> int:
+    """The IDE's live memory cap after pulumi-docker's in-place Update: tpd
+    resource_docker_container_funcs.go:1034 sends memory (0 when unset), and moby
+    daemon/container/container_unix.go UpdateContainer skips `Memory == 0`: the old cap stays."""
+    sent = int(inputs.get("memory") or 0)
+    return sent if sent != 0 else live_memory_mb

@@ -53,9 +53,11 @@ def ide_program(**caps):
     return program
 
 
-def test_ide_gets_its_memory_cap_with_swap_capped_and_cpus():
-    container = run_under_mocks(ide_program(memory_mb=1675, cpus="2")).one("docker:index/container:Container").inputs
-    assert (container["memory"], container["memorySwap"], container["cpus"]) == (1675, 1675, "2")
+def test_ide_gets_its_memory_cap_and_cpus_as_the_provider_reads_them_back():
+    ide = run_under_mocks(ide_program(memory_mb=1675, cpus="2")).one("docker:index/container:Container")
+    container = ide.inputs
+    assert (container["memory"], container["memorySwap"], container["cpus"]) == (1675, -1, "2.0")
+    assert set(ide.replace_on_changes) == {"memory", "memorySwap"}
     uncapped = run_under_mocks(ide_program()).one("docker:index/container:Container").inputs
     assert not {"memory", "memorySwap", "cpus"} & set(uncapped)
 

@@ -106,3 +106,15 @@ def test_lab_limits_lists_every_problem():
     problems = limits.lab_limits("lots", "two", 2)
     assert [p.key for p in problems] == ["labMemory", "labCpus"]
     assert limits.lab_limits("6g", "2", 2) == limits.shares(6144, "2", 2)
+
+
+@pytest.mark.parametrize("text, stored", [("2", "2.0"), ("1.5", "1.5"), ("1.50", "1.5"), ("0.25", "0.25"), ("10", "10."), ("256", "256.0")])
+def test_cpus_are_sent_as_pulumi_docker_reads_them_back(text, stored):
+    assert limits.provider_cpus(text) == stored
+
+
+@pytest.mark.parametrize("text", ["0.05", "10.05", "0.001"])
+def test_cpus_docker_would_read_back_as_another_number_are_refused(text):
+    problem = limits.parse_cpus(text)
+    assert isinstance(problem, Problem) and problem.key == "labCpus" and problem.value == text
+    assert "reads back from Docker as" in problem.reason and "pulumi config set labCpus" in problem.fix

@@ -9,7 +9,7 @@ import pytest
 
 from golden_record import STACKS
 from lab_mocks import evaluate
-from readback_model import HOSTS, MODEL, Host, nano_to_decimal_string, parse_cpus, second_up
+from readback_model import CONTAINER, HOSTS, MODEL, Host, docker_update_memory, nano_to_decimal_string, parse_cpus, second_up, step
 
 CAPS_STACKS: dict[str, dict[str, str]] = {
     "caps-fraction": {"workspaceRoot": "/home/kim/k8s-lab", "labMemory": "4g", "labCpus": "1.5"},
@@ -79,3 +79,26 @@ def test_the_model_sees_the_defects_it_was_built_for():
 
     changes, _ = second_up([Old()], Host(swap_accounting=False))
     assert {(c.property, c.replace) for c in changes} == {("cpus", True), ("memorySwap", False)}
+
+
+def ide_container(config: dict[str, str]):
+    return evaluate(config, stack="kim", preview=True).one(CONTAINER, "ide-container")
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [({"labMemory": "6g"}, {"labMemory": "0"}), ({"labMemory": "6g"}, {"labMemory": "3g"}), ({"labMemory": "3g"}, {"labMemory": "6g"})],
+    ids=["switched off", "lowered", "raised"],
+)
+def test_a_changed_memory_cap_is_the_cap_the_ide_runs_with(before, after):
+    """State and the live container agree after the `up` that changed the cap: an
+    in-place update cannot switch a cap off (moby ignores Memory=0), so it must replace."""
+    host = Host(swap_accounting=False)
+    old = ide_container({"workspaceRoot": "/w", **before})
+    new = ide_container({"workspaceRoot": "/w", **after})
+    rules = MODEL[CONTAINER]
+    state = {key: rules[key].stored(value, host) for key, value in old.inputs.items()}
+    live_memory = int(old.inputs.get("memory") or 0)
+    what = step(rules, new.replace_on_changes, state, new.inputs)
+    live_after = int(new.inputs.get("memory") or 0) if what == "replace" else docker_update_memory(live_memory, new.inputs)
+    assert live_after == int(new.inputs.get("memory") or 0), f"{what}: the IDE runs with {live_after} MB, state says {new.inputs.get('memory')}"
