@@ -277,3 +277,31 @@ def docker_update_memory(live_memory_mb: int, inputs: dict[str, Any]) -> int:
     daemon/container/container_unix.go UpdateContainer skips `Memory == 0`: the old cap stays."""
     sent = int(inputs.get("memory") or 0)
     return sent if sent != 0 else live_memory_mb
+
+
+def cluster_objects_after_remake(commands: list[Any]) -> set[str]:
+    """What the commands that follow the cluster's identity leave applied in a remade
+    cluster of the same name: each is replaced (its `triggers` changed), so its old
+    `delete` and new `create` both run, delete first only with `delete_before_replace`
+    (the engine's default is create-before-delete). Manifests are named by their --url."""
+    applied: set[str] = set()
+    for command in commands:
+        steps = [command.inputs.get("delete"), command.inputs.get("create")]
+        for line in steps if command.delete_before_replace else reversed(steps):
+            words = (line or "").split()
+            if "manifest" in words:
+                url = words[words.index("--url") + 1]
+                (applied.discard if "--remove" in words else applied.add)(url)
+    return applied
+
+
+def create_of_an_object_dropped_from_state(provider_inputs: dict[str, Any]) -> str:
+    """A refresh while the cluster is unreachable drops the provider's objects from state
+    when `deleteUnreachable` is set (k8s provider.go Read: "Deleting the unreachable
+    resource from Pulumi state"); the objects are still in the cluster, so the next `up`
+    creates them again: since pulumi-kubernetes 4.29 that is a client-side create, which
+    fails with AlreadyExists (provider/pkg/await/await.go Creation) unless the provider has
+    `upsertExistingObjects` (provider.go:683)."""
+    if str(provider_inputs.get("deleteUnreachable")).lower() != "true":
+        return "kept in state"
+    return "adopted" if str(provider_inputs.get("upsertExistingObjects")).lower() == "true" else "AlreadyExists"

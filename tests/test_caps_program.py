@@ -21,12 +21,23 @@ BEFORE = Path(__file__).parent / "fixtures" / "default_stack_kim.json"
 NAMES = LabNames("kim")
 
 
+def without_later_fixes(inputs: dict) -> dict:
+    """Inputs less what issue #18 added to every stack, caps or not: PYTHONSAFEPATH off in
+    each command's environment (k8s_lab.commands.PYTHON_ENVIRONMENT) and the kubernetes
+    provider's upsertExistingObjects (components/cluster_bootstrap.py)."""
+    inputs = {key: value for key, value in inputs.items() if key != "upsertExistingObjects"}
+    environment = {k: v for k, v in (inputs.get("environment") or {}).items() if k != "PYTHONSAFEPATH"}
+    if "environment" in inputs:
+        inputs = {k: v for k, v in inputs.items() if k != "environment"} | ({"environment": environment} if environment else {})
+    return inputs
+
+
 def fingerprint() -> dict:
     out = {}
     for preview in (False, True):
         config = {"workspaceRoot": "/home/kim/k8s-lab", "labMemory": "0", "labCpus": "0"}
         lab = evaluate(config, stack="kim", preview=preview)
-        out["preview" if preview else "update"] = {r.urn: r.inputs for r in lab.resources}
+        out["preview" if preview else "update"] = {r.urn: without_later_fixes(r.inputs) for r in lab.resources}
     return json.loads(json.dumps(out, sort_keys=True, default=str))
 
 
