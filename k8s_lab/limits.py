@@ -144,16 +144,18 @@ def shares(memory_mb: int | None, cpus: str | None, workers: int) -> Shares | Pr
     if memory_mb is None:
         return Shares(cpus=cpus)
     total = WEIGHT_MB["ide"] + WEIGHT_MB["control-plane"] + WEIGHT_MB["worker"] * workers
-    part = {role: memory_mb * weight // total for role, weight in WEIGHT_MB.items()}
-    smallest = min(part["ide"], part["control-plane"], part["worker"] if workers else part["ide"])
-    if smallest < MIN_SHARE_MB:
-        need = -(-MIN_SHARE_MB * total // min(WEIGHT_MB.values()) // 1024)
+    # Below the weights' sum a container's share is under its own typical footprint (the
+    # control plane's 512 MB of 1408m with 2 workers, against 800): it would be killed at rest.
+    if memory_mb < total:
+        need = -(-total // 1024)
         return Problem(
             MEMORY_KEY,
             f"{memory_mb}m",
-            f"leaves a container of the lab ({1 + 1 + workers} of them) under {MIN_SHARE_MB} MB",
+            f"is below the typical footprint of the lab's {2 + workers} containers ({total} MB: IDE {WEIGHT_MB['ide']}, "
+            f"control plane {WEIGHT_MB['control-plane']}, {workers} worker(s) {WEIGHT_MB['worker']} each)",
             f"pulumi config set {MEMORY_KEY} {need}g or more, fewer workers, or 0 for no cap",
         )
+    part = {role: memory_mb * weight // total for role, weight in WEIGHT_MB.items()}
     return Shares(part["ide"], part["control-plane"], part["worker"] if workers else None, cpus)
 
 
