@@ -129,8 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         err(f"k8s-lab: {missing}")
         return Exit.NO_SUCH_LAB
     except ConfigError as invalid:
-        problems = "; ".join(str(problem) for problem in invalid.problems)
-        err(f"k8s-lab: this lab's settings are invalid: {problems} (change one with {lab_command('config', 'KEY', 'VALUE')})")
+        problems = "; ".join(f"{p.key} = {p.value}: {p.reason}. Fix: {as_lab_config(p.fix)}" for p in invalid.problems)
+        err(f"k8s-lab: this lab's settings are invalid: {problems}")
         return Exit.USAGE
     except ModuleNotFoundError as missing:
         err(exits.missing_package_problem(missing.name or "a package"))
@@ -400,12 +400,22 @@ def set_setting(stack, key: str, value: str, secret: bool) -> int:
         setting.parse(value.strip())
     except Invalid as invalid:
         shown = "(hidden)" if setting.secret else (invalid.shown or repr(value))
-        err(f"k8s-lab: {Problem(key, shown, invalid.reason, invalid.fix or setting.fix)}; nothing was stored")
+        fix = as_lab_config(invalid.fix or setting.fix)
+        err(f"k8s-lab: {Problem(key, shown, invalid.reason, fix)}; nothing was stored")
         return Exit.USAGE
     secret = secret or setting.secret
     stack.set_config(key, auto.ConfigValue(value, secret=secret))
     print(f"{key} set for lab {stack.name}{' (as a secret)' if secret else ''}; `{lab_command('up', '--stack', stack.name)}` applies it.")
     return Exit.OK
+
+
+def as_lab_config(fix: str) -> str:
+    """The settings table's fixes name `pulumi config set/rm` (the program's own errors reach
+    plain Pulumi users too); here, the lab.py command that does it."""
+    import re
+
+    fix = re.sub(r"pulumi config set (--secret )?(?!--path)", lambda match: lab_command("config") + " ", fix)
+    return re.sub(r"pulumi config rm (\w+)", lambda match: lab_command("config", match.group(1), "--unset"), fix)
 
 
 def list_settings(stack) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import lab
 from k8s_lab import session
-from k8s_lab.exits import Exit
+from k8s_lab.exits import Exit, lab_command
 from k8s_lab.names import student_name_problem
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,6 +171,7 @@ def test_config_refuses_a_bad_value_with_the_tables_reason_and_stores_nothing(ca
     assert config(stack, "slto", "1") == Exit.USAGE
     err = capsys.readouterr().err
     assert "slot = 'x': is not a whole number" in err and "nothing was stored" in err
+    assert f"Fix: {lab_command('config', 'slot', '<n>')} with a whole number" in err  # not a bare `pulumi config set`
     assert "workers = '12': is outside 0..9" in err
     assert "idePassword = (hidden)" in err and "short" not in err.replace("shorter", "")
     assert "'slto' is not a k8s-lab setting; did you mean slot?" in err
