@@ -148,7 +148,8 @@ def report_failure(error: Exception, argv: list[str]) -> int:
 
     verb = next((arg for arg in argv if not arg.startswith("-")), "lab")
     if isinstance(error, errors.CommandError):
-        path = session.write_log(stack_of(argv), verb, str(error))
+        # A value being set (a password, say) never reaches the log.
+        path = session.write_log(stack_of(argv), verb, str(error), redact=config_values(argv) if verb == "config" else ())
         for line in session.failure_summary(str(error)):
             err(f"k8s-lab: {line}")
         err(f"k8s-lab: `{verb}` failed; Pulumi's whole output is in {path}")
@@ -156,6 +157,12 @@ def report_failure(error: Exception, argv: list[str]) -> int:
     path = session.write_log(stack_of(argv), verb, "".join(traceback.format_exception(error)))
     err(f"k8s-lab: `{verb}` stopped on an error k8s-lab does not expect ({type(error).__name__}: {error}); details in {path}")
     return Exit.INTERNAL
+
+
+def config_values(argv: list[str]) -> tuple[str, ...]:
+    """The VALUE of `config KEY VALUE` in `argv`."""
+    words = [arg for index, arg in enumerate(argv) if not arg.startswith("-") and (index == 0 or argv[index - 1] != "--stack")]
+    return tuple(words[2:3])
 
 
 def stack_of(argv: list[str]) -> str:
@@ -201,7 +208,7 @@ def run_verb(args: argparse.Namespace) -> int:
     if isinstance(prepared, int):
         return Exit.NOT_READY if prepared else Exit.OK
     if needs.stack == "settings":
-        return run_class_host_verb(session.SettingsOnlyStack(name), settings, args)
+        return run_class_host_verb(session.SettingsOnlyStack(name, environ), settings, args)
     if needs.stack == "optional":
         return run_class_host_verb(session.SettingsOnlyStack(name), session.file_settings(name) or {}, args)
     prepared.path = session.path_with_interpreter(prepared.path)

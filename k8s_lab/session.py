@@ -128,6 +128,11 @@ def docker_problem(run: Callable[..., subprocess.CompletedProcess] = subprocess.
         return f"`docker info` did not answer ({error})"
     if result.returncode != 0:
         detail = daemon_error_line(result.stderr or result.stdout)
+        if detail and "permission denied" in detail.lower():
+            return (
+                f"Docker's daemon runs but refuses you: {detail}. Add yourself to the docker group "
+                "(`sudo usermod -aG docker $USER`), log out and in, and try again"
+            )
         return "Docker is installed but its daemon does not answer" + (f": {detail}" if detail else "") + (
             ". Start Docker Desktop (or `sudo systemctl start docker`) and try again"
         )
@@ -528,14 +533,27 @@ def settings_of(name: str, make: str, root: Path = ROOT) -> dict[str, str]:
 
 
 class SettingsOnlyStack:
-    """A stack as its settings file shows it: its name, and no history (that is the Pulumi
-    CLI's, which stop, start and status do without)."""
+    """A stack as its settings file shows it, for stop, start and status, which need no
+    Pulumi CLI. Its history (status's last change) comes from a Pulumi CLI already at hand
+    (on PATH or in the tools folder, never fetched), or is empty."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, environ: dict[str, str] | None = None):
         self.name = name
+        self.environ = dict(os.environ) if environ is None else environ
 
     def history(self, page_size: int = 1) -> list:
-        return []
+        layout = tools_layout(self.environ)
+        found = tools.find_tool("pulumi", layout, self.environ.get("PATH", ""), shutil.which)
+        if found is None:
+            return []
+        try:
+            from pulumi import automation as auto
+
+            command = open_tools_pulumi(layout) if tools.in_tools(found, layout) else None
+            prepared = PreparedTools(path=tools.path_with_tools(layout, self.environ.get("PATH", "")), pulumi_command=command)
+            return auto.Stack.select(self.name, open_workspace(prepared, self.environ)).history(page_size=page_size)
+        except Exception:  # noqa: BLE001 - no history is no answer, never a failed status
+            return []
 
 
 # --- what a failed Pulumi operation leaves ---------------------------------------------------------

@@ -35,6 +35,14 @@ def test_docker_daemon_down_is_explained():
     assert "Start Docker Desktop" in session.preflight_report([], problem)
 
 
+def test_docker_refusing_the_user_says_how_to_join_the_docker_group():
+    def fake_run(*args, **kwargs):
+        return subprocess.CompletedProcess(args, 1, "", "permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock\n")
+
+    problem = session.docker_problem(fake_run)
+    assert "refuses you" in problem and "usermod -aG docker" in problem and "Start Docker Desktop" not in problem
+
+
 def test_default_stack_names_are_valid_student_names():
     for user in ("Kim Min-su", "KHP", "first.last", "___", "x" * 80, "관리자"):
         name = session.default_stack_name(user)

@@ -166,6 +166,8 @@ def test_a_lab_through_its_life(student):
     # stop, start and status read the lab's settings file: the stand-in Docker has none of its containers.
     status = student.lab("status")
     assert status.code == Exit.FAILED and "absent" in status.out
+    as_json = json.loads(student.lab("status", "--json").out)
+    assert as_json["state"] == "absent" and as_json["last_change"] == "update succeeded 2026-01-01 00:00"  # from the Pulumi CLI at hand
     stop = student.lab("stop")
     assert stop.code == Exit.FAILED and stop.first_line.startswith("k8s-lab: there is no lab of 'kim' in this Docker to stop")
     assert student.lab("start").code == Exit.FAILED
