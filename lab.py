@@ -28,10 +28,9 @@ try:
     import json
     import os
     from collections.abc import Callable
-    from pathlib import Path
     from typing import Any
 
-    from k8s_lab import session, tools
+    from k8s_lab import session
     from k8s_lab.config import BY_KEY, SETTINGS, ConfigError, Invalid, Problem
     from k8s_lab.exits import Exit, lab_command
 except ModuleNotFoundError as missing:
@@ -102,18 +101,6 @@ def mistyped_verb(parser: argparse.ArgumentParser, argv: list[str]) -> str | Non
     return f"k8s-lab: there is no verb {argv[0]!r}; {hint} ({lab_command('--help')} explains each)"
 
 
-def version_text() -> str:
-    from k8s_lab.runner import ProcessRunner, RunError
-
-    try:  # a download of the project, or a machine without git, has no commit to name
-        commit = ProcessRunner().run(["git", "-C", str(session.ROOT), "rev-parse", "--short", "HEAD"], check=False, timeout=10)
-        checkout = commit.stdout.strip() if commit.ok else "unknown"
-    except RunError:
-        checkout = "unknown"
-    python = ".".join(str(part) for part in sys.version_info[:3])
-    return f"k8s-lab (checkout {checkout}), Python {python}; pins kind {tools.KIND_VERSION} and the Pulumi CLI v{tools.PULUMI_VERSION}"
-
-
 # --- the verbs ---------------------------------------------------------------------------------
 
 
@@ -182,7 +169,7 @@ def run(argv: list[str]) -> int:
         return Exit.USAGE
     args = parser.parse_args(argv)
     if args.version:
-        print(version_text())
+        print(session.version_text())
         return Exit.OK
     if args.action is None:
         parser.print_help()
@@ -333,8 +320,6 @@ def verb_info(stack, args) -> int:
 
 
 def verb_kubeconfig(stack, args) -> int:
-    from k8s_lab import kubeconfig
-
     outputs = outputs_or_none(stack, args)
     if outputs is None:
         return Exit.FAILED
@@ -342,22 +327,10 @@ def verb_kubeconfig(stack, args) -> int:
     if not args.merge:
         print(text, end="" if text.endswith("\n") else "\n")
         return Exit.OK
-    target = user_kubeconfig_path(dict(os.environ))
     context = f"k8s-lab-{stack.name}"
-    existing = target.read_text(encoding="utf-8") if target.exists() else ""
-    merged = kubeconfig.merge_into(existing, text, context)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(merged)
+    target = session.merge_kubeconfig(text, context, dict(os.environ))
     print(f"Context {context} is in {target} and is the current one: kubectl get nodes")
     return Exit.OK
-
-
-def user_kubeconfig_path(environ: dict[str, str]) -> Path:
-    """Where kubectl reads its config: the first file of $KUBECONFIG, else ~/.kube/config."""
-    first = next((entry for entry in environ.get("KUBECONFIG", "").split(os.pathsep) if entry), None)
-    return Path(first).expanduser() if first else Path.home() / ".kube" / "config"
 
 
 def verb_list(workspace) -> int:

@@ -594,3 +594,40 @@ def failure_summary(output: str, limit: int = 3) -> list[str]:
 def stack_settings(stack) -> dict[str, str]:
     return {key.split(":", 1)[-1]: item.value for key, item in stack.get_all_config().items()}
 
+
+
+# --- what lab.py's verbs do beyond Pulumi ------------------------------------------------------
+
+
+def user_kubeconfig_path(environ: dict[str, str]) -> Path:
+    """Where kubectl reads its config: the first file of $KUBECONFIG, else ~/.kube/config."""
+    first = next((entry for entry in environ.get("KUBECONFIG", "").split(os.pathsep) if entry), None)
+    return Path(first).expanduser() if first else Path.home() / ".kube" / "config"
+
+
+def merge_kubeconfig(lab_kubeconfig: str, context: str, environ: dict[str, str]) -> Path:
+    """The lab's kubeconfig merged into the user's under `context` (k8s_lab.kubeconfig.merge_into),
+    written readable by its owner only; the file written."""
+    from k8s_lab import kubeconfig
+
+    target = user_kubeconfig_path(environ)
+    existing = target.read_text(encoding="utf-8") if target.exists() else ""
+    merged = kubeconfig.merge_into(existing, lab_kubeconfig, context)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(merged)
+    return target
+
+
+def version_text() -> str:
+    """`lab.py --version`: this checkout's commit, Python, and the tool versions it pins."""
+    from k8s_lab.runner import ProcessRunner, RunError
+
+    try:  # a download of the project, or a machine without git, has no commit to name
+        commit = ProcessRunner().run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], check=False, timeout=10)
+        checkout = commit.stdout.strip() if commit.ok else "unknown"
+    except RunError:
+        checkout = "unknown"
+    python = ".".join(str(part) for part in sys.version_info[:3])
+    return f"k8s-lab (checkout {checkout}), Python {python}; pins kind {tools.KIND_VERSION} and the Pulumi CLI v{tools.PULUMI_VERSION}"
