@@ -127,23 +127,42 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report_failure(error: Exception, argv: list[str]) -> int:
-    """A failed Pulumi operation: its summary and the log with its whole output. Anything
-    else is a bug of ours: its traceback goes to the log, not the screen."""
+    """A failed Pulumi operation: its summary and the log with its whole output; a program
+    or a file that failed: what it said. Anything else is a bug of ours: its traceback goes
+    to the log, not the screen."""
     import traceback
 
-    from pulumi.automation import errors
+    from k8s_lab.runner import RunError
 
     verb = next((arg for arg in argv if not arg.startswith("-")), "lab")
-    if isinstance(error, errors.CommandError):
+    if is_pulumi_failure(error):
         # A value being set (a password, say) never reaches the log.
-        path = session.write_log(stack_of(argv), verb, str(error), redact=config_values(argv) if verb == "config" else ())
+        path = log_or_why(stack_of(argv), verb, str(error), redact=config_values(argv) if verb == "config" else ())
         for line in session.failure_summary(str(error)):
             err(f"k8s-lab: {line}")
         err(f"k8s-lab: `{verb}` failed; Pulumi's whole output is in {path}")
         return Exit.FAILED
-    path = session.write_log(stack_of(argv), verb, "".join(traceback.format_exception(error)))
+    if isinstance(error, (RunError, OSError)):
+        err(f"k8s-lab: `{verb}` failed: {error}")
+        return Exit.FAILED
+    path = log_or_why(stack_of(argv), verb, "".join(traceback.format_exception(error)))
     err(f"k8s-lab: `{verb}` stopped on an error k8s-lab does not expect ({type(error).__name__}: {error}); details in {path}")
     return Exit.INTERNAL
+
+
+def is_pulumi_failure(error: Exception) -> bool:
+    try:
+        from pulumi.automation import errors
+    except ImportError:  # outside the venv: nothing Pulumi raised
+        return False
+    return isinstance(error, errors.CommandError)
+
+
+def log_or_why(stack: str, verb: str, text: str, redact: tuple[str, ...] = ()) -> str:
+    try:
+        return str(session.write_log(stack, verb, text, redact=redact))
+    except OSError as error:
+        return f"no file: writing the log failed too ({error})"
 
 
 def config_values(argv: list[str]) -> tuple[str, ...]:

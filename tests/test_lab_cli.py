@@ -207,3 +207,28 @@ def test_class_host_verbs_parse_with_the_common_options():
         args = parser.parse_args([verb, "--stack", "kim", "--no-fetch"])
         assert (args.action, args.stack, args.no_fetch) == (verb, "kim", True)
     assert parser.parse_args(["status", "--json"]).json is True
+
+
+def test_an_unexpected_error_is_one_line_and_a_log_not_a_traceback(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(session, "LOG_DIR", tmp_path / "logs")
+
+    def broken(args):
+        raise KeyError("ideUrl")
+
+    monkeypatch.setattr(lab, "run_verb", broken)
+    assert lab.main(["info", "--stack", "kim"]) == Exit.INTERNAL
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "KeyError: 'ideUrl'" in err and "Traceback" not in err
+    (log,) = (tmp_path / "logs").iterdir()
+    assert log.name.startswith("kim-info-") and "Traceback" in log.read_text()
+
+
+def test_a_program_that_failed_is_said_with_what_it_said(monkeypatch, capsys):
+    from k8s_lab.runner import Result, RunError
+
+    def failing(args):
+        raise RunError(Result(("docker", "start", "kim-ide"), 1, "", "Error: No such container: kim-ide\n"))
+
+    monkeypatch.setattr(lab, "run_verb", failing)
+    assert lab.main(["start"]) == Exit.FAILED
+    assert capsys.readouterr().err == "k8s-lab: `start` failed: `docker start kim-ide` exited with 1: Error: No such container: kim-ide\n"
