@@ -244,3 +244,15 @@ def test_hints_name_the_venvs_python_for_the_os_and_the_checkout(tmp_path):
     assert lab_command("up", windows=False, cwd=ROOT) == "venv/bin/python lab.py up"
     assert lab_command("up", windows=True, cwd=ROOT) == "venv\\Scripts\\python lab.py up"
     assert lab_command("up", windows=False, cwd=tmp_path) == f"{ROOT}/venv/bin/python {ROOT}/lab.py up"
+
+
+@pytest.mark.parametrize("version", ["3.8", "3.9"])
+def test_an_older_python_is_told_what_it_needs(student, version):
+    # A real interpreter, not pyenv's shim (a bash script, and the test's PATH has no bash).
+    found = sorted(Path.home().glob(f".pyenv/versions/{version}.*/bin/python")) + [Path(p) for p in [shutil.which(f"python{version}")] if p]
+    older = next((str(path) for path in found if "shims" not in str(path)), None)
+    if not older:
+        pytest.skip(f"no Python {version} here (the ast check above covers the syntax)")
+    run = student.lab("up", interpreter=(older,))
+    assert run.code == Exit.WRONG_PYTHON
+    assert run.first_line.startswith(f"k8s-lab needs Python 3.10 or newer; this is Python {version} ")
