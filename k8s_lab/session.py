@@ -338,15 +338,11 @@ def port_problem(stack_name: str, config: dict[str, str], own_lab_running: Calla
     Settings are read by the program's own parsers (k8s_lab/config.py); a bad one raises
     config.Invalid, and the program then names it with its fix."""
     from k8s_lab import host_ports
-    from k8s_lab.config import BY_KEY
+    from k8s_lab.config import read_setting
     from k8s_lab.ports import ports_for_slot
 
-    def setting(key: str):
-        text = (config.get(key) or "").strip()
-        return BY_KEY[key].parse(text) if text else BY_KEY[key].default
-
-    student = setting("student") or stack_name
-    slot, bind_address = setting("slot"), setting("bindAddress")
+    student = read_setting(config, "student") or stack_name
+    slot, bind_address = read_setting(config, "slot"), read_setting(config, "bindAddress")
     if own_lab_running(student):
         return None
     taken = host_ports.taken_ports(bind_address, ports_for_slot(slot))
@@ -405,11 +401,17 @@ def look_for_repairs(stack_name: str, config: dict[str, str], deployed: bool):
     from k8s_lab.docker_host import DockerHost
     from k8s_lab.names import LabNames
 
+    from k8s_lab.config import read_setting
+
     if not deployed:
         return repair.Repair()
-    docker_env = DockerHost(config.get("dockerHost", "")).environment() or None
-    presence = drift.probe(LabNames(config.get("student") or stack_name), docker_env)
-    prebuilt = config.get("ideImage", "")
+    try:
+        docker_host, student, prebuilt = (read_setting(config, key) for key in ("dockerHost", "student", "ideImage"))
+    except ValueError:
+        return repair.Repair()  # a bad setting: the program's config check names it with its fix
+    docker_env = DockerHost(docker_host).environment() or None
+    presence = drift.probe(LabNames(student or stack_name), docker_env)
+    prebuilt = prebuilt or ""
     image = drift.image_present(prebuilt or ide_image.image_name(), docker_env)
     if presence is None:
         return repair.Repair()  # Docker did not answer: the preflight says why
