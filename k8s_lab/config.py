@@ -291,7 +291,7 @@ SETTINGS: tuple[Setting, ...] = (
         "workspaceRoot", "workspace_root", "string", "",
         r"Absolute folder holding <student>/src and <student>/vscode (C:\..., \\server\share\... or /...). "
         "lab.py stores <home>/k8s-lab when empty; required for plain pulumi up, not for a dockerHost lab.",
-        "`python lab.py up` stores <your home>/k8s-lab; or pulumi config set workspaceRoot <absolute folder>, "
+        "`lab.py up` (run with the venv's python) stores <your home>/k8s-lab; or pulumi config set workspaceRoot <absolute folder>, "
         r"e.g. /home/me/k8s-lab or C:\Users\me\k8s-lab",
         workspace_root, shown_default="stored by `lab.py up`",
     ),
