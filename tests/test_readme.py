@@ -82,3 +82,12 @@ def test_both_quick_starts_install_the_runtime_only_and_end_in_the_same_verbs():
         assert "-m pip install -r requirements.txt" in quick and "requirements-dev" not in quick
         for verb in ("up", "password", "stop", "start", "destroy", "doctor"):
             assert f"lab.py {verb}" in quick, verb
+
+
+def verb_exit_codes(text: str) -> dict[str, str]:
+    return dict(re.findall(r"^\| `lab\.py ([a-z]+)` \|.*\| ([0-9, ]+) \|$", text, re.M))
+
+
+def test_both_readmes_give_each_verb_the_same_exit_codes():
+    assert set(verb_exit_codes(README)) == set(session.NEEDS)
+    assert verb_exit_codes(KOREAN) == verb_exit_codes(README)
