@@ -239,6 +239,7 @@ def write_handouts(outcomes: list[Outcome], folder: Path) -> None:
                 outcome.outputs["idePassword"],
                 outcome.outputs.get("registry"),
                 outcome.outputs.get("ingressUrl"),
+                outcome.outputs.get("ideCertificate"),
             )
             write_handout(folder, outcome.student, text)
 

@@ -92,7 +92,7 @@ def run_one(
 
 def outputs_of(stack, with_status: bool) -> dict[str, str]:
     outputs = stack.outputs()
-    result = {name: str(value.value) for name, value in outputs.items() if name in ("ideUrl", "idePassword", "registry", "ingressUrl")}
+    result = {name: str(value.value) for name, value in outputs.items() if name in ("ideUrl", "idePassword", "registry", "ingressUrl", "ideCertificate")}
     if with_status:
         result["status"] = status_one(stack)
     return result
