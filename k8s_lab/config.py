@@ -19,10 +19,13 @@ import base64
 import ipaddress
 import json
 import re
+import ssl
 import sys
+import tempfile
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from k8s_lab import ide_container, limits
@@ -253,6 +256,10 @@ def pem_certificate(text: str) -> str:
     if not labels or set(labels) != {"CERTIFICATE"}:
         first = text.strip().splitlines()[0][:40] if text.strip() else ""
         raise Invalid("is not a PEM certificate (-----BEGIN CERTIFICATE-----, the server's first, then its chain)", shown=repr(first))
+    try:  # OpenSSL reads it, in memory, as Node's TLS will
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=text)
+    except ssl.SSLError as error:
+        raise Invalid(f"cannot be read as an X.509 certificate ({error.reason or error})", shown=repr(text.strip().splitlines()[0][:40])) from None
     return text.strip() + "\n"
 
 
@@ -266,6 +273,26 @@ def pem_private_key(text: str) -> str:
     if labels is None or len(labels) != 1 or labels[0] not in PEM_KEY_LABELS:
         raise Invalid("is not one PEM private key (-----BEGIN PRIVATE KEY-----)")
     return text.strip() + "\n"
+
+
+def certificate_pair_problem(certificate: str, key: str) -> str | None:
+    """Why code-server could not serve `certificate` with `key`, checked as Node's TLS would
+    (OpenSSL): each is read, and the key must be the certificate's. Python's ssl reads a
+    chain only from files, so both go to a private temporary folder (mode 0700) for the
+    moment of the check; nothing else of the machine is read."""
+    with tempfile.TemporaryDirectory(prefix="k8s-lab-tls-") as folder:
+        cert_file, key_file = Path(folder, "cert.pem"), Path(folder, "key.pem")
+        cert_file.write_text(certificate, encoding="ascii")
+        key_file.touch(mode=0o600)
+        key_file.write_text(key, encoding="ascii")
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(str(cert_file), str(key_file))
+        except ssl.SSLError as error:
+            if "PEM lib" in str(error):
+                return f"cannot be read as a private key ({error.reason or error})"
+            # KEY_VALUES_MISMATCH, or NO_CERTIFICATE_ASSIGNED for a key of another kind (EC for RSA)
+            return f"is not the private key of ideTlsCert ({error.reason or error})"
+    return None
 
 
 def docker_host(text: str) -> str:
@@ -627,6 +654,14 @@ def _certificate_rules(reader: _Reader, values: dict[str, Any], key_is_secret: b
         )
     if key is not None and not key_is_secret and "ideTlsKey" not in reported:
         reader.bad("ideTlsKey", "(hidden)", "is stored in plain text", "pulumi config set --secret ideTlsKey < key.pem")
+    if values["ide_tls_cert"] and values["ide_tls_key"] and not reported & {"ideTlsCert", "ideTlsKey"}:
+        why = certificate_pair_problem(values["ide_tls_cert"], values["ide_tls_key"])
+        if why:
+            reader.bad(
+                "ideTlsKey", "(hidden)", why,
+                "give the certificate and the key made with it: pulumi config set ideTlsCert < cert.pem and "
+                "pulumi config set --secret ideTlsKey < key.pem",
+            )
 
 
 # --- what is generated from the table ------------------------------------------------------

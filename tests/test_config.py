@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+import tls_pairs
 from k8s_lab import config as lab_config
 from k8s_lab.config import ConfigError, parse_lab_config
 
@@ -50,8 +51,9 @@ def test_password_never_appears_in_repr(workspace_root):
     assert "s3cret-enough" not in repr(parse(workspace_root, idePassword="s3cret-enough"))
 
 
-CERT = "-----BEGIN CERTIFICATE-----\nMIIBfakeCERT\n-----END CERTIFICATE-----\n"
-KEY = "-----BEGIN PRIVATE KEY-----\nMIIEfakeKEY0\n-----END PRIVATE KEY-----\n"
+CERT, KEY = tls_pairs.pair("lab2")
+OTHER_CERT, OTHER_KEY = tls_pairs.pair("other")
+RSA_CERT, RSA_KEY = tls_pairs.pair("rsa", "rsa")
 ENCRYPTED_KEY = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIEfakeKEY0\n-----END ENCRYPTED PRIVATE KEY-----\n"
 
 BAD = [
@@ -111,7 +113,14 @@ BAD = [
     ({"ideTlsCert": "/etc/ssl/lab.pem", "ideTlsKey": KEY}, "ideTlsCert",
      ["'/etc/ssl/lab.pem'", "not a PEM certificate", "pulumi config set ideTlsCert < cert.pem"]),
     ({"ideTlsCert": CERT + KEY, "ideTlsKey": KEY}, "ideTlsCert", ["'-----BEGIN CERTIFICATE-----'", "not a PEM certificate"]),
-    ({"ideTlsCert": CERT.replace("MIIBfakeCERT", "not*base64"), "ideTlsKey": KEY}, "ideTlsCert", ["not a PEM certificate"]),
+    ({"ideTlsCert": "-----BEGIN CERTIFICATE-----\nnot*base64\n-----END CERTIFICATE-----", "ideTlsKey": KEY}, "ideTlsCert", ["not a PEM certificate"]),
+    ({"ideTlsCert": "-----BEGIN CERTIFICATE-----\nMIIBfakeCERT\n-----END CERTIFICATE-----", "ideTlsKey": KEY}, "ideTlsCert",
+     ["'-----BEGIN CERTIFICATE-----'", "cannot be read as an X.509 certificate"]),
+    ({"ideTlsCert": CERT, "ideTlsKey": OTHER_KEY}, "ideTlsKey",
+     ["ideTlsKey = (hidden)", "is not the private key of ideTlsCert", "the key made with it"]),
+    ({"ideTlsCert": RSA_CERT, "ideTlsKey": KEY}, "ideTlsKey", ["is not the private key of ideTlsCert"]),
+    ({"ideTlsCert": CERT, "ideTlsKey": "-----BEGIN PRIVATE KEY-----\nMIIEfakeKEY0\n-----END PRIVATE KEY-----"}, "ideTlsKey",
+     ["cannot be read as a private key"]),
     ({"ideTlsCert": CERT}, "ideTlsKey", ["ideTlsKey = (unset)", "needed with ideTlsCert", "pulumi config set --secret ideTlsKey < key.pem"]),
     ({"ideTlsKey": KEY}, "ideTlsCert", ["ideTlsCert = (unset)", "needed with ideTlsKey", "pulumi config set ideTlsCert < cert.pem"]),
     ({"ideTlsCert": CERT, "ideTlsKey": "hunter2-not-a-key"}, "ideTlsKey", ["(hidden)", "not one PEM private key", "--secret ideTlsKey"]),
@@ -283,9 +292,11 @@ def test_https_beyond_loopback_and_wherever_a_certificate_is_given(workspace_roo
     assert remote.https == Https(cert_host="192.168.1.20") and remote.https.self_signed
     on_host = parse_lab_config({"dockerHost": "ssh://teacher@lab2", "bindAddress": "0.0.0.0", "allowRemoteAccess": "true"}, stack="kim")
     assert on_host.https == Https(cert_host="lab2")
-    given = parse(workspace_root, ideTlsCert=CERT, ideTlsKey=KEY)
-    assert given.https == Https(cert_host="127.0.0.1", certificate=CERT, key=KEY) and not given.https.self_signed
-    assert "MIIEfakeKEY0" not in repr(given) and "MIIEfakeKEY0" not in repr(given.https)
+    given = parse(workspace_root, ideTlsCert=CERT + OTHER_CERT, ideTlsKey=KEY)  # a chain
+    assert given.https == Https(cert_host="127.0.0.1", certificate=CERT + OTHER_CERT, key=KEY) and not given.https.self_signed
+    secret_line = KEY.splitlines()[1]
+    assert secret_line not in repr(given) and secret_line not in repr(given.https)
+    assert parse(workspace_root, ideTlsCert=RSA_CERT, ideTlsKey=RSA_KEY).https.certificate == RSA_CERT
 
 
 def test_a_plaintext_tls_key_is_refused_without_showing_it(workspace_root):

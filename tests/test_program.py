@@ -5,6 +5,7 @@ import json
 import os
 
 import pytest
+import tls_pairs
 import yaml
 from pulumi.runtime import rpc
 
@@ -508,8 +509,8 @@ def test_the_ide_waits_for_nothing_it_does_not_need(lab):
 
 # ---- HTTPS beyond loopback --------------------------------------------------------------
 
-TEST_CERT = "-----BEGIN CERTIFICATE-----\nMIIBfakeCERT\n-----END CERTIFICATE-----\n"
-TEST_KEY = "-----BEGIN PRIVATE KEY-----\nMIIEfakeKEYsecretPART000\n-----END PRIVATE KEY-----\n"
+TEST_CERT, TEST_KEY = tls_pairs.pair("lab2")
+KEY_BODY = TEST_KEY.splitlines()[1]  # a line of the secret
 REMOTE = {"bindAddress": "0.0.0.0", "allowRemoteAccess": "true"}
 
 
@@ -539,7 +540,7 @@ def test_the_teachers_certificate_is_served_and_its_key_stays_secret(workspace_r
     assert uploads["/run/secrets/code-server-https.key"]["permissions"] == "0400"
     assert uploads["/run/secrets/code-server-https.key"]["content"] == TEST_KEY
     for resource in lab.resources:
-        assert "secretPART" not in json.dumps(_plain_parts(resource.raw_inputs), default=str), resource.name
+        assert KEY_BODY not in json.dumps(_plain_parts(resource.raw_inputs), default=str), resource.name
     assert lab.exports["ideCertificate"].value == "given"
 
 

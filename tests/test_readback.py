@@ -6,6 +6,7 @@ accounting, so here: no replace, no update, and no set property the model does n
 from __future__ import annotations
 
 import pytest
+import tls_pairs
 
 from golden_record import STACKS
 from lab_mocks import evaluate
@@ -18,8 +19,8 @@ CAPS_STACKS: dict[str, dict[str, str]] = {
     "mirror": {"workspaceRoot": "/home/kim/k8s-lab", "registryMirror": "http://teacher:5000"},
     "https-given": {
         "workspaceRoot": "/home/kim/k8s-lab", "bindAddress": "0.0.0.0", "allowRemoteAccess": "true", "mountDockerSocket": "false",
-        "ideTlsCert": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-        "ideTlsKey": "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n",
+        "ideTlsCert": tls_pairs.pair("lab2")[0],
+        "ideTlsKey": tls_pairs.pair("lab2")[1],
     },
 }
 SECRET_KEYS = ("idePassword", "ideTlsKey")
