@@ -61,13 +61,15 @@ def describe(seconds: float) -> str:
 
 # What idle_probe runs in the IDE container: its clock (the same clock Docker's StartedAt
 # uses, so a Docker host whose clock differs from ours is still read right), then /healthz.
-# Plain HTTP first, then HTTPS without verification (a lab beyond loopback serves HTTPS,
-# often with code-server's self-signed certificate); --max-time keeps a hung IDE from
-# hanging the teacher's cron job.
+# A lab beyond loopback serves HTTPS, often with code-server's self-signed certificate (so
+# -k), and code-server then answers plain HTTP on the same port with a redirect to https
+# (httpolyglot in src/node/app.ts; the redirect in src/node/routes/index.ts), which -L
+# follows; a server that speaks TLS only is asked over https directly. --max-time keeps a
+# hung IDE from hanging the teacher's cron job.
 HEALTH_PATH = f"localhost:{ide_container.CODE_SERVER_PORT}/healthz"
 PROBE_SCRIPT = (
     "date +%s; "
-    f"curl -fsS --max-time 5 http://{HEALTH_PATH} || curl -fsSk --max-time 5 https://{HEALTH_PATH}"
+    f"curl -fsSLk --max-time 5 http://{HEALTH_PATH} || curl -fsSk --max-time 5 https://{HEALTH_PATH}"
 )
 
 

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import tls_pairs
 
 from k8s_lab import idle, idle_probe, verbs
 from k8s_lab.names import LabNames
@@ -139,15 +140,52 @@ def test_an_ide_that_does_not_answer_is_kept_and_the_message_says_why(stops):
     assert "curl" in said[0]  # curl's own words say what failed
 
 
+@contextmanager
+def redirect_to_https(https_port: int):
+    """Plain HTTP answered as code-server does when it serves TLS: a redirect to https."""
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            self.send_response(302)
+            self.send_header("Location", f"https://127.0.0.1:{https_port}{self.path}")
+            self.end_headers()
+            self.wfile.write(b"Found. Redirecting to https")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def self_signed(tmp_path) -> tuple[Path, Path]:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    pem_cert, pem_key = tls_pairs.pair("localhost")
+    cert.write_text(pem_cert, encoding="ascii")
+    key.write_text(pem_key, encoding="ascii")
+    return cert, key
+
+
 @needs_curl
 @pytest.mark.skipif(not shutil.which("openssl"), reason="makes the stand-in's certificate")
-def test_an_ide_served_over_https_with_a_self_signed_certificate_is_read(tmp_path, stops):
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "1", "-subj", "/CN=localhost"], check=True, capture_output=True)
-    with stand_in_code_server(heartbeat_age=3 * 3600, certificate=(cert, key)) as port:
+def test_an_ide_served_over_https_only_is_read(self_signed, stops):
+    with stand_in_code_server(heartbeat_age=3 * 3600, certificate=self_signed) as port:
         reading = idle_probe.read_idle(docker_in_front_of(port), "docker", "kim-ide")
     assert reading.known and 3 * 3600 - 5 <= reading.idle_seconds <= 3 * 3600 + 5
+
+
+@needs_curl
+@pytest.mark.skipif(not shutil.which("openssl"), reason="makes the stand-in's certificate")
+def test_an_ide_that_redirects_http_to_https_as_code_server_does_is_read(self_signed, stops):
+    with stand_in_code_server(heartbeat_age=3 * 3600, certificate=self_signed) as https_port, redirect_to_https(https_port) as port:
+        reading = idle_probe.read_idle(docker_in_front_of(port), "docker", "kim-ide")
+    assert reading.known and 3 * 3600 - 5 <= reading.idle_seconds <= 3 * 3600 + 5, reading
 
 
 def test_a_stopped_ide_is_not_stopped_again(stops):
