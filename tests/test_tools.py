@@ -300,10 +300,20 @@ def test_the_default_installer_is_the_automation_apis(monkeypatch):
 # --- lab.py: what is used, fetched or reported ----------------------------------------------------
 
 
-def executable(folder: Path, name: str) -> Path:
+# What the real tools print for their version command (tools.VERSION_ARGS), at the pins.
+PINNED_SAYS = {
+    "docker": "28.0.4",
+    "kind": f"kind {tools.KIND_VERSION} go1.22.2 linux/amd64",
+    "pulumi": f"v{tools.PULUMI_VERSION}",
+}
+
+
+def executable(folder: Path, name: str, says: str | None = None, code: int = 0) -> Path:
+    """A stand-in `name` that prints `says` (by default what the pinned release prints) and exits `code`."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
-    path.write_text("#!/bin/sh\nexit 0\n")
+    text = PINNED_SAYS.get(name, "") if says is None else says
+    path.write_text(f"#!/bin/sh\nprintf '%s\\n' '{text}'\nexit {code}\n")
     path.chmod(0o755)
     return path
 
@@ -501,7 +511,13 @@ def test_check_fetch_fetches_what_is_missing_then_says_ready(tmp_path):
     executable(tmp_path / "path", "docker")
     executable(tmp_path / "path", "pulumi")
     fetched = []
-    result, layout, out, err = prepare(tmp_path, action="check", fetch_now=True, kind_installer=lambda lay, log: fetched.append(lay))
+
+    def kind_installer(layout, log):
+        fetched.append(layout)
+        return executable(layout.bin_dir, "kind")
+
+    result, layout, out, err = prepare(tmp_path, action="check", fetch_now=True, kind_installer=kind_installer)
     assert result == 0 and fetched == [layout] and "ready" in out
-    result, _, out, _ = prepare(tmp_path, action="check")
-    assert result == 0 and "`lab.py up` fetches it" in out  # without --fetch: only said
+    assert f"kind    {tools.KIND_VERSION}          {layout.kind}  used" in out  # asked again after fetching
+    result, other, out, _ = prepare(tmp_path, action="check", layout=tools.ToolsLayout(tmp_path / "other", LINUX))
+    assert result == 0 and "`lab.py up` fetches it" in out and not other.root.exists()  # without --fetch: only said
