@@ -257,7 +257,7 @@ def report_check(
     if status == 0 and not any(f.to_fetch for f in findings):
         log(f"{', '.join(f.command for f in findings)}: ready.")
     elif status == 0:
-        log("`lab.py check --fetch` fetches it now; `lab.py up --no-fetch` refuses instead.")
+        log("`lab.py check --fetch` fetches that now; with --no-fetch, `lab.py up` refuses instead.")
     return status
 
 

@@ -466,7 +466,7 @@ def usable(command: str, version: Version | None) -> str | None:
         return "its version could not be read"
     if command == "kind" and version != parse_version(KIND_VERSION):
         return (
-            f"the lab uses kind {KIND_VERSION}: its node image is built for that release, "
+            f"the lab's node image is built for kind {KIND_VERSION}, "
             "and kind supports a node image only with the release it was built for"
         )
     if command == "pulumi" and not version.at_least(_parsed(PULUMI_MINIMUM)):
