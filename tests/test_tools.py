@@ -690,3 +690,43 @@ def test_lab_py_check_says_ready_with_the_pinned_tools(tmp_path):
     done = lab_py("check", path=path, tools_dir=tmp_path / "tools")
     assert done.returncode == 0 and done.stdout.splitlines()[-1] == "docker, kind, pulumi: ready.", done.stdout + done.stderr
     assert sum(line.endswith("  used") for line in done.stdout.splitlines()) == 3
+
+
+def test_versions_come_through_the_runner_and_a_fetch_that_does_not_help_is_an_error(tmp_path):
+    """With a FakeRunner: each found tool is asked its version through the runner (and only
+    those), and `check --fetch` that leaves a kind still of the wrong version says so."""
+    from fakes import FakeRunner, ok
+
+    layout = tools.ToolsLayout(tmp_path / ".tools", LINUX)
+    fake = FakeRunner(
+        {
+            ("/usr/local/bin/docker",): ok("28.0.4\n"),
+            ("/usr/local/bin/kind", "version"): ok("kind v0.32.0 go1.24.5 linux/amd64\n"),
+            ("/usr/local/bin/pulumi", "version"): ok(f"v{tools.PULUMI_VERSION}\n"),
+            (str(layout.kind), "version"): ok("kind v0.31.0 go1.24.5 linux/amd64\n"),
+        }
+    )
+    installed = []
+
+    def which(name, path):
+        if name == "kind" and installed:
+            return str(layout.kind)
+        return f"/usr/local/bin/{name}"
+
+    def wrong_kind(lay, log):
+        installed.append(lay)
+        return lay.kind
+
+    result, _, out, err = prepare(tmp_path, action="check", fetch_now=True, which=which, runner=fake, kind_installer=wrong_kind, layout=layout)
+    assert result == 2 and installed == [layout]
+    assert f"- kind: still kind v0.31.0 at {layout.kind} after fetching" in err
+    assert fake.argvs[:3] == [
+        ("/usr/local/bin/docker", "version", "--format", "{{.Client.Version}}"),
+        ("/usr/local/bin/kind", "version"),
+        ("/usr/local/bin/pulumi", "version"),
+    ]
+    assert (str(layout.kind), "version") in fake.argvs  # asked again after fetching
+    fake.calls.clear()
+    installed.clear()
+    result, _, out, err = prepare(tmp_path, action="info", which=which, runner=fake)
+    assert isinstance(result, session.PreparedTools) and fake.argvs == [("/usr/local/bin/pulumi", "version")]  # info needs pulumi only
