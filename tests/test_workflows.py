@@ -45,6 +45,10 @@ PULUMI_ACTION_INPUTS = frozenset(
         "target", "target-dependents", "upsert", "work-dir",
     }
 )
+# actions/upload-artifact action.yml at v7: its `inputs` (a misspelt one is only a warning on GitHub).
+UPLOAD_ARTIFACT_INPUTS = frozenset(
+    {"name", "path", "if-no-files-found", "retention-days", "compression-level", "overwrite", "include-hidden-files", "archive"}
+)
 # The first major of each action whose action.yml says `runs.using: node24` (GitHub removed
 # Node 20 from its runners): checkout v5, setup-python v6, upload-artifact v6 (v5 still ran
 # node20 by default), pulumi/actions v7. Read from each repository's tags' action.yml.
@@ -463,6 +467,7 @@ def test_e2e_uploads_diagnostics_on_failure_and_cancellation_and_never_state_or_
     uploads = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
     assert any(s["with"]["path"] == "${{ runner.temp }}/e2e/" and "cancelled()" in s["if"] for s in uploads)
     for upload in uploads:
+        assert set(upload["with"]) <= UPLOAD_ARTIFACT_INPUTS, set(upload["with"]) - UPLOAD_ARTIFACT_INPUTS
         path = upload["with"]["path"]
         assert "pulumi-state" not in path and "passphrase" not in path and ".tools" not in path, path
     # The only secrets read are the optional Docker Hub login's, in that step alone.
