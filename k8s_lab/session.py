@@ -250,7 +250,8 @@ def report_check(
         if not finding.to_fetch:
             continue
         try:
-            log(f"        instead, `lab.py up` fetches it: {fetch_plan(finding.command, layout)}")
+            instead = "instead, " if finding.path else ""
+            log(f"        {instead}`lab.py up` fetches it: {fetch_plan(finding.command, layout)}")
         except tools.UnsupportedPlatform as error:
             err(f"- {finding.command}: {error}")
             status = 2
