@@ -21,8 +21,11 @@ def read_idle(runner: Runner, docker: str, container: str, env: Mapping[str, str
         inspected = runner.run(idle.inspect_argv(docker, container), env=env, timeout=TIMEOUT_SECONDS, check=False)
     except RunError as error:
         return idle.Reading(None, note=f"docker did not answer: {error}")
-    if not inspected.ok:
+    if not inspected.ok and "no such" in inspected.stderr.lower():  # "No such object" / "No such container"
         return idle.Reading(None, running=False, note=f"there is no container {container}")
+    if not inspected.ok:
+        said = " | ".join(line for line in inspected.stderr.strip().splitlines()[-2:] if line.strip())
+        return idle.Reading(None, note=f"docker did not answer: {said or f'exit {inspected.returncode}'}")
     state, started = idle.read_inspect(inspected.stdout)
     if state != "running":
         return idle.Reading(None, running=False, note=f"{container} is {state}")

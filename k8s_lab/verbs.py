@@ -11,10 +11,15 @@ import shutil
 import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from k8s_lab.docker_host import DockerHost
 from k8s_lab.kind_lifecycle import Kind, LifecycleError
 from k8s_lab.names import LabNames
+
+if TYPE_CHECKING:
+    from k8s_lab.idle import Reading
+    from k8s_lab.runner import Runner
 
 DEFAULT_WORKERS = 2  # k8s_lab.config's default, when the stack's config does not say
 
@@ -57,7 +62,7 @@ def stop(lab: LabTarget, log: Callable[[str], None] = print, err: Callable[[str]
     return 0
 
 
-def idle_reading(lab: LabTarget, runner=None):
+def idle_reading(lab: LabTarget, runner: Runner | None = None) -> Reading:
     """How long the lab's IDE has been idle (k8s_lab.idle_probe)."""
     from k8s_lab import idle_probe
     from k8s_lab.runner import ProcessRunner
@@ -66,7 +71,9 @@ def idle_reading(lab: LabTarget, runner=None):
     return idle_probe.read_idle(runner or ProcessRunner(), docker, lab.names.ide_container, lab.docker_env)
 
 
-def stop_if_idle(lab: LabTarget, idle_for: int, log: Callable[[str], None] = print, err: Callable[[str], None] = print, runner=None) -> int:
+def stop_if_idle(
+    lab: LabTarget, idle_for: int, log: Callable[[str], None] = print, err: Callable[[str], None] = print, runner: Runner | None = None
+) -> int:
     """`stop --idle-for`: stop the lab only when its IDE is read as idle that long; a lab in
     use, or one whose idle time cannot be read, keeps running (and the message says why)."""
     from k8s_lab import idle

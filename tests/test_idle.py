@@ -195,8 +195,12 @@ def test_a_stopped_ide_is_not_stopped_again(stops):
 
 
 def test_a_missing_ide_or_a_silent_docker_is_unknown():
-    gone = FakeRunner({("docker", "inspect"): fails("No such object: kim-ide")})
+    gone = FakeRunner({("docker", "inspect"): fails("Error: No such object: kim-ide")})
     assert idle_probe.read_idle(gone, "docker", "kim-ide") == idle.Reading(None, running=False, note="there is no container kim-ide")
+    down = FakeRunner({("docker", "inspect"): fails("Cannot connect to the Docker daemon at unix:///var/run/docker.sock.")})
+    reading = idle_probe.read_idle(down, "docker", "kim-ide")
+    assert reading.running and not reading.known and "Cannot connect to the Docker daemon" in reading.note
+    assert idle.decide("kim", reading, 7200).message.startswith("lab 'kim' kept running: idle time unknown (docker did not answer")
     silent = FakeRunner({("docker", "inspect"): ok(f"running {STARTED}"), ("docker", "exec"): fails("Error response from daemon: container is restarting")})
     reading = idle_probe.read_idle(silent, "docker", "kim-ide")
     assert not reading.known and reading.running and "container is restarting" in reading.note
