@@ -430,7 +430,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "ideTlsKey", "ide_tls_key", "string", None,
-        "The private key of ideTlsCert, PEM, unencrypted, a secret (pulumi config set --secret ideTlsKey < key.pem).",
+        "The private key of ideTlsCert, PEM, unencrypted, a secret (pulumi config set --secret ideTlsKey < key.pem). "
+        "Students are root in the IDE and can read it: a certificate for the class hosts only.",
         "pulumi config set --secret ideTlsKey < key.pem (the key of ideTlsCert, unencrypted)",
         pem_private_key, shown_default="none", secret=True,
     ),
