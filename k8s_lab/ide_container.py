@@ -77,6 +77,8 @@ def host_mounts(mount_docker_socket: bool) -> list[Mount]:
 # command line win over the file, and the script sets no cert flag. The self-signed pair is
 # written to code-server's data folder under /config, the student's vscode volume, so it
 # stays the same across restarts and a recreated container: students accept it once.
+# code-server makes it with the `pem` package, which runs the openssl command; the image
+# has it through ca-certificates (Depends: openssl) in ide/Dockerfile.
 HTTPS_CONFIG_FILE = "/run/secrets/code-server-https.yaml"
 HTTPS_CERT_FILE = "/run/secrets/code-server-https.crt"
 HTTPS_KEY_FILE = "/run/secrets/code-server-https.key"
