@@ -272,3 +272,24 @@ def test_classroom_passes_the_limit_to_each_student():
     argv = classroom.child_argv("stop", "kim", 0, "", None, None, 7200)
     assert argv[-2:] == ["--idle-for", "7200s"] and idle.parse_duration(argv[-1]) == 7200
     assert "--idle-for" not in classroom.child_argv("stop", "kim", 0, "", None, None)
+
+
+def test_a_students_child_reports_the_decision_to_the_teachers_table(monkeypatch):
+    import types
+
+    import classroom_student
+    from k8s_lab import session
+
+    monkeypatch.setattr(session, "stack_settings", lambda stack: {"student": "kim", "slot": "3"})
+    seen: list[tuple[str, int]] = []
+
+    def decided(target, idle_for, log, err):
+        seen.append((target.names.student, idle_for))
+        log("lab 'kim' kept running: idle for 3m, less than 2h 00m")
+        return 0
+
+    monkeypatch.setattr(verbs, "stop_if_idle", decided)
+    phases: list[str] = []
+    outputs = classroom_student.power_one("stop", types.SimpleNamespace(name="kim"), phases.append, 7200)
+    assert outputs == {"idle": "lab 'kim' kept running: idle for 3m, less than 2h 00m"} and phases == [outputs["idle"]]
+    assert seen == [("kim", 7200)]
