@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from k8s_lab import session
+from k8s_lab import idle, session
 
 
 def set_or_show_config(stack, setting: list[str], secret: bool) -> int:
@@ -63,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_class_host_verbs(verbs, common: argparse.ArgumentParser) -> None:
     """stop, start, status and doctor (k8s_lab.verbs)."""
-    verbs.add_parser("stop", parents=[common], help="stop every container of the lab; everything is kept")
+    stop = verbs.add_parser("stop", parents=[common], help="stop every container of the lab; everything is kept")
+    stop.add_argument("--idle-for", type=idle.duration_argument, metavar="DURATION",
+                      help="only if the IDE has had no browser activity this long, e.g. 2h (for cron; a lab in use is kept)")
     verbs.add_parser("start", parents=[common], help="start a stopped lab (after `stop` or a reboot) and wait until it works")
     status = verbs.add_parser("status", parents=[common], help="what runs, what is broken and the command that repairs it")
     status.add_argument("--json", action="store_true", help="one JSON object, for tools")
@@ -76,6 +78,8 @@ def run_class_host_verb(stack, args: argparse.Namespace) -> int:
 
     lab = verbs.target(stack.name, session.stack_settings(stack))
     err = lambda message: print(message, file=sys.stderr)  # noqa: E731
+    if args.action == "stop" and args.idle_for is not None:
+        return verbs.stop_if_idle(lab, args.idle_for, err=err)
     if args.action == "stop":
         return verbs.stop(lab, err=err)
     if args.action == "start":

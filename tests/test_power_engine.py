@@ -7,8 +7,7 @@ import uuid
 
 import pytest
 
-import lab as lab_cli
-from k8s_lab import drift, kind_lifecycle, network, power
+from k8s_lab import drift, kind_lifecycle, network, power, session
 from k8s_lab.kind_lifecycle import Kind, LifecycleError
 from k8s_lab.names import LabNames
 from test_kind_lifecycle import CONFIG, fake_kind_bin, lifecycle  # noqa: F401 - fake_kind_bin is a fixture
@@ -65,7 +64,7 @@ def test_stop_keeps_everything_and_start_brings_it_back_with_new_ips(docker_clie
 
     # Not a lost lab: nothing to repair, so `lab.py up` replaces nothing.
     assert drift.probe(names) == drift.Presence(cluster=True, ide=True)
-    repair = lab_cli.look_for_repairs(names.student, {"student": names.student, "ideImage": base_image}, deployed=True)
+    repair = session.look_for_repairs(names.student, {"student": names.student, "ideImage": base_image}, deployed=True)
     assert not repair and repair.reasons == []
 
     # Another container takes the control plane's old address meanwhile.
