@@ -30,7 +30,7 @@ try:
     from collections.abc import Callable
     from typing import Any
 
-    from k8s_lab import session
+    from k8s_lab import idle, session
     from k8s_lab.config import BY_KEY, SETTINGS, ConfigError, Invalid, Problem
     from k8s_lab.exits import Exit, lab_command
 except ModuleNotFoundError as missing:
@@ -73,11 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     verbs.add_parser("list", parents=[common], help="the labs on this machine")
     check = verbs.add_parser("check", parents=[common], help="say whether docker, kind and pulumi are ready")
     check.add_argument("--fetch", action="store_true", help="fetch what is missing of kind and pulumi into .tools/ now")
-    config = verbs.add_parser("config", parents=[common], help="list the settings, or show or set one: config [KEY [VALUE]]")
+    config = verbs.add_parser("config", parents=[common], help="list the settings, or show or set one: config [KEY [VALUE]] (VALUE - reads stdin)")
     config.add_argument("setting", nargs="*", metavar="KEY [VALUE]")
     config.add_argument("--secret", action="store_true", help="store the value as a secret (idePassword always is)")
     config.add_argument("--unset", action="store_true", help="remove KEY's value: the setting's default applies again")
-    verbs.add_parser("stop", parents=[common], help="stop every container of the lab; everything is kept")
+    stop = verbs.add_parser("stop", parents=[common], help="stop every container of the lab; everything is kept")
+    stop.add_argument("--idle-for", type=idle.duration_argument, metavar="DURATION",
+                      help="only if the IDE has had no browser activity this long, e.g. 2h (for cron; a lab in use is kept)")
     verbs.add_parser("start", parents=[common], help="start a stopped lab (after `stop` or a reboot) and wait until it works")
     status = verbs.add_parser("status", parents=[common], help="what runs, what is broken and the command that repairs it")
     status.add_argument("--json", action="store_true", help="one JSON object, for tools")
@@ -258,6 +260,8 @@ def run_class_host_verb(stack, settings: dict[str, str], args: argparse.Namespac
     from k8s_lab import verbs
 
     lab = verbs.target(stack.name, settings)
+    if args.action == "stop" and args.idle_for is not None:
+        return verbs.stop_if_idle(lab, args.idle_for, err=err)
     if args.action == "stop":
         return verbs.stop(lab, err=err)
     if args.action == "start":
@@ -386,7 +390,8 @@ def verb_config(stack, args) -> int:
         quoted = lab_command("config", key, '"..."')
         err(f"k8s-lab: config takes one KEY and one VALUE; quote a value with spaces: {quoted}")
         return Exit.USAGE
-    return set_setting(stack, key, args.setting[1], args.secret)
+    value = sys.stdin.read().strip() if args.setting[1] == "-" else args.setting[1]  # a PEM file: config ideTlsCert - < cert.pem
+    return set_setting(stack, key, value, args.secret)
 
 
 def set_setting(stack, key: str, value: str, secret: bool) -> int:

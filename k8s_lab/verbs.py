@@ -11,11 +11,17 @@ import shutil
 import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from k8s_lab.docker_host import DockerHost
 from k8s_lab.kind_lifecycle import Kind, LifecycleError
 from k8s_lab.names import LabNames
 from k8s_lab.exits import lab_command
+
+if TYPE_CHECKING:
+    from k8s_lab.idle import Reading
+    from k8s_lab.runner import Runner
+
 
 @dataclass(frozen=True)
 class LabTarget:
@@ -59,6 +65,27 @@ def stop(lab: LabTarget, log: Callable[[str], None] = print, err: Callable[[str]
     return 0
 
 
+def idle_reading(lab: LabTarget, runner: Runner | None = None) -> Reading:
+    """How long the lab's IDE has been idle (k8s_lab.idle_probe)."""
+    from k8s_lab import idle_probe
+    from k8s_lab.runner import ProcessRunner
+
+    docker = shutil.which("docker") or "docker"
+    return idle_probe.read_idle(runner or ProcessRunner(), docker, lab.names.ide_container, lab.docker_env)
+
+
+def stop_if_idle(
+    lab: LabTarget, idle_for: int, log: Callable[[str], None] = print, err: Callable[[str], None] = print, runner: Runner | None = None
+) -> int:
+    """`stop --idle-for`: stop the lab only when its IDE is read as idle that long; a lab in
+    use, or one whose idle time cannot be read, keeps running (and the message says why)."""
+    from k8s_lab import idle
+
+    decision = idle.decide(lab.names.student, idle_reading(lab, runner), idle_for)
+    log(decision.message)
+    return stop(lab, log, err) if decision.stop else 0
+
+
 def start(lab: LabTarget, log: Callable[[str], None] = print, err: Callable[[str], None] = print) -> int:
     from k8s_lab import power
 
@@ -96,7 +123,9 @@ def gather_status(lab: LabTarget, stack_name: str, last_change: str | None):
     ready = kind.node_readiness(lab.names.cluster) if running and running.state == "running" else None
     host = ports.reachable_host(lab.bind_address, DockerHost(lab.docker_env.get("DOCKER_HOST", "")).hostname)
     api = bool(ready) and status.api_answers(host, ports.ports_for_slot(lab.slot).api)
-    return status.Facts(lab.names.student, stack_name, lab.workers, lab.slot, containers, ready, api, last_change)
+    ide = containers.get(lab.names.ide_container)
+    idle_seconds = idle_reading(lab).idle_seconds if ide and ide.state == "running" else None
+    return status.Facts(lab.names.student, stack_name, lab.workers, lab.slot, containers, ready, api, last_change, idle_seconds)
 
 
 def last_change(stack) -> str | None:

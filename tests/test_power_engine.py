@@ -8,7 +8,6 @@ import uuid
 
 import pytest
 
-
 from k8s_lab import drift, kind_lifecycle, network, power, session
 from k8s_lab.kind_lifecycle import Kind, LifecycleError
 from k8s_lab.names import LabNames

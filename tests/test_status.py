@@ -121,3 +121,15 @@ def test_the_table_shows_problems_and_the_repair():
     report = status.assess(healthy(containers=with_container("kim-worker2", state="exited")))
     assert "kim-worker2 is stopped" in console.export_text()
     assert status.repair_lines([report, status.assess(healthy())]) == [f"Repair kim: {lab_command('start', '--stack', 'kim')}"]
+
+
+def test_the_idle_time_of_each_ide_is_reported_and_shown():
+    from rich.console import Console
+
+    idle_one, unknown = status.assess(healthy(idle_seconds=2 * 3600 + 125.4)), status.assess(healthy())
+    assert idle_one.idle_seconds == 7325 and unknown.idle_seconds is None
+    assert json.loads(json.dumps(idle_one.as_dict()))["idle_seconds"] == 7325  # classroom's JSON carries it
+    console = Console(record=True, width=250)
+    console.print(status.render_table([idle_one, unknown]))
+    text = console.export_text()
+    assert "idle" in text.splitlines()[2] and "2h 02m" in text
