@@ -358,7 +358,7 @@ SETTINGS: tuple[Setting, ...] = (
         "workspaceRoot", "workspace_root", "string", "",
         r"Absolute folder holding <student>/src and <student>/vscode (C:\..., \\server\share\... or /...). "
         "lab.py stores <home>/k8s-lab when empty; required for plain pulumi up, not for a dockerHost lab.",
-        "`python lab.py up` stores <your home>/k8s-lab; or pulumi config set workspaceRoot <absolute folder>, "
+        "`lab.py up` (run with the venv's python) stores <your home>/k8s-lab; or pulumi config set workspaceRoot <absolute folder>, "
         r"e.g. /home/me/k8s-lab or C:\Users\me\k8s-lab",
         workspace_root, shown_default="stored by `lab.py up`",
     ),
@@ -568,6 +568,17 @@ class _Reader:
         for key in sorted(set(self.raw) - set(KEYS)):
             fix = f"remove it (pulumi config rm {key}); known keys: {', '.join(KEYS)}"
             self.bad(key, _shown(self.raw[key]), "is not a k8s-lab setting", fix)
+
+
+def read_setting(raw: Mapping[str, str | None], key: str) -> Any:
+    """One setting of a stack through its parser and default, for the verbs that need only a
+    few (stop, start, status, doctor, the port check); a bad value is the ConfigError the
+    program would raise for it."""
+    reader = _Reader(raw)
+    value = reader.read(BY_KEY[key])
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    return value
 
 
 def parse_lab_config(

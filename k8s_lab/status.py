@@ -17,6 +17,7 @@ from k8s_lab import ports as lab_ports
 from k8s_lab.idle import describe as describe_idle
 from k8s_lab.kind_lifecycle import Kind, expected_nodes
 from k8s_lab.names import LabNames
+from k8s_lab.exits import lab_command
 
 NEAR_CAP = 0.9  # a container above this share of its memory cap is about to be OOM-killed
 
@@ -119,7 +120,7 @@ def assess(facts: Facts) -> Report:
 
 
 def command(verb: str, stack: str) -> str:
-    return f"python lab.py {verb} --stack {stack}"
+    return lab_command(verb, "--stack", stack)
 
 
 def diagnose(facts: Facts, names: LabNames, nodes: set[str], ready: int) -> tuple[list[str], str | None]:
@@ -151,7 +152,7 @@ def diagnose(facts: Facts, names: LabNames, nodes: set[str], ready: int) -> tupl
     for name, c in sorted(present.items()):
         if c.memory_mb is not None and c.memory_cap_mb and c.memory_mb >= NEAR_CAP * c.memory_cap_mb:
             problems.append(f"{name} uses {c.memory_mb:.0f} of its {c.memory_cap_mb:.0f} MB cap: the next allocation there is OOM-killed")
-            repair = repair or "python lab.py config labMemory <more, e.g. 8g>, then python lab.py up"
+            repair = repair or f"{lab_command('config', 'labMemory', '<more, e.g. 8g>')}, then {lab_command('up')}"
     return problems, repair
 
 

@@ -16,12 +16,11 @@ from typing import TYPE_CHECKING
 from k8s_lab.docker_host import DockerHost
 from k8s_lab.kind_lifecycle import Kind, LifecycleError
 from k8s_lab.names import LabNames
+from k8s_lab.exits import lab_command
 
 if TYPE_CHECKING:
     from k8s_lab.idle import Reading
     from k8s_lab.runner import Runner
-
-DEFAULT_WORKERS = 2  # k8s_lab.config's default, when the stack's config does not say
 
 
 @dataclass(frozen=True)
@@ -41,13 +40,17 @@ class LabTarget:
 
 
 def target(stack_name: str, config: Mapping[str, str]) -> LabTarget:
-    """`config`: the stack's settings without the project prefix (as lab.run_up reads them)."""
+    """`config`: the stack's settings without the project prefix (as lab.run_up reads them),
+    each read by the settings table's parser with its default; a bad one raises the
+    config.ConfigError that names it with its fix."""
+    from k8s_lab.config import read_setting
+
     return LabTarget(
-        names=LabNames(config.get("student") or stack_name),
-        workers=int(config.get("workers") or DEFAULT_WORKERS),
-        slot=int(config.get("slot") or 0),
-        bind_address=config.get("bindAddress") or "127.0.0.1",
-        docker_env=DockerHost(config.get("dockerHost", "")).environment(),
+        names=LabNames(read_setting(config, "student") or stack_name),
+        workers=read_setting(config, "workers"),
+        slot=read_setting(config, "slot"),
+        bind_address=read_setting(config, "bindAddress"),
+        docker_env=DockerHost(read_setting(config, "dockerHost")).environment(),
     )
 
 
@@ -106,7 +109,7 @@ def start_if_stopped(lab: LabTarget, log: Callable[[str], None] = print, err: Ca
         return 0  # Docker does not answer: the preflight and the providers say why
     if not parts.partly_stopped or not parts.ide or not parts.nodes:
         return 0
-    log("Your lab is stopped: starting it before `up` (the same as `python lab.py start`)")
+    log(f"Your lab is stopped: starting it before `up` (the same as `{lab_command('start')}`)")
     return start(lab, log, err)
 
 

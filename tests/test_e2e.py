@@ -471,7 +471,7 @@ def test_preview_from_a_second_checkout_changes_nothing(runner, pre_lab, second_
 
 def test_destroy_from_the_second_checkout_succeeds(runner, pre_lab, second_checkout):
     python = str(second_checkout / "venv" / "bin" / "python")
-    runner.run("pre-destroy-second-checkout", [python, "lab.py", "destroy", "--stack", PRE], cwd=second_checkout)
+    runner.run("pre-destroy-second-checkout", [python, "lab.py", "destroy", "--yes", "--stack", PRE], cwd=second_checkout)
     assert leftovers(PRE) == []
     assert PRE not in kind_clusters()
 
@@ -562,7 +562,7 @@ def test_plain_up_refresh_after_containers_and_network_were_removed(runner, lab)
 def test_destroy_after_the_cluster_is_gone_leaves_nothing(runner, timings, lab):
     bring_up(runner, timings, GONE, 39, 0, lab.workspace_root, None)
     runner.run("gone-kind-delete", ["kind", "delete", "cluster", "--name", GONE])
-    runner.lab("gone-destroy", "destroy", stack=GONE)
+    runner.lab("gone-destroy", "destroy", "--yes", stack=GONE)
     assert leftovers(GONE) == []
 
 
@@ -643,7 +643,7 @@ def test_beyond_loopback_the_ide_serves_https_without_the_socket_and_idle_stop_k
 def test_destroy_leaves_no_docker_object_and_keeps_the_files(runner, timings, lab):
     keep = lab.workspace_root / LAB / "src" / "homework.txt"
     keep.write_text("mine", encoding="utf-8")
-    timings.record("destroy", runner.lab("lab-destroy", "destroy", stack=LAB), workers=1)
+    timings.record("destroy", runner.lab("lab-destroy", "destroy", "--yes", stack=LAB), workers=1)
     assert leftovers(LAB) == []
     assert LAB not in kind_clusters()
     assert keep.read_text(encoding="utf-8") == "mine"
