@@ -82,7 +82,9 @@ ClusterBootstrap(
 if lab.ingress:
     IngressNginx(
         "ingress",
-        IngressNginxArgs(names=lab.names, cluster=cluster.command, cluster_identity=cluster.identity, docker=lab.docker),
+        IngressNginxArgs(
+            names=lab.names, cluster=cluster.command, cluster_identity=cluster.identity, docker=lab.docker, after=cluster.pulls_ready
+        ),
     )
     pulumi.export("ingressUrl", ingress_url(lab.bind_address, lab.ports.http, lab.docker.hostname))
 password = IdePassword("ide-password", IdePasswordArgs(configured=lab.ide_password))
@@ -105,6 +107,7 @@ ide = IdeContainer(
         docker_hostname=lab.docker.hostname,
         memory_mb=lab.shares.ide_mb,
         cpus=lab.shares.cpus,
+        https=lab.https,
     ),
     on_docker,
 )
@@ -116,3 +119,5 @@ pulumi.export("hostKubeconfig", cluster.host_kubeconfig)
 pulumi.export("clusterName", cluster.name)
 pulumi.export("networkName", network.name)
 pulumi.export("ideContainer", ide.name)
+if lab.https:
+    pulumi.export("ideCertificate", "self-signed" if lab.https.self_signed else "given")

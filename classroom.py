@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from classroom_student import ACTIONS, backend_env
+from k8s_lab import idle
 from k8s_lab.handout import render_handout, write_handout
 from k8s_lab.orchestrate import Outcome, Progress, exit_code, run_all
 from k8s_lab.roster import RosterError, allocate_slots, parse_roster
@@ -45,9 +46,13 @@ def existing_slots(env: dict[str, str], students: list[str], workspace=None) -> 
     return slots
 
 
-def child_argv(action: str, student: str, slot: int, host: str, backend: str | None, workspace_root: str | None) -> list[str]:
+def child_argv(
+    action: str, student: str, slot: int, host: str, backend: str | None, workspace_root: str | None, idle_for: int | None = None
+) -> list[str]:
     """The command line of one student's child process."""
     argv = [sys.executable, "-m", "classroom_student", action, student, "--slot", str(slot)]
+    if idle_for is not None:
+        argv += ["--idle-for", f"{idle_for}s"]
     if host:
         argv += ["--docker-host", host]
     if backend:
@@ -57,12 +62,15 @@ def child_argv(action: str, student: str, slot: int, host: str, backend: str | N
     return argv
 
 
-def child_job(action: str, slots: dict[str, int], hosts: dict[str, str], backend: str | None, workspace_root: str | None = None):
+def child_job(
+    action: str, slots: dict[str, int], hosts: dict[str, str], backend: str | None, workspace_root: str | None = None,
+    idle_for: int | None = None,
+):
     """A job that runs one student in a child process (the Automation API's programs share
     global state, so students never share one)."""
 
     def job(student: str, report) -> dict[str, str]:
-        argv = child_argv(action, student, slots[student], hosts.get(student, ""), backend, workspace_root)
+        argv = child_argv(action, student, slots[student], hosts.get(student, ""), backend, workspace_root, idle_for)
         process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
         result: dict[str, str] = {}
         assert process.stdout is not None
@@ -106,7 +114,7 @@ def show(outcomes: list[Outcome], action: str) -> None:
         table.add_column(column)
     for outcome in outcomes:
         status = "ok" if outcome.ok else f"FAILED: {outcome.detail}"
-        url = outcome.outputs.get("ideUrl", outcome.outputs.get("changes", ""))
+        url = outcome.outputs.get("ideUrl", outcome.outputs.get("changes", outcome.outputs.get("idle", "")))
         table.add_row(outcome.student, url, status, f"{outcome.seconds:.0f}s")
     Console().print(table)
     failed = [o.student for o in outcomes if not o.ok]
@@ -175,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         each.add_argument("--workspace-root", help="folder holding every student's <student>/src and /vscode (default: ~/k8s-lab)")
         if action == "status":
             each.add_argument("--json", action="store_true", help="the students' lab status as JSON, for tools")
+        if action == "stop":
+            each.add_argument("--idle-for", type=idle.duration_argument, metavar="DURATION",
+                              help="stop only the labs whose IDE has had no browser activity this long, e.g. 2h")
     add_mirror_parser(sub)
     args = parser.parse_args(argv)
 
@@ -201,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"classroom: {error}", file=sys.stderr)
         return 2
     hosts = {e.student: e.docker_host for e in entries}
-    outcomes = run_with_progress(students, child_job(args.action, slots, hosts, args.backend, args.workspace_root), args.parallel)
+    job = child_job(args.action, slots, hosts, args.backend, args.workspace_root, getattr(args, "idle_for", None))
+    outcomes = run_with_progress(students, job, args.parallel)
     finish(args, outcomes)
     return exit_code(outcomes)
 
@@ -225,6 +237,7 @@ def write_handouts(outcomes: list[Outcome], folder: Path) -> None:
                 outcome.outputs["idePassword"],
                 outcome.outputs.get("registry"),
                 outcome.outputs.get("ingressUrl"),
+                outcome.outputs.get("ideCertificate"),
             )
             write_handout(folder, outcome.student, text)
 

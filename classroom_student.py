@@ -13,7 +13,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from k8s_lab import session
+from k8s_lab import idle, session
 
 ROOT = Path(__file__).resolve().parent
 ACTIONS = ("up", "preview", "destroy", "status", "stop", "start")
@@ -53,7 +53,8 @@ def configure_stack(stack, student: str, slot: int, docker_host: str, workspace_
 
 
 def run_one(
-    action: str, student: str, slot: int, docker_host: str, env: dict[str, str], workspace_root: str | None = None
+    action: str, student: str, slot: int, docker_host: str, env: dict[str, str], workspace_root: str | None = None,
+    idle_for: int | None = None,
 ) -> dict[str, str]:
     """In the child process: configure the student's stack and run `action` on it."""
     from pulumi import automation as auto
@@ -85,24 +86,36 @@ def run_one(
         stack.destroy(on_event=on_event)
         return {}
     elif action in ("stop", "start"):
-        return power_one(action, stack, phase)
+        return power_one(action, stack, phase, idle_for)
     return outputs_of(stack, with_status=action == "status")
 
 
 def outputs_of(stack, with_status: bool) -> dict[str, str]:
     outputs = stack.outputs()
-    result = {name: str(value.value) for name, value in outputs.items() if name in ("ideUrl", "idePassword", "registry", "ingressUrl")}
+    result = {name: str(value.value) for name, value in outputs.items() if name in ("ideUrl", "idePassword", "registry", "ingressUrl", "ideCertificate")}
     if with_status:
         result["status"] = status_one(stack)
     return result
 
 
-def power_one(action: str, stack, phase) -> dict[str, str]:
-    """Stop or start one student's lab (k8s_lab.verbs); a failure names the repair."""
+def power_one(action: str, stack, phase, idle_for: int | None = None) -> dict[str, str]:
+    """Stop or start one student's lab (k8s_lab.verbs); a failure names the repair. With
+    `idle_for`, stop only an idle lab; the result says what was decided and why."""
     from k8s_lab import verbs
 
     target = verbs.target(stack.name, session.stack_settings(stack))
     errors: list[str] = []
+    if action == "stop" and idle_for is not None:
+        said: list[str] = []
+
+        def tell(line: str) -> None:
+            said.append(line)
+            phase(line)
+
+        code = verbs.stop_if_idle(target, idle_for, log=tell, err=errors.append)
+        if code:
+            raise RuntimeError(" ".join(errors))
+        return {"idle": said[0] if said else ""}
     code = (verbs.stop if action == "stop" else verbs.start)(target, log=phase, err=errors.append)
     if code:
         raise RuntimeError(" ".join(errors))
@@ -125,8 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docker-host", default="")
     parser.add_argument("--backend")
     parser.add_argument("--workspace-root")
+    parser.add_argument("--idle-for", type=idle.duration_argument)
     args = parser.parse_args(argv)
-    outputs = run_one(args.action, args.student, args.slot, args.docker_host, backend_env(args.backend), args.workspace_root)
+    env = backend_env(args.backend)
+    outputs = run_one(args.action, args.student, args.slot, args.docker_host, env, args.workspace_root, args.idle_for)
     print("RESULT " + json.dumps(outputs), flush=True)
     return 0
 

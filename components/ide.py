@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from k8s_lab import ide_container
+from k8s_lab import ide_container, limits
 from k8s_lab.names import LabNames
 from k8s_lab.ports import SlotPorts
 
@@ -31,6 +31,7 @@ class IdeContainerArgs:
     docker_hostname: str | None = None  # the Docker host's name, when it is another machine
     memory_mb: int | None = None  # the IDE's share of labMemory (k8s_lab.limits); None: no cap
     cpus: str | None = None  # labCpus; None: no cap
+    https: ide_container.Https | None = None  # None: plain HTTP (loopback without a certificate)
 
 
 class IdeContainer(pulumi.ComponentResource):
@@ -42,19 +43,18 @@ class IdeContainer(pulumi.ComponentResource):
         volumes = [
             docker.ContainerVolumeArgs(volume_name=args.vscode_volume, container_path=ide_container.CONFIG_DIR),
             docker.ContainerVolumeArgs(volume_name=args.src_volume, container_path=ide_container.SRC_DIR),
+            *(
+                docker.ContainerVolumeArgs(host_path=mount.host_path, container_path=mount.container_path)
+                for mount in ide_container.host_mounts(args.mount_docker_socket)
+            ),
         ]
-        if args.mount_docker_socket:
-            volumes.append(
-                docker.ContainerVolumeArgs(
-                    host_path=ide_container.DOCKER_SOCKET, container_path=ide_container.DOCKER_SOCKET
-                )
-            )
-        healthcheck = ide_container.HEALTHCHECK
+        https = args.https is not None
+        healthcheck = ide_container.healthcheck(https)
         container = docker.Container(
             f"{name}-container",
             name=args.names.ide_container,
             image=args.image,
-            envs=ide_container.environment(args.timezone, args.extra_env, args.extra_env_secret),
+            envs=ide_container.environment(args.timezone, args.extra_env, args.extra_env_secret, https),
             working_dir=ide_container.WORKING_DIR,
             ports=[
                 docker.ContainerPortArgs(internal=internal, external=external, ip=args.bind_address)
@@ -82,6 +82,7 @@ class IdeContainer(pulumi.ComponentResource):
                     )
                     for env_name, value in (args.extra_env if args.extra_env_secret else ())
                 ),
+                *https_uploads(args.https),
             ],
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
@@ -96,18 +97,47 @@ class IdeContainer(pulumi.ComponentResource):
             wait_timeout=ide_container.WAIT_TIMEOUT_SECONDS,
             must_run=True,
             # Caps only when set, so a lab without them registers the inputs it always had.
-            # Swap is capped with memory: at its cap the student's process is OOM-killed in
-            # this container. `memory` and `memory_swap` update in place, `cpus` replaces the
-            # container (ForceNew; volumes stay): terraform-provider-docker v4.5.0, bridged by
-            # pulumi-docker since #1747, internal/provider/resource_docker_container.go and
-            # resourceDockerContainerUpdate.
+            # `cpus` is sent as the provider reads it back (k8s_lab.limits.provider_cpus),
+            # swap as -1 (limits.IDE_MEMORY_SWAP says why): the second `up` changes nothing.
             memory=args.memory_mb,
-            memory_swap=args.memory_mb,
-            cpus=args.cpus,
+            memory_swap=limits.IDE_MEMORY_SWAP if args.memory_mb else None,
+            cpus=limits.provider_cpus(args.cpus) if args.cpus else None,
             # The container's name and host ports are fixed: a replacement made before the
             # old one is gone would collide with it (pulumi-docker issue 1356).
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            # A changed memory cap replaces the container too (its volumes stay), as `cpus`
+            # does (ForceNew): in place, a cap switched off would stay on while state said
+            # none (moby's UpdateContainer ignores Memory=0: daemon/container/container_unix.go).
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, replace_on_changes=["memory", "memorySwap"]),
         )
         self.name = container.name
-        self.url = pulumi.Output.from_input(ide_container.ide_url(args.bind_address, args.ports, args.docker_hostname))
+        self.url = pulumi.Output.from_input(ide_container.ide_url(args.bind_address, args.ports, args.docker_hostname, https))
         self.register_outputs({"name": self.name, "url": self.url})
+
+
+def https_uploads(https: ide_container.Https | None) -> list[docker.ContainerUploadArgs]:
+    """code-server's config file that turns HTTPS on and, when the teacher gave them, the
+    certificate and its key (secret, readable by root only). Uploads are written before the
+    container starts and are never read back: terraform-provider-docker keeps `upload` as
+    the state has it ("upload can't be imported", resourceDockerContainerRead) and any change
+    replaces the container (ForceNew), so the second `up` changes nothing."""
+    if https is None:
+        return []
+    uploads = [
+        docker.ContainerUploadArgs(
+            file=ide_container.HTTPS_CONFIG_FILE,
+            content=ide_container.https_config(https),
+            permissions=ide_container.PUBLIC_FILE_MODE,
+        )
+    ]
+    if https.certificate is not None and https.key is not None:
+        uploads += [
+            docker.ContainerUploadArgs(
+                file=ide_container.HTTPS_CERT_FILE, content=https.certificate, permissions=ide_container.PUBLIC_FILE_MODE
+            ),
+            docker.ContainerUploadArgs(
+                file=ide_container.HTTPS_KEY_FILE,
+                content=pulumi.Output.secret(https.key),
+                permissions=ide_container.PASSWORD_FILE_MODE,
+            ),
+        ]
+    return uploads

@@ -25,6 +25,17 @@ LIFECYCLE_MODULE = "k8s_lab.kind_lifecycle"
 _PLAIN_WORD = re.compile(r"^[A-Za-z0-9@+=:,./_-]+$")  # no % (cmd expands %VAR%)
 
 
+# Every command's environment holds this: with PYTHONSAFEPATH set to anything non-empty,
+# `python -m` leaves the working folder off sys.path and `k8s_lab` is not found; an empty
+# value turns it off (Python's docs, PYTHONSAFEPATH). The same on every machine.
+PYTHON_ENVIRONMENT = {"PYTHONSAFEPATH": ""}
+
+
+def environment(docker_env: dict[str, str]) -> dict[str, str]:
+    """A command's `environment`: the Docker host's variables and PYTHON_ENVIRONMENT."""
+    return {**docker_env, **PYTHON_ENVIRONMENT}
+
+
 def command_line(argv: Sequence[str]) -> str:
     """`argv` joined by spaces; each argument must be a plain word, which sh and cmd both
     read back as the same argument."""
@@ -86,5 +97,5 @@ def interpreter_problem(program_path: str, executable: str, which: Callable[...,
     return (
         "the lab's commands run `python -m k8s_lab.kind_lifecycle`, and Pulumi's command provider finds no "
         "`python` on its PATH. Activate the project's venv before `pulumi up` (source venv/bin/activate, or "
-        "venv\\Scripts\\activate on Windows), or run `python lab.py up`, which does it for you"
+        "venv\\Scripts\\activate on Windows), or run `lab.py up` with the venv's python (venv/bin/python lab.py up, venv\\Scripts\\python lab.py up on Windows), which does it for you"
     )

@@ -18,11 +18,11 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from k8s_lab.kind_lifecycle import CLUSTER_LABEL
+from k8s_lab.exits import lab_command
+from k8s_lab.kind_lifecycle import CLUSTER_LABEL, NETWORK_ID_ENV  # noqa: F401  (re-exported: components/cluster.py)
 from k8s_lab.names import LabNames
 from k8s_lab.runner import DEFAULT_RUNNER, Runner, RunError
 
-NETWORK_ID_ENV = "K8S_LAB_NETWORK_ID"
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def image_present(reference: str, docker_env: dict[str, str] | None = None, runn
 def lost_cluster_message(names: LabNames, cluster_urn: str) -> str:
     return (
         f"kind cluster {names.cluster!r} is gone but the lab's IDE is still there (deleted outside Pulumi?). "
-        f"`python lab.py up` makes it again; with plain Pulumi: pulumi up --replace '{cluster_urn}'"
+        f"`{lab_command('up')}` makes it again; with plain Pulumi: pulumi up --replace '{cluster_urn}'"
     )
 
 

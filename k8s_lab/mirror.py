@@ -109,7 +109,7 @@ def instructions(mirror: str) -> str:
     """What the teacher does with the caches once they run."""
     return (
         f"For every student's lab (nodes pull docker.io and registry.k8s.io through it):\n"
-        f"  python lab.py config registryMirror {mirror}   (or a registryMirror column/setting for the class)\n"
+        f"  lab.py config registryMirror {mirror}   (or a registryMirror column/setting for the class)\n"
         f"For this host's own pulls (node image, registry:2, the IDE's bases; Docker Hub only), /etc/docker/daemon.json:\n"
         f"{daemon_json(mirror)}\n"
         f"then restart Docker (sudo systemctl restart docker; Docker Desktop: Settings > Docker Engine)."

@@ -15,6 +15,9 @@ from k8s_lab import repair, session, status, verbs
 from fakes import FakeRunner, fails, in_turn, ok
 from test_orchestration import FakeStack, value
 from test_verbs import lab_answers, running_lab
+from k8s_lab.exits import lab_command
+
+LAB = lab_command()  # `venv/bin/python lab.py` as the messages name it
 
 PASSWORD = "pw-Secret-123"
 
@@ -141,7 +144,7 @@ def test_stop_goes_through_the_labs_docker_and_reports_phases(automation, docker
 def test_a_failed_start_is_an_error_with_the_reason(automation, docker):
     automation["stack"] = Stack()
     docker(lab_answers(ide=None))
-    with pytest.raises(RuntimeError, match=r"^k8s-lab: lab 'kim' lacks kim-ide: `python lab.py up` makes what is missing again$"):
+    with pytest.raises(RuntimeError, match=rf"^k8s-lab: lab 'kim' lacks kim-ide: `{LAB} up` makes what is missing again$"):
         classroom_student.run_one("start", "kim", 0, "", {})
 
 
@@ -162,7 +165,7 @@ def test_main_prints_one_result_line_last(monkeypatch, capsys):
     monkeypatch.setattr(classroom_student, "run_one", lambda *args: seen.append(args) or {"ideUrl": "http://h"})
     argv = ["up", "kim", "--slot", "3", "--docker-host", "ssh://h", "--backend", "file:///s", "--workspace-root", "/w"]
     assert classroom_student.main(argv) == 0
-    assert seen == [("up", "kim", 3, "ssh://h", {"PULUMI_BACKEND_URL": "file:///s"}, "/w")]
+    assert seen == [("up", "kim", 3, "ssh://h", {"PULUMI_BACKEND_URL": "file:///s"}, "/w", None)]
     assert capsys.readouterr().out.splitlines()[-1] == 'RESULT {"ideUrl": "http://h"}'
 
 
@@ -256,7 +259,7 @@ def test_status_names_the_stack_in_the_repair_and_the_last_change(automation, do
     automation["stack"] = Updated(name="kim-2026")
     docker({("docker", "ps"): ok(""), ("docker", "inspect"): ok("[]")})
     report = json.loads(classroom_student.run_one("status", "kim-2026", 0, "", {})["status"])
-    assert report["repair"] == "python lab.py up --stack kim-2026" and report["last_change"] == "update failed 2026-12-01 08:30"
+    assert report["repair"] == f"{LAB} up --stack kim-2026" and report["last_change"] == "update failed 2026-12-01 08:30"
 
 
 def test_the_child_refuses_a_missing_slot_and_passes_no_docker_host_as_empty(monkeypatch, capsys):
@@ -268,7 +271,7 @@ def test_the_child_refuses_a_missing_slot_and_passes_no_docker_host_as_empty(mon
     monkeypatch.setattr(classroom_student, "backend_env", lambda backend: {})
     monkeypatch.setattr(classroom_student, "run_one", lambda *args: seen.append(args) or {})
     classroom_student.main(["status", "kim", "--slot", "0"])
-    assert seen == [("status", "kim", 0, "", {}, None)]
+    assert seen == [("status", "kim", 0, "", {}, None, None)]
 
 
 def test_a_new_password_is_twenty_characters_of_randomness(tmp_path):

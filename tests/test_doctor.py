@@ -8,6 +8,9 @@ import pytest
 from k8s_lab import doctor
 from k8s_lab.doctor import Facts
 from fakes import FakeRunner, fails, ok
+from k8s_lab.exits import lab_command
+
+LAB = lab_command()  # `venv/bin/python lab.py` as the messages name it
 
 GOOD = dict(system="Linux", docker_memory_mb=32000, disk_free_gb=200, inotify_watches=524288, inotify_instances=512, routes=["172.17.0.0/16", "0.0.0.0/0"])
 
@@ -45,7 +48,7 @@ def test_inotify_limits_on_linux_only():
 
 def test_taken_ports_unless_the_lab_itself_holds_them():
     (finding,) = found(taken_ports=[("ide", 8444)], slot=0)
-    assert "127.0.0.1:8444 (ide)" in finding.what and "python lab.py config slot" in finding.fix
+    assert "127.0.0.1:8444 (ide)" in finding.what and "lab.py config slot <n>" in finding.fix
     assert not found(taken_ports=[("ide", 8444)], own_lab_present=True)
 
 
@@ -142,7 +145,7 @@ def test_taken_ports_finding_exactly():
     assert finding == doctor.Finding(
         "problem",
         "slot 1 needs host ports that are already in use: 0.0.0.0:8544 (ide) 0.0.0.0:6544 (api)",
-        "pick a free slot (python lab.py config slot <n>, or pulumi config set slot <n>), or stop what listens there.",
+        f"pick a free slot ({LAB} config slot <n>), or stop what listens there.",
     )
     assert doctor.port_findings(Facts(system="Linux")) == []
 

@@ -31,6 +31,8 @@ def nodes(**states: str) -> object:
 
 
 NONE = ok("")
+CAPS = ("docker", "inspect", "--format", "{{.HostConfig.Memory}} {{.HostConfig.NanoCPUs}}")
+NO_CAPS = ok("0 0\n")
 ALL_RUNNING = nodes(kim_control_plane="running", kim_worker="running", kim_worker2="running")
 ALL_READY = ok(f"{CP}=True\n{W1}=True\n{W2}=True\n")
 
@@ -60,11 +62,11 @@ def update(node: str, megabytes: int) -> tuple[str, ...]:
 
 
 def test_a_new_cluster_is_made_capped_then_waited_for():
-    kind = kind_with({PS: [NONE, ALL_RUNNING], CREATE: ok(), ("docker", "update"): ok(), READY: ALL_READY})
+    kind = kind_with({PS: [NONE, NONE, ALL_RUNNING], CREATE: ok(), ("docker", "update"): ok(), READY: ALL_READY})
     said = []
     assert kind_lifecycle.create(kind, "kim", CONFIG, workers=2, timeout=60, log=said.append, shares=SHARES) == "created"
-    assert calls(kind) == [PS, CREATE, PS, update(CP, 800), update(W1, 400), update(W2, 400), READY]
-    create_call = kind.runner.calls[1]  # type: ignore[attr-defined]
+    assert calls(kind) == [PS, PS, CREATE, PS, update(CP, 800), update(W1, 400), update(W2, 400), READY]
+    create_call = kind.runner.calls[2]  # type: ignore[attr-defined]
     assert create_call.stdin == CONFIG and create_call.env == {}
     assert said[-2:] == [
         "kind cluster 'kim': caps set on 3 nodes (memory 800 MB control plane, 400 MB per worker; cpus 1.5)",
@@ -73,7 +75,7 @@ def test_a_new_cluster_is_made_capped_then_waited_for():
 
 
 def test_kind_gets_a_kubeconfig_of_its_own_removed_afterwards():
-    kind = kind_with({PS: [NONE, ALL_RUNNING], CREATE: ok(), READY: ALL_READY, DELETE: ok()})
+    kind = kind_with({PS: [NONE, NONE, ALL_RUNNING], CREATE: ok(), READY: ALL_READY, DELETE: ok()})
     kind_lifecycle.create(kind, "kim", CONFIG, workers=2, timeout=60, log=lambda _: None)
     kind_lifecycle.delete(kind, "kim", log=lambda _: None)
     paths = [Path(argv[-1]) for argv in argvs(kind) if argv[0] == "kind"]
@@ -83,26 +85,26 @@ def test_kind_gets_a_kubeconfig_of_its_own_removed_afterwards():
 
 
 def test_without_caps_no_node_is_updated_and_nothing_is_said_of_caps():
-    kind = kind_with({PS: [NONE, ALL_RUNNING], CREATE: ok(), READY: ALL_READY})
+    kind = kind_with({PS: [NONE, NONE, ALL_RUNNING], CREATE: ok(), READY: ALL_READY})
     said = []
     kind_lifecycle.create(kind, "kim", CONFIG, workers=2, timeout=60, log=said.append)
-    assert calls(kind) == [PS, CREATE, PS, READY]
+    assert calls(kind) == [PS, PS, CREATE, PS, READY]
     assert not any("caps" in line for line in said)
 
 
 def test_a_cpu_cap_alone_is_set_and_said():
-    kind = kind_with({PS: [NONE, ALL_RUNNING], CREATE: ok(), ("docker", "update"): ok(), READY: ALL_READY})
+    kind = kind_with({PS: [NONE, NONE, ALL_RUNNING], CREATE: ok(), ("docker", "update"): ok(), READY: ALL_READY})
     said = []
     kind_lifecycle.create(kind, "kim", CONFIG, workers=2, timeout=60, log=said.append, shares=limits.Shares(cpus="2"))
-    assert calls(kind)[3:6] == [("docker", "update", "--cpus", "2", node) for node in (CP, W1, W2)]
+    assert calls(kind)[4:7] == [("docker", "update", "--cpus", "2", node) for node in (CP, W1, W2)]
     assert "kind cluster 'kim': caps set on 3 nodes (no memory cap; cpus 2)" in said
 
 
 def test_a_healthy_cluster_is_kept_and_capped_again():
-    kind = kind_with({PS: ALL_RUNNING, READY: ALL_READY, ("docker", "update"): ok()})
+    kind = kind_with({PS: ALL_RUNNING, READY: ALL_READY, CAPS: NO_CAPS, ("docker", "update"): ok()})
     said = []
     assert kind_lifecycle.create(kind, "kim", CONFIG, workers=2, timeout=60, log=said.append, shares=SHARES) == "kept"
-    assert calls(kind) == [PS, PS, READY, PS, update(CP, 800), update(W1, 400), update(W2, 400)]
+    assert calls(kind) == [PS, PS, READY, PS, (*CAPS, CP), (*CAPS, W1), (*CAPS, W2), PS, update(CP, 800), update(W1, 400), update(W2, 400)]
     assert said[0] == "kind cluster 'kim' exists and every node is Ready: kept"
 
 
@@ -119,7 +121,7 @@ def test_a_healthy_cluster_is_kept_and_capped_again():
     ids=["missing", "stopped", "not-ready", "unknown-to-api", "api-down", "extra-node"],
 )
 def test_a_half_made_or_unhealthy_cluster_is_deleted_and_made_again(found, readiness):
-    kind = kind_with({PS: [found, found, NONE, ALL_RUNNING], READY: [readiness, ALL_READY], DELETE: ok(), CREATE: ok()})
+    kind = kind_with({PS: [found, found, found, ALL_RUNNING], READY: [readiness, ALL_READY], DELETE: ok(), CREATE: ok()})
     said = []
     assert kind_lifecycle.create(kind, "kim", CONFIG, workers=2, timeout=60, log=said.append) == "created"
     made = calls(kind)
@@ -134,12 +136,12 @@ def test_a_failed_create_leaves_nothing_and_says_what_kind_said():
     with pytest.raises(LifecycleError) as raised:
         kind_lifecycle.create(kind, "kim", CONFIG, workers=2, timeout=60, log=said.append, shares=SHARES)
     assert str(raised.value) == "`kind create cluster --name kim` failed:\nERROR: failed to create cluster: node(s) already exist"
-    assert calls(kind) == [PS, CREATE, DELETE]  # no caps, no wait: the half-made nodes are removed
+    assert calls(kind) == [PS, PS, CREATE, DELETE]  # no caps, no wait: the half-made nodes are removed
     assert said == []  # the clean-up is silent; the error says what happened
 
 
 def test_kinds_progress_is_passed_on():
-    kind = kind_with({PS: [NONE, ALL_RUNNING], CREATE: ok().__class__(0, "", " ✓ Ensuring node image\n"), READY: ALL_READY})
+    kind = kind_with({PS: [NONE, NONE, ALL_RUNNING], CREATE: ok().__class__(0, "", " ✓ Ensuring node image\n"), READY: ALL_READY})
     said = []
     kind_lifecycle.create(kind, "kim", CONFIG, workers=2, timeout=60, log=said.append)
     assert said[0] == "✓ Ensuring node image"
@@ -289,18 +291,18 @@ def main(kind: Kind, monkeypatch, capsys, *argv: str, stdin: str = "") -> tuple[
 
 
 def test_main_create_prints_only_the_clusters_identity(monkeypatch, capsys):
-    kind = kind_with({PS: [NONE, ALL_RUNNING], CREATE: ok(), ("docker", "update"): ok(), READY: ALL_READY,
+    kind = kind_with({PS: [NONE, NONE, ALL_RUNNING], CREATE: ok(), ("docker", "update"): ok(), READY: ALL_READY,
                       ("docker", "inspect", "--format", "{{.Id}}", CP): ok("abc123\n")})
     caps = ("--control-plane-memory", "800", "--worker-memory", "400", "--cpus", "1.5")
     code, out, err = main(kind, monkeypatch, capsys, "create", "--name", "kim", "--workers", "2", *caps, stdin=CONFIG)
     assert (code, out) == (0, "abc123\n")
-    assert calls(kind)[3:6] == [update(CP, 800), update(W1, 400), update(W2, 400)]
+    assert calls(kind)[4:7] == [update(CP, 800), update(W1, 400), update(W2, 400)]
     assert "kind cluster 'kim': all 3 nodes Ready" in err
-    assert kind.runner.calls[1].stdin == CONFIG  # type: ignore[attr-defined]
+    assert kind.runner.calls[2].stdin == CONFIG  # type: ignore[attr-defined]
 
 
 def test_main_create_passes_the_timeout_on(monkeypatch, capsys):
-    kind = kind_with({PS: [NONE, ALL_RUNNING], CREATE: ok(), READY: fails("refused")})
+    kind = kind_with({PS: [NONE, NONE, ALL_RUNNING], CREATE: ok(), READY: fails("refused")})
     code, out, err = main(kind, monkeypatch, capsys, "create", "--name", "kim", "--workers", "2", "--timeout", "0", stdin=CONFIG)
     assert code == 1 and out == "" and "k8s-lab: cluster 'kim': nodes not Ready after 0s" in err
     assert calls(kind).count(READY) == 1  # no wait past the deadline (the default is 600 s)
@@ -367,7 +369,7 @@ def test_main_without_an_action_is_a_usage_error(capsys):
 def test_main_create_defaults_to_ten_minutes_and_no_caps(monkeypatch, capsys):
     seen = {}
 
-    def create(kind, name, config, workers, timeout, log, shares):
+    def create(kind, name, config, workers, timeout, log, shares, previous, network_id):
         seen.update(name=name, config=config, workers=workers, timeout=timeout, shares=shares)
 
     monkeypatch.setattr(kind_lifecycle, "create", create)
@@ -390,7 +392,7 @@ def test_a_memory_cap_alone_is_said_without_a_cpu_cap():
 
 def test_kept_and_failed_creates_say_everything_through_log_and_nothing_on_stdout(capsys):
     said = []
-    kind = kind_with({PS: ALL_RUNNING, READY: ALL_READY, ("docker", "update"): ok()})
+    kind = kind_with({PS: ALL_RUNNING, READY: ALL_READY, CAPS: NO_CAPS, ("docker", "update"): ok()})
     kind_lifecycle.create(kind, "kim", CONFIG, workers=2, timeout=60, log=said.append, shares=SHARES)
     assert said == [
         "kind cluster 'kim' exists and every node is Ready: kept",

@@ -13,6 +13,9 @@ from k8s_lab.runner import ProcessRunner
 from fakes import Answer, FakeRunner, fails, ok
 from test_kind_lifecycle import CONFIG, fake_kind_bin, lifecycle  # noqa: F401 - fake_kind_bin is a fixture
 from test_registry_engine import registry_image, wait_until_answering  # noqa: F401 - registry_image is a fixture
+from k8s_lab.exits import lab_command
+
+LAB = lab_command()  # `venv/bin/python lab.py` as the messages name it
 
 
 def test_each_upstream_has_its_port_and_hosts_dir():
@@ -167,7 +170,7 @@ def test_daemon_json_exactly_and_the_hub_cache_first_once():
 
 def test_instructions_name_the_setting_and_the_daemon_json():
     text = mirror.instructions("http://teacher:5000")
-    assert text.splitlines()[1] == "  python lab.py config registryMirror http://teacher:5000   (or a registryMirror column/setting for the class)"
+    assert text.splitlines()[1] == "  lab.py config registryMirror http://teacher:5000   (or a registryMirror column/setting for the class)"
     assert mirror.daemon_json("http://teacher:5000") in text and text.rstrip().endswith("Settings > Docker Engine).")
 
 

@@ -48,6 +48,9 @@ from k8s_lab.kind_lifecycle import NODE_READY_QUERY  # noqa: E402
 from k8s_lab.names import LabNames  # noqa: E402
 from fakes import fails, in_turn  # noqa: E402
 from test_kind_lifecycle_calls import ALL_READY, PS, READY, nodes  # noqa: E402
+from k8s_lab.exits import lab_command
+
+LAB = lab_command()  # `venv/bin/python lab.py` as the messages name it
 
 NAMES = LabNames("kim")
 STATE = ("docker", "inspect", "--format", "{{.State.Status}}")
@@ -92,7 +95,7 @@ def test_stop_stops_ide_registry_then_workers_and_the_control_plane_last_in_one_
     assert power.stop(kind, NAMES, log=said.append) == ["kim-ide", "kim-registry", "kim-worker2", "kim-worker", "kim-control-plane"]
     assert argvs(kind) == [(*STATE, "kim-ide"), (*STATE, "kim-registry"), PS,
                            ("docker", "stop", "kim-ide", "kim-registry", "kim-worker2", "kim-worker", "kim-control-plane")]
-    assert said == ["lab 'kim' stopped (5 containers); everything is kept. `python lab.py start` brings it back"]
+    assert said == [f"lab 'kim' stopped (5 containers); everything is kept. `{LAB} start` brings it back"]
 
 
 def test_stop_leaves_stopped_containers_alone_and_a_stopped_lab_makes_no_call():
@@ -103,11 +106,11 @@ def test_stop_leaves_stopped_containers_alone_and_a_stopped_lab_makes_no_call():
     said = []
     assert power.stop(kind, NAMES, log=said.append) == []
     assert not any(argv[:2] == ("docker", "stop") for argv in argvs(kind))
-    assert said == ["lab 'kim' stopped (0 containers); everything is kept. `python lab.py start` brings it back"]
+    assert said == [f"lab 'kim' stopped (0 containers); everything is kept. `{LAB} start` brings it back"]
 
 
 def test_stop_without_a_lab_says_how_to_make_one():
-    with pytest.raises(LifecycleError, match=r"^there is no lab of 'kim' in this Docker to stop. `python lab.py up` makes it$"):
+    with pytest.raises(LifecycleError, match=rf"^there is no lab of 'kim' in this Docker to stop. `{LAB} up` makes it$"):
         power.stop(lab(ide=None, registry=None, cluster=ok("")), NAMES)
 
 
@@ -168,7 +171,7 @@ def test_start_names_what_is_missing_and_starts_nothing(ide, cluster, missing):
     kind = lab(ide=ide, cluster=cluster)
     with pytest.raises(LifecycleError) as raised:
         power.start(kind, NAMES, workers=2, sleep=quiet)
-    assert str(raised.value) == f"lab 'kim' lacks {missing}: `python lab.py up` makes what is missing again"
+    assert str(raised.value) == f"lab 'kim' lacks {missing}: `{LAB} up` makes what is missing again"
     assert len(argvs(kind)) == 3  # looked, nothing started
 
 
@@ -202,7 +205,7 @@ def test_nodes_that_stay_not_ready_fail_start_before_the_ide_is_touched():
 def test_a_kubeconfig_that_does_not_see_every_node_fails_start(answer, detail):
     with pytest.raises(LifecycleError) as raised:
         power.start(lab(extra={PROVE: answer}), NAMES, workers=2, log=quiet, sleep=quiet)
-    assert str(raised.value) == f"the IDE's kubeconfig does not reach the cluster after start ({detail}). `python lab.py up` writes it again"
+    assert str(raised.value) == f"the IDE's kubeconfig does not reach the cluster after start ({detail}). `{LAB} up` writes it again"
 
 
 def test_health_is_the_check_or_the_state_or_missing():
@@ -240,7 +243,7 @@ def test_an_ide_that_stays_starting_fails_exactly_at_the_deadline():
         power.wait_healthy(kind, "kim-ide", timeout=30, sleep=quiet, clock=lambda: next(times))
     assert str(raised.value) == (
         "kim-ide is starting after start (waited up to 30s). Look with `docker logs kim-ide`; "
-        "`python lab.py up` makes it again if it stays so"
+        f"`{LAB} up` makes it again if it stays so"
     )
     assert len(argvs(kind)) == 2
 

@@ -5,6 +5,9 @@ import json
 from k8s_lab import status
 from k8s_lab.ports import ports_for_slot
 from k8s_lab.status import Container, Facts
+from k8s_lab.exits import lab_command
+
+LAB = lab_command()  # `venv/bin/python lab.py` as the messages name it
 
 P = ports_for_slot(1)
 NODES = ("kim-control-plane", "kim-worker", "kim-worker2")
@@ -42,32 +45,32 @@ def test_a_healthy_lab_reports_everything_and_needs_no_repair():
 def test_a_stopped_lab_is_stopped_not_lost_and_start_repairs_it():
     stopped = {name: Container("exited", None, (), None, c.memory_cap_mb) for name, c in healthy().containers.items()}
     report = status.assess(healthy(containers=stopped, ready=None, api_reachable=False))
-    assert report.state == "stopped" and report.repair == "python lab.py start --stack kim"
+    assert report.state == "stopped" and report.repair == lab_command("start", "--stack", "kim")
     assert report.memory_mb is None
 
 
 def test_one_stopped_container_is_named_and_start_repairs_it():
     report = status.assess(healthy(containers=with_container("kim-worker2", state="exited")))
     assert report.state == "broken" and report.problems == ["kim-worker2 is stopped"]
-    assert report.repair == "python lab.py start --stack kim"
+    assert report.repair == lab_command("start", "--stack", "kim")
 
 
 def test_gone_pieces_are_named_and_up_repairs_them():
     containers = {k: v for k, v in healthy().containers.items() if k not in ("kim-worker", "kim-ide")}
     report = status.assess(healthy(containers=containers))
-    assert report.problems == ["kim-ide, kim-worker are gone"] and report.repair == "python lab.py up --stack kim"
+    assert report.problems == ["kim-ide, kim-worker are gone"] and report.repair == lab_command("up", "--stack", "kim")
     assert report.ide == "missing"
 
 
 def test_no_lab_at_all_says_up():
     report = status.assess(healthy(containers={}, ready=None, api_reachable=False))
-    assert report.state == "absent" and report.repair == "python lab.py up --stack kim"
+    assert report.state == "absent" and report.repair == lab_command("up", "--stack", "kim")
 
 
 def test_nodes_not_ready_are_counted():
     report = status.assess(healthy(ready={"kim-control-plane": True, "kim-worker": False, "kim-worker2": True}))
     assert report.nodes_ready == "2 of 3" and "only 2 of 3 nodes are Ready" in report.problems
-    assert report.repair == "python lab.py start --stack kim"
+    assert report.repair == lab_command("start", "--stack", "kim")
 
 
 def test_unhealthy_ide_is_restarted():
@@ -80,7 +83,7 @@ def test_an_unbound_port_and_an_unreachable_api_are_problems_up_repairs():
     assert report.ports_bound["live_server"] is False
     assert "ports not bound: live_server" in report.problems
     assert "the cluster's API port on the host does not answer" in report.problems
-    assert report.repair == "python lab.py up --stack kim"
+    assert report.repair == lab_command("up", "--stack", "kim")
 
 
 def test_a_lab_without_registry_does_not_miss_its_port():
@@ -119,7 +122,20 @@ def test_the_table_shows_problems_and_the_repair():
     console.print(status.render_table([status.assess(healthy(containers=with_container("kim-worker2", state="exited")))]))
     report = status.assess(healthy(containers=with_container("kim-worker2", state="exited")))
     assert "kim-worker2 is stopped" in console.export_text()
-    assert status.repair_lines([report, status.assess(healthy())]) == ["Repair kim: python lab.py start --stack kim"]
+    assert status.repair_lines([report, status.assess(healthy())]) == [f"Repair kim: {lab_command('start', '--stack', 'kim')}"]
+
+
+def test_the_idle_time_of_each_ide_is_reported_and_shown():
+    from rich.console import Console
+
+    idle_one, unknown = status.assess(healthy(idle_seconds=2 * 3600 + 125.4)), status.assess(healthy())
+    assert idle_one.idle_seconds == 7325 and unknown.idle_seconds is None
+    assert json.loads(json.dumps(idle_one.as_dict()))["idle_seconds"] == 7325  # classroom's JSON carries it
+    console = Console(record=True, width=250)
+    console.print(status.render_table([idle_one, unknown]))
+    text = console.export_text()
+    assert "idle" in text.splitlines()[2] and "2h 02m" in text
+
 
 
 # ---- the table exactly, the JSON exactly, the rules at their edges ----------------------------------
@@ -128,7 +144,7 @@ def test_the_table_shows_problems_and_the_repair():
 def table_text(reports) -> str:
     from rich.console import Console
 
-    console = Console(record=True, width=250, color_system=None)
+    console = Console(record=True, width=320, color_system=None)
     console.print(status.render_table(reports))
     return console.export_text()
 
@@ -147,12 +163,12 @@ def test_the_table_exactly():
     stopped = {name: Container("exited") for name in healthy().containers}
     text = table_text([status.assess(healthy()), broken, status.assess(healthy(student="lee", stack="lee", containers={}))])
     assert rows(text) == [
-        ["student", "state", "IDE", "nodes Ready", "API", "ports", "memory MB (cap)", "CPU % (cap)", "last change"],
-        ["kim", "running", "healthy", "3 of 3", "yes", "all", "2220 (no cap)", "18 (2 CPUs)", "update succeeded 2026-11-25 09:00"],
-        ["kim", "broken", "healthy", "0 of 3", "no", "missing: live_server", "2220 (no cap)", "18 (2 CPUs)", "-"],
+        ["student", "state", "IDE", "nodes Ready", "API", "ports", "memory MB (cap)", "CPU % (cap)", "idle", "last change"],
+        ["kim", "running", "healthy", "3 of 3", "yes", "all", "2220 (no cap)", "18 (2 CPUs)", "-", "update succeeded 2026-11-25 09:00"],
+        ["kim", "broken", "healthy", "0 of 3", "no", "missing: live_server", "2220 (no cap)", "18 (2 CPUs)", "-", "-"],
         ["- the API server does not answer inside the cluster"],
         ["- ports not bound: live_server"],
-        ["lee", "absent", "missing", "0 of 3", "yes", "missing: ide, live_server, http, https, api", "- (no cap)", "- (no cap)",
+        ["lee", "absent", "missing", "0 of 3", "yes", "missing: ide, live_server, http, https, api", "- (no cap)", "- (no cap)", "-",
          "update succeeded 2026-11-25 09:00"],
         ["- the lab has not been made (or was destroyed)"],
     ]
@@ -160,7 +176,7 @@ def test_the_table_exactly():
     stopped_row, problem_row = rows(table_text([status.assess(healthy(containers=stopped, ready=None))]))[1:]
     assert problem_row == ["- kim-control-plane, kim-ide, kim-registry, kim-worker, kim-worker2 are stopped"]
     assert stopped_row[1:] == ["stopped", "exited", "0 of 3", "yes", "missing: ide, live_server, http, https, api, registry", "- (no cap)",
-                               "- (no cap)", "update succeeded 2026-11-25 09:00"]
+                               "- (no cap)", "-", "update succeeded 2026-11-25 09:00"]
 
 
 def test_the_table_of_a_capped_lab_shows_the_caps():
@@ -184,7 +200,8 @@ def test_the_json_report_exactly():
         "cpus_cap": 2,
         "last_change": "update succeeded 2026-11-25 09:00",
         "problems": ["kim-worker is stopped"],
-        "repair": "python lab.py start --stack kim",
+        "repair": f"{LAB} start --stack kim",
+        "idle_seconds": None,
     }
     json.dumps(report.as_dict())  # printable as JSON
 
@@ -200,12 +217,12 @@ def test_two_stopped_and_one_gone_are_named_in_order():
 def test_the_api_not_answering_inside_is_a_problem_start_repairs():
     report = status.assess(healthy(ready=None))
     assert report.problems == ["the API server does not answer inside the cluster"] and report.nodes_ready == "0 of 3"
-    assert report.repair == "python lab.py start --stack kim" and report.state == "broken"
+    assert report.repair == f"{LAB} start --stack kim" and report.state == "broken"
 
 
 def test_an_unreachable_api_port_alone_is_up_to_repair():
     report = status.assess(healthy(api_reachable=False))
-    assert report.problems == ["the cluster's API port on the host does not answer"] and report.repair == "python lab.py up --stack kim"
+    assert report.problems == ["the cluster's API port on the host does not answer"] and report.repair == f"{LAB} up --stack kim"
 
 
 def test_the_worst_repair_wins_and_every_problem_is_listed():
@@ -216,7 +233,7 @@ def test_the_worst_repair_wins_and_every_problem_is_listed():
         "the IDE's health check fails (code-server does not answer)",
         "kim-ide uses 1675 of its 1675 MB cap: the next allocation there is OOM-killed",
     ]
-    assert report.repair == "python lab.py start --stack kim"
+    assert report.repair == f"{LAB} start --stack kim"
     alone = status.assess(healthy(containers=with_container("kim-ide", health="unhealthy")))
     assert alone.repair == "docker restart kim-ide"
 
@@ -277,7 +294,7 @@ def test_two_unbound_ports_and_the_exact_memory_repair():
     report = status.assess(healthy(containers=with_container("kim-ide", published=())))
     assert report.problems == ["ports not bound: ide, live_server"]
     near = status.assess(healthy(containers=with_container("kim-worker", memory_mb=1100)))
-    assert near.repair == "python lab.py config labMemory <more, e.g. 8g>, then python lab.py up"
+    assert near.repair == f"{LAB} config labMemory <more, e.g. 8g>, then {LAB} up"
 
 
 def test_odd_entries_from_docker_parse_without_failing():

@@ -14,11 +14,15 @@ from k8s_lab.ports import ports_for_slot
 from fakes import Answer, FakeRunner, fails, in_turn, ok
 from test_kind_lifecycle_calls import ALL_READY, PS, READY, nodes
 from test_power import ALL_EXITED, ALL_UP, HEALTH, PROVE, SEEN_ALL, STATE
+from k8s_lab.exits import lab_command
+
+LAB = lab_command()  # `venv/bin/python lab.py` as the messages name it
 
 SECRET = "s3cret-Pa55word"  # what Docker's inspect shows of the IDE's environment
 P = ports_for_slot(1)
 INSPECT = ("docker", "inspect", "kim-ide", "kim-registry", "kim-control-plane", "kim-worker", "kim-worker2")
 STATS = ("docker", "stats", "--no-stream", "--format", "{{json .}}")
+IDLE = ("docker", "inspect", "--format", "{{.State.Status}} {{.State.StartedAt}}", "kim-ide")  # k8s_lab.idle_probe
 
 
 @pytest.fixture(autouse=True)
@@ -70,13 +74,13 @@ def test_stop_is_zero_and_says_what_it_stopped():
     lab = target(lab_answers())
     assert verbs.stop(lab, log=said.append, err=errors.append) == 0
     assert runner(lab).argvs[-1][:2] == ("docker", "stop") and errors == []
-    assert said == ["lab 'kim' stopped (5 containers); everything is kept. `python lab.py start` brings it back"]
+    assert said == [f"lab 'kim' stopped (5 containers); everything is kept. `{LAB} start` brings it back"]
 
 
 def test_stop_of_nothing_is_one_and_says_how_to_make_the_lab():
     errors = []
     assert verbs.stop(target(lab_answers(ide=None, registry=None, cluster=ok(""))), log=print, err=errors.append) == 1
-    assert errors == ["k8s-lab: there is no lab of 'kim' in this Docker to stop. `python lab.py up` makes it"]
+    assert errors == [f"k8s-lab: there is no lab of 'kim' in this Docker to stop. `{LAB} up` makes it"]
 
 
 def test_start_is_zero_and_ends_saying_the_lab_runs(monkeypatch):
@@ -90,7 +94,7 @@ def test_start_is_zero_and_ends_saying_the_lab_runs(monkeypatch):
 def test_start_of_a_lab_with_gone_parts_is_one_and_names_the_repair():
     said, errors = [], []
     assert verbs.start(target(lab_answers(ide=None)), log=said.append, err=errors.append) == 1
-    assert errors == ["k8s-lab: lab 'kim' lacks kim-ide: `python lab.py up` makes what is missing again"] and said == []
+    assert errors == [f"k8s-lab: lab 'kim' lacks kim-ide: `{LAB} up` makes what is missing again"] and said == []
 
 
 @pytest.mark.parametrize(
@@ -110,7 +114,7 @@ def test_up_starts_a_stopped_lab_first_and_leaves_the_rest_to_up(answers, starts
     assert verbs.start_if_stopped(lab, log=said.append, err=said.append) == 0
     started = [argv for argv in runner(lab).argvs if argv[:2] == ("docker", "start")]
     assert bool(started) == starts
-    assert (said[:1] == ["Your lab is stopped: starting it before `up` (the same as `python lab.py start`)"]) == starts
+    assert (said[:1] == [f"Your lab is stopped: starting it before `up` (the same as `{LAB} start`)"]) == starts
 
 
 def test_a_failed_start_before_up_is_its_exit_code():
@@ -148,7 +152,7 @@ def running_lab(extra=None):
         inspected("kim-worker2", memory_mb=1000),
     ]
     stats = "".join(json.dumps({"Name": n, "MemUsage": "100MiB / 1GiB", "CPUPerc": "1.50%"}) + "\n" for n in INSPECT[2:])
-    return {PS: ALL_UP, INSPECT: ok(json.dumps(inspect)), STATS: ok(stats), READY: ALL_READY, **(extra or {})}
+    return {PS: ALL_UP, INSPECT: ok(json.dumps(inspect)), STATS: ok(stats), READY: ALL_READY, IDLE: fails("no heartbeat here"), **(extra or {})}
 
 
 class Stack:
@@ -172,7 +176,7 @@ def test_gather_status_asks_docker_exactly_and_the_api_port_on_the_host(monkeypa
     monkeypatch.setattr(status, "api_answers", lambda host, port: asked.append((host, port)) or True)
     lab = target(running_lab(), bindAddress="0.0.0.0")
     facts = verbs.gather_status(lab, "kim", "update succeeded")
-    assert runner(lab).argvs == [PS, INSPECT, (*STATS, *INSPECT[2:]), READY]
+    assert runner(lab).argvs == [PS, INSPECT, (*STATS, *INSPECT[2:]), READY, IDLE]
     assert asked == [("127.0.0.1", P.api)]  # published on every interface: reached on loopback
     assert facts.ready == {"kim-control-plane": True, "kim-worker": True, "kim-worker2": True} and facts.api_reachable
     assert facts.containers["kim-worker"].memory_mb == 100 and facts.containers["kim-worker"].cpu_percent == 1.5
@@ -211,6 +215,7 @@ def test_status_json_is_exactly_the_report_and_holds_no_secret(monkeypatch, caps
         "last_change": "update succeeded 2026-11-25 09:00",
         "problems": [],
         "repair": None,
+        "idle_seconds": None,
     }
     assert SECRET not in out and "PASSWORD" not in out
 
@@ -221,7 +226,7 @@ def test_status_table_of_a_broken_lab_is_one_with_the_repair_and_no_secret(monke
     lab = target(running_lab(extra={READY: ok("kim-control-plane=True\nkim-worker=False\nkim-worker2=True\n")}))
     assert verbs.status(lab, Stack(RuntimeError("no backend")), as_json=False) == 1
     out = capsys.readouterr().out
-    assert "only 2 of 3 nodes are Ready" in out and out.rstrip().endswith("Repair kim: python lab.py start --stack kim")
+    assert "only 2 of 3 nodes are Ready" in out and out.rstrip().endswith(f"Repair kim: {LAB} start --stack kim")
     assert SECRET not in out and "PASSWORD" not in out
 
 
