@@ -52,7 +52,7 @@ def pre_event(op, urn):
     return SimpleNamespace(resource_pre_event=SimpleNamespace(metadata=metadata))
 
 
-OUTPUTS = {"ideUrl": value("http://h:8444"), "idePassword": value(PASSWORD, secret=True), "registry": value("localhost:5001"),
+OUTPUTS = {"ideCertificate": value("-----BEGIN CERTIFICATE-----"), "ideUrl": value("http://h:8444"), "idePassword": value(PASSWORD, secret=True), "registry": value("localhost:5001"),
            "ingressUrl": value("http://h:8080"), "kubeconfig": value("apiVersion: v1 secret-token")}
 
 
@@ -108,7 +108,8 @@ def test_up_configures_repairs_and_reports_each_step(automation, monkeypatch, ca
     assert asked == [("kim", "3", True)]
     assert stack.ups == [{"on_event": stack.ups[0]["on_event"], "replace": plan.replace, "refresh": True}]
     assert phases(capsys.readouterr().out) == ["selecting stack", "repairing: " + "; ".join(plan.reasons), "create kim-cluster"]
-    assert result == {"ideUrl": "http://h:8444", "idePassword": PASSWORD, "registry": "localhost:5001", "ingressUrl": "http://h:8080"}
+    assert result == {"ideUrl": "http://h:8444", "idePassword": PASSWORD, "registry": "localhost:5001", "ingressUrl": "http://h:8080",
+                      "ideCertificate": "-----BEGIN CERTIFICATE-----"}  # the handout's pieces; never the kubeconfig
 
 
 def test_up_without_a_repair_passes_none_to_pulumi(automation, monkeypatch, capsys, tmp_path):
@@ -153,7 +154,7 @@ def test_status_adds_the_labs_status_to_the_outputs_without_secrets_from_docker(
     automation["stack"] = Stack(config={"slot": "1"}, outputs=OUTPUTS)
     docker(running_lab())
     result = classroom_student.run_one("status", "kim", 1, "", {})
-    assert set(result) == {"ideUrl", "idePassword", "registry", "ingressUrl", "status"}  # the handout needs the password
+    assert set(result) == {"ideUrl", "idePassword", "registry", "ingressUrl", "ideCertificate", "status"}  # the handout needs the password
     report = json.loads(result["status"])
     assert report["state"] == "running" and report["nodes_ready"] == "3 of 3"
     assert "PASSWORD" not in result["status"] and "secret-token" not in json.dumps(result)

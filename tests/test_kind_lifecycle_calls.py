@@ -427,3 +427,16 @@ def test_a_fetched_manifest_is_kept_readable_and_read_as_utf8(monkeypatch, tmp_p
     assert kind_lifecycle.cached_manifest("https://x/deploy.yaml", sha, fetch=fetch) == text
     assert fetched == [("https://x/deploy.yaml", tmp_path / f"{sha}.yaml", sha, {"mode": 0o644})]
     assert kind_lifecycle.cached_manifest("https://x/deploy.yaml", sha, fetch=fetch) == text and len(fetched) == 1  # cached
+
+
+def test_a_refused_remake_says_why_for_a_gone_and_for_a_foreign_cluster():
+    gone = kind_lifecycle.remake_refusal("cp-1 net-a", None, "net-a")
+    foreign = kind_lifecycle.remake_refusal("cp-1 net-a", "cp-2", "net-a")
+    tail = "and an update keeps the identity the rest of the lab follows"
+    assert gone == f"the cluster would have to be made anew (it is gone, stopped or not Ready), {tail}"
+    assert foreign == f"the cluster would have to be made anew (it was made anew outside this stack), {tail}"
+
+
+def test_node_caps_read_memory_and_cpus_with_none_as_zero():
+    kind = kind_with({(*CAPS, CP): ok("2342518784 1500000000\n"), (*CAPS, W1): ok(" \n")})
+    assert kind_lifecycle.node_caps(kind, [CP, W1]) == {CP: (2342518784, 1500000000), W1: (0, 0)}
