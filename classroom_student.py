@@ -2,7 +2,9 @@
 --slot N [...]`, in a process of its own (the Automation API's programs share global state,
 so two students never share a process). It configures the student's stack, runs ACTION and
 speaks to the parent in lines: `PHASE <what it does now>` while it works, then `RESULT
-<json>` with the outputs the teacher's table and the handouts need."""
+<json>` with the outputs the teacher's table and the handouts need, or `FAILED <one line>`
+(the whole error, traceback included, goes to stderr: the parent keeps both in the
+student's log)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import json
 import os
 import secrets
 import sys
+import traceback
 from pathlib import Path
 
 from k8s_lab import session
@@ -35,7 +38,9 @@ def backend_env(backend: str | None) -> dict[str, str]:
     return env
 
 
-def configure_stack(stack, student: str, slot: int, docker_host: str, workspace_root: str | None) -> None:
+def configure_stack(
+    stack, student: str, slot: int, docker_host: str, workspace_root: str | None, settings: dict[str, str] | None = None
+) -> None:
     """The student's settings in their stack's own config, written once where they belong
     to the student's machine (workspaceRoot) and each time where the roster decides."""
     from pulumi import automation as auto
@@ -45,6 +50,8 @@ def configure_stack(stack, student: str, slot: int, docker_host: str, workspace_
     stack.set_config("slot", auto.ConfigValue(str(slot)))
     if docker_host:
         stack.set_config("dockerHost", auto.ConfigValue(docker_host))
+    for key, value in (settings or {}).items():  # the roster's columns and classroom.py --set
+        stack.set_config(key, auto.ConfigValue(value))
     if not any(key.endswith(":idePassword") for key in config):
         stack.set_config("idePassword", auto.ConfigValue(secrets.token_urlsafe(15), secret=True))
     problem = session.store_workspace_root(stack, workspace_root)
@@ -52,8 +59,25 @@ def configure_stack(stack, student: str, slot: int, docker_host: str, workspace_
         raise RuntimeError(problem)
 
 
+def pulumi_command(environ: dict[str, str]):
+    """The Pulumi CLI in the tools folder when that is the one PATH finds (classroom.py put
+    the folder first and fetched it there if needed), else None: the Automation API then
+    runs `pulumi` from PATH."""
+    from k8s_lab import tools
+
+    layout = session.tools_layout(environ)
+    found = tools.find_tool("pulumi", layout, environ.get("PATH", ""))
+    return session.open_tools_pulumi(layout) if tools.in_tools(found, layout) else None
+
+
 def run_one(
-    action: str, student: str, slot: int, docker_host: str, env: dict[str, str], workspace_root: str | None = None
+    action: str,
+    student: str,
+    slot: int,
+    docker_host: str,
+    env: dict[str, str],
+    workspace_root: str | None = None,
+    settings: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """In the child process: configure the student's stack and run `action` on it."""
     from pulumi import automation as auto
@@ -62,9 +86,10 @@ def run_one(
         print(f"PHASE {text}", flush=True)
 
     phase("selecting stack")
-    stack = auto.create_or_select_stack(stack_name=student, work_dir=str(ROOT), opts=auto.LocalWorkspaceOptions(env_vars=env))
+    options = auto.LocalWorkspaceOptions(env_vars=env, pulumi_command=pulumi_command(env))
+    stack = auto.create_or_select_stack(stack_name=student, work_dir=str(ROOT), opts=options)
     if action in ("up", "preview"):
-        configure_stack(stack, student, slot, docker_host, workspace_root)
+        configure_stack(stack, student, slot, docker_host, workspace_root, settings)
 
     def on_event(event) -> None:
         pre = getattr(event, "resource_pre_event", None)
@@ -125,10 +150,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docker-host", default="")
     parser.add_argument("--backend")
     parser.add_argument("--workspace-root")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting from the roster (checked there)")
     args = parser.parse_args(argv)
-    outputs = run_one(args.action, args.student, args.slot, args.docker_host, backend_env(args.backend), args.workspace_root)
+    settings = dict(pair.partition("=")[::2] for pair in args.set)
+    try:
+        outputs = run_one(args.action, args.student, args.slot, args.docker_host, backend_env(args.backend), args.workspace_root, settings)
+    except Exception as error:  # noqa: BLE001 - one line for the teacher's table, the whole of it in the log
+        traceback.print_exc()
+        print(f"FAILED {one_line(error)}", flush=True)
+        return 1
     print("RESULT " + json.dumps(outputs), flush=True)
     return 0
+
+
+def one_line(error: Exception) -> str:
+    """The line of an error a teacher needs: Pulumi's last `error:` line when it has one
+    (a failed run's CommandError carries its whole output), else the error's last line."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    said = [line for line in lines if line.lower().startswith("error:")]
+    text = (said or lines or [type(error).__name__])[-1]
+    return text if len(text) <= 240 else text[:239] + "…"
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ socket, fetch nothing, and give the same answer on every machine):
   config (the settings table), names, ports, workspace (path rules; `ensure_folders` makes
   the folders during `up` only), kind_config, kubeconfig, ide_container, ide_image (reads
   ide/ only), ingress, registry, network, docker_host, commands, limits, mirror, repair,
-  roster, orchestrate, handout.
+  roster, orchestrate, handout, capacity.
 
 Actions, which run programs or talk to Docker, kind or the network, and are called by
 lab.py, classroom.py and the commands Pulumi runs, never to compute a resource input:
@@ -20,5 +20,6 @@ tests/test_module_kinds.py holds the rules to that: none imports a module that a
 RULES = (
     "config", "names", "ports", "workspace", "kind_config", "kubeconfig", "ide_container", "ide_image", "ingress",
     "registry", "network", "docker_host", "commands", "limits", "mirror", "repair", "roster", "orchestrate", "handout",
+    "capacity",
 )
 ACTIONS = ("kind_lifecycle", "drift", "tools", "host_ports", "power", "status", "doctor", "verbs", "session", "runner")

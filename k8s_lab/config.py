@@ -371,7 +371,7 @@ SETTINGS: tuple[Setting, ...] = (
         limits.MIRROR_KEY, "registry_mirror", "string", None,
         "A class pull-through cache, http(s)://host:port, for docker.io (the next port serves registry.k8s.io): "
         "python classroom.py mirror runs one and prints it. Empty pulls from the registries themselves.",
-        "pulumi config set registryMirror http://<teacher-host>:5000 (python classroom.py mirror prints it), "
+        "pulumi config set registryMirror http://<teacher-host>:5010 (python classroom.py mirror prints it), "
         "or pulumi config rm registryMirror",
         _limit(limits.parse_mirror), shown_default="none", declared_default="",
     ),

@@ -233,7 +233,7 @@ def parse_roster(text: str, defaults: Mapping[str, str] | None = None) -> list[E
         if len(fields) > len(columns):
             extra = fields[len(columns):]
             problems.append(f"line {line}: more fields than the header's columns: {extra}; quote a value that holds a comma")
-        values = {column: cell.strip() for column, cell in zip(columns, fields) if column is not None}
+        values = {column: cell.strip() for column, cell in zip(columns, fields, strict=False) if column is not None}
         if not any(values.values()):
             continue  # blank line, or notes only
         for key, value in (defaults or {}).items():
@@ -241,12 +241,12 @@ def parse_roster(text: str, defaults: Mapping[str, str] | None = None) -> list[E
         entry, entry_problems = _entry(line, values, first_line)
         problems += entry_problems
         if entry.slot is not None:
-            key = (entry.docker_host, entry.slot)
-            if key in slot_line:
+            place = (entry.docker_host, entry.slot)
+            if place in slot_line:
                 where = f" on {entry.docker_host}" if entry.docker_host else ""
-                problems.append(f"line {line}: slot {entry.slot}{where} is already given on line {slot_line[key]}")
+                problems.append(f"line {line}: slot {entry.slot}{where} is already given on line {slot_line[place]}")
             else:
-                slot_line[key] = line
+                slot_line[place] = line
         entries.append(entry)
     if problems:
         raise RosterError(problems)

@@ -81,26 +81,25 @@ def test_up_passes_the_repair_to_pulumi(tmp_path, quiet_docker, monkeypatch, cap
     assert capsys.readouterr().out.count("Repairing:") == 2
 
 
-class FakeWorkspace:
-    def __init__(self, slots):
-        self.slots = slots
-
-    def list_stacks(self):
-        return [SimpleNamespace(name=f"org/k8s-lab/{name}") for name in self.slots]
-
-    def get_all_config(self, stack):
-        slot = self.slots[stack]
-        return {} if slot is None else {"k8s-lab:slot": value(slot)}
+def write_stack_file(root, student, config):
+    lines = ["config:"] + [f"  {key}: {value}" for key, value in config.items()]
+    (root / f"Pulumi.{student}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def test_existing_slots_reads_each_stacks_own_slot():
-    workspace = FakeWorkspace({"kim": "3", "lee": None, "old": "7"})
-    assert classroom.existing_slots({}, ["kim", "lee", "new"], workspace=workspace) == {"kim": 3}
+def test_existing_slots_reads_each_stacks_own_slot(tmp_path):
+    write_stack_file(tmp_path, "kim", {"k8s-lab:slot": '"3"', "k8s-lab:allowRemoteAccess": "true", "k8s-lab:idePassword": "\n    secure: v1:abc"})
+    write_stack_file(tmp_path, "lee", {"k8s-lab:student": "lee"})
+    stacks = {s: classroom.stack_file_settings(s, tmp_path) for s in ("kim", "lee", "new")}
+    assert stacks == {"kim": {"slot": "3", "allowRemoteAccess": "true"}, "lee": {"student": "lee"}, "new": {}}  # no secret read
+    assert classroom.existing_slots(stacks) == {"kim": 3}
 
 
-def test_an_unreadable_slot_stops_the_class_instead_of_moving_the_student():
+def test_an_unreadable_slot_stops_the_class_instead_of_moving_the_student(tmp_path):
     with pytest.raises(RosterError, match="stack 'kim' has slot 'three'"):
-        classroom.existing_slots({}, ["kim"], workspace=FakeWorkspace({"kim": "three"}))
+        classroom.existing_slots({"kim": {"slot": "three"}})
+    (tmp_path / "Pulumi.kim.yaml").write_text("config: [unclosed\n")
+    with pytest.raises(RosterError, match="Pulumi.kim.yaml cannot be read"):
+        classroom.stack_file_settings("kim", tmp_path)
 
 
 def test_configure_stack_writes_the_roster_and_keeps_a_password(tmp_path):
@@ -129,16 +128,19 @@ def test_child_phases_and_results_reach_the_parent(tmp_path, monkeypatch):
     argv = fake_child(tmp_path, 'print("PHASE creating cluster", flush=True)\nprint("RESULT " + \'{"ideUrl": "http://h:8444"}\')\n')
     monkeypatch.setattr(classroom, "child_argv", lambda *args, **kwargs: argv)
     phases = []
-    job = classroom.child_job("up", {"kim": 0}, {}, None)
+    job = classroom.child_job("up", {"kim": 0}, {}, None, logs=tmp_path / "logs")
     assert job("kim", phases.append) == {"ideUrl": "http://h:8444"}
     assert phases == ["creating cluster"]
+    assert "PHASE creating cluster" in (tmp_path / "logs" / "kim-up.log").read_text()
 
 
 def test_a_failing_child_fails_with_its_last_words(tmp_path, monkeypatch):
     argv = fake_child(tmp_path, 'import sys\nprint("noise", file=sys.stderr)\nsys.exit("k8s-lab: port 8444 is taken")\n')
     monkeypatch.setattr(classroom, "child_argv", lambda *args, **kwargs: argv)
-    with pytest.raises(RuntimeError, match="noise | k8s-lab: port 8444 is taken"):
-        classroom.child_job("up", {"kim": 0}, {}, None)("kim", lambda phase: None)
+    with pytest.raises(classroom.StudentFailed) as caught:
+        classroom.child_job("up", {"kim": 0}, {}, None, logs=tmp_path)("kim", lambda phase: None)
+    assert str(caught.value) == "k8s-lab: port 8444 is taken" and caught.value.log == str(tmp_path / "kim-up.log")
+    assert "noise" in (tmp_path / "kim-up.log").read_text()
 
 
 def test_handouts_are_written_for_those_who_succeeded(tmp_path):
