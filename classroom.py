@@ -38,14 +38,14 @@ DETAIL_CHARS = 240
 # --- the class's stacks -----------------------------------------------------------------------
 
 
-def stack_file_settings(student: str, root: Path = ROOT) -> dict[str, str]:
+def stack_file_settings(student: str, root: Path | None = None) -> dict[str, str]:
     """The student's stack settings as Pulumi keeps them, in Pulumi.<student>.yaml next to
     Pulumi.yaml (for every backend: a stack's config lives in the project folder). Read
     without the Pulumi CLI, so the class is checked before any tool runs; secrets (their
     `secure:` values) are left out."""
     import yaml
 
-    path = root / f"Pulumi.{student}.yaml"
+    path = (root or ROOT) / f"Pulumi.{student}.yaml"
     if not path.is_file():
         return {}
     try:
