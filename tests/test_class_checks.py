@@ -155,3 +155,25 @@ def test_a_fetch_that_fails_is_one_line(tmp_path, monkeypatch, capsys):
     roster.write_text("student\nkim\n")
     assert classroom.main(["preview", str(roster)]) == 2
     assert capsys.readouterr().err == "k8s-lab: cannot reach get.pulumi.com: network is unreachable\n"
+
+
+def test_what_a_class_repository_never_holds_is_git_ignored(tmp_path):
+    import subprocess
+
+    from conftest import ROOT
+
+    paths = ["handouts/kim.md", "logs/kim-up.log", ".pulumi-state/passphrase", ".tools/kind", "Pulumi.kim.yaml"]
+    result = subprocess.run(["git", "check-ignore", *paths], cwd=ROOT, capture_output=True, text=True)
+    assert result.stdout.split() == paths[:-1]  # the stack file is meant to be committed
+
+
+def test_readme_names_the_reserved_names_and_the_secrets_preview_yml_uses():
+    from conftest import ROOT
+    from k8s_lab.names import RESERVED_NAMES
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## A classroom"):readme.index("## A shared classroom host")]
+    assert all(f"`{name}`" in section for name in RESERVED_NAMES)
+    workflow = (ROOT / ".github" / "workflows" / "preview.yml").read_text(encoding="utf-8")
+    for secret in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"):
+        assert f"secrets.{secret}" in workflow and f"`{secret}`" in section

@@ -168,3 +168,39 @@ def test_the_student_child_is_a_module_entry_not_a_hidden_verb():
     assert helped.returncode == 0 and "RESULT" in helped.stdout
     verbs = subprocess.run([sys.executable, "classroom.py", "--help"], cwd=ROOT, capture_output=True, text=True).stdout
     assert "_one" not in verbs and "SUPPRESS" not in verbs
+
+
+def test_configure_stack_writes_the_rosters_settings(tmp_path):
+    stack = FakeStack(config={"idePassword": "already-set"})
+    classroom_student.configure_stack(stack, "kim", 4, "", str(tmp_path), {"bindAddress": "0.0.0.0", "allowRemoteAccess": "true"})
+    assert stack.config["k8s-lab:bindAddress"].value == "0.0.0.0" and stack.config["k8s-lab:allowRemoteAccess"].value == "true"
+
+
+def test_a_failing_student_child_says_one_line_and_keeps_the_rest(monkeypatch, capsys):
+    noisy = "\n".join(["Updating (kim):", *(f"  line {i}" for i in range(500)), "error: update failed", "  exit status 1"])
+
+    def failing(*args, **kwargs):
+        raise RuntimeError(noisy)
+
+    monkeypatch.setattr(classroom_student, "run_one", failing)
+    monkeypatch.setattr(classroom_student, "backend_env", lambda backend: {})
+    assert classroom_student.main(["up", "kim", "--slot", "0", "--set", "labMemory=3g"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "FAILED error: update failed\n"
+    assert "Traceback" in err and "line 499" in err  # the whole of it, for the student's log
+
+
+def test_the_child_runs_the_pulumi_of_the_tools_folder_when_path_finds_that_one(tmp_path, monkeypatch):
+    from k8s_lab import tools
+
+    layout = session.tools_layout({session.TOOLS_DIR_ENV: str(tmp_path)})
+    opened = []
+    monkeypatch.setattr(session, "open_tools_pulumi", lambda found: opened.append(found) or "tools-pulumi")
+    environ = {session.TOOLS_DIR_ENV: str(tmp_path), "PATH": "/nonexistent"}
+    assert classroom_student.pulumi_command(environ) is None  # nothing in the folder: PATH's pulumi
+    pulumi = layout.pulumi_root / "bin" / "pulumi"
+    pulumi.parent.mkdir(parents=True)
+    pulumi.write_text("#!/bin/sh\n")
+    pulumi.chmod(0o755)
+    assert tools.in_tools(tools.find_tool("pulumi", layout, "/nonexistent"), layout)
+    assert classroom_student.pulumi_command(environ) == "tools-pulumi" and opened == [layout]
