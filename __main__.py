@@ -82,7 +82,9 @@ ClusterBootstrap(
 if lab.ingress:
     IngressNginx(
         "ingress",
-        IngressNginxArgs(names=lab.names, cluster=cluster.command, cluster_identity=cluster.identity, docker=lab.docker),
+        IngressNginxArgs(
+            names=lab.names, cluster=cluster.command, cluster_identity=cluster.identity, docker=lab.docker, after=cluster.pulls_ready
+        ),
     )
     pulumi.export("ingressUrl", ingress_url(lab.bind_address, lab.ports.http, lab.docker.hostname))
 password = IdePassword("ide-password", IdePasswordArgs(configured=lab.ide_password))

@@ -62,7 +62,7 @@ class KindCluster(pulumi.ComponentResource):
         # The network's ID is there too: a network made anew (Docker reset, then
         # `up --refresh`) re-runs the idempotent create, which makes the lost cluster again.
         environment = pulumi.Output.all(args.network_name, args.network_id).apply(
-            lambda net: {**docker_env, KIND_NETWORK_ENV: net[0], drift.NETWORK_ID_ENV: net[1]}
+            lambda net: {**commands.environment(docker_env), KIND_NETWORK_ENV: net[0], drift.NETWORK_ID_ENV: net[1]}
         )
         cluster = command.local.Command(
             f"{name}-cluster",
@@ -87,7 +87,7 @@ class KindCluster(pulumi.ComponentResource):
         read_kubeconfig = command.local.Command(
             f"{name}-kubeconfig",
             create=commands.kind_kubeconfig(cluster_name),
-            environment=docker_env or None,
+            environment=commands.environment(docker_env),
             logging=command.local.Logging.NONE,
             add_previous_output_in_env=False,
             # A remade cluster has new credentials: read them again (and the IDE gets them).
@@ -95,8 +95,8 @@ class KindCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdout"], depends_on=[cluster]),
         )
         self.command = cluster
-        if args.mirror:
-            self.use_mirror(name, args, docker_env, cluster)
+        # What the cluster's first pulls wait for (ingress-nginx's images): the mirror's hosts.toml.
+        self.pulls_ready: list[pulumi.Resource] = self.use_mirror(name, args, docker_env, cluster) if args.mirror else []
         self.name = cluster.id.apply(lambda _: cluster_name)
         host_server = f"https://{args.docker.hostname}:{args.ports.api}" if args.docker.hostname else None
         self.host_kubeconfig = read_kubeconfig.stdout.apply(pulumi.Output.secret).apply(
@@ -118,15 +118,17 @@ class KindCluster(pulumi.ComponentResource):
             }
         )
 
-    def use_mirror(self, name: str, args: KindClusterArgs, docker_env: dict[str, str], cluster: pulumi.Resource) -> None:
+    def use_mirror(self, name: str, args: KindClusterArgs, docker_env: dict[str, str], cluster: pulumi.Resource) -> list[pulumi.Resource]:
         """Every node, also of a remade cluster, pulls docker.io and registry.k8s.io through
         the class's cache (k8s_lab.mirror); made only when registryMirror is set."""
         assert args.mirror
-        for upstream in mirror.UPSTREAMS:
+        return [
             command.local.Command(
                 f"{name}-mirror-{upstream.slug}",
                 create=commands.registry_hosts(args.names.cluster, mirror.hosts_dir(upstream), mirror.endpoint(args.mirror, upstream)),
-                environment=docker_env or None,
+                environment=commands.environment(docker_env),
                 triggers=[self.identity],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster]),
             )
+            for upstream in mirror.UPSTREAMS
+        ]

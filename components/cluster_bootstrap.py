@@ -41,6 +41,11 @@ class ClusterBootstrap(pulumi.ComponentResource):
             f"{name}-provider",
             kubeconfig=pulumi.Output.secret(args.kubeconfig),
             delete_unreachable=True,
+            # A refresh while the cluster is only stopped drops these objects from state
+            # (delete_unreachable); once it runs again, creating them adopts the ones still
+            # there instead of failing with AlreadyExists (pulumi-kubernetes >= 4.29 creates
+            # client-side: provider/pkg/await/await.go Creation, provider.go upsertExistingObjects).
+            upsert_existing_objects=True,
             # Replaced exactly when the cluster is new. Without it, a preview in which the
             # kubeconfig read re-runs shows the provider and everything in the cluster
             # replaced (an unknown kubeconfig replaces it: provider.go DiffConfig).

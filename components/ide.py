@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from k8s_lab import ide_container
+from k8s_lab import ide_container, limits
 from k8s_lab.names import LabNames
 from k8s_lab.ports import SlotPorts
 
@@ -96,17 +96,17 @@ class IdeContainer(pulumi.ComponentResource):
             wait_timeout=ide_container.WAIT_TIMEOUT_SECONDS,
             must_run=True,
             # Caps only when set, so a lab without them registers the inputs it always had.
-            # Swap is capped with memory: at its cap the student's process is OOM-killed in
-            # this container. `memory` and `memory_swap` update in place, `cpus` replaces the
-            # container (ForceNew; volumes stay): terraform-provider-docker v4.5.0, bridged by
-            # pulumi-docker since #1747, internal/provider/resource_docker_container.go and
-            # resourceDockerContainerUpdate.
+            # `cpus` is sent as the provider reads it back (k8s_lab.limits.provider_cpus),
+            # swap as -1 (limits.IDE_MEMORY_SWAP says why): the second `up` changes nothing.
             memory=args.memory_mb,
-            memory_swap=args.memory_mb,
-            cpus=args.cpus,
+            memory_swap=limits.IDE_MEMORY_SWAP if args.memory_mb else None,
+            cpus=limits.provider_cpus(args.cpus) if args.cpus else None,
             # The container's name and host ports are fixed: a replacement made before the
             # old one is gone would collide with it (pulumi-docker issue 1356).
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            # A changed memory cap replaces the container too (its volumes stay), as `cpus`
+            # does (ForceNew): in place, a cap switched off would stay on while state said
+            # none (moby's UpdateContainer ignores Memory=0: daemon/container/container_unix.go).
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, replace_on_changes=["memory", "memorySwap"]),
         )
         self.name = container.name
         self.url = pulumi.Output.from_input(ide_container.ide_url(args.bind_address, args.ports, args.docker_hostname))

@@ -26,6 +26,7 @@ class IngressNginxArgs:
     cluster: pulumi.Resource  # the cluster command: the controller goes when it goes
     cluster_identity: pulumi.Input[str]  # changes when the cluster is made anew
     docker: DockerHost = field(default_factory=lambda: DockerHost(""))
+    after: list[pulumi.Resource] = field(default_factory=list)  # the mirror's hosts.toml: the first pulls use it
 
 
 class IngressNginx(pulumi.ComponentResource):
@@ -37,8 +38,11 @@ class IngressNginx(pulumi.ComponentResource):
             create=commands.manifest(*pinned),
             # Runs when `ingress` is switched off; a cluster being deleted skips it.
             delete=commands.manifest(*pinned, remove=True),
-            environment=args.docker.environment() or None,
+            environment=commands.environment(args.docker.environment()),
             triggers=[args.cluster_identity],
-            opts=pulumi.ResourceOptions(parent=self, deleted_with=args.cluster),
+            # Remade with the cluster: the old command's `--remove` must run before the new
+            # apply, not after it against the new cluster of the same name (the default
+            # create-before-delete would remove ingress-nginx it had just applied).
+            opts=pulumi.ResourceOptions(parent=self, deleted_with=args.cluster, delete_before_replace=True, depends_on=args.after),
         )
         self.register_outputs({})

@@ -53,7 +53,7 @@ class LocalRegistry(pulumi.ComponentResource):
                 registry.hosts_dir(args.host_port),
                 registry.endpoint(args.names.registry_container),
             ),
-            environment=args.docker.environment() or None,
+            environment=commands.environment(args.docker.environment()),
             triggers=[args.cluster_identity],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[container]),
         )

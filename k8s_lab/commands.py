@@ -25,6 +25,17 @@ LIFECYCLE_MODULE = "k8s_lab.kind_lifecycle"
 _PLAIN_WORD = re.compile(r"^[A-Za-z0-9@+=:,./_-]+$")  # no % (cmd expands %VAR%)
 
 
+# Every command's environment holds this: with PYTHONSAFEPATH set to anything non-empty,
+# `python -m` leaves the working folder off sys.path and `k8s_lab` is not found; an empty
+# value turns it off (Python's docs, PYTHONSAFEPATH). The same on every machine.
+PYTHON_ENVIRONMENT = {"PYTHONSAFEPATH": ""}
+
+
+def environment(docker_env: dict[str, str]) -> dict[str, str]:
+    """A command's `environment`: the Docker host's variables and PYTHON_ENVIRONMENT."""
+    return {**docker_env, **PYTHON_ENVIRONMENT}
+
+
 def command_line(argv: Sequence[str]) -> str:
     """`argv` joined by spaces; each argument must be a plain word, which sh and cmd both
     read back as the same argument."""

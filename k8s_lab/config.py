@@ -356,8 +356,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         limits.MEMORY_KEY, "lab_memory_mb", "string", 6 * 1024,
-        "Memory of one student's lab (e.g. 6g), shared between the IDE and the kind nodes by their footprint, swap "
-        "capped with it: a runaway process is killed inside its own lab. 0 means no cap.",
+        "Memory of one student's lab (e.g. 6g), shared between the IDE and the kind nodes by their footprint, the "
+        "nodes' swap capped with it: a runaway process is killed inside its own lab. 0 means no cap.",
         "pulumi config set labMemory 6g (a size such as 6g or 6144m), or 0 for no cap",
         _limit(limits.parse_memory), shown_default="`6g`", declared_default=limits.DEFAULT_MEMORY,
     ),

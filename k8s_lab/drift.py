@@ -20,10 +20,9 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from k8s_lab.kind_lifecycle import CLUSTER_LABEL
+from k8s_lab.kind_lifecycle import CLUSTER_LABEL, NETWORK_ID_ENV  # noqa: F401  (re-exported: components/cluster.py)
 from k8s_lab.names import LabNames
 
-NETWORK_ID_ENV = "K8S_LAB_NETWORK_ID"
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,56 @@ def apply_node_limits(kind: Kind, cluster: str, shares: limits.Shares, log: Call
         log(f"kind cluster {cluster!r}: caps set on {len(nodes)} nodes ({describe_shares(shares)})")
 
 
+PREVIOUS_OUTPUT_ENV = "PULUMI_COMMAND_STDOUT"  # pulumi-command sets it on an update run (local/commandOutputs.go)
+NETWORK_ID_ENV = "K8S_LAB_NETWORK_ID"  # the lab network's Docker ID (k8s_lab.drift, components/cluster.py)
+REMAKE_REPAIR = (
+    "If the lab is only stopped, start it (python lab.py start) and run `up` again. To make the cluster anew, "
+    "run `python lab.py up` (it replaces a lost cluster) or `pulumi up --replace "
+    "'urn:pulumi:<stack>::k8s-lab::k8s-lab:index:KindCluster$command:local:Command::cluster-cluster'`"
+)
+
+
+def identity_line(control_plane: str, network_id: str | None) -> str:
+    """The create's stdout: the control plane's container ID and the network it was made on."""
+    return f"{control_plane} {network_id}" if network_id else control_plane
+
+
+def remake_refusal(previous: str, control_plane: str | None, network_id: str | None) -> str | None:
+    """On an update run (`previous` is the last create's stdout): why the cluster must not
+    be kept or made here, or None. The stack's cluster identity is the command's ID and
+    the network's (components/cluster.py), and an update keeps the command's ID: a cluster
+    made anew on the same network would leave the IDE's kubeconfig, ingress-nginx, the
+    registry's hosts.toml and the namespace behind while state says they exist.
+    `control_plane` is the healthy cluster's control-plane ID, None when it must be made."""
+    last_control_plane, _, last_network = previous.strip().partition(" ")
+    if control_plane == last_control_plane:
+        return None
+    if last_network and network_id and last_network != network_id:
+        return None  # a new network: the identity changes, everything downstream follows
+    why = "it is gone, stopped or not Ready" if control_plane is None else "it was made anew outside this stack"
+    return f"the cluster would have to be made anew ({why}), and an update keeps the identity the rest of the lab follows"
+
+
+def caps_that_stay(shares: limits.Shares, node_caps: dict[str, tuple[int, int]]) -> list[str]:
+    """Nodes holding a cap that `shares` turns off: `docker update` cannot lift one (moby
+    daemon/container/container_unix.go UpdateContainer ignores Memory=0 and NanoCPUs=0)."""
+    return sorted(
+        node
+        for node, (memory, nano_cpus) in node_caps.items()
+        if (memory and shares.node_mb(node) is None) or (nano_cpus and shares.cpus is None)
+    )
+
+
+def node_caps(kind: Kind, nodes: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """Node -> (memory bytes, NanoCPUs) as Docker has them."""
+    caps = {}
+    for node in nodes:
+        out = kind._run([kind.docker, "inspect", "--format", "{{.HostConfig.Memory}} {{.HostConfig.NanoCPUs}}", node]).stdout
+        memory, _, nano = out.strip().partition(" ")
+        caps[node] = (int(memory or 0), int(nano or 0))
+    return caps
+
+
 def describe_shares(shares: limits.Shares) -> str:
     memory = f"memory {shares.control_plane_mb} MB control plane, {shares.worker_mb} MB per worker" if shares.control_plane_mb else "no memory cap"
     return f"{memory}; {'cpus ' + shares.cpus if shares.cpus else 'no CPU cap'}"
@@ -181,15 +231,29 @@ def create(
     timeout: float,
     log: Callable[[str], None] = print,
     shares: limits.Shares | None = None,
+    previous: str | None = None,
+    network_id: str | None = None,
 ) -> str:
     """Make `cluster` from `config_yaml` unless a healthy one exists, its nodes capped by
-    `shares` (again on a kept cluster, so a changed setting applies); what was done."""
+    `shares` (again on a kept cluster, so a changed setting applies); what was done.
+    `previous` (an update run) refuses what would remake the cluster under the same identity."""
     shares = shares or limits.Shares()
+    healthy = bool(kind.node_containers(cluster)) and is_healthy(kind, cluster, workers)
+    if previous:
+        refusal = remake_refusal(previous, control_plane_id(kind, cluster) if healthy else None, network_id)
+        if refusal:
+            raise LifecycleError(f"cluster {cluster!r}: {refusal}. {REMAKE_REPAIR}")
+    if healthy:
+        staying = caps_that_stay(shares, node_caps(kind, sorted(kind.node_containers(cluster))))
+        if staying:
+            raise LifecycleError(
+                f"cluster {cluster!r}: a cap turned off stays on {', '.join(staying)} (`docker update` cannot lift it); "
+                f"the cluster must be made anew. {REMAKE_REPAIR}"
+            )
+        log(f"kind cluster {cluster!r} exists and every node is Ready: kept")
+        apply_node_limits(kind, cluster, shares, log)
+        return "kept"
     if kind.node_containers(cluster):
-        if is_healthy(kind, cluster, workers):
-            log(f"kind cluster {cluster!r} exists and every node is Ready: kept")
-            apply_node_limits(kind, cluster, shares, log)
-            return "kept"
         log(f"kind cluster {cluster!r} is half-made or unhealthy: removing it to make it again")
         delete(kind, cluster, log=log)
     with own_kubeconfig() as kubeconfig_path:
@@ -289,9 +353,13 @@ def main(argv: Sequence[str] | None = None, kind_factory: Callable[[], Kind] = K
         kind = kind_factory()
         if args.action == "create":
             shares = limits.Shares(control_plane_mb=args.control_plane_memory, worker_mb=args.worker_memory, cpus=args.cpus)
-            create(kind, args.name, sys.stdin.read(), args.workers, args.timeout, log=lambda m: print(m, file=sys.stderr), shares=shares)
+            network_id = os.environ.get(NETWORK_ID_ENV)
+            create(
+                kind, args.name, sys.stdin.read(), args.workers, args.timeout, log=lambda m: print(m, file=sys.stderr),
+                shares=shares, previous=os.environ.get(PREVIOUS_OUTPUT_ENV), network_id=network_id,
+            )
             # stdout is the command's output in Pulumi: the cluster's identity, nothing secret.
-            print(control_plane_id(kind, args.name))
+            print(identity_line(control_plane_id(kind, args.name), network_id))
         elif args.action == "delete":
             delete(kind, args.name, log=lambda m: print(m, file=sys.stderr))
         elif args.action == "manifest":

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from urllib.parse import urlsplit
 
 MEMORY_KEY = "labMemory"
@@ -78,7 +79,30 @@ def parse_cpus(raw: str | None, key: str = CPUS_KEY) -> str | None | Problem:
         return Problem(key, raw, "is not a number of CPUs", fix)
     if float(text) > MAX_CPUS:
         return Problem(key, raw, f"is more than {MAX_CPUS:.0f} CPUs", fix)
+    if Fraction(provider_cpus(text)) != Fraction(text):
+        return Problem(key, raw, f"reads back from Docker as {provider_cpus(text)} CPUs, so every `up` would replace the IDE", fix)
     return text
+
+
+def provider_cpus(text: str) -> str:
+    """`text` CPUs as pulumi-docker stores them after reading the container back, which is
+    what the program must send, or every `up` replaces the IDE (`cpus` is ForceNew): Docker
+    keeps NanoCPUs (docker/cli opts.ParseCPUs), and terraform-provider-docker v4.5.0 reads
+    them back with helpers.go nanoInt64ToDecimalString: nine decimals, rounded to one when
+    the string holds exactly nine '0's, else trailing zeros trimmed ('2' -> '2.0',
+    '1.50' -> '1.5', '10' -> '10.', '0.05' -> '0.1')."""
+    nano = Fraction(text) * 1_000_000_000
+    if nano == 0:
+        return "0"
+    nine = _decimal(nano / 1_000_000_000, 9)
+    return _decimal(nano / 1_000_000_000, 1) if nine.count("0") == 9 else nine.rstrip("0")
+
+
+def _decimal(value: Fraction, places: int) -> str:
+    """Go's big.Rat.FloatString(places): rounded half away from zero (value >= 0 here)."""
+    whole = int(value * 10**places + Fraction(1, 2))
+    integer, fraction = divmod(whole, 10**places)
+    return f"{integer}.{fraction:0{places}d}"
 
 
 def parse_mirror(raw: str | None, key: str = MIRROR_KEY) -> str | None | Problem:
@@ -120,17 +144,29 @@ def shares(memory_mb: int | None, cpus: str | None, workers: int) -> Shares | Pr
     if memory_mb is None:
         return Shares(cpus=cpus)
     total = WEIGHT_MB["ide"] + WEIGHT_MB["control-plane"] + WEIGHT_MB["worker"] * workers
-    part = {role: memory_mb * weight // total for role, weight in WEIGHT_MB.items()}
-    smallest = min(part["ide"], part["control-plane"], part["worker"] if workers else part["ide"])
-    if smallest < MIN_SHARE_MB:
-        need = -(-MIN_SHARE_MB * total // min(WEIGHT_MB.values()) // 1024)
+    # Below the weights' sum a container's share is under its own typical footprint (the
+    # control plane's 512 MB of 1408m with 2 workers, against 800): it would be killed at rest.
+    if memory_mb < total:
+        need = -(-total // 1024)
         return Problem(
             MEMORY_KEY,
             f"{memory_mb}m",
-            f"leaves a container of the lab ({1 + 1 + workers} of them) under {MIN_SHARE_MB} MB",
+            f"is below the typical footprint of the lab's {2 + workers} containers ({total} MB: IDE {WEIGHT_MB['ide']}, "
+            f"control plane {WEIGHT_MB['control-plane']}, {workers} worker(s) {WEIGHT_MB['worker']} each)",
             f"pulumi config set {MEMORY_KEY} {need}g or more, fewer workers, or 0 for no cap",
         )
+    part = {role: memory_mb * weight // total for role, weight in WEIGHT_MB.items()}
     return Shares(part["ide"], part["control-plane"], part["worker"] if workers else None, cpus)
+
+
+# The IDE container's `memory_swap` (pulumi-docker): -1, unlimited. Docker keeps a swap
+# cap only on hosts with swap accounting; elsewhere it stores -1 (moby daemon_unix.go
+# verifyPlatformContainerResources), pulumi-docker reads that back (terraform-provider-docker
+# v4.5.0 resource_docker_container_funcs.go Read), and the next `up` would update the IDE on
+# every such host. Not setting it is no better: Docker then stores twice the memory, or -1.
+# -1 is the one value every host stores as given, so the stack stays a function of its
+# config. The IDE's memory is still capped; its swap is not (the nodes' is: no state).
+IDE_MEMORY_SWAP = -1
 
 
 def docker_update_args(memory_mb: int | None, cpus: str | None) -> list[str]:

@@ -87,6 +87,7 @@ class Recorded:
     provider: str = ""  # "<urn>::<id>" of an explicit provider
     retain_on_delete: bool = False
     deleted_with: str = ""  # URN of the resource whose deletion skips this one's
+    replace_on_changes: list[str] = field(default_factory=list)
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -145,6 +146,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     provider=request.provider,
                     retain_on_delete=bool(request.retainOnDelete),
                     deleted_with=request.deletedWith,
+                    replace_on_changes=list(request.replaceOnChanges),
                 )
             )
         return response

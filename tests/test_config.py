@@ -69,8 +69,8 @@ BAD = [
     ({"networkMtu": "1000"}, "networkMtu", ["'1000'", "outside 1280..9000", "pulumi config set networkMtu"]),
     ({"networkMtu": "jumbo"}, "networkMtu", ["'jumbo'", "not a whole number"]),
     ({"labMemory": "lots"}, "labMemory", ["'lots'", "not a memory size", "pulumi config set labMemory 6g"]),
-    ({"labMemory": "1g"}, "labMemory", ["'1g'", "under 256 MB", "2g or more"]),
-    ({"labMemory": "2g", "workers": "9"}, "labMemory", ["'2g'", "11 of them", "fewer workers"]),
+    ({"labMemory": "1g"}, "labMemory", ["'1g'", "typical footprint", "3g or more"]),
+    ({"labMemory": "2g", "workers": "9"}, "labMemory", ["'2g'", "11 containers", "fewer workers"]),
     ({"labCpus": "two"}, "labCpus", ["'two'", "not a number of CPUs", "pulumi config set labCpus"]),
     ({"registryMirror": "ftp://teacher:5000"}, "registryMirror", ["not an http:// or https:// URL", "classroom.py mirror"]),
     ({"registryMirror": "http://u:pw@teacher:5000"}, "registryMirror", ["(hidden: it holds credentials)", "plain text"]),
@@ -255,6 +255,6 @@ def test_rules_across_keys_report_exactly(workspace_root):
     ]
     assert parse_lab_config({"workspaceRoot": workspace_root, "workers": "9"}, stack="kim").shares.worker_mb >= 256
     (given,) = problems_of({"workspaceRoot": workspace_root, "labMemory": "2g", "workers": "9"})
-    assert (given.key, given.value) == ("labMemory", "'2g'") and "11 of them" in given.reason
+    assert (given.key, given.value) == ("labMemory", "'2g'") and "11 containers" in given.reason
     # A reported key is not reported again by a rule that builds on it.
     assert [p.key for p in problems_of({"dockerHost": "ftp://x", "bindAddress": "nope"})] == ["bindAddress", "dockerHost", "workspaceRoot"]

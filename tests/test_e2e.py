@@ -50,6 +50,7 @@ from typing import Any
 import pytest
 
 from conftest import ROOT
+from k8s_lab import limits
 from e2e_timings import Timings, memory_by_container, redact, secret_values
 
 pytestmark = pytest.mark.e2e
@@ -488,6 +489,67 @@ def test_up_recovers_after_docker_rmi_of_the_ide_image(runner, lab):
     assert docker("inspect", "--format", "{{.State.Running}}", f"{LAB}-ide").strip() == "true"
     assert wait_until(lambda: answers(lab.outputs["ideUrl"]), 60)
     nodes_seen_ready(f"{LAB}-ide", expected=2)
+
+
+# --- issue #18: caps changed on a running lab, a stopped lab refreshed, a plain `up --refresh` -------------------
+
+CLUSTER_COMMAND_URN = "k8s-lab:index:KindCluster$command:local:Command::cluster-cluster"
+
+
+def last_changes(runner: Runner, name: str) -> dict[str, int]:
+    (last,) = runner.stack(name).history(page_size=1, show_secrets=False)
+    return {k: v for k, v in (last.resource_changes or {}).items() if k != "same"}
+
+
+def host_caps(container: str) -> tuple[int, int]:
+    memory, nano = docker("inspect", "--format", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}", container).split()
+    return int(memory), int(nano)
+
+
+def test_caps_changed_then_switched_off_on_a_running_lab(runner, lab):
+    stack = runner.stack(LAB)
+    stack.set_config("labMemory", auto.ConfigValue("3g"))
+    stack.set_config("labCpus", auto.ConfigValue("1"))
+    runner.lab("lab-up-caps-3g", "up", stack=LAB)
+    shares = limits.shares(3072, "1", 1)
+    assert isinstance(shares, limits.Shares)
+    assert host_caps(f"{LAB}-ide") == (shares.ide_mb * 2**20, 10**9)
+    assert host_caps(f"{LAB}-control-plane") == (shares.control_plane_mb * 2**20, 10**9)
+    runner.lab("lab-up-caps-3g-again", "up", stack=LAB)
+    assert last_changes(runner, LAB) == {}  # cpus "1.0" and swap -1 read back as sent
+    stack.set_config("labMemory", auto.ConfigValue("0"))
+    stack.set_config("labCpus", auto.ConfigValue("0"))
+    with pytest.raises(auto.CommandError, match="cannot lift"):
+        stack.up(on_output=lambda _: None)  # the nodes' caps cannot be lifted in place: it says so
+    stack.up(replace=[f"urn:pulumi:{LAB}::k8s-lab::{CLUSTER_COMMAND_URN}"], on_output=lambda _: None)
+    assert host_caps(f"{LAB}-ide") == (0, 0) and host_caps(f"{LAB}-control-plane") == (0, 0)
+    nodes_seen_ready(f"{LAB}-ide", expected=2)
+    stack.remove_all_config(["labMemory", "labCpus"])
+    runner.lab("lab-up-caps-default", "up", stack=LAB)
+
+
+def test_a_stopped_lab_refreshed_then_started_keeps_its_namespace(runner, lab):
+    runner.lab("lab-stop", "stop", stack=LAB)
+    runner.stack(LAB).refresh(on_output=lambda _: None)  # drops the namespace from state (cluster unreachable)
+    runner.lab("lab-start", "start", stack=LAB)
+    runner.lab("lab-up-after-stopped-refresh", "up", stack=LAB)  # adopts it (upsertExistingObjects)
+    docker("exec", f"{LAB}-ide", "kubectl", "get", "namespace", LAB)
+    runner.lab("lab-up-after-stopped-refresh-again", "up", stack=LAB)
+    assert last_changes(runner, LAB) == {}
+
+
+def test_plain_up_refresh_after_containers_and_network_were_removed(runner, lab):
+    for container in docker("ps", "-aq", "--filter", f"label=io.x-k8s.kind.cluster={LAB}").split():
+        docker("rm", "-f", "-v", container)
+    docker("rm", "-f", f"{LAB}-ide", f"{LAB}-registry")
+    docker("network", "rm", f"kind-{LAB}")
+    runner.stack(LAB).up(refresh=True, on_output=lambda _: None)
+    nodes_seen_ready(f"{LAB}-ide", expected=2)
+    control_plane = f"{LAB}-control-plane"
+    kubectl = ["exec", control_plane, "kubectl", "--kubeconfig=/etc/kubernetes/admin.conf"]
+    assert docker(*kubectl, "get", "namespace", "ingress-nginx", "-o", "name").strip() == "namespace/ingress-nginx"
+    docker(*kubectl, "get", "namespace", LAB)
+    assert wait_until(lambda: answers(lab.outputs["ideUrl"]), 120)
 
 
 def test_destroy_after_the_cluster_is_gone_leaves_nothing(runner, timings, lab):

@@ -88,12 +88,29 @@ def test_no_memory_cap_is_no_split():
 
 def test_a_cap_too_small_for_the_lab_says_how_much_is_needed():
     problem = limits.shares(1024, None, workers=2)
-    assert isinstance(problem, Problem) and "4 of them" in problem.reason and "labMemory 2g or more" in problem.fix
-    assert isinstance(limits.shares(2048, None, workers=2), limits.Shares)
+    assert isinstance(problem, Problem) and "4 containers" in problem.reason and "labMemory 3g or more" in problem.fix
+    assert isinstance(limits.shares(2200, None, workers=2), limits.Shares)
+
+
+@pytest.mark.parametrize("memory_mb, workers", [(1408, 2), (2199, 2), (1799, 1), (1399, 0)])
+def test_no_share_is_below_the_footprint_its_weight_stands_for(memory_mb, workers):
+    # 1408m with 2 workers gave the control plane 512 MB against its 800 MB weight.
+    problem = limits.shares(memory_mb, None, workers)
+    assert isinstance(problem, Problem) and problem.key == "labMemory" and "typical footprint" in problem.reason
+
+
+@pytest.mark.parametrize("workers", [0, 1, 2, 5])
+def test_every_share_covers_its_weight_from_the_smallest_accepted_cap(workers):
+    smallest = limits.WEIGHT_MB["ide"] + limits.WEIGHT_MB["control-plane"] + limits.WEIGHT_MB["worker"] * workers
+    split = limits.shares(smallest, None, workers)
+    assert isinstance(split, limits.Shares)
+    assert split.ide_mb >= limits.WEIGHT_MB["ide"] and split.control_plane_mb >= limits.WEIGHT_MB["control-plane"]
+    assert split.worker_mb is None if workers == 0 else split.worker_mb >= limits.WEIGHT_MB["worker"]
 
 
 def test_single_node_lab_has_no_worker_share():
     split = limits.shares(2048, None, workers=0)
+    assert isinstance(split, limits.Shares)
     assert split.worker_mb is None and split.ide_mb + split.control_plane_mb <= 2048
 
 
@@ -106,3 +123,15 @@ def test_lab_limits_lists_every_problem():
     problems = limits.lab_limits("lots", "two", 2)
     assert [p.key for p in problems] == ["labMemory", "labCpus"]
     assert limits.lab_limits("6g", "2", 2) == limits.shares(6144, "2", 2)
+
+
+@pytest.mark.parametrize("text, stored", [("2", "2.0"), ("1.5", "1.5"), ("1.50", "1.5"), ("0.25", "0.25"), ("10", "10."), ("256", "256.0")])
+def test_cpus_are_sent_as_pulumi_docker_reads_them_back(text, stored):
+    assert limits.provider_cpus(text) == stored
+
+
+@pytest.mark.parametrize("text", ["0.05", "10.05", "0.001"])
+def test_cpus_docker_would_read_back_as_another_number_are_refused(text):
+    problem = limits.parse_cpus(text)
+    assert isinstance(problem, Problem) and problem.key == "labCpus" and problem.value == text
+    assert "reads back from Docker as" in problem.reason and "pulumi config set labCpus" in problem.fix

@@ -12,7 +12,7 @@ from test_kind_lifecycle import CONFIG, fake_kind_bin, lifecycle  # noqa: F401 -
 # A shell that doubles a string to 512 MB (busybox has no stress tool): past the worker's
 # cap, yet bounded, so without a cap the test fails instead of eating the host.
 RUNAWAY = ["sh", "-c", "a=xxxxxxxxxxxxxxxx; i=0; while [ $i -lt 25 ]; do a=\"$a$a\"; i=$((i+1)); done; echo done"]
-SHARES = limits.shares(1536, "0.5", workers=1)  # IDE 558, control plane 744, worker 372 MB
+SHARES = limits.shares(1800, "0.5", workers=1)  # the smallest cap for 1 worker: IDE 600, control plane 800, worker 400 MB
 
 
 @pytest.fixture

@@ -125,7 +125,7 @@ def test_cluster_command(lab):
     assert inputs["create"] == f"python -m k8s_lab.kind_lifecycle create --name alice --workers 2 {caps}"
     assert inputs["delete"] == "python -m k8s_lab.kind_lifecycle delete --name alice"
     assert "dir" not in inputs
-    assert inputs["environment"] == {"KIND_EXPERIMENTAL_DOCKER_NETWORK": "kind-alice", "K8S_LAB_NETWORK_ID": "network-network-id"}
+    assert inputs["environment"] == {"KIND_EXPERIMENTAL_DOCKER_NETWORK": "kind-alice", "K8S_LAB_NETWORK_ID": "network-network-id", "PYTHONSAFEPATH": ""}
     config = yaml.safe_load(inputs["stdin"])
     assert config["name"] == "alice"
     assert [n["role"] for n in config["nodes"]] == ["control-plane", "worker", "worker"]
