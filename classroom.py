@@ -236,6 +236,29 @@ def port_problems(entries: list[Entry], slots: dict[str, int], settings: dict[st
     return found
 
 
+def on_this_host(url: str) -> bool:
+    """Whether the host of `url` is this machine (loopback, or an address of its name)."""
+    import ipaddress
+
+    name = urlsplit(url).hostname or ""
+    try:
+        address = socket.gethostbyname(name)
+        own = {socket.gethostbyname(socket.gethostname())}
+    except OSError:
+        return False
+    return ipaddress.ip_address(address).is_loopback or address in own
+
+
+def mirror_problems(entries: list[Entry], slots: dict[str, int], settings: dict[str, dict[str, str]], local=on_this_host) -> list[str]:
+    """A class mirror on this host whose ports a local student's slot publishes (the mirror's
+    old 5000/5001 took slot 0's registry port)."""
+    from k8s_lab import mirror
+
+    local_slots = {e.student: slots[e.student] for e in entries if not e.docker_host}
+    urls = {settings[e.student].get("registryMirror", "") for e in entries} - {""}
+    return [problem for url in sorted(urls) if local(url) for problem in mirror.slot_clashes(url, local_slots)]
+
+
 def read_host(docker_host: str) -> capacity.Host:
     """Docker's memory on `docker_host` ("" for this machine's); on this machine also its
     inotify and PID limits (k8s_lab/doctor.py's readers)."""
@@ -510,6 +533,7 @@ def checks_before_start(args: argparse.Namespace, entries: list[Entry], slots: d
     problems = access_problems(entries, settings) if args.action in ("up", "preview") else []
     if args.action == "up":
         problems += port_problems(entries, slots, settings, session.ide_container_exists)
+        problems += mirror_problems(entries, slots, settings)
     if args.action in ("up", "start"):
         over = capacity_problems(entries, settings)
         if args.over_capacity:

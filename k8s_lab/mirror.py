@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from k8s_lab.ports import MIRROR_PORT, class_port_problem
+from k8s_lab.ports import MIRROR_PORT, class_port_problem, slot_port_owner
 from k8s_lab.registry import CERTS_DIR, IMAGE
 
 # Not distribution's usual 5000: macOS's AirPlay Receiver holds it, and 5001 is slot 0's
@@ -86,6 +86,23 @@ def port_problems(port: int, upstreams: tuple[Upstream, ...] = UPSTREAMS) -> lis
     found = [class_port_problem(port + upstream.offset) for upstream in upstreams]
     return [f"{problem} (the {upstream.registry} cache's); fix: classroom.py mirror --port {DEFAULT_PORT}, or another port off the slot plan"
             for problem, upstream in zip(found, upstreams, strict=True) if problem]
+
+
+def slot_clashes(mirror: str, slots: dict[str, int]) -> list[str]:
+    """The caches' ports (of the `registryMirror` URL `mirror`) that a student's lab in
+    `slots` (student -> slot, on the mirror's host) publishes too."""
+    holders = {slot: student for student, slot in slots.items()}
+    found = []
+    for upstream in UPSTREAMS:
+        port = urlsplit(endpoint(mirror, upstream)).port or 0
+        owner = slot_port_owner(port)
+        if owner and owner[0] in holders:
+            found.append(
+                f"registryMirror {mirror}: its {upstream.registry} cache's port {port} is {holders[owner[0]]}'s {owner[1]} port "
+                f"(slot {owner[0]}) on the same host; fix: run the mirror on its own ports (classroom.py mirror --port {DEFAULT_PORT}) "
+                "and set registryMirror to match"
+            )
+    return found
 
 
 def ensure_caches(

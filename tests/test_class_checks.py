@@ -177,3 +177,18 @@ def test_readme_names_the_reserved_names_and_the_secrets_preview_yml_uses():
     workflow = (ROOT / ".github" / "workflows" / "preview.yml").read_text(encoding="utf-8")
     for secret in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"):
         assert f"secrets.{secret}" in workflow and f"`{secret}`" in section
+
+
+def test_a_mirror_on_this_host_on_a_students_ports_is_refused():
+    entries = classroom.read_roster(b"student,dockerHost\nkim,\nlee,\nfar,ssh://t@lab2\n")[0]
+    slots = {"kim": 0, "lee": 1, "far": 0}
+    old = {s: {"registryMirror": "http://teacher:5000"} for s in slots}  # the old default: 5000 and 5001
+    problems = classroom.mirror_problems(entries, slots, old, local=lambda url: True)
+    assert problems == [
+        "registryMirror http://teacher:5000: its registry.k8s.io cache's port 5001 is kim's registry port (slot 0) on the same host; "
+        "fix: run the mirror on its own ports (classroom.py mirror --port 5010) and set registryMirror to match"
+    ]
+    assert classroom.mirror_problems(entries, slots, old, local=lambda url: False) == []  # the mirror is elsewhere
+    new = {s: {"registryMirror": "http://teacher:5010"} for s in slots}
+    assert classroom.mirror_problems(entries, slots, new, local=lambda url: True) == []
+    assert classroom.on_this_host("http://127.0.0.1:5010") and not classroom.on_this_host("http://192.0.2.1:5010")
