@@ -33,6 +33,9 @@ from k8s_lab.roster import Entry, RosterError, access_problem, allocate_slots, c
 ROOT = Path(__file__).resolve().parent
 TAIL_BYTES = 4096  # of a failed student's log, for the one line the summary shows
 DETAIL_CHARS = 240
+# A student's run that takes longer is stuck: a first `up` pulls about 2 GB of images and
+# builds the IDE (README, Benchmark: minutes, not hours, on a school's network).
+DEFAULT_TIMEOUT_MINUTES = 90
 
 
 # --- the class's stacks -----------------------------------------------------------------------
@@ -119,11 +122,13 @@ class StudentFailed(RuntimeError):
         super().__init__(detail)
 
 
-def run_child(argv: list[str], log: Path, report, env: dict[str, str] | None = None) -> dict[str, str]:
+def run_child(
+    argv: list[str], log: Path, report, env: dict[str, str] | None = None, timeout: float | None = None
+) -> dict[str, str]:
     """Run one student's child with its whole output in `log`. The child's stderr goes to
     the file itself; its stdout is read line by line (PHASE, RESULT, FAILED) and copied to the
     file. Only one pipe is read, and to its end, so no amount of output can block the child
-    or us."""
+    or us. A child still running after `timeout` seconds is stopped (Watchdog)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(f"$ {shlex.join(argv)}\n", encoding="utf-8")
     result: dict[str, str] = {}
@@ -131,22 +136,69 @@ def run_child(argv: list[str], log: Path, report, env: dict[str, str] | None = N
     with open(log, "a", encoding="utf-8") as sink:  # O_APPEND: the child's writes and ours never overlap
         process = subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=sink, stdin=subprocess.DEVNULL, text=True,
-            encoding="utf-8", errors="replace", cwd=ROOT, env=env,
+            encoding="utf-8", errors="replace", cwd=ROOT, env=env, start_new_session=os.name != "nt",
         )
         assert process.stdout is not None
-        for line in process.stdout:
-            sink.write(line)
-            sink.flush()
-            if line.startswith("PHASE "):
-                report(line[6:].strip())
-            elif line.startswith("RESULT "):
-                result = json.loads(line[7:])
-            elif line.startswith("FAILED "):
-                failure = line[7:].strip()
-        code = process.wait()
+        with Watchdog(process, timeout) as watchdog:
+            for line in process.stdout:
+                sink.write(line)
+                sink.flush()
+                if line.startswith("PHASE "):
+                    report(line[6:].strip())
+                elif line.startswith("RESULT "):
+                    result = json.loads(line[7:])
+                elif line.startswith("FAILED "):
+                    failure = line[7:].strip()
+            code = process.wait()
+    if watchdog.fired:
+        raise StudentFailed(f"did not finish in {(timeout or 0) / 60:g} min and was stopped; its log shows where it was", log)
     if code != 0:
         raise StudentFailed(failure or last_line(log) or f"exited with {code}", log)
     return result
+
+
+class Watchdog:
+    """Stops a child (and the Pulumi CLI it runs, in its process group) that runs past its
+    time: SIGINT first, which Pulumi takes as "cancel, keep the state consistent", then
+    SIGKILL after GRACE seconds. On Windows the child alone is killed."""
+
+    GRACE = 60.0
+
+    def __init__(self, process: subprocess.Popen, timeout: float | None):
+        import threading
+
+        self.process, self.fired = process, False
+        self.timers = [threading.Timer(timeout, self.stop)] if timeout else []
+
+    def __enter__(self) -> Watchdog:
+        for timer in self.timers:
+            timer.daemon = True
+            timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for timer in self.timers:
+            timer.cancel()
+
+    def stop(self) -> None:
+        import signal
+        import threading
+
+        self.fired = True
+        if os.name == "nt":
+            self.process.kill()
+            return
+        self.signal(signal.SIGINT)
+        later = threading.Timer(self.GRACE, self.signal, (signal.SIGKILL,))
+        later.daemon = True
+        self.timers.append(later)
+        later.start()
+
+    def signal(self, number: int) -> None:
+        try:
+            os.killpg(self.process.pid, number)
+        except (ProcessLookupError, PermissionError):
+            pass  # already gone
 
 
 def last_line(log: Path) -> str:
@@ -169,13 +221,14 @@ def child_job(
     logs: Path = ROOT / "logs",
     settings: dict[str, dict[str, str]] | None = None,
     env: dict[str, str] | None = None,
+    timeout: float | None = None,
 ):
     """A job that runs one student in a child process (the Automation API's programs share
     global state, so students never share one)."""
 
     def job(student: str, report) -> dict[str, str]:
         argv = child_argv(action, student, slots[student], hosts.get(student, ""), backend, workspace_root, (settings or {}).get(student))
-        return run_child(argv, logs / f"{student}-{action}.log", report, env)
+        return run_child(argv, logs / f"{student}-{action}.log", report, env, timeout)
 
     return job
 
@@ -448,6 +501,8 @@ def build_parser() -> argparse.ArgumentParser:
         each.add_argument("--handouts", type=Path, default=ROOT / "handouts", help="folder for the students' handouts (up, status)")
         each.add_argument("--logs", type=Path, default=ROOT / "logs", help="folder for each student's whole output (<student>-<verb>.log)")
         each.add_argument("--workspace-root", help="folder holding every student's <student>/src and /vscode (default: ~/k8s-lab)")
+        each.add_argument("--student-timeout", type=float, default=DEFAULT_TIMEOUT_MINUTES, metavar="MINUTES",
+                          help=f"stop a student's run after this long (default {DEFAULT_TIMEOUT_MINUTES}; 0: never)")
         each.add_argument("--no-fetch", action="store_true", help="fetch nothing: use only the docker, kind and pulumi on PATH (or in .tools/)")
         each.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                           help="a setting for every student whose roster cell is empty: bindAddress, allowRemoteAccess, hostName "
@@ -521,6 +576,7 @@ def run_class(args: argparse.Namespace, entries: list[Entry]) -> int:
     job = child_job(
         args.action, slots, {e.student: e.docker_host for e in entries}, args.backend, args.workspace_root,
         logs=args.logs.resolve(), settings={e.student: dict(e.settings) for e in entries}, env=env,
+        timeout=args.student_timeout * 60 if args.student_timeout > 0 else None,
     )
     outcomes = run_with_progress(students, job, args.parallel)
     finish(args, outcomes, host_names(entries, settings))

@@ -31,6 +31,10 @@ if __name__ == "__main__":
                                  "backend": os.environ.get("PULUMI_BACKEND_URL"),
                                  "passphrase_file": os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")}) + "\\n")
     print("PHASE creating cluster", flush=True)
+    if student in os.environ.get("STAND_IN_HANG", "").split(","):
+        import subprocess, time
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])  # a Pulumi CLI that never ends
+        time.sleep(600)
     if student in os.environ.get("STAND_IN_FLOOD", "").split(","):
         for _ in range(1024):
             sys.stderr.write("kind create: " + "x" * 1010 + "\\n")
@@ -204,3 +208,11 @@ def test_the_mirror_refuses_ports_of_the_slot_plan(project):
         "classroom: port 5001 is slot 0's registry port (the registry.k8s.io cache's); "
         "fix: classroom.py mirror --port 5010, or another port off the slot plan",
     ]
+
+
+def test_a_student_that_never_ends_is_stopped_with_its_group_and_reported(project):
+    result = run(project, "preview", "class.csv", "--student-timeout", "0.05", extra_env={"STAND_IN_HANG": "kim"})
+    assert result.returncode == 1
+    assert "kim: did not finish in 0.05 min and was stopped; its log shows where it was" in result.stdout
+    assert "2 of 3 succeeded; failed: kim" in result.stdout
+    assert "KeyboardInterrupt" in (project[0] / "logs" / "kim-preview.log").read_text()  # SIGINT first, as Pulumi wants
