@@ -128,7 +128,9 @@ def run_child(
     """Run one student's child with its whole output in `log`. The child's stderr goes to
     the file itself; its stdout is read line by line (PHASE, RESULT, FAILED) and copied to the
     file. Only one pipe is read, and to its end, so no amount of output can block the child
-    or us. A child still running after `timeout` seconds is stopped (Watchdog)."""
+    or us. A child still running after `timeout` seconds is stopped (Watchdog). Not
+    k8s_lab/runner.py: it hands back a finished program's whole output, and a student's
+    run is read while it runs, into a file."""
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(f"$ {shlex.join(argv)}\n", encoding="utf-8")
     result: dict[str, str] = {}
