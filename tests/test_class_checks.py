@@ -192,3 +192,18 @@ def test_a_mirror_on_this_host_on_a_students_ports_is_refused():
     new = {s: {"registryMirror": "http://teacher:5010"} for s in slots}
     assert classroom.mirror_problems(entries, slots, new, local=lambda url: True) == []
     assert classroom.on_this_host("http://127.0.0.1:5010") and not classroom.on_this_host("http://192.0.2.1:5010")
+
+
+def test_a_shared_backend_is_told_which_passphrase_preview_yml_needs(tmp_path, monkeypatch):
+    from k8s_lab import session
+
+    made = tmp_path / "passphrase"
+    real = session.passphrase_env
+    monkeypatch.setattr(session, "passphrase_env", lambda environ: real(environ, made))
+    prepared = session.PreparedTools(path="/tools:/usr/bin")
+    env, notices = classroom.class_env({"PATH": "/usr/bin"}, "s3://class-state", prepared)
+    assert env["PULUMI_BACKEND_URL"] == "s3://class-state" and env["PULUMI_CONFIG_PASSPHRASE_FILE"] == str(made)
+    assert env["PATH"].split(":")[1:3] == ["/tools", "/usr/bin"]  # after this interpreter's folder
+    assert any("repository secret PULUMI_CONFIG_PASSPHRASE" in n and "s3://class-state as PULUMI_BACKEND_URL" in n for n in notices)
+    _, own = classroom.class_env({"PATH": "/usr/bin", "PULUMI_CONFIG_PASSPHRASE": "x"}, "s3://class-state", prepared)
+    assert own == []  # the teacher's own passphrase: nothing to tell
