@@ -94,5 +94,7 @@ def reserved_problem(name: str) -> str | None:
 def suggested_name(raw: str) -> str | None:
     """The valid student name a near miss meant (`Bob` -> `bob`, `kim lee` -> `kim-lee`),
     or None when no valid name is close."""
+    if not raw.isascii():
+        return None  # "Müller" is not "m-ller": transliterating names is not ours to guess
     name = re.sub(r"[^a-z0-9]+", "-", raw.strip().lower()).strip("-")[:MAX_STUDENT_LENGTH].strip("-")
     return name if name and name != raw and student_name_problem(name) is None else None

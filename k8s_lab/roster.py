@@ -98,7 +98,14 @@ def _decode(data: bytes, codec: str, label: str) -> tuple[str, str]:
 def read_roster(data: bytes, defaults: Mapping[str, str] | None = None) -> tuple[list[Entry], str]:
     """The entries of a roster file's bytes, and the encoding it was read as."""
     text, encoding = decode_roster(data)
-    return parse_roster(text, defaults), encoding
+    try:
+        return parse_roster(text, defaults), encoding
+    except RosterError as error:
+        if encoding != "CP949" or text.isascii():
+            raise
+        # Bytes of another 8-bit code page (Western Excel's cp1252, say) often read as
+        # CP949 too, as Hangul that was never there.
+        raise RosterError([*error.problems, f"the file was read as CP949 (Korean Excel); if it was saved in another encoding, {SAVE_AS}"]) from None
 
 
 # --- the header --------------------------------------------------------------------------------

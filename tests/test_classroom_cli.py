@@ -216,3 +216,14 @@ def test_a_student_that_never_ends_is_stopped_with_its_group_and_reported(projec
     assert "kim: did not finish in 0.05 min and was stopped; its log shows where it was" in result.stdout
     assert "2 of 3 succeeded; failed: kim" in result.stdout
     assert "KeyboardInterrupt" in (project[0] / "logs" / "kim-preview.log").read_text()  # SIGINT first, as Pulumi wants
+
+
+def test_a_pulumi_fetched_into_the_tools_folder_is_the_one_every_student_runs(project):
+    root, env, bin_dir = project
+    (bin_dir / "pulumi").unlink()
+    tools_pulumi = Path(env["K8S_LAB_TOOLS_DIR"]) / "pulumi" / "bin"
+    tools_pulumi.mkdir(parents=True)
+    fake_tool(tools_pulumi, "pulumi", "#!/bin/sh\necho v3.150.0\n")  # what lab.py up fetched earlier
+    result = run(project, "preview", "class.csv", "--no-fetch")
+    assert result.returncode == 0, result.stderr
+    assert {r["pulumi"] for r in records(project)} == {str(tools_pulumi / "pulumi")}

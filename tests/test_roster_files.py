@@ -118,3 +118,12 @@ def test_remote_access_rules_match_the_programs():
     assert access_problem("", "0.0.0.0", "true") is None
     assert "allowRemoteAccess true" in access_problem("", "0.0.0.0", "false")
     assert "bindAddress 0.0.0.0 and allowRemoteAccess true" in access_problem("ssh://t@lab2", "127.0.0.1", "")
+
+
+def test_a_western_code_page_misread_as_cp949_says_how_to_save_it():
+    data = "student\nmüller\n".encode("cp1252")  # 0xfc 0x6c is a valid CP949 character
+    with pytest.raises(RosterError) as caught:
+        read_roster(data)
+    assert caught.value.problems[-1].startswith("the file was read as CP949 (Korean Excel); if it was saved in another encoding, in Excel")
+    assert "did you mean" not in caught.value.problems[0]
+    assert names.suggested_name("Müller") is None
