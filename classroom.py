@@ -132,7 +132,10 @@ def run_child(
     k8s_lab/runner.py: it hands back a finished program's whole output, and a student's
     run is read while it runs, into a file."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text(f"$ {shlex.join(argv)}\n", encoding="utf-8")
+    # Owner-only, as the handouts: a failed run's output is the student's business.
+    with os.fdopen(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as header:
+        header.write(f"$ {shlex.join(argv)}\n")
+    os.chmod(log, 0o600)  # also when the file existed with wider permissions
     result: dict[str, str] = {}
     failure = ""
     with open(log, "a", encoding="utf-8") as sink:  # O_APPEND: the child's writes and ours never overlap
@@ -373,7 +376,7 @@ def show_status(outcomes: list[Outcome], as_json: bool) -> None:
             print(f"{outcome.student}: status unknown: {outcome.detail}" + (f" (log: {outcome.log})" if outcome.log else ""), file=sys.stderr)
 
 
-def show(outcomes: list[Outcome], action: str) -> None:
+def show(outcomes: list[Outcome], action: str, names: dict[str, str] | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -382,7 +385,7 @@ def show(outcomes: list[Outcome], action: str) -> None:
         table.add_column(column)
     for outcome in outcomes:
         status = "ok" if outcome.ok else f"FAILED: {outcome.detail}"
-        url = outcome.outputs.get("ideUrl", outcome.outputs.get("changes", ""))
+        url = handout_url(outcome.outputs.get("ideUrl"), (names or {}).get(outcome.student, "")) or outcome.outputs.get("changes", "")
         table.add_row(outcome.student, url, status, f"{outcome.seconds:.0f}s")
     Console().print(table)
     failed = [o for o in outcomes if not o.ok]
@@ -609,7 +612,7 @@ def finish(args: argparse.Namespace, outcomes: list[Outcome], names: dict[str, s
     if args.action == "status":
         show_status(outcomes, args.json)
     else:
-        show(outcomes, args.action)
+        show(outcomes, args.action, names)
 
 
 if __name__ == "__main__":

@@ -136,6 +136,7 @@ def test_a_student_with_a_megabyte_of_errors_is_reported_with_its_log_and_nothin
     assert f"whole output: {log}" in result.stdout.replace("\n", "")  # rich may wrap; the plain lines do not
     text = log.read_text()
     assert text.startswith("$ ") and "PHASE creating cluster" in text and text.count("kind create: ") == 1024
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
 
 
 def test_handouts_name_the_classes_host_and_are_never_world_readable(project):
@@ -144,6 +145,7 @@ def test_handouts_name_the_classes_host_and_are_never_world_readable(project):
     assert result.returncode == 0, result.stderr
     text = (project[0] / "handouts" / "kim.md").read_text()
     assert "http://teacher.school.lan:8444" in text and "http://teacher.school.lan:80/" in text and "127.0.0.1" not in text
+    assert "http://teacher.school.lan:8444" in result.stdout  # the teacher's table says the same
     lee = next(r["argv"] for r in records(project) if r["argv"][1] == "lee")
     assert lee[-4:] == ["--set", "bindAddress=0.0.0.0", "--set", "allowRemoteAccess=true"]  # written into lee's stack
 
