@@ -131,7 +131,7 @@ def _note(header: str) -> bool:
     return header.startswith("#") or header.lower() in NOTE_COLUMNS
 
 
-def read_header(raw: list[str]) -> tuple[list[str | None], list[str]]:
+def read_header(raw: list[str], line: int = 1) -> tuple[list[str | None], list[str]]:
     """Each raw header's column (None for a note column), and the header's problems.
     Case, spaces, '_' and '-' do not matter: `Student`, `Docker Host` and `docker_host` are
     read as `student` and `dockerHost`."""
@@ -142,13 +142,13 @@ def read_header(raw: list[str]) -> tuple[list[str | None], list[str]]:
         if column is None and not _note(text) and text:
             near = difflib.get_close_matches(_squeezed(text), CANONICAL, n=1, cutoff=0.75)
             hint = f"; did you mean {CANONICAL[near[0]]!r}?" if near else ""
-            problems.append(f"line 1: unknown column {text!r}{hint} (known: {', '.join(KNOWN)}; a column of your own: name it 'comment' or start it with '#')")
+            problems.append(f"line {line}: unknown column {text!r}{hint} (known: {', '.join(KNOWN)}; a column of your own: name it 'comment' or start it with '#')")
         if column is not None and column in columns:
-            problems.append(f"line 1: column {column!r} appears twice")
+            problems.append(f"line {line}: column {column!r} appears twice")
         columns.append(column)
     if "student" not in columns:
         found = [h.strip() for h in raw]
-        problems.insert(0, f"line 1: the header must name the columns {', '.join(COLUMNS)} (at least 'student'); found {found}")
+        problems.insert(0, f"line {line}: the header must name the columns {', '.join(COLUMNS)} (at least 'student'); found {found}")
     return columns, problems
 
 
@@ -229,7 +229,8 @@ def class_defaults(pairs: Iterable[str]) -> dict[str, str]:
 def parse_roster(text: str, defaults: Mapping[str, str] | None = None) -> list[Entry]:
     """The roster's entries, each with `defaults` (class-wide settings) where its own cell is empty."""
     rows = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=_delimiter(text))
-    columns, problems = read_header(next(rows, []))
+    header = next((row for row in rows if any(cell.strip() for cell in row)), [])  # blank lines above it are fine
+    columns, problems = read_header(header, rows.line_num or 1)
     if "student" not in columns:
         raise RosterError(problems)
     entries: list[Entry] = []

@@ -127,3 +127,10 @@ def test_a_western_code_page_misread_as_cp949_says_how_to_save_it():
     assert caught.value.problems[-1].startswith("the file was read as CP949 (Korean Excel); if it was saved in another encoding, in Excel")
     assert "did you mean" not in caught.value.problems[0]
     assert names.suggested_name("Müller") is None and names.suggested_name("Åsa") is None
+
+
+def test_blank_lines_above_the_header_are_skipped_and_lines_still_counted():
+    entries = parse_roster("\n,,\nstudent,slot\nkim,1\n")
+    assert [(e.line, e.student) for e in entries] == [(4, "kim")]
+    with pytest.raises(RosterError, match="line 2: unknown column 'slots'"):
+        parse_roster("\nstudent,slots\nkim,1\n")
