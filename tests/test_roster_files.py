@@ -134,3 +134,12 @@ def test_blank_lines_above_the_header_are_skipped_and_lines_still_counted():
     assert [(e.line, e.student) for e in entries] == [(4, "kim")]
     with pytest.raises(RosterError, match="line 2: unknown column 'slots'"):
         parse_roster("\nstudent,slots\nkim,1\n")
+
+
+def test_a_tie_between_separators_goes_to_the_comma():
+    assert [e.student for e in parse_roster("student,# seat;row\nkim,a;1\n")] == ["kim"]
+
+
+def test_a_remote_lab_published_and_allowed_is_fine():
+    assert access_problem("ssh://t@lab2", "0.0.0.0", "true") is None
+    assert access_problem("ssh://t@lab2", "0.0.0.0", "TRUE") is None
