@@ -66,7 +66,8 @@ def test_memory_is_held_against_every_lab_at_its_cap():
     problem = capacity.memory_problem(host(64), [6 * GB] * 28)
     assert problem.startswith("this host: 28 labs may use 170.0 GB at their caps (labMemory up to 6.0 GB each, plus 2 GB for the host)")
     assert "Docker has 64.0 GB: 10 fit" in problem and "--set labMemory=3g: 20 fit" in problem and "--over-capacity" in problem
-    assert capacity.memory_problem(host(64, docker_desktop=True), [6 * GB] * 10) is None  # no host share inside Desktop's VM
+    assert capacity.memory_problem(host(61, docker_desktop=True), [6 * GB] * 10) is None  # no host share inside Desktop's VM
+    assert "plus 2 GB for the host" in capacity.memory_problem(host(61), [6 * GB] * 10)
     assert capacity.memory_problem(capacity.Host("x", None), [6 * GB] * 99) is None  # Docker did not say
 
 
@@ -85,6 +86,8 @@ def test_inotify_and_pids():
     found = capacity.problems(low, [GB] * 30)
     assert any("fs.inotify.max_user_watches=8192" in p and "sudo sysctl" in p for p in found)
     assert any(p.startswith("this host: kernel.pid_max is 32768; 30 labs") and "21 fit" in p for p in found)
+    few_instances = host(inotify_watches=524288, inotify_instances=128)
+    assert "max_user_instances=128" in capacity.inotify_problem(few_instances, 3)
     good = host(inotify_watches=524288, inotify_instances=512, pid_max=4194304)
     assert capacity.problems(good, [GB] * 30) == []
 
