@@ -17,13 +17,14 @@ import secrets
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from k8s_lab import tools
 from k8s_lab.names import MAX_STUDENT_LENGTH
+from k8s_lab.runner import ProcessRunner, Runner
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = ROOT / ".pulumi-state"
@@ -54,15 +55,15 @@ TOOLS = (
     Tool(
         "kind",
         "creates the Kubernetes cluster",
-        f"`lab.py up` fetches kind {tools.KIND_VERSION} into .tools/ itself (without --no-fetch); or install it: "
-        "Windows `choco install kind`; macOS `brew install kind`; Linux: download the release binary "
-        "(https://kind.sigs.k8s.io/docs/user/quick-start/#installation)",
+        f"`lab.py up` fetches kind {tools.KIND_VERSION} into .tools/ itself (without --no-fetch); or install exactly that "
+        f"release yourself: its binary from https://github.com/kubernetes-sigs/kind/releases/tag/{tools.KIND_VERSION} "
+        f"(Windows: `choco install kind --version {tools.KIND_VERSION.removeprefix('v')}`)",
     ),
     Tool(
         "pulumi",
         "creates and removes the lab",
         f"`lab.py up` fetches the Pulumi CLI v{tools.PULUMI_VERSION} into .tools/ itself (without --no-fetch); "
-        "or install it: Windows `choco install pulumi`; macOS `brew install pulumi/tap/pulumi`; Linux: "
+        f"or install v{tools.PULUMI_MINIMUM} or newer: Windows `choco install pulumi`; macOS `brew install pulumi/tap/pulumi`; Linux: "
         "https://www.pulumi.com/docs/iac/download-install/",
     ),
 )
@@ -86,8 +87,9 @@ def docker_problem(run: Callable[..., subprocess.CompletedProcess] = subprocess.
     return None
 
 
-def preflight_report(missing: list[Tool], docker_issue: str | None) -> str | None:
+def preflight_report(missing: list[Tool], docker_issue: str | None, unusable: Sequence[Finding] = ()) -> str | None:
     lines = [f"- {t.command} is missing ({t.purpose}). Get it: {t.how_to_get}" for t in missing]
+    lines += [f"- {finding.described()} is not the one the lab uses: {finding.unusable}. Get it: {finding.tool.how_to_get}" for finding in unusable]
     if docker_issue and not any(t.command == "docker" for t in missing):
         lines.append(f"- {docker_issue}")
     if not lines:
@@ -100,6 +102,38 @@ def tools_layout(environ: dict[str, str] | None = None, plat: tools.Platform | N
     environ = dict(os.environ) if environ is None else environ
     root = Path(environ[TOOLS_DIR_ENV]).expanduser().resolve() if environ.get(TOOLS_DIR_ENV) else TOOLS_DIR
     return tools.ToolsLayout(root, plat or tools.detect_platform())
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One tool as the lab finds it: where (the tools folder first, then PATH), the version
+    it says it is, and why the lab does not use it (None: it does)."""
+
+    tool: Tool
+    path: str | None
+    version: tools.Version | None = None
+    unusable: str | None = None
+
+    @property
+    def command(self) -> str:
+        return self.tool.command
+
+    @property
+    def to_fetch(self) -> bool:
+        return self.command in FETCHABLE and (self.path is None or self.unusable is not None)
+
+    def described(self) -> str:
+        return f"{self.command} {self.version or '(version unknown)'} at {self.path}"
+
+
+def survey(needed: Sequence[Tool], layout: tools.ToolsLayout, path: str, which: Callable[..., str | None], runner: Runner) -> list[Finding]:
+    """Each needed tool: found where the Pulumi run will look, asked its version, judged by the pins."""
+    findings = []
+    for tool in needed:
+        found = tools.find_tool(tool.command, layout, path, which)
+        version = tools.read_version(tool.command, found, runner) if found else None
+        findings.append(Finding(tool, found, version, tools.usable(tool.command, version) if found else None))
+    return findings
 
 
 @dataclass
@@ -126,6 +160,7 @@ def prepare_tools(
     fetch_now: bool = False,
     layout: tools.ToolsLayout,
     which: Callable[..., str | None] = shutil.which,
+    runner: Runner | None = None,
     docker_check: Callable[[], str | None] = docker_problem,
     kind_installer: Callable[..., Path] = tools.install_kind,
     pulumi_installer: tools.PulumiInstaller = tools.pulumi_install,
@@ -133,33 +168,28 @@ def prepare_tools(
     log: Callable[[str], None] = print,
     err: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
 ) -> PreparedTools | int:
-    """Find docker, kind and pulumi (the tools folder first, then PATH) and fetch what is
-    missing and fetchable, unless `fetch` is off. An exit code instead when there is
-    nothing more to do: 2 after saying what stops the lab, 0 after `check` said what is
-    ready and what `up` would fetch (`check` itself fetches nothing)."""
+    """Find docker, kind and pulumi (the tools folder first, then PATH), ask each its
+    version, and fetch the pinned kind and Pulumi CLI where none is found or the one found
+    is not one the lab uses (tools.usable), unless `fetch` is off. An exit code instead
+    when there is nothing more to do: 2 after saying what stops the lab, 0 after `check`
+    said what is used and what `up` would fetch (`check` itself fetches nothing)."""
     path = environ.get("PATH", "")
-    needed = [tool for tool in TOOLS if tool.command in NEEDS.get(action, ("docker", "kind", "pulumi"))]
-    found = {tool.command: tools.find_tool(tool.command, layout, path, which) for tool in TOOLS}
-    missing = [tool for tool in needed if found[tool.command] is None]
-    docker_issue = docker_check() if "docker" in NEEDS.get(action, ("docker",)) and found["docker"] else None
-    blocking = [tool for tool in missing if tool.command not in FETCHABLE or not fetch]
-    if blocking or docker_issue:
+    commands = NEEDS.get(action, ("docker", "kind", "pulumi"))
+    needed = [tool for tool in TOOLS if tool.command in commands]
+    findings = survey(needed, layout, path, which, runner or ProcessRunner())
+    problem = blocking_problem(findings, fetch, docker_check if "docker" in commands else None)
+    if problem:
         # Nothing is fetched while the lab could not run anyway.
-        err(preflight_report(missing, docker_issue) or "")
+        err(problem)
         return 2
     if action == "check" and not fetch_now:
-        return report_check(missing, layout, log, err)
-    pulumi_command = None
+        return report_check(findings, layout, log, err)
     try:
-        for tool in missing:
-            if tool.command == "kind":
-                kind_installer(layout, log=log)
-            else:
-                pulumi_command = tools.install_pulumi(layout, installer=pulumi_installer, log=log)
+        pulumi_command = fetch_pinned(findings, layout, kind_installer, pulumi_installer, log)
     except tools.FetchError as error:
         err(f"k8s-lab: {error}")
         return 2
-    if pulumi_command is None and tools.in_tools(found["pulumi"], layout):
+    if pulumi_command is None and any(f.command == "pulumi" and tools.in_tools(f.path, layout) for f in findings):
         try:
             pulumi_command = pulumi_opener(layout)
         except Exception as error:  # noqa: BLE001 - whatever running `pulumi version` raised
@@ -169,22 +199,66 @@ def prepare_tools(
             )
             return 2
     if action == "check":
-        log("docker, kind and pulumi are ready.")
-        return 0
+        # What is used now, asked again: the fetched tools must say the pinned versions.
+        return report_check(survey(needed, layout, path, which, runner or ProcessRunner()), layout, log, err, fetched=True)
     return PreparedTools(path=tools.path_with_tools(layout, path), pulumi_command=pulumi_command)
 
 
-def report_check(missing: list[Tool], layout: tools.ToolsLayout, log: Callable[[str], None], err: Callable[[str], None]) -> int:
-    """`check` without --fetch: what is ready, and what `up` would fetch from where."""
-    if not missing:
-        log("docker, kind and pulumi are ready.")
+def blocking_problem(findings: Sequence[Finding], fetch: bool, docker_check: Callable[[], str | None] | None) -> str | None:
+    """What stops the lab before anything is fetched: docker missing or down, or, with
+    --no-fetch, a kind or Pulumi CLI missing or not one the lab uses. Then every missing
+    and unusable tool is named, with how to get it."""
+    docker = next((f for f in findings if f.command == "docker"), None)
+    docker_issue = docker_check() if docker_check and docker and docker.path else None
+    blocking = [f for f in findings if (f.path is None and f.command not in FETCHABLE) or (f.to_fetch and not fetch)]
+    if not blocking and not docker_issue:
+        return None
+    missing = [f.tool for f in findings if f.path is None]
+    return preflight_report(missing, docker_issue, [f for f in findings if f.path and f.unusable])
+
+
+def fetch_pinned(findings: Sequence[Finding], layout: tools.ToolsLayout, kind_installer, pulumi_installer, log: Callable[[str], None]):
+    """Fetch the pinned kind and Pulumi CLI where they are needed; the Pulumi CLI fetched, or None."""
+    pulumi_command = None
+    for finding in findings:
+        if not finding.to_fetch:
+            continue
+        if finding.path:
+            log(f"{finding.described()} is not the one the lab uses: {finding.unusable}.")
+        if finding.command == "kind":
+            kind_installer(layout, log=log)
+        else:
+            pulumi_command = tools.install_pulumi(layout, installer=pulumi_installer, log=log)
+    return pulumi_command
+
+
+def report_check(
+    findings: Sequence[Finding], layout: tools.ToolsLayout, log: Callable[[str], None], err: Callable[[str], None], fetched: bool = False
+) -> int:
+    """`check`: each tool's version, path and whether it is the one used, and what `up`
+    would fetch from where instead; after `check --fetch`, a tool still not usable is an error."""
+    if fetched and any(f.to_fetch for f in findings):
+        for finding in findings:
+            if finding.to_fetch:
+                err(f"- {finding.command}: still {'not found' if finding.path is None else finding.described()} after fetching")
+        return 2
     status = 0
-    for tool in missing:
+    for finding in findings:
+        version = str(finding.version) if finding.version else ("-" if finding.path is None else "version unknown")
+        verdict = "used" if finding.path and not finding.unusable else (f"not used: {finding.unusable}" if finding.path else "not found")
+        log(f"{finding.command:<7} {version:<16} {finding.path or '-'}  {verdict}")
+        if not finding.to_fetch:
+            continue
         try:
-            log(f"{tool.command} was not found; `lab.py up` fetches it: {fetch_plan(tool.command, layout)}")
+            instead = "instead, " if finding.path else ""
+            log(f"        {instead}`lab.py up` fetches it: {fetch_plan(finding.command, layout)}")
         except tools.UnsupportedPlatform as error:
-            err(f"- {tool.command} is missing: {error}")
+            err(f"- {finding.command}: {error}")
             status = 2
+    if status == 0 and not any(f.to_fetch for f in findings):
+        log(f"{', '.join(f.command for f in findings)}: ready.")
+    elif status == 0:
+        log("`lab.py check --fetch` fetches that now; with --no-fetch, `lab.py up` refuses instead.")
     return status
 
 

@@ -16,6 +16,12 @@ an installer with administrator rights).
   `PulumiCommand.install(root=.tools/pulumi, version=<pinned>)`, which runs Pulumi's
   install script for that exact version.
 
+Which copy is used is decided by the pins, not by PATH: a kind that is not KIND_VERSION
+(kind supports a node image only with the release it was built for) and a Pulumi CLI
+older than PULUMI_MINIMUM (see there) are reported with their version and path, and the
+pinned one is fetched instead; a tool whose version cannot be read counts as unknown and
+is replaced the same way (`usable`, `read_version`).
+
 Platform detection and the folder layout are pure functions of (os, arch), so every
 platform is tested on any host.
 """
@@ -35,10 +41,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from k8s_lab.runner import Runner, RunError
+
 KIND_VERSION = "v0.23.0"
 # The Pulumi CLI release of the SDK this project was tested with (requirements.txt allows
-# newer SDKs; a newer CLI than the SDK is fine, an older one than the pin is replaced).
+# newer SDKs): what lab.py fetches when no usable Pulumi CLI is found.
 PULUMI_VERSION = "3.272.0"
+# The oldest Pulumi CLI the program works with: 3.260.0 is the first release with
+# pulumi/pulumi#23818 ("Replace resources whose `deletedWith` target is being replaced",
+# merged 2026-08-21 after v3.259.0). The in-cluster objects (components/cluster_bootstrap.py,
+# components/ingress.py) are `deleted_with` the cluster command; when a repair replaces the
+# cluster (k8s_lab/repair.py), an older engine keeps their state entries although the new
+# cluster has none of them, so the namespace and the registry ConfigMap would be missing
+# until a second refresh and up. A newer CLI than the pin is used as it is.
+PULUMI_MINIMUM = "3.260.0"
 
 KIND_RELEASE_URL = "https://github.com/kubernetes-sigs/kind/releases/download/{version}/{asset}"
 PULUMI_INSTALLER_URLS = {
@@ -382,3 +398,86 @@ def in_tools(found: str | None, layout: ToolsLayout) -> bool:
         return False
     folders = {os.path.normcase(os.path.abspath(entry)) for entry in layout.path_entries()}
     return os.path.normcase(os.path.dirname(os.path.abspath(found))) in folders
+
+
+# --- which version a tool is, and whether the lab uses it ------------------------------------------
+
+# `kind version` prints `kind v0.23.0 go1.21.10 linux/amd64`; `pulumi version` prints
+# `v3.272.0` (pulumi/actions src/libs/pulumi-cli.ts reads it the same way); `docker version
+# --format {{.Client.Version}}` prints `28.0.4`. The first x.y.z that is not part of a longer
+# word (so not go1.21.10) is the tool's version; a pre-release suffix is kept, build metadata dropped.
+VERSION_ARGS = {
+    "docker": ("version", "--format", "{{.Client.Version}}"),
+    "kind": ("version",),
+    "pulumi": ("version",),
+}
+VERSION_TIMEOUT_SECONDS = 30.0
+_VERSION = re.compile(r"(?<![\w.])v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?(?![\w.])")
+
+
+@dataclass(frozen=True)
+class Version:
+    major: int
+    minor: int
+    patch: int
+    prerelease: str = ""
+
+    def __str__(self) -> str:
+        return f"v{self.major}.{self.minor}.{self.patch}" + (f"-{self.prerelease}" if self.prerelease else "")
+
+    def at_least(self, other: Version) -> bool:
+        """Ordered as semver orders releases: a pre-release comes before its release
+        (v3.260.0-dev.0 is older than v3.260.0); pre-releases are not ordered among themselves."""
+        return self._key() >= other._key()
+
+    def _key(self) -> tuple[int, int, int, int]:
+        return (self.major, self.minor, self.patch, 0 if self.prerelease else 1)
+
+
+def parse_version(text: str | None) -> Version | None:
+    match = _VERSION.search(text or "")
+    if not match:
+        return None
+    major, minor, patch, prerelease = match.groups()
+    return Version(int(major), int(minor), int(patch), prerelease or "")
+
+
+def read_version(command: str, path: str, runner: Runner) -> Version | None:
+    """The version the executable at `path` says it is, or None when it does not say
+    (does not start, fails without printing one, prints something else, hangs)."""
+    try:
+        result = runner.run(
+            [path, *VERSION_ARGS[command]],
+            env={"PULUMI_SKIP_UPDATE_CHECK": "true"},  # `pulumi version` would otherwise ask the network
+            timeout=VERSION_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except RunError:
+        return None
+    return parse_version(result.stdout)
+
+
+def usable(command: str, version: Version | None) -> str | None:
+    """Why this kind or Pulumi CLI is not the one the lab uses, or None when it is. Docker
+    is used as found (the daemon's own check says whether it works)."""
+    if command not in ("kind", "pulumi"):
+        return None
+    if version is None:
+        return "its version could not be read"
+    if command == "kind" and version != parse_version(KIND_VERSION):
+        return (
+            f"the lab's node image is built for kind {KIND_VERSION}, "
+            "and kind supports a node image only with the release it was built for"
+        )
+    if command == "pulumi" and not version.at_least(_parsed(PULUMI_MINIMUM)):
+        return (
+            f"it is older than v{PULUMI_MINIMUM}, the first Pulumi CLI that replaces what lives in the "
+            "cluster when the cluster is replaced (pulumi/pulumi#23818)"
+        )
+    return None
+
+
+def _parsed(text: str) -> Version:
+    version = parse_version(text)
+    assert version is not None, text
+    return version

@@ -101,17 +101,58 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+E2E_ENV = "K8S_LAB_E2E"  # =1 asks for the e2e tests, as --run-e2e does
+_E2E_ASKED: list[bool] = []  # set once per run by pytest_configure
+_LEFT_OUT = pytest.StashKey[dict]()  # marker -> how many tests of it were deselected
+
+
 def pytest_addoption(parser):
     parser.addoption("--run-slow", action="store_true", help="also run the tests marked slow (.ci/run does)")
+    parser.addoption(
+        "--run-e2e",
+        action="store_true",
+        help=f"also run the e2e tests (real docker, kind and pulumi; .github/workflows/e2e.yml does; or {E2E_ENV}=1)",
+    )
+
+
+def e2e_requested() -> bool:
+    """Whether this run asked for the e2e tests: never because kind and pulumi happen to be installed."""
+    return bool(_E2E_ASKED and _E2E_ASKED[0])
+
+
+def pytest_configure(config):
+    _E2E_ASKED[:] = [bool(config.getoption("--run-e2e", False)) or os.environ.get(E2E_ENV) == "1"]
+    if os.environ.get("K8S_LAB_REQUIRE_E2E") and not e2e_requested():
+        raise pytest.UsageError(f"K8S_LAB_REQUIRE_E2E is set but the e2e tests were not asked for: add --run-e2e (or {E2E_ENV}=1)")
+
+
+def pytest_report_header(config):
+    if e2e_requested():
+        return "e2e: asked for, the e2e tests run against real docker, kind and pulumi"
+    return f"e2e: not asked for, the e2e tests are deselected (--run-e2e or {E2E_ENV}=1 runs them)"
 
 
 def pytest_collection_modifyitems(config, items):
     """Slow tests (the quick benchmark, whole-program evaluations in several processes) run
-    when asked: `pytest --run-slow`, as .ci/run does. Deselected, not skipped: the default
-    run says how many it left out."""
-    if config.getoption("--run-slow"):
-        return
-    slow = [item for item in items if item.get_closest_marker("slow")]
-    if slow:
-        config.hook.pytest_deselected(items=slow)
-        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+    when asked: `pytest --run-slow`, as .ci/run does; e2e tests only with --run-e2e (or
+    K8S_LAB_E2E=1), as e2e.yml does, never because the tools are on PATH. Deselected, not
+    skipped: the run says how many it left out, and why."""
+    leave_out = []
+    if not config.getoption("--run-slow"):
+        leave_out.append("slow")
+    if not e2e_requested():
+        leave_out.append("e2e")
+    left = [item for item in items if any(item.get_closest_marker(marker) for marker in leave_out)]
+    left_ids = {id(item) for item in left}
+    config.stash[_LEFT_OUT] = {marker: sum(1 for item in left if item.get_closest_marker(marker)) for marker in leave_out}
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = [item for item in items if id(item) not in left_ids]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    left = config.stash.get(_LEFT_OUT, {})
+    why = {"slow": "not asked for (--run-slow)", "e2e": f"not asked for (--run-e2e or {E2E_ENV}=1)"}
+    for marker, count in left.items():
+        if count:
+            terminalreporter.write_line(f"{count} {marker} tests deselected: {why[marker]}")

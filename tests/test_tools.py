@@ -300,10 +300,20 @@ def test_the_default_installer_is_the_automation_apis(monkeypatch):
 # --- lab.py: what is used, fetched or reported ----------------------------------------------------
 
 
-def executable(folder: Path, name: str) -> Path:
+# What the real tools print for their version command (tools.VERSION_ARGS), at the pins.
+PINNED_SAYS = {
+    "docker": "28.0.4",
+    "kind": f"kind {tools.KIND_VERSION} go1.22.2 linux/amd64",
+    "pulumi": f"v{tools.PULUMI_VERSION}",
+}
+
+
+def executable(folder: Path, name: str, says: str | None = None, code: int = 0) -> Path:
+    """A stand-in `name` that prints `says` (by default what the pinned release prints) and exits `code`."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
-    path.write_text("#!/bin/sh\nexit 0\n")
+    text = PINNED_SAYS.get(name, "") if says is None else says
+    path.write_text(f"#!/bin/sh\nprintf '%s\\n' '{text}'\nexit {code}\n")
     path.chmod(0o755)
     return path
 
@@ -501,7 +511,222 @@ def test_check_fetch_fetches_what_is_missing_then_says_ready(tmp_path):
     executable(tmp_path / "path", "docker")
     executable(tmp_path / "path", "pulumi")
     fetched = []
-    result, layout, out, err = prepare(tmp_path, action="check", fetch_now=True, kind_installer=lambda lay, log: fetched.append(lay))
+
+    def kind_installer(layout, log):
+        fetched.append(layout)
+        return executable(layout.bin_dir, "kind")
+
+    result, layout, out, err = prepare(tmp_path, action="check", fetch_now=True, kind_installer=kind_installer)
     assert result == 0 and fetched == [layout] and "ready" in out
+    assert f"kind    {tools.KIND_VERSION}          {layout.kind}  used" in out  # asked again after fetching
+    result, other, out, _ = prepare(tmp_path, action="check", layout=tools.ToolsLayout(tmp_path / "other", LINUX))
+    assert result == 0 and "`lab.py up` fetches it" in out and not other.root.exists()  # without --fetch: only said
+
+
+# --- versions: the pins decide, not PATH --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("printed", "expected"),
+    [
+        ("kind v0.32.0 go1.24.5 linux/amd64", "v0.32.0"),
+        ("kind v0.24.0-alpha+a1b2c3d go1.22.2 linux/amd64", "v0.24.0-alpha"),
+        ("v3.257.0\n", "v3.257.0"),
+        ("v3.260.1-dev.0", "v3.260.1-dev.0"),
+        ("warning: a newer version of Pulumi is available\nv3.272.0", "v3.272.0"),
+        ("28.0.4", "v28.0.4"),
+        ("go1.21.10", None),
+        ("1.2.3.4", None),
+        ("", None),
+        ("command not found", None),
+    ],
+)
+def test_versions_are_read_as_the_tools_print_them(printed, expected):
+    version = tools.parse_version(printed)
+    assert (str(version) if version else None) == expected
+
+
+def test_kind_must_be_the_pinned_release_and_pulumi_at_least_the_minimum():
+    v = tools.parse_version
+    assert tools.usable("kind", v(f"kind {tools.KIND_VERSION} go1.22.2 linux/amd64")) is None
+    for other in ("v0.32.0", "v0.22.0", f"{tools.KIND_VERSION}-alpha"):
+        assert f"built for kind {tools.KIND_VERSION}" in tools.usable("kind", v(other)), other
+    assert "older than v3.260.0" in tools.usable("pulumi", v("v3.257.0"))
+    assert "pulumi/pulumi#23818" in tools.usable("pulumi", v("v3.259.9"))
+    assert tools.usable("pulumi", v("v3.260.0-dev.0")) is not None  # a pre-release comes before its release
+    for fine in ("v3.260.0", "v3.260.1-dev.0", f"v{tools.PULUMI_VERSION}", "v3.300.0", "v4.0.0"):
+        assert tools.usable("pulumi", v(fine)) is None, fine
+    for command in ("kind", "pulumi"):
+        assert tools.usable(command, None) == "its version could not be read"
+    assert tools.usable("docker", None) is None
+
+
+def test_the_pinned_pulumi_cli_has_what_the_program_needs():
+    pinned, minimum = tools.parse_version(tools.PULUMI_VERSION), tools.parse_version(tools.PULUMI_MINIMUM)
+    assert pinned and minimum and pinned.at_least(minimum)
+    assert tools.PULUMI_MINIMUM == "3.260.0"  # the first release after v3.259.0 with pulumi/pulumi#23818
+
+
+def test_versions_are_asked_through_the_runner():
+    from fakes import FakeRunner, fails, ok
+
+    fake = FakeRunner({("/x/pulumi", "version"): ok("v3.257.0\n"), ("/x/docker",): fails("daemon down")})
+    assert str(tools.read_version("pulumi", "/x/pulumi", fake)) == "v3.257.0"
+    assert tools.read_version("docker", "/x/docker", fake) is None  # failed, printed no version
+    (call, _) = fake.calls
+    assert call.env == {"PULUMI_SKIP_UPDATE_CHECK": "true"} and call.timeout == tools.VERSION_TIMEOUT_SECONDS
+    assert fake.argvs[1] == ("/x/docker", "version", "--format", "{{.Client.Version}}")
+    client_only = FakeRunner({("/x/docker",): fails("Cannot connect to the Docker daemon")})
+    assert tools.read_version("docker", "/x/docker", client_only) is None
+
+
+@posix_only
+def test_a_tool_that_does_not_start_or_hangs_has_no_version(tmp_path):
+    from k8s_lab.runner import ProcessRunner
+
+    broken = tmp_path / "kind"
+    broken.write_text("not a program")
+    broken.chmod(0o755)
+    assert tools.read_version("kind", str(broken), ProcessRunner()) is None
+    assert tools.read_version("kind", str(tmp_path / "absent"), ProcessRunner()) is None
+
+
+def old_tools_on_path(tmp_path):
+    """What GitHub's ubuntu-24.04 image has on PATH (Ubuntu2404-Readme.md): kind 0.32.0, Pulumi 3.257.0."""
+    executable(tmp_path / "path", "docker")
+    kind = executable(tmp_path / "path", "kind", "kind v0.32.0 go1.24.5 linux/amd64")
+    pulumi = executable(tmp_path / "path", "pulumi", "v3.257.0")
+    return kind, pulumi
+
+
+@posix_only
+def test_up_fetches_the_pinned_tools_over_the_wrong_ones_on_path_saying_so(tmp_path):
+    kind, pulumi = old_tools_on_path(tmp_path)
+    fetched = []
+
+    def kind_installer(layout, log):
+        fetched.append("kind")
+        return executable(layout.bin_dir, "kind")
+
+    def pulumi_installer(root, version):
+        fetched.append(("pulumi", str(version)))
+        return "pinned-pulumi"
+
+    result, layout, out, err = prepare(tmp_path, kind_installer=kind_installer, pulumi_installer=pulumi_installer)
+    assert isinstance(result, session.PreparedTools), err
+    assert fetched == ["kind", ("pulumi", tools.PULUMI_VERSION)] and result.pulumi_command == "pinned-pulumi"
+    assert f"kind v0.32.0 at {kind} is not the one the lab uses: the lab's node image is built for kind {tools.KIND_VERSION}" in out
+    assert f"pulumi v3.257.0 at {pulumi} is not the one the lab uses: it is older than v3.260.0" in out
+    assert result.path.split(os.pathsep)[:2] == layout.path_entries()  # the fetched ones come first
+
+
+@posix_only
+def test_no_fetch_refuses_the_wrong_tools_naming_version_path_and_fix(tmp_path):
+    kind, pulumi = old_tools_on_path(tmp_path)
+    result, layout, out, err = prepare(tmp_path, fetch=False)
+    assert result == 2 and not layout.root.exists()
+    assert f"- kind v0.32.0 at {kind} is not the one the lab uses" in err
+    assert f"- pulumi v3.257.0 at {pulumi} is not the one the lab uses" in err
+    assert f"releases/tag/{tools.KIND_VERSION}" in err and "v3.260.0 or newer" in err
+
+
+@posix_only
+def test_a_tool_of_unknown_version_is_replaced_and_a_newer_pulumi_is_used(tmp_path):
+    executable(tmp_path / "path", "docker", "")  # docker's version is only shown
+    executable(tmp_path / "path", "kind", "kind: symbol lookup error", code=127)
+    executable(tmp_path / "path", "pulumi", "v3.300.2")
+    fetched = []
+    result, layout, out, err = prepare(tmp_path, kind_installer=lambda lay, log: fetched.append("kind"))
+    assert isinstance(result, session.PreparedTools) and fetched == ["kind"] and result.pulumi_command is None
+    assert "its version could not be read" in out
     result, _, out, _ = prepare(tmp_path, action="check")
-    assert result == 0 and "`lab.py up` fetches it" in out  # without --fetch: only said
+    lines = {line.split()[0]: line for line in out.splitlines() if line and not line.startswith(" ")}
+    assert lines["docker"].split()[1:3] == ["version", "unknown"] and lines["docker"].endswith("used")
+    assert "v3.300.2" in lines["pulumi"] and lines["pulumi"].endswith("used")
+    assert "not used: its version could not be read" in lines["kind"]
+
+
+def stand_ins(folder: Path, kind="kind v0.32.0 go1.24.5 linux/amd64", pulumi="v3.257.0") -> str:
+    """docker, kind and pulumi stand-ins, as GitHub's ubuntu-24.04 image has them by default."""
+    executable(folder, "docker", "28.0.4")
+    executable(folder, "kind", kind)
+    executable(folder, "pulumi", pulumi)
+    return str(folder)
+
+
+def lab_py(*args, path: str, tools_dir: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": path, session.TOOLS_DIR_ENV: str(tools_dir)}
+    return subprocess.run([sys.executable, "lab.py", *args], cwd=session.ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+@posix_only
+def test_lab_py_check_says_the_runner_images_tools_are_not_the_ones_used(tmp_path):
+    """The done-when of issue #19: with kind v0.32.0 and Pulumi v3.257.0 on PATH, `lab.py
+    check` says neither is the one it uses and what it does instead, and fetches nothing."""
+    path = stand_ins(tmp_path / "bin")
+    tools_dir = tmp_path / "tools"
+    done = lab_py("check", path=path, tools_dir=tools_dir)
+    assert done.returncode == 0 and "Traceback" not in done.stdout + done.stderr, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    (kind,) = [line for line in lines if line.startswith("kind ")]
+    (pulumi,) = [line for line in lines if line.startswith("pulumi ")]
+    (docker,) = [line for line in lines if line.startswith("docker ")]
+    assert "v0.32.0" in kind and f"{tmp_path}/bin/kind" in kind and f"not used: the lab's node image is built for kind {tools.KIND_VERSION}" in kind
+    assert "v3.257.0" in pulumi and f"{tmp_path}/bin/pulumi" in pulumi and "not used: it is older than v3.260.0" in pulumi
+    assert "v28.0.4" in docker and docker.endswith("used")
+    instead = "\n".join(line for line in lines if "instead, `lab.py up` fetches it" in line)
+    assert f"kind {tools.KIND_VERSION} from https://github.com/kubernetes-sigs/kind/releases/download/{tools.KIND_VERSION}/" in instead
+    assert f"the Pulumi CLI v{tools.PULUMI_VERSION}" in instead and str(tools_dir.resolve()) in instead
+    assert not tools_dir.exists()  # check without --fetch fetches nothing
+    refused = lab_py("up", "--no-fetch", path=path, tools_dir=tools_dir)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert refused.stderr.startswith("k8s-lab cannot start yet:") and "v0.32.0" in refused.stderr and "v3.257.0" in refused.stderr
+    assert not tools_dir.exists()
+
+
+@posix_only
+def test_lab_py_check_says_ready_with_the_pinned_tools(tmp_path):
+    path = stand_ins(tmp_path / "bin", kind=f"kind {tools.KIND_VERSION} go1.22.2 linux/amd64", pulumi=f"v{tools.PULUMI_VERSION}")
+    done = lab_py("check", path=path, tools_dir=tmp_path / "tools")
+    assert done.returncode == 0 and done.stdout.splitlines()[-1] == "docker, kind, pulumi: ready.", done.stdout + done.stderr
+    assert sum(line.endswith("  used") for line in done.stdout.splitlines()) == 3
+
+
+def test_versions_come_through_the_runner_and_a_fetch_that_does_not_help_is_an_error(tmp_path):
+    """With a FakeRunner: each found tool is asked its version through the runner (and only
+    those), and `check --fetch` that leaves a kind still of the wrong version says so."""
+    from fakes import FakeRunner, ok
+
+    layout = tools.ToolsLayout(tmp_path / ".tools", LINUX)
+    fake = FakeRunner(
+        {
+            ("/usr/local/bin/docker",): ok("28.0.4\n"),
+            ("/usr/local/bin/kind", "version"): ok("kind v0.32.0 go1.24.5 linux/amd64\n"),
+            ("/usr/local/bin/pulumi", "version"): ok(f"v{tools.PULUMI_VERSION}\n"),
+            (str(layout.kind), "version"): ok("kind v0.31.0 go1.24.5 linux/amd64\n"),
+        }
+    )
+    installed = []
+
+    def which(name, path):
+        if name == "kind" and installed:
+            return str(layout.kind)
+        return f"/usr/local/bin/{name}"
+
+    def wrong_kind(lay, log):
+        installed.append(lay)
+        return lay.kind
+
+    result, _, out, err = prepare(tmp_path, action="check", fetch_now=True, which=which, runner=fake, kind_installer=wrong_kind, layout=layout)
+    assert result == 2 and installed == [layout]
+    assert f"- kind: still kind v0.31.0 at {layout.kind} after fetching" in err
+    assert fake.argvs[:3] == [
+        ("/usr/local/bin/docker", "version", "--format", "{{.Client.Version}}"),
+        ("/usr/local/bin/kind", "version"),
+        ("/usr/local/bin/pulumi", "version"),
+    ]
+    assert (str(layout.kind), "version") in fake.argvs  # asked again after fetching
+    fake.calls.clear()
+    installed.clear()
+    result, _, out, err = prepare(tmp_path, action="info", which=which, runner=fake)
+    assert isinstance(result, session.PreparedTools) and fake.argvs == [("/usr/local/bin/pulumi", "version")]  # info needs pulumi only

