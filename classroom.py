@@ -31,7 +31,8 @@ from k8s_lab.orchestrate import Outcome, Progress, exit_code, run_all
 from k8s_lab.roster import Entry, RosterError, access_problem, allocate_slots, class_defaults, read_roster
 
 ROOT = Path(__file__).resolve().parent
-TAIL_BYTES = 4096  # of a failed student's log, for the one line the summary shows
+TAIL_BYTES = 16384  # of a failed student's log, for the one line the summary shows
+PROTOCOL = ("PHASE ", "RESULT ", "FAILED ")  # the child's lines to us on stdout
 DETAIL_CHARS = 240
 # A student's run that takes longer is stuck: a first `up` pulls about 2 GB of images and
 # builds the IDE (README, Benchmark: minutes, not hours, on a school's network).
@@ -207,11 +208,13 @@ class Watchdog:
 
 
 def last_line(log: Path) -> str:
-    """The last non-empty line of a log, however large, cut to one screen line."""
+    """The last line the child said on stderr, however large the log, cut to one screen
+    line. The protocol lines copied from stdout are left out: they may land after stderr's
+    last words (two streams, copied as each arrives)."""
     with open(log, "rb") as handle:
         handle.seek(max(0, log.stat().st_size - TAIL_BYTES))
         tail = handle.read().decode("utf-8", errors="replace")
-    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    lines = [line.strip() for line in tail.splitlines() if line.strip() and not line.startswith(PROTOCOL)]
     text = lines[-1] if lines else ""
     return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 1] + "…"
 

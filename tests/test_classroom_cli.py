@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from k8s_lab import tools
+
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120  # seconds; a deadlock fails the test instead of hanging the suite
 
@@ -47,6 +49,7 @@ if __name__ == "__main__":
 
 FAKE_DOCKER = '''#!/bin/sh
 # docker as the classroom asks it: the daemon answers, MemTotal from FAKE_MEM, no containers.
+if [ "$1" = "version" ]; then echo "24.0.7"; fi
 if [ "$1" = "info" ]; then
   case "$3" in
     *json*) echo "{\\"MemTotal\\": ${FAKE_MEM:-68719476736}, \\"OperatingSystem\\": \\"Debian GNU/Linux\\"}" ;;
@@ -55,6 +58,11 @@ if [ "$1" = "info" ]; then
 fi
 exit 0
 '''
+
+
+# The pinned versions (k8s_lab/tools.py), as `kind version` and `pulumi version` print them.
+FAKE_KIND = f"#!/bin/sh\necho 'kind {tools.KIND_VERSION} go1.22.2 linux/amd64'\n"
+FAKE_PULUMI = f"#!/bin/sh\necho 'v{tools.PULUMI_VERSION}'\n"
 
 
 def fake_tool(folder: Path, name: str, body: str = "#!/bin/sh\nexit 0\n") -> None:
@@ -75,8 +83,8 @@ def project(tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     fake_tool(bin_dir, "docker", FAKE_DOCKER)
-    fake_tool(bin_dir, "kind")
-    fake_tool(bin_dir, "pulumi")
+    fake_tool(bin_dir, "kind", FAKE_KIND)
+    fake_tool(bin_dir, "pulumi", FAKE_PULUMI)
     env = {
         "PATH": f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin",
         "HOME": str(tmp_path),
@@ -225,7 +233,7 @@ def test_a_pulumi_fetched_into_the_tools_folder_is_the_one_every_student_runs(pr
     (bin_dir / "pulumi").unlink()
     tools_pulumi = Path(env["K8S_LAB_TOOLS_DIR"]) / "pulumi" / "bin"
     tools_pulumi.mkdir(parents=True)
-    fake_tool(tools_pulumi, "pulumi", "#!/bin/sh\necho v3.150.0\n")  # what lab.py up fetched earlier
+    fake_tool(tools_pulumi, "pulumi", FAKE_PULUMI)  # what lab.py up fetched earlier
     result = run(project, "preview", "class.csv", "--no-fetch")
     assert result.returncode == 0, result.stderr
     assert {r["pulumi"] for r in records(project)} == {str(tools_pulumi / "pulumi")}

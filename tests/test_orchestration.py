@@ -204,3 +204,9 @@ def test_the_child_runs_the_pulumi_of_the_tools_folder_when_path_finds_that_one(
     pulumi.chmod(0o755)
     assert tools.in_tools(tools.find_tool("pulumi", layout, "/nonexistent"), layout)
     assert classroom_student.pulumi_command(environ) == "tools-pulumi" and opened == [layout]
+
+
+def test_a_failures_line_is_stderrs_even_when_phases_were_copied_after_it(tmp_path):
+    log = tmp_path / "kim-up.log"
+    log.write_text("$ child\n" + "x\n" * 5000 + "error: kind create failed\nPHASE creating cluster\nPHASE waiting\n")
+    assert classroom.last_line(log) == "error: kind create failed"
