@@ -144,8 +144,9 @@ def test_a_fetch_that_fails_is_one_line(tmp_path, monkeypatch, capsys):
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for name in ("docker", "kind"):
-        (bin_dir / name).write_text("#!/bin/sh\necho 24.0\n")
+    said = {"docker": "24.0.7", "kind": f"kind {tools.KIND_VERSION} go1.22.2 linux/amd64"}  # the pinned kind: not fetched
+    for name, version in said.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\necho '{version}'\n")
         (bin_dir / name).chmod(0o755)
     monkeypatch.setenv("PATH", str(bin_dir))
     monkeypatch.setenv("K8S_LAB_TOOLS_DIR", str(tmp_path / "tools"))
