@@ -107,6 +107,7 @@ ide = IdeContainer(
         docker_hostname=lab.docker.hostname,
         memory_mb=lab.shares.ide_mb,
         cpus=lab.shares.cpus,
+        https=lab.https,
     ),
     on_docker,
 )
@@ -118,3 +119,5 @@ pulumi.export("hostKubeconfig", cluster.host_kubeconfig)
 pulumi.export("clusterName", cluster.name)
 pulumi.export("networkName", network.name)
 pulumi.export("ideContainer", ide.name)
+if lab.https:
+    pulumi.export("ideCertificate", "self-signed" if lab.https.self_signed else "given")

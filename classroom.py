@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from classroom_student import ACTIONS
-from k8s_lab import capacity, session
+from k8s_lab import capacity, idle, session
 from k8s_lab.handout import render_handout, write_handout
 from k8s_lab.orchestrate import Outcome, Progress, exit_code, run_all
 from k8s_lab.roster import Entry, RosterError, access_problem, allocate_slots, class_defaults, read_roster
@@ -44,24 +44,15 @@ DEFAULT_TIMEOUT_MINUTES = 90
 
 def stack_file_settings(student: str, root: Path | None = None) -> dict[str, str]:
     """The student's stack settings as Pulumi keeps them, in Pulumi.<student>.yaml next to
-    Pulumi.yaml (for every backend: a stack's config lives in the project folder). Read
-    without the Pulumi CLI, so the class is checked before any tool runs; secrets (their
-    `secure:` values) are left out."""
+    Pulumi.yaml (session.file_settings: for every backend, without the Pulumi CLI, secrets
+    left out), so the class is checked before any tool runs."""
     import yaml
 
-    path = (root or ROOT) / f"Pulumi.{student}.yaml"
-    if not path.is_file():
-        return {}
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise RosterError([f"{path.name} cannot be read ({error}); fix or remove that file"]) from None
-    config = document.get("config") or {} if isinstance(document, dict) else {}
-    settings = {}
-    for key, value in config.items():
-        if str(key).startswith("k8s-lab:") and not isinstance(value, (dict, list)):
-            settings[str(key).split(":", 1)[1]] = str(value).lower() if isinstance(value, bool) else str(value)
-    return settings
+        return session.file_settings(student, root or ROOT) or {}
+    except (yaml.YAMLError, UnicodeDecodeError, AttributeError) as error:
+        name = session.settings_file(student, root or ROOT).name
+        raise RosterError([f"{name} cannot be read ({type(error).__name__}: {error}); fix or remove that file"]) from None
 
 
 def existing_slots(stacks: dict[str, dict[str, str]]) -> dict[str, int]:
@@ -100,6 +91,7 @@ def child_argv(
     host: str,
     backend: str | None,
     workspace_root: str | None,
+    idle_for: int | None = None,
     settings: dict[str, str] | None = None,
 ) -> list[str]:
     """The command line of one student's child process."""
@@ -112,6 +104,8 @@ def child_argv(
         argv += ["--workspace-root", workspace_root]
     for key, value in (settings or {}).items():
         argv += ["--set", f"{key}={value}"]
+    if idle_for is not None:
+        argv += ["--idle-for", f"{idle_for}s"]
     return argv
 
 
@@ -230,12 +224,15 @@ def child_job(
     settings: dict[str, dict[str, str]] | None = None,
     env: dict[str, str] | None = None,
     timeout: float | None = None,
+    idle_for: int | None = None,
 ):
     """A job that runs one student in a child process (the Automation API's programs share
     global state, so students never share one)."""
 
     def job(student: str, report) -> dict[str, str]:
-        argv = child_argv(action, student, slots[student], hosts.get(student, ""), backend, workspace_root, (settings or {}).get(student))
+        argv = child_argv(
+            action, student, slots[student], hosts.get(student, ""), backend, workspace_root, idle_for, (settings or {}).get(student)
+        )
         return run_child(argv, logs / f"{student}-{action}.log", report, env, timeout)
 
     return job
@@ -244,7 +241,9 @@ def child_job(
 # --- before anything starts --------------------------------------------------------------------
 
 
-def class_env(environ: dict[str, str], backend: str | None, prepared: session.PreparedTools) -> tuple[dict[str, str], list[str]]:
+def class_env(
+    environ: dict[str, str], backend: str | None, prepared: session.PreparedTools, make: bool = True
+) -> tuple[dict[str, str], list[str]]:
     """The children's environment: the tools first on PATH, the backend, and the passphrase,
     made here once (children running in parallel must not each make one). The same two names
     preview.yml takes from the repository secrets: PULUMI_BACKEND_URL and
@@ -252,7 +251,7 @@ def class_env(environ: dict[str, str], backend: str | None, prepared: session.Pr
     env = dict(environ)
     if backend:
         env["PULUMI_BACKEND_URL"] = backend
-    made, notice = session.workspace_env(env)
+    made, notice = session.workspace_env(env, make=make)  # as lab.py: only a verb that makes a lab makes a passphrase
     env.update(made)
     env["PATH"] = session.path_with_interpreter(prepared.path)
     env[session.K8S_DELETE_UNREACHABLE_ENV] = "true"
@@ -388,7 +387,7 @@ def show(outcomes: list[Outcome], action: str, names: dict[str, str] | None = No
         table.add_column(column)
     for outcome in outcomes:
         status = "ok" if outcome.ok else f"FAILED: {outcome.detail}"
-        url = handout_url(outcome.outputs.get("ideUrl"), (names or {}).get(outcome.student, "")) or outcome.outputs.get("changes", "")
+        url = handout_url(outcome.outputs.get("ideUrl"), (names or {}).get(outcome.student, "")) or outcome.outputs.get("changes", outcome.outputs.get("idle", ""))
         table.add_row(outcome.student, url, status, f"{outcome.seconds:.0f}s")
     Console().print(table)
     failed = [o for o in outcomes if not o.ok]
@@ -443,6 +442,7 @@ def write_handouts(outcomes: list[Outcome], folder: Path, host_names: dict[str, 
                 outcome.outputs["idePassword"],
                 outcome.outputs.get("registry"),
                 handout_url(outcome.outputs.get("ingressUrl"), host),
+                outcome.outputs.get("ideCertificate"),
             )
             write_handout(folder, outcome.student, text)
 
@@ -517,6 +517,9 @@ def build_parser() -> argparse.ArgumentParser:
                                "(the host the handouts name), registryMirror, labMemory, labCpus, dockerHost")
         if action in ("up", "start"):
             each.add_argument("--over-capacity", action="store_true", help="start even when the capacity check says the host is too small")
+        if action == "stop":
+            each.add_argument("--idle-for", type=idle.duration_argument, metavar="DURATION",
+                              help="stop only the labs whose IDE has had no browser activity this long, e.g. 2h")
         if action == "destroy":
             each.add_argument("--yes", action="store_true", help="destroy without asking")
         if action == "status":
@@ -578,13 +581,13 @@ def run_class(args: argparse.Namespace, entries: list[Entry]) -> int:
     problems = checks_before_start(args, entries, slots, settings)
     if problems:
         return fail("nothing was started:\n" + "\n".join(f"  - {p}" for p in problems))
-    env, notices = class_env(environ, args.backend, prepared)
+    env, notices = class_env(environ, args.backend, prepared, make=session.NEEDS[args.action].stack == "create")
     for notice in notices:
         print(notice, file=sys.stderr)
     job = child_job(
         args.action, slots, {e.student: e.docker_host for e in entries}, args.backend, args.workspace_root,
         logs=args.logs.resolve(), settings={e.student: dict(e.settings) for e in entries}, env=env,
-        timeout=args.student_timeout * 60 if args.student_timeout > 0 else None,
+        timeout=args.student_timeout * 60 if args.student_timeout > 0 else None, idle_for=getattr(args, "idle_for", None),
     )
     outcomes = run_with_progress(students, job, args.parallel)
     finish(args, outcomes, host_names(entries, settings))

@@ -12,11 +12,12 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import sys
 import traceback
 from pathlib import Path
 
-from k8s_lab import session
+from k8s_lab import idle, session
 
 ROOT = Path(__file__).resolve().parent
 ACTIONS = ("up", "preview", "destroy", "status", "stop", "start")
@@ -78,16 +79,15 @@ def run_one(
     env: dict[str, str],
     workspace_root: str | None = None,
     settings: dict[str, str] | None = None,
+    idle_for: int | None = None,
 ) -> dict[str, str]:
     """In the child process: configure the student's stack and run `action` on it."""
-    from pulumi import automation as auto
 
     def phase(text: str) -> None:
         print(f"PHASE {text}", flush=True)
 
     phase("selecting stack")
-    options = auto.LocalWorkspaceOptions(env_vars=env, pulumi_command=pulumi_command(env))
-    stack = auto.create_or_select_stack(stack_name=student, work_dir=str(ROOT), opts=options)
+    stack = open_stack(action, student, env)
     if action in ("up", "preview"):
         configure_stack(stack, student, slot, docker_host, workspace_root, settings)
 
@@ -110,24 +110,73 @@ def run_one(
         stack.destroy(on_event=on_event)
         return {}
     elif action in ("stop", "start"):
-        return power_one(action, stack, phase)
+        return power_one(action, stack, phase, idle_for)
     return outputs_of(stack, with_status=action == "status")
+
+
+def open_stack(action: str, student: str, env: dict[str, str]):
+    """The student's stack: through the Pulumi CLI (made when new), or its settings file alone."""
+    from pulumi import automation as auto
+
+    if action in SETTINGS_ONLY:
+        return FileStack(student, env)
+    options = auto.LocalWorkspaceOptions(env_vars=env, pulumi_command=pulumi_command(env))
+    return auto.create_or_select_stack(stack_name=student, work_dir=str(ROOT), opts=options)
+
+
+# As lab.py (session.NEEDS' "settings"): stop, start and status read the stack's settings
+# file and need no Pulumi CLI; status asks one for the handouts' outputs only when one is at hand.
+SETTINGS_ONLY = ("stop", "start", "status")
+
+
+class FileStack(session.SettingsOnlyStack):
+    """A student's stack as its Pulumi.<student>.yaml shows it (session.file_settings)."""
+
+    def get_all_config(self) -> dict:
+        from types import SimpleNamespace
+
+        settings = session.file_settings(self.name, ROOT)
+        if settings is None:
+            raise RuntimeError(f"{self.name} has no lab here (no Pulumi.{self.name}.yaml): classroom.py up makes it")
+        return {f"{session.PROJECT}:{key}": SimpleNamespace(value=value, secret=False) for key, value in settings.items()}
+
+    def outputs(self) -> dict:
+        """The stack's outputs from a Pulumi CLI already at hand (never fetched), else none."""
+        from pulumi import automation as auto
+
+        command = pulumi_command(self.environ)
+        if command is None and not shutil.which("pulumi", path=self.environ.get("PATH")):
+            return {}
+        options = auto.LocalWorkspaceOptions(env_vars=self.environ, pulumi_command=command)
+        return dict(auto.select_stack(stack_name=self.name, work_dir=str(ROOT), opts=options).outputs())
 
 
 def outputs_of(stack, with_status: bool) -> dict[str, str]:
     outputs = stack.outputs()
-    result = {name: str(value.value) for name, value in outputs.items() if name in ("ideUrl", "idePassword", "registry", "ingressUrl")}
+    result = {name: str(value.value) for name, value in outputs.items() if name in ("ideUrl", "idePassword", "registry", "ingressUrl", "ideCertificate")}
     if with_status:
         result["status"] = status_one(stack)
     return result
 
 
-def power_one(action: str, stack, phase) -> dict[str, str]:
-    """Stop or start one student's lab (k8s_lab.verbs); a failure names the repair."""
+def power_one(action: str, stack, phase, idle_for: int | None = None) -> dict[str, str]:
+    """Stop or start one student's lab (k8s_lab.verbs); a failure names the repair. With
+    `idle_for`, stop only an idle lab; the result says what was decided and why."""
     from k8s_lab import verbs
 
     target = verbs.target(stack.name, session.stack_settings(stack))
     errors: list[str] = []
+    if action == "stop" and idle_for is not None:
+        said: list[str] = []
+
+        def tell(line: str) -> None:
+            said.append(line)
+            phase(line)
+
+        code = verbs.stop_if_idle(target, idle_for, log=tell, err=errors.append)
+        if code:
+            raise RuntimeError(" ".join(errors))
+        return {"idle": said[0] if said else ""}
     code = (verbs.stop if action == "stop" else verbs.start)(target, log=phase, err=errors.append)
     if code:
         raise RuntimeError(" ".join(errors))
@@ -151,10 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend")
     parser.add_argument("--workspace-root")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting from the roster (checked there)")
+    parser.add_argument("--idle-for", type=idle.duration_argument)
     args = parser.parse_args(argv)
     settings = dict(pair.partition("=")[::2] for pair in args.set)
     try:
-        outputs = run_one(args.action, args.student, args.slot, args.docker_host, backend_env(args.backend), args.workspace_root, settings)
+        env = backend_env(args.backend)
+        outputs = run_one(args.action, args.student, args.slot, args.docker_host, env, args.workspace_root, settings, args.idle_for)
     except Exception as error:  # noqa: BLE001 - one line for the teacher's table, the whole of it in the log
         traceback.print_exc()
         print(f"FAILED {one_line(error)}", flush=True)

@@ -31,6 +31,7 @@ class IdeContainerArgs:
     docker_hostname: str | None = None  # the Docker host's name, when it is another machine
     memory_mb: int | None = None  # the IDE's share of labMemory (k8s_lab.limits); None: no cap
     cpus: str | None = None  # labCpus; None: no cap
+    https: ide_container.Https | None = None  # None: plain HTTP (loopback without a certificate)
 
 
 class IdeContainer(pulumi.ComponentResource):
@@ -42,19 +43,18 @@ class IdeContainer(pulumi.ComponentResource):
         volumes = [
             docker.ContainerVolumeArgs(volume_name=args.vscode_volume, container_path=ide_container.CONFIG_DIR),
             docker.ContainerVolumeArgs(volume_name=args.src_volume, container_path=ide_container.SRC_DIR),
+            *(
+                docker.ContainerVolumeArgs(host_path=mount.host_path, container_path=mount.container_path)
+                for mount in ide_container.host_mounts(args.mount_docker_socket)
+            ),
         ]
-        if args.mount_docker_socket:
-            volumes.append(
-                docker.ContainerVolumeArgs(
-                    host_path=ide_container.DOCKER_SOCKET, container_path=ide_container.DOCKER_SOCKET
-                )
-            )
-        healthcheck = ide_container.HEALTHCHECK
+        https = args.https is not None
+        healthcheck = ide_container.healthcheck(https)
         container = docker.Container(
             f"{name}-container",
             name=args.names.ide_container,
             image=args.image,
-            envs=ide_container.environment(args.timezone, args.extra_env, args.extra_env_secret),
+            envs=ide_container.environment(args.timezone, args.extra_env, args.extra_env_secret, https),
             working_dir=ide_container.WORKING_DIR,
             ports=[
                 docker.ContainerPortArgs(internal=internal, external=external, ip=args.bind_address)
@@ -82,6 +82,7 @@ class IdeContainer(pulumi.ComponentResource):
                     )
                     for env_name, value in (args.extra_env if args.extra_env_secret else ())
                 ),
+                *https_uploads(args.https),
             ],
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
@@ -109,5 +110,34 @@ class IdeContainer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, replace_on_changes=["memory", "memorySwap"]),
         )
         self.name = container.name
-        self.url = pulumi.Output.from_input(ide_container.ide_url(args.bind_address, args.ports, args.docker_hostname))
+        self.url = pulumi.Output.from_input(ide_container.ide_url(args.bind_address, args.ports, args.docker_hostname, https))
         self.register_outputs({"name": self.name, "url": self.url})
+
+
+def https_uploads(https: ide_container.Https | None) -> list[docker.ContainerUploadArgs]:
+    """code-server's config file that turns HTTPS on and, when the teacher gave them, the
+    certificate and its key (secret, readable by root only). Uploads are written before the
+    container starts and are never read back: terraform-provider-docker keeps `upload` as
+    the state has it ("upload can't be imported", resourceDockerContainerRead) and any change
+    replaces the container (ForceNew), so the second `up` changes nothing."""
+    if https is None:
+        return []
+    uploads = [
+        docker.ContainerUploadArgs(
+            file=ide_container.HTTPS_CONFIG_FILE,
+            content=ide_container.https_config(https),
+            permissions=ide_container.PUBLIC_FILE_MODE,
+        )
+    ]
+    if https.certificate is not None and https.key is not None:
+        uploads += [
+            docker.ContainerUploadArgs(
+                file=ide_container.HTTPS_CERT_FILE, content=https.certificate, permissions=ide_container.PUBLIC_FILE_MODE
+            ),
+            docker.ContainerUploadArgs(
+                file=ide_container.HTTPS_KEY_FILE,
+                content=pulumi.Output.secret(https.key),
+                permissions=ide_container.PASSWORD_FILE_MODE,
+            ),
+        ]
+    return uploads

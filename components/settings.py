@@ -37,6 +37,7 @@ def read_lab_config() -> LabConfig:
         stack=pulumi.get_stack(),
         password_is_secret=pulumi.runtime.is_config_secret(f"{prefix}idePassword"),
         ide_env_secret=pulumi.runtime.is_config_secret(f"{prefix}ideEnv"),
+        tls_key_is_secret=pulumi.runtime.is_config_secret(f"{prefix}ideTlsKey"),
     )
     check_interpreter()
     return lab

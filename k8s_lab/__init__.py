@@ -5,14 +5,16 @@ socket, fetch nothing, and give the same answer on every machine):
   config (the settings table), names, ports, workspace (path rules; `ensure_folders` makes
   the folders during `up` only), kind_config, kubeconfig, ide_container, ide_image (reads
   ide/ only), ingress, registry, network, docker_host, commands, limits, mirror, repair,
-  roster, orchestrate, handout, capacity.
+  roster, orchestrate, handout, idle (when a lab counts as idle), exits (lab.py's exit codes
+  and how to run it here), capacity (whether a class fits its host).
 
 Actions, which run programs or talk to Docker, kind or the network, and are called by
 lab.py, classroom.py and the commands Pulumi runs, never to compute a resource input:
   kind_lifecycle (the commands' helper: `python -m k8s_lab.kind_lifecycle`), drift (a
   read-only `docker ps`, for warnings and repairs), tools (the pinned fetcher), host_ports,
   power (stop/start), status, doctor, verbs, session (what lab.py and classroom.py share:
-  tools, state backend, passphrase, stack selection, repairs), runner (the one way to run a program).
+  tools, state backend, passphrase, stack selection, repairs), runner (the one way to run a program),
+  idle_probe (reads an IDE's idle time through `docker exec`).
 
 tests/test_module_kinds.py holds the rules to that: none imports a module that acts.
 """
@@ -20,6 +22,7 @@ tests/test_module_kinds.py holds the rules to that: none imports a module that a
 RULES = (
     "config", "names", "ports", "workspace", "kind_config", "kubeconfig", "ide_container", "ide_image", "ingress",
     "registry", "network", "docker_host", "commands", "limits", "mirror", "repair", "roster", "orchestrate", "handout",
-    "capacity",
+    "idle", "exits", "capacity",
 )
-ACTIONS = ("kind_lifecycle", "drift", "tools", "host_ports", "power", "status", "doctor", "verbs", "session", "runner")
+ACTIONS = ("kind_lifecycle", "drift", "tools", "host_ports", "power", "status", "doctor", "verbs", "session", "runner",
+           "idle_probe")

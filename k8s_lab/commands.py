@@ -97,5 +97,5 @@ def interpreter_problem(program_path: str, executable: str, which: Callable[...,
     return (
         "the lab's commands run `python -m k8s_lab.kind_lifecycle`, and Pulumi's command provider finds no "
         "`python` on its PATH. Activate the project's venv before `pulumi up` (source venv/bin/activate, or "
-        "venv\\Scripts\\activate on Windows), or run `python lab.py up`, which does it for you"
+        "venv\\Scripts\\activate on Windows), or run `lab.py up` with the venv's python (venv/bin/python lab.py up, venv\\Scripts\\python lab.py up on Windows), which does it for you"
     )

@@ -15,16 +15,20 @@ half-made. (kind's config code splits the same way: types, defaults, validate.)
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import re
+import ssl
 import sys
+import tempfile
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from k8s_lab import limits
+from k8s_lab import ide_container, limits
 from k8s_lab import names as lab_names
 from k8s_lab import ports as lab_ports
 from k8s_lab import workspace
@@ -52,6 +56,8 @@ RESERVED_IDE_ENV = frozenset(
         "HASHED_PASSWORD",
         "FILE__PASSWORD",
         "FILE__HASHED_PASSWORD",
+        "CODE_SERVER_CONFIG",  # names the file that turns HTTPS on (k8s_lab.ide_container)
+        "FILE__CODE_SERVER_CONFIG",
     }
 )
 
@@ -227,6 +233,67 @@ def _limit(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     return read
 
 
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----([A-Za-z0-9+/=\s]*)-----END \1-----")
+PEM_KEY_LABELS = ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY")
+
+
+def _pem_blocks(text: str) -> list[str] | None:
+    """The labels of `text`'s PEM blocks, None when it is not PEM (or holds anything else)."""
+    found = _PEM_BLOCK.findall(text)
+    if not found or _PEM_BLOCK.sub("", text).strip():
+        return None
+    for _, body in found:
+        try:
+            base64.b64decode("".join(body.split()), validate=True)
+        except ValueError:
+            return None
+    return [label for label, _ in found]
+
+
+def pem_certificate(text: str) -> str:
+    labels = _pem_blocks(text)
+    if not labels or set(labels) != {"CERTIFICATE"}:
+        first = text.strip().splitlines()[0][:40] if text.strip() else ""
+        raise Invalid("is not a PEM certificate (-----BEGIN CERTIFICATE-----, the server's first, then its chain)", shown=repr(first))
+    try:  # OpenSSL reads it, in memory, as Node's TLS will
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=text)
+    except ssl.SSLError as error:
+        raise Invalid(f"cannot be read as an X.509 certificate ({error.reason or error})", shown=repr(text.strip().splitlines()[0][:40])) from None
+    return text.strip() + "\n"
+
+
+def pem_private_key(text: str) -> str:
+    labels = _pem_blocks(text)
+    if labels == ["ENCRYPTED PRIVATE KEY"]:
+        raise Invalid(
+            "is encrypted; code-server cannot ask for its passphrase",
+            "decrypt it (openssl pkey -in key.pem -out plain-key.pem), then pulumi config set --secret ideTlsKey < plain-key.pem",
+        )
+    if labels is None or len(labels) != 1 or labels[0] not in PEM_KEY_LABELS:
+        raise Invalid("is not one PEM private key (-----BEGIN PRIVATE KEY-----)")
+    return text.strip() + "\n"
+
+
+def certificate_pair_problem(certificate: str, key: str) -> str | None:
+    """Why code-server could not serve `certificate` with `key`, checked as Node's TLS would
+    (OpenSSL): each is read, and the key must be the certificate's. Python's ssl reads a
+    chain only from files, so both go to a private temporary folder (mode 0700) for the
+    moment of the check; nothing else of the machine is read."""
+    with tempfile.TemporaryDirectory(prefix="k8s-lab-tls-") as folder:
+        cert_file, key_file = Path(folder, "cert.pem"), Path(folder, "key.pem")
+        cert_file.write_text(certificate, encoding="ascii")
+        key_file.touch(mode=0o600)
+        key_file.write_text(key, encoding="ascii")
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(str(cert_file), str(key_file))
+        except ssl.SSLError as error:
+            if "PEM lib" in str(error):
+                return f"cannot be read as a private key ({error.reason or error})"
+            # KEY_VALUES_MISMATCH, or NO_CERTIFICATE_ASSIGNED for a key of another kind (EC for RSA)
+            return f"is not the private key of ideTlsCert ({error.reason or error})"
+    return None
+
+
 def docker_host(text: str) -> str:
     why = docker_host_problem(text)
     if why:
@@ -290,7 +357,7 @@ SETTINGS: tuple[Setting, ...] = (
         "workspaceRoot", "workspace_root", "string", "",
         r"Absolute folder holding <student>/src and <student>/vscode (C:\..., \\server\share\... or /...). "
         "lab.py stores <home>/k8s-lab when empty; required for plain pulumi up, not for a dockerHost lab.",
-        "`python lab.py up` stores <your home>/k8s-lab; or pulumi config set workspaceRoot <absolute folder>, "
+        "`lab.py up` (run with the venv's python) stores <your home>/k8s-lab; or pulumi config set workspaceRoot <absolute folder>, "
         r"e.g. /home/me/k8s-lab or C:\Users\me\k8s-lab",
         workspace_root, shown_default="stored by `lab.py up`",
     ),
@@ -318,7 +385,11 @@ SETTINGS: tuple[Setting, ...] = (
         f"pulumi config set workers <n> with a whole number from 0 to {MAX_WORKERS} (0: the control plane runs everything)",
         whole_number(0, MAX_WORKERS),
     ),
-    switch("mountDockerSocket", "mount_docker_socket", True, "Mount the host's docker socket into the IDE (root on the host, as the seed does)."),
+    switch(
+        "mountDockerSocket", "mount_docker_socket", True,
+        "Mount the host's docker socket into the IDE, as the seed does, so students can build images: it is root on the "
+        "host, over every other student's lab too (README, Classroom). false for classes that build no images.",
+    ),
     Setting(
         "timezone", "timezone", "string", DEFAULT_TIMEZONE,
         "IANA time zone of the IDE (TZ).",
@@ -348,6 +419,21 @@ SETTINGS: tuple[Setting, ...] = (
         docker_host, shown_default="this machine's Docker",
     ),
     switch("allowRemoteAccess", "allow_remote_access", False, "Required to publish ports on a bindAddress other than loopback (the IDE is a root shell with the host's docker)."),
+    Setting(
+        "ideTlsCert", "ide_tls_cert", "string", "",
+        "The IDE's HTTPS certificate, PEM with its chain, for a name students' browsers trust (pulumi config set ideTlsCert "
+        "< cert.pem). Beyond loopback the IDE is always HTTPS; empty: code-server makes a self-signed certificate, which "
+        "browsers warn about once. Set, it is served on loopback too.",
+        "pulumi config set ideTlsCert < cert.pem (the PEM file, piped in), or pulumi config rm ideTlsCert for a self-signed one",
+        pem_certificate, shown_default="self-signed (beyond loopback)",
+    ),
+    Setting(
+        "ideTlsKey", "ide_tls_key", "string", None,
+        "The private key of ideTlsCert, PEM, unencrypted, a secret (pulumi config set --secret ideTlsKey < key.pem). "
+        "Students are root in the IDE and can read it: a certificate for the class hosts only.",
+        "pulumi config set --secret ideTlsKey < key.pem (the key of ideTlsCert, unencrypted)",
+        pem_private_key, shown_default="none", secret=True,
+    ),
     Setting(
         "networkMtu", "network_mtu", "integer", 0,
         f"MTU of the lab network ({MIN_MTU}..{MAX_MTU}, e.g. 1450 behind a VPN). 0 means the Docker daemon's default.",
@@ -402,7 +488,23 @@ class LabConfig:
     lab_memory_mb: int | None = None  # None: no cap
     lab_cpus: str | None = None  # None: no cap
     registry_mirror: str | None = None  # None: pull from the registries themselves
+    ide_tls_cert: str | None = None  # the teacher's certificate (PEM); None: self-signed beyond loopback
+    ide_tls_key: str | None = field(default=None, repr=False)  # its key (PEM, secret)
     ide_env_secret: bool = False  # ideEnv was set with --secret: its values stay secret
+
+    @property
+    def ide_https(self) -> bool:
+        """The IDE is served over HTTPS beyond loopback (passwords would cross the network in
+        clear text otherwise), and wherever the teacher gave a certificate."""
+        return self.ide_tls_cert is not None or not ipaddress.ip_address(self.bind_address).is_loopback
+
+    @property
+    def https(self) -> ide_container.Https | None:
+        """How the IDE serves HTTPS (None: plain HTTP), for the name in its URL."""
+        if not self.ide_https:
+            return None
+        host = lab_ports.reachable_host(self.bind_address, self.docker.hostname)
+        return ide_container.Https(cert_host=host, certificate=self.ide_tls_cert, key=self.ide_tls_key)
 
     @property
     def docker(self) -> DockerHost:
@@ -467,12 +569,24 @@ class _Reader:
             self.bad(key, _shown(self.raw[key]), "is not a k8s-lab setting", fix)
 
 
+def read_setting(raw: Mapping[str, str | None], key: str) -> Any:
+    """One setting of a stack through its parser and default, for the verbs that need only a
+    few (stop, start, status, doctor, the port check); a bad value is the ConfigError the
+    program would raise for it."""
+    reader = _Reader(raw)
+    value = reader.read(BY_KEY[key])
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    return value
+
+
 def parse_lab_config(
     raw: Mapping[str, str | None],
     *,
     stack: str,
     password_is_secret: bool = True,
     ide_env_secret: bool = False,
+    tls_key_is_secret: bool = True,
 ) -> LabConfig:
     """Validate `raw` (key -> the string Pulumi gives, None when unset) into a LabConfig."""
     reader = _Reader(raw)
@@ -480,9 +594,11 @@ def parse_lab_config(
     values = {setting.field: reader.read(setting) for setting in SETTINGS}
     _defaults_from_other_keys(reader, values, stack)
     _rules_across_keys(reader, values, password_is_secret)
+    _certificate_rules(reader, values, tls_key_is_secret)
     if reader.problems:
         raise ConfigError(reader.problems)
     values["network_mtu"] = values["network_mtu"] or None
+    values["ide_tls_cert"] = values["ide_tls_cert"] or None
     values["ide_env_secret"] = ide_env_secret and bool(values["ide_env"])
     return LabConfig(**values)
 
@@ -530,6 +646,33 @@ def _rules_across_keys(reader: _Reader, values: dict[str, Any], password_is_secr
             f"is loopback on the remote Docker host {host.hostname}, out of the students' reach",
             "pulumi config set bindAddress 0.0.0.0 and pulumi config set allowRemoteAccess true",
         )
+
+
+def _certificate_rules(reader: _Reader, values: dict[str, Any], key_is_secret: bool) -> None:
+    """A certificate needs its key and a key its certificate; the key is a secret."""
+    reported = {problem.key for problem in reader.problems}
+    cert, key = reader.text("ideTlsCert"), reader.text("ideTlsKey")
+    if cert is not None and key is None:
+        reader.bad(
+            "ideTlsKey", "(unset)", "is needed with ideTlsCert: code-server serves a certificate only with its private key",
+            "pulumi config set --secret ideTlsKey < key.pem (the key of that certificate), or pulumi config rm ideTlsCert "
+            "for a self-signed one",
+        )
+    if key is not None and cert is None:
+        reader.bad(
+            "ideTlsCert", "(unset)", "is needed with ideTlsKey: a private key alone serves nothing",
+            "pulumi config set ideTlsCert < cert.pem (the certificate of that key), or pulumi config rm ideTlsKey",
+        )
+    if key is not None and not key_is_secret and "ideTlsKey" not in reported:
+        reader.bad("ideTlsKey", "(hidden)", "is stored in plain text", "pulumi config set --secret ideTlsKey < key.pem")
+    if values["ide_tls_cert"] and values["ide_tls_key"] and not reported & {"ideTlsCert", "ideTlsKey"}:
+        why = certificate_pair_problem(values["ide_tls_cert"], values["ide_tls_key"])
+        if why:
+            reader.bad(
+                "ideTlsKey", "(hidden)", why,
+                "give the certificate and the key made with it: pulumi config set ideTlsCert < cert.pem and "
+                "pulumi config set --secret ideTlsKey < key.pem",
+            )
 
 
 # --- what is generated from the table ------------------------------------------------------

@@ -20,6 +20,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from k8s_lab.exits import lab_command
 from k8s_lab.kind_lifecycle import CLUSTER_LABEL, NETWORK_ID_ENV  # noqa: F401  (re-exported: components/cluster.py)
 from k8s_lab.names import LabNames
 
@@ -77,7 +78,7 @@ def image_present(reference: str, docker_env: dict[str, str] | None = None, run:
 def lost_cluster_message(names: LabNames, cluster_urn: str) -> str:
     return (
         f"kind cluster {names.cluster!r} is gone but the lab's IDE is still there (deleted outside Pulumi?). "
-        f"`python lab.py up` makes it again; with plain Pulumi: pulumi up --replace '{cluster_urn}'"
+        f"`{lab_command('up')}` makes it again; with plain Pulumi: pulumi up --replace '{cluster_urn}'"
     )
 
 

@@ -6,7 +6,24 @@ import os
 from pathlib import Path
 
 
-def render_handout(student: str, ide_url: str, password: str, registry: str | None, ingress_url: str | None) -> str:
+SELF_SIGNED_WARNING = [
+    "",
+    "## The browser's warning (once)",
+    "",
+    "Your IDE is served over HTTPS, so your password does not cross the network in clear text. Its certificate",
+    "was made by the lab itself (self-signed), so the first time you open the address above the browser warns:",
+    "\"Your connection is not private\" (Chrome, Edge: NET::ERR_CERT_AUTHORITY_INVALID), \"Warning: Potential",
+    "Security Risk Ahead\" (Firefox) or \"This Connection Is Not Private\" (Safari). Check that the address in",
+    "the bar is exactly the one above, then: Chrome/Edge: Advanced, then Proceed to ... (unsafe); Firefox:",
+    "Advanced..., then Accept the Risk and Continue; Safari: Show Details, then visit this website. The browser",
+    "remembers it. A warning on any other address is not your lab: close it and ask your teacher.",
+]
+
+
+def render_handout(
+    student: str, ide_url: str, password: str, registry: str | None, ingress_url: str | None, certificate: str | None = None
+) -> str:
+    """`certificate`: the stack's ideCertificate output ("self-signed", "given"; None: plain HTTP)."""
     lines = [
         f"# {student}'s practice lab",
         "",
@@ -31,6 +48,9 @@ def render_handout(student: str, ide_url: str, password: str, registry: str | No
         "",
         "Your files live in `/code/cloud-cicd-src`; they stay when the lab is removed.",
     ]
+    if certificate == "self-signed":
+        at = lines.index("## Kubernetes from the IDE") - 1  # right after the addresses
+        lines[at:at] = SELF_SIGNED_WARNING
     if registry:
         lines += [
             "",

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 
 from k8s_lab.ports import SlotPorts
+from k8s_lab.exits import lab_command
 
 # errno for "in use" on POSIX, and Winsock's code for it on Windows.
 _IN_USE = {errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", errno.EADDRINUSE)}
@@ -56,5 +57,5 @@ def port_conflict_message(bind_address: str, slot: int, taken: list[tuple[str, i
     listed = "\n".join(f"  - {bind_address}:{port} ({purpose})" for purpose, port in taken)
     return (
         f"slot {slot} needs host ports that are already in use:\n{listed}\n"
-        f"Fix: pick a free slot (python lab.py config slot <n>, or pulumi config set slot <n>), or stop what listens there."
+        f"Fix: pick a free slot ({lab_command('config', 'slot', '<n>')}), or stop what listens there."
     )

@@ -1,9 +1,10 @@
-"""What the IDE container is given: environment, paths, ports and health check (the seed's
-compose file, per student)."""
+"""What the IDE container is given: environment, paths, mounts, ports, health check and, beyond
+loopback, HTTPS (the seed's compose file, per student)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 
 from k8s_lab.ports import SlotPorts, reachable_host
 
@@ -39,6 +40,70 @@ HEALTHCHECK = Healthcheck(
     start_period="10s",
     retries=5,
 )
+
+
+def healthcheck(https: bool = False) -> Healthcheck:
+    """Over HTTPS the check asks https://localhost without verifying the certificate (-k):
+    it is made for the name students use, or self-signed, never for localhost. Docker
+    stores the test list as given and terraform-provider-docker reads it back from
+    Config.Healthcheck.Test (resource_docker_container_funcs.go, resourceDockerContainerRead),
+    so the second `up` sees what the first set."""
+    if not https:
+        return HEALTHCHECK
+    tests = ["CMD", "curl", "-fsSk", f"https://localhost:{CODE_SERVER_PORT}/healthz"]
+    return Healthcheck(tests, HEALTHCHECK.interval, HEALTHCHECK.timeout, HEALTHCHECK.start_period, HEALTHCHECK.retries)
+
+
+@dataclass(frozen=True)
+class Mount:
+    host_path: str
+    container_path: str
+
+
+def host_mounts(mount_docker_socket: bool) -> list[Mount]:
+    """Host paths bound into the IDE. The docker socket is root on the host (every container,
+    every student's lab, every file); without it the IDE's docker CLI reaches no daemon. The
+    IDE is given no docker group either way (no group_add): it runs as root (PUID=0) only so
+    that the socket, when mounted, is usable."""
+    return [Mount(DOCKER_SOCKET, DOCKER_SOCKET)] if mount_docker_socket else []
+
+
+# HTTPS beyond loopback. linuxserver's service script starts code-server with fixed flags
+# (root/etc/s6-overlay/s6-rc.d/svc-code-server/run at 4.93.1-ls238), so the certificate
+# reaches it through code-server's config file instead: CODE_SERVER_CONFIG names the file
+# (coder/code-server v4.93.1 src/node/cli.ts readConfigFile), whose keys become flags
+# (parseConfigFile: `cert: true` is `--cert`, which makes a self-signed certificate for
+# `cert-host`; `cert: <path>` with `cert-key: <path>` serves the given one). Flags on the
+# command line win over the file, and the script sets no cert flag. The self-signed pair is
+# written to code-server's data folder under /config, the student's vscode volume, so it
+# stays the same across restarts and a recreated container: students accept it once.
+# code-server makes it with the `pem` package, which runs the openssl command; the image
+# has it through ca-certificates (Depends: openssl) in ide/Dockerfile.
+HTTPS_CONFIG_FILE = "/run/secrets/code-server-https.yaml"
+HTTPS_CERT_FILE = "/run/secrets/code-server-https.crt"
+HTTPS_KEY_FILE = "/run/secrets/code-server-https.key"
+PUBLIC_FILE_MODE = "0444"
+
+
+@dataclass(frozen=True)
+class Https:
+    """How the IDE serves HTTPS: the teacher's certificate and key (PEM), or, when none is
+    given, code-server's self-signed one for `cert_host`, the name in the IDE's URL."""
+
+    cert_host: str
+    certificate: str | None = None
+    key: str | None = field(default=None, repr=False)  # secret
+
+    @property
+    def self_signed(self) -> bool:
+        return self.certificate is None
+
+
+def https_config(https: Https) -> str:
+    """code-server's config file (YAML); json.dumps quotes a value as YAML reads it."""
+    if https.self_signed:
+        return f"cert: true\ncert-host: {json.dumps(https.cert_host)}\n"
+    return f"cert: {json.dumps(HTTPS_CERT_FILE)}\ncert-key: {json.dumps(HTTPS_KEY_FILE)}\n"
 WAIT_TIMEOUT_SECONDS = 300
 
 
@@ -50,12 +115,13 @@ def secret_env_file(name: str) -> str:
     return f"{SECRET_ENV_DIR}/ide-env-{name}"
 
 
-def environment(timezone: str, extra: tuple[tuple[str, str], ...], extra_secret: bool = False) -> list[str]:
+def environment(timezone: str, extra: tuple[tuple[str, str], ...], extra_secret: bool = False, https: bool = False) -> list[str]:
     """KEY=VALUE entries; config validation keeps `extra` from overriding the lab's own.
     Secret `extra` entries (ideEnv set with --secret) are given as FILE__<NAME> pointing at
-    an uploaded file, like the password, so their values stay out of `docker inspect`."""
+    an uploaded file, like the password, so their values stay out of `docker inspect`.
+    With `https`, CODE_SERVER_CONFIG names the config file that turns HTTPS on."""
     if extra_secret:
-        return environment(timezone, ()) + [f"FILE__{name}={secret_env_file(name)}" for name, _ in extra]
+        return environment(timezone, (), https=https) + [f"FILE__{name}={secret_env_file(name)}" for name, _ in extra]
     lab = [
         f"TZ={timezone}",
         "PUID=0",  # as the seed: root, so the mounted docker socket is usable
@@ -63,6 +129,8 @@ def environment(timezone: str, extra: tuple[tuple[str, str], ...], extra_secret:
         f"FILE__PASSWORD={PASSWORD_FILE}",
         f"DEFAULT_WORKSPACE={WORKING_DIR}",
     ]
+    if https:
+        lab.append(f"CODE_SERVER_CONFIG={HTTPS_CONFIG_FILE}")
     return lab + [f"{name}={value}" for name, value in extra]
 
 
@@ -71,5 +139,5 @@ def published_ports(ports: SlotPorts) -> list[tuple[int, int]]:
     return [(CODE_SERVER_PORT, ports.ide), (LIVE_SERVER_PORT, ports.live_server)]
 
 
-def ide_url(bind_address: str, ports: SlotPorts, docker_hostname: str | None = None) -> str:
-    return f"http://{reachable_host(bind_address, docker_hostname)}:{ports.ide}"
+def ide_url(bind_address: str, ports: SlotPorts, docker_hostname: str | None = None, https: bool = False) -> str:
+    return f"{'https' if https else 'http'}://{reachable_host(bind_address, docker_hostname)}:{ports.ide}"

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from k8s_lab import limits, tools
+from k8s_lab.exits import lab_command
 from k8s_lab.registry import hosts_toml
 
 CLUSTER_LABEL = "io.x-k8s.kind.cluster"  # kind's label on every node container
@@ -171,8 +172,8 @@ def apply_node_limits(kind: Kind, cluster: str, shares: limits.Shares, log: Call
 PREVIOUS_OUTPUT_ENV = "PULUMI_COMMAND_STDOUT"  # pulumi-command sets it on an update run (local/commandOutputs.go)
 NETWORK_ID_ENV = "K8S_LAB_NETWORK_ID"  # the lab network's Docker ID (k8s_lab.drift, components/cluster.py)
 REMAKE_REPAIR = (
-    "If the lab is only stopped, start it (python lab.py start) and run `up` again. To make the cluster anew, "
-    "run `python lab.py up` (it replaces a lost cluster) or `pulumi up --replace "
+    f"If the lab is only stopped, start it ({lab_command('start')}) and run `up` again. To make the cluster anew, "
+    f"run `{lab_command('up')}` (it replaces a lost cluster) or `pulumi up --replace "
     "'urn:pulumi:<stack>::k8s-lab::k8s-lab:index:KindCluster$command:local:Command::cluster-cluster'`"
 )
 

@@ -43,3 +43,26 @@ def set_namespace(kubeconfig_yaml: str, context: str, namespace: str) -> str:
     for entry in matches:
         entry.setdefault("context", {})["namespace"] = namespace
     return yaml.safe_dump(config, sort_keys=False, default_flow_style=False)
+
+
+def merge_into(existing_yaml: str, lab_yaml: str, name: str) -> str:
+    """`existing_yaml` (a user's kubeconfig, maybe empty) with the cluster, user and context of
+    `lab_yaml` (kind's, one of each) added under `name`, replacing an earlier merge of the
+    same lab, and `name` the current context; everything else is kept."""
+    lab = yaml.safe_load(lab_yaml)
+    if not isinstance(lab, dict) or not all(isinstance(lab.get(part), list) and lab[part] for part in ("clusters", "users", "contexts")):
+        raise KubeconfigError("the lab's kubeconfig has no cluster, user or context")
+    config = yaml.safe_load(existing_yaml) if existing_yaml.strip() else None
+    if config is None:
+        config = {"apiVersion": "v1", "kind": "Config", "preferences": {}}
+    if not isinstance(config, dict):
+        raise KubeconfigError("your kubeconfig is not a YAML mapping; fix or move it, then merge again")
+    cluster = {"name": name, "cluster": lab["clusters"][0].get("cluster", {})}
+    user = {"name": name, "user": lab["users"][0].get("user", {})}
+    context_details = dict(lab["contexts"][0].get("context", {}), cluster=name, user=name)
+    context = {"name": name, "context": context_details}
+    for part, entry in (("clusters", cluster), ("users", user), ("contexts", context)):
+        kept = [item for item in config.get(part) or [] if not (isinstance(item, dict) and item.get("name") == name)]
+        config[part] = [*kept, entry]
+    config["current-context"] = name
+    return yaml.safe_dump(config, sort_keys=False, default_flow_style=False)

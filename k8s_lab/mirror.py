@@ -137,8 +137,8 @@ def instructions(mirror: str) -> str:
     """What the teacher does with the caches once they run."""
     return (
         f"For every student's lab (nodes pull docker.io and registry.k8s.io through it):\n"
-        f"  python classroom.py up class.csv --set registryMirror={mirror}   (or a registryMirror column in the roster;\n"
-        f"  one lab: python lab.py config registryMirror {mirror})\n"
+        f"  classroom.py up class.csv --set registryMirror={mirror}   (or a registryMirror column in the roster;\n"
+        f"  one lab: lab.py config registryMirror {mirror})\n"
         f"For this host's own pulls (node image, registry:2, the IDE's bases; Docker Hub only), /etc/docker/daemon.json:\n"
         f"{daemon_json(mirror)}\n"
         f"then restart Docker (sudo systemctl restart docker; Docker Desktop: Settings > Docker Engine)."

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from k8s_lab import ide_container
 from k8s_lab.kind_lifecycle import Kind, LifecycleError, expected_nodes, wait_until_ready
 from k8s_lab.names import LabNames
+from k8s_lab.exits import lab_command
 
 Log = Callable[[str], None]
 
@@ -72,12 +73,12 @@ def stop(kind: Kind, names: LabNames, log: Log = print) -> list[str]:
     """Stop every container of the lab that runs; what was stopped."""
     parts = lab_parts(kind, names)
     if not parts.all:
-        raise LifecycleError(f"there is no lab of {names.student!r} in this Docker to stop. `python lab.py up` makes it")
+        raise LifecycleError(f"there is no lab of {names.student!r} in this Docker to stop. `{lab_command('up')}` makes it")
     order = [*parts.ide, *parts.registry, *reversed(node_order(parts.nodes))]
     running = [name for name in order if parts.all[name] == "running"]
     if running:
         kind._run([kind.docker, "stop", *running])
-    log(f"lab {names.student!r} stopped ({len(running)} containers); everything is kept. `python lab.py start` brings it back")
+    log(f"lab {names.student!r} stopped ({len(running)} containers); everything is kept. `{lab_command('start')}` brings it back")
     return running
 
 
@@ -86,7 +87,7 @@ def start(kind: Kind, names: LabNames, workers: int, timeout: float = 600, log: 
     parts = lab_parts(kind, names)
     missing = sorted(expected_nodes(names.cluster, workers) - set(parts.nodes)) + ([names.ide_container] if not parts.ide else [])
     if missing:
-        raise LifecycleError(f"lab {names.student!r} lacks {', '.join(missing)}: `python lab.py up` makes what is missing again")
+        raise LifecycleError(f"lab {names.student!r} lacks {', '.join(missing)}: `{lab_command('up')}` makes what is missing again")
     stopped_nodes = [name for name in node_order(parts.nodes) if parts.nodes[name] != "running"]
     if stopped_nodes:
         kind._run([kind.docker, "start", *stopped_nodes])
@@ -121,7 +122,7 @@ def wait_healthy(
         if status in ("missing", "exited", "dead") or clock() >= deadline:
             raise LifecycleError(
                 f"{container} is {status} after start (waited up to {timeout:.0f}s). Look with `docker logs {container}`; "
-                "`python lab.py up` makes it again if it stays so"
+                f"`{lab_command('up')}` makes it again if it stays so"
             )
         sleep(2)
 
@@ -136,5 +137,5 @@ def prove_kubeconfig(kind: Kind, names: LabNames, workers: int) -> None:
         detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no answer"]
         raise LifecycleError(
             f"the IDE's kubeconfig does not reach the cluster after start ({detail[0]}). "
-            "`python lab.py up` writes it again"
+            f"`{lab_command('up')}` writes it again"
         )

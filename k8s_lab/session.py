@@ -25,6 +25,7 @@ from typing import Any
 from k8s_lab import tools
 from k8s_lab.names import MAX_STUDENT_LENGTH
 from k8s_lab.runner import ProcessRunner, Runner
+from k8s_lab.exits import lab_command
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = ROOT / ".pulumi-state"
@@ -33,9 +34,56 @@ TOOLS_DIR = ROOT / ".tools"
 TOOLS_DIR_ENV = "K8S_LAB_TOOLS_DIR"  # another tools folder (say, one shared by several copies)
 FETCHABLE = ("kind", "pulumi")  # docker is never fetched
 K8S_DELETE_UNREACHABLE_ENV = "PULUMI_K8S_DELETE_UNREACHABLE"  # read by pulumi-kubernetes' Configure
-# What a verb needs besides Python; the rest need docker, kind and pulumi. Reading a stack's
-# outputs or config is the Pulumi CLI's work alone.
-NEEDS = {"info": ("pulumi",), "password": ("pulumi",), "config": ("pulumi",)}
+PROJECT = "k8s-lab"  # Pulumi.yaml's name: the prefix of every config key
+ALL_TOOLS = ("docker", "kind", "pulumi")
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What one verb needs, and nothing more: a verb that only reads never fetches.
+
+    tools: which of docker, kind and pulumi must be here (docker also answering);
+    fetch: whether what is missing of kind and pulumi is fetched into the tools folder;
+    stack: how the verb reaches its lab:
+      "create"   - selects the stack through the Pulumi CLI, making it when new (up, preview);
+      "select"   - selects an existing stack through the Pulumi CLI; an unknown name is refused;
+      "settings" - reads the stack's settings from its Pulumi.<stack>.yaml (no Pulumi CLI, no
+                   secrets); an unknown name is refused;
+      "optional" - the stack's settings when it has any, the defaults otherwise (doctor);
+      "list"     - the Pulumi CLI's list of stacks; "none" - no stack at all.
+    """
+
+    tools: tuple[str, ...]
+    fetch: bool
+    stack: str
+
+    def describe(self) -> str:
+        """README's "needs" column (tests/test_user_path.py holds README to it)."""
+        names = {"docker": "Docker", "kind": "kind", "pulumi": "the Pulumi CLI"}
+        what = [names[tool] for tool in self.tools]
+        text = what[0] if len(what) == 1 else ", ".join(what[:-1]) + " and " + what[-1]
+        if self.stack == "settings":
+            text += " and the lab's settings file"
+        if self.fetch:
+            text += " (kind and the Pulumi CLI fetched when missing)"
+        return text
+
+
+NEEDS: dict[str, Needs] = {
+    "up": Needs(ALL_TOOLS, fetch=True, stack="create"),
+    "preview": Needs(ALL_TOOLS, fetch=True, stack="create"),
+    "destroy": Needs(ALL_TOOLS, fetch=True, stack="select"),
+    "check": Needs(ALL_TOOLS, fetch=True, stack="none"),  # fetches only with --fetch
+    "doctor": Needs(("docker",), fetch=False, stack="optional"),
+    "status": Needs(("docker",), fetch=False, stack="settings"),
+    "stop": Needs(("docker",), fetch=False, stack="settings"),
+    "start": Needs(("docker",), fetch=False, stack="settings"),
+    "info": Needs(("pulumi",), fetch=False, stack="select"),
+    "password": Needs(("pulumi",), fetch=False, stack="select"),
+    "config": Needs(("pulumi",), fetch=False, stack="select"),
+    "kubeconfig": Needs(("pulumi",), fetch=False, stack="select"),
+    "list": Needs(("pulumi",), fetch=False, stack="list"),
+}
 
 
 @dataclass(frozen=True)
@@ -80,10 +128,27 @@ def docker_problem(run: Callable[..., subprocess.CompletedProcess] = subprocess.
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"`docker info` did not answer ({error})"
     if result.returncode != 0:
-        detail = (result.stderr or result.stdout).strip().splitlines()
-        return "Docker is installed but its daemon does not answer" + (f": {detail[-1]}" if detail else "") + (
+        detail = daemon_error_line(result.stderr or result.stdout)
+        if detail and "permission denied" in detail.lower():
+            return (
+                f"Docker's daemon runs but refuses you: {detail}. Add yourself to the docker group "
+                "(`sudo usermod -aG docker $USER`), log out and in, and try again"
+            )
+        return "Docker is installed but its daemon does not answer" + (f": {detail}" if detail else "") + (
             ". Start Docker Desktop (or `sudo systemctl start docker`) and try again"
         )
+    return None
+
+
+def daemon_error_line(output: str) -> str | None:
+    """The line of a failed `docker info` that says why. Older CLIs (Debian's 20.10) print the
+    connection error and then a Go template error about the --format, which says nothing."""
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    telling = [line for line in lines if re.search(r"cannot connect|error during connect|permission denied|daemon", line, re.I)]
+    plain = [line for line in lines if not line.lower().startswith(("template:", "errors pretty printing info"))]
+    for found in (telling, plain, lines):
+        if found:
+            return found[0] if found is telling else found[-1]
     return None
 
 
@@ -174,7 +239,7 @@ def prepare_tools(
     when there is nothing more to do: 2 after saying what stops the lab, 0 after `check`
     said what is used and what `up` would fetch (`check` itself fetches nothing)."""
     path = environ.get("PATH", "")
-    commands = NEEDS.get(action, ("docker", "kind", "pulumi"))
+    commands = NEEDS[action].tools
     needed = [tool for tool in TOOLS if tool.command in commands]
     findings = survey(needed, layout, path, which, runner or ProcessRunner())
     problem = blocking_problem(findings, fetch, docker_check if "docker" in commands else None)
@@ -309,10 +374,15 @@ def backend_url(state_dir: Path = STATE_DIR) -> str:
     return "file://" + state_dir.resolve().as_posix()
 
 
-def passphrase_env(environ: dict[str, str], passphrase_file: Path = PASSPHRASE_FILE) -> tuple[dict[str, str], str | None]:
+def passphrase_env(
+    environ: dict[str, str], passphrase_file: Path = PASSPHRASE_FILE, make: bool = True
+) -> tuple[dict[str, str], str | None]:
     """The environment entries that give Pulumi the stack passphrase, and a notice when a new
-    one was made. The user's own PULUMI_CONFIG_PASSPHRASE(_FILE) always wins."""
+    one was made (only when `make`: a verb that only reads leaves a fresh machine as it is).
+    The user's own PULUMI_CONFIG_PASSPHRASE(_FILE) always wins."""
     if environ.get("PULUMI_CONFIG_PASSPHRASE") is not None or environ.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
+        return {}, None
+    if not make and not passphrase_file.exists():
         return {}, None
     notice = None
     if not passphrase_file.exists():
@@ -327,11 +397,11 @@ def passphrase_env(environ: dict[str, str], passphrase_file: Path = PASSPHRASE_F
     return {"PULUMI_CONFIG_PASSPHRASE_FILE": str(passphrase_file)}, notice
 
 
-def workspace_env(environ: dict[str, str]) -> tuple[dict[str, str], str | None]:
+def workspace_env(environ: dict[str, str], make: bool = True) -> tuple[dict[str, str], str | None]:
     if not environ.get("PULUMI_BACKEND_URL"):
         STATE_DIR.mkdir(exist_ok=True)
     env = {"PULUMI_BACKEND_URL": environ.get("PULUMI_BACKEND_URL") or backend_url()}
-    passphrase, notice = passphrase_env(environ)
+    passphrase, notice = passphrase_env(environ, make=make)
     env.update(passphrase)
     return env, notice
 
@@ -342,15 +412,11 @@ def port_problem(stack_name: str, config: dict[str, str], own_lab_running: Calla
     Settings are read by the program's own parsers (k8s_lab/config.py); a bad one raises
     config.Invalid, and the program then names it with its fix."""
     from k8s_lab import host_ports
-    from k8s_lab.config import BY_KEY
+    from k8s_lab.config import read_setting
     from k8s_lab.ports import ports_for_slot
 
-    def setting(key: str):
-        text = (config.get(key) or "").strip()
-        return BY_KEY[key].parse(text) if text else BY_KEY[key].default
-
-    student = setting("student") or stack_name
-    slot, bind_address = setting("slot"), setting("bindAddress")
+    student = read_setting(config, "student") or stack_name
+    slot, bind_address = read_setting(config, "slot"), read_setting(config, "bindAddress")
     if own_lab_running(student):
         return None
     taken = host_ports.taken_ports(bind_address, ports_for_slot(slot))
@@ -378,8 +444,7 @@ def interpreter_problem(path: str, which: Callable[..., str | None] = shutil.whi
         return None
     return (
         "the lab's commands run `python`, and none is on PATH next to this interpreter "
-        f"({sys.executable}). Run lab.py with the venv's python: venv/bin/python lab.py up "
-        "(venv\\Scripts\\python lab.py up on Windows)"
+        f"({sys.executable}). Run lab.py with the venv's python: {lab_command('up')}"
     )
 
 
@@ -410,11 +475,17 @@ def look_for_repairs(stack_name: str, config: dict[str, str], deployed: bool):
     from k8s_lab.docker_host import DockerHost
     from k8s_lab.names import LabNames
 
+    from k8s_lab.config import read_setting
+
     if not deployed:
         return repair.Repair()
-    docker_env = DockerHost(config.get("dockerHost", "")).environment() or None
-    presence = drift.probe(LabNames(config.get("student") or stack_name), docker_env)
-    prebuilt = config.get("ideImage", "")
+    try:
+        docker_host, student, prebuilt = (read_setting(config, key) for key in ("dockerHost", "student", "ideImage"))
+    except ValueError:
+        return repair.Repair()  # a bad setting: the program's config check names it with its fix
+    docker_env = DockerHost(docker_host).environment() or None
+    presence = drift.probe(LabNames(student or stack_name), docker_env)
+    prebuilt = prebuilt or ""
     image = drift.image_present(prebuilt or ide_image.image_name(), docker_env)
     if presence is None:
         return repair.Repair()  # Docker did not answer: the preflight says why
@@ -427,17 +498,15 @@ def look_for_repairs(stack_name: str, config: dict[str, str], deployed: bool):
     return repair.plan(stack_name, findings)
 
 
-def select_stack(
-    name: str,
-    prepared: PreparedTools,
-    environ: dict[str, str] | None = None,
-    plat: tools.Platform | None = None,
-    create: Callable[..., Any] | None = None,
+def workspace_options(
+    prepared: PreparedTools, environ: dict[str, str] | None = None, plat: tools.Platform | None = None, make: bool = True
 ):
+    """The Automation API's options for this project: the lab's backend and passphrase (made
+    when new only if `make`), and the environment the program's commands need."""
     from pulumi import automation as auto
 
     environ = dict(os.environ) if environ is None else environ
-    env, notice = workspace_env(environ)
+    env, notice = workspace_env(environ, make=make)
     if notice:
         print(notice)
     # The program's commands (python, kind, docker) and the Pulumi CLI's plugins see this PATH.
@@ -446,15 +515,195 @@ def select_stack(
     # also for providers recorded before the program set deleteUnreachable.
     env[K8S_DELETE_UNREACHABLE_ENV] = "true"
     env.update(docker_host_env(environ, plat or tools.detect_platform(), docker_context_host))
-    create = create or auto.create_or_select_stack
-    return create(
-        stack_name=name,
-        work_dir=str(ROOT),
-        opts=auto.LocalWorkspaceOptions(env_vars=env, pulumi_command=prepared.pulumi_command),
-    )
+    return auto.LocalWorkspaceOptions(env_vars=env, pulumi_command=prepared.pulumi_command)
 
+
+def select_stack(
+    name: str,
+    prepared: PreparedTools,
+    environ: dict[str, str] | None = None,
+    plat: tools.Platform | None = None,
+    create: Callable[..., Any] | None = None,
+):
+    """The stack `name`, made when new: for `up` and `preview` only (NEEDS' "create")."""
+    from pulumi import automation as auto
+
+    create = create or auto.create_or_select_stack
+    return create(stack_name=name, work_dir=str(ROOT), opts=workspace_options(prepared, environ, plat))
+
+
+class NoSuchLab(LookupError):
+    """A --stack that names no lab of this machine; the message lists those there are."""
+
+    def __init__(self, name: str, known: list[str], make: str):
+        self.name, self.known = name, known
+        there = f"the labs here: {', '.join(known)}" if known else "there is none yet"
+        super().__init__(f"there is no lab named {name!r} on this machine ({there}). Make it with: {make}")
+
+
+def open_workspace(prepared: PreparedTools, environ: dict[str, str] | None = None, plat: tools.Platform | None = None):
+    from pulumi import automation as auto
+
+    opts = workspace_options(prepared, environ, plat, make=False)
+    return auto.LocalWorkspace(work_dir=str(ROOT), env_vars=opts.env_vars, pulumi_command=opts.pulumi_command)
+
+
+def stack_names(workspace) -> list[str]:
+    # The file backend may name a stack organization/project/name; the lab's are one project's.
+    return sorted(summary.name.rsplit("/", 1)[-1] for summary in workspace.list_stacks())
+
+
+def existing_stack(name: str, workspace, make: str):
+    """The stack `name`, selected, never made: every verb but up and preview (NEEDS' "select")."""
+    from pulumi import automation as auto
+
+    known = stack_names(workspace)
+    if name not in known:
+        raise NoSuchLab(name, known, make)
+    return auto.Stack.select(name, workspace)
+
+
+# --- a stack's settings without the Pulumi CLI (NEEDS' "settings") ------------------------------
+
+
+def settings_file(name: str, root: Path = ROOT) -> Path:
+    return root / f"Pulumi.{name}.yaml"
+
+
+def settings_file_names(root: Path = ROOT) -> list[str]:
+    """The stacks with a settings file in this checkout (lab.py up and classroom.py always write one)."""
+    return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in root.glob("Pulumi.*.yaml"))
+
+
+def file_settings(name: str, root: Path = ROOT) -> dict[str, str] | None:
+    """The stack's settings as `pulumi config --json` gives their text, read from its
+    Pulumi.<stack>.yaml (Pulumi's documented stack settings file); secrets are left out
+    (they are encrypted there, and stop, start and status need none). None: no such file."""
+    import json
+
+    import yaml
+
+    path = settings_file(name, root)
+    if not path.is_file():
+        return None
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    settings: dict[str, str] = {}
+    for key, value in (document.get("config") or {}).items():
+        project, _, short = str(key).partition(":")
+        if project != PROJECT or not short or (isinstance(value, dict) and "secure" in value):
+            continue
+        if isinstance(value, bool):
+            settings[short] = "true" if value else "false"
+        elif isinstance(value, (list, dict)):
+            settings[short] = json.dumps(value)
+        else:
+            settings[short] = "" if value is None else str(value)
+    return settings
+
+
+def settings_of(name: str, make: str, root: Path = ROOT) -> dict[str, str]:
+    settings = file_settings(name, root)
+    if settings is None:
+        raise NoSuchLab(name, settings_file_names(root), make)
+    return settings
+
+
+class SettingsOnlyStack:
+    """A stack as its settings file shows it, for stop, start and status, which need no
+    Pulumi CLI. Its history (status's last change) comes from a Pulumi CLI already at hand
+    (on PATH or in the tools folder, never fetched), or is empty."""
+
+    def __init__(self, name: str, environ: dict[str, str] | None = None):
+        self.name = name
+        self.environ = dict(os.environ) if environ is None else environ
+
+    def history(self, page_size: int = 1) -> list:
+        layout = tools_layout(self.environ)
+        found = tools.find_tool("pulumi", layout, self.environ.get("PATH", ""), shutil.which)
+        if found is None:
+            return []
+        try:
+            from pulumi import automation as auto
+
+            command = open_tools_pulumi(layout) if tools.in_tools(found, layout) else None
+            prepared = PreparedTools(path=tools.path_with_tools(layout, self.environ.get("PATH", "")), pulumi_command=command)
+            return auto.Stack.select(self.name, open_workspace(prepared, self.environ)).history(page_size=page_size)
+        except Exception:  # noqa: BLE001 - no history is no answer, never a failed status
+            return []
+
+
+# --- what a failed Pulumi operation leaves ---------------------------------------------------------
+
+LOG_DIR = STATE_DIR / "logs"
+
+
+def write_log(stack_name: str, verb: str, text: str, redact: tuple[str, ...] = (), log_dir: Path | None = None) -> Path:
+    """The full output of a failed operation in .pulumi-state/logs/ (git-ignored), readable
+    by its owner only; values in `redact` (a secret being set) never reach it."""
+    import datetime
+
+    for value in redact:
+        if value:
+            text = text.replace(value, "[secret]")
+    folder = log_dir or LOG_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = folder / f"{stack_name}-{verb}-{stamp}.log"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return path
+
+
+def failure_summary(output: str, limit: int = 3) -> list[str]:
+    """The lines of Pulumi's output that say why it failed: its `error:` lines, else the last line."""
+    # CommandError's text is "code: N", "stdout: ...", "stderr: ..." around Pulumi's own lines.
+    lines = [re.sub(r"^(stdout|stderr):\s*", "", line.strip()) for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if line.lower().startswith("error:")]
+    unique = list(dict.fromkeys(errors))
+    if unique:
+        return unique[-limit:]
+    meaningful = [line for line in lines if not line.startswith("code:")]
+    return (meaningful or lines or ["(Pulumi said nothing)"])[-1:]
 
 
 def stack_settings(stack) -> dict[str, str]:
     return {key.split(":", 1)[-1]: item.value for key, item in stack.get_all_config().items()}
 
+
+
+# --- what lab.py's verbs do beyond Pulumi ------------------------------------------------------
+
+
+def user_kubeconfig_path(environ: dict[str, str]) -> Path:
+    """Where kubectl reads its config: the first file of $KUBECONFIG, else ~/.kube/config."""
+    first = next((entry for entry in environ.get("KUBECONFIG", "").split(os.pathsep) if entry), None)
+    return Path(first).expanduser() if first else Path.home() / ".kube" / "config"
+
+
+def merge_kubeconfig(lab_kubeconfig: str, context: str, environ: dict[str, str]) -> Path:
+    """The lab's kubeconfig merged into the user's under `context` (k8s_lab.kubeconfig.merge_into),
+    written readable by its owner only; the file written."""
+    from k8s_lab import kubeconfig
+
+    target = user_kubeconfig_path(environ)
+    existing = target.read_text(encoding="utf-8") if target.exists() else ""
+    merged = kubeconfig.merge_into(existing, lab_kubeconfig, context)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(merged)
+    return target
+
+
+def version_text() -> str:
+    """`lab.py --version`: this checkout's commit, Python, and the tool versions it pins."""
+    from k8s_lab.runner import ProcessRunner, RunError
+
+    try:  # a download of the project, or a machine without git, has no commit to name
+        commit = ProcessRunner().run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], check=False, timeout=10)
+        checkout = commit.stdout.strip() if commit.ok else "unknown"
+    except RunError:
+        checkout = "unknown"
+    python = ".".join(str(part) for part in sys.version_info[:3])
+    return f"k8s-lab (checkout {checkout}), Python {python}; pins kind {tools.KIND_VERSION} and the Pulumi CLI v{tools.PULUMI_VERSION}"

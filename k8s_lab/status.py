@@ -14,8 +14,10 @@ import socket
 from dataclasses import asdict, dataclass, field
 
 from k8s_lab import ports as lab_ports
+from k8s_lab.idle import describe as describe_idle
 from k8s_lab.kind_lifecycle import Kind, expected_nodes
 from k8s_lab.names import LabNames
+from k8s_lab.exits import lab_command
 
 NEAR_CAP = 0.9  # a container above this share of its memory cap is about to be OOM-killed
 
@@ -41,6 +43,7 @@ class Facts:
     ready: dict[str, bool] | None = None  # the API server's view of the nodes; None: no answer
     api_reachable: bool = False  # the published API port answers on the host
     last_change: str | None = None  # the stack's last update, as Pulumi's history says
+    idle_seconds: float | None = None  # since the IDE's last browser activity (k8s_lab.idle); None: unknown
 
 
 @dataclass
@@ -58,6 +61,7 @@ class Report:
     last_change: str | None
     problems: list[str] = field(default_factory=list)
     repair: str | None = None
+    idle_seconds: float | None = None  # since the IDE's last browser activity; None: unknown or not running
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -103,6 +107,7 @@ def assess(facts: Facts) -> Report:
         cpu_percent=total([c.cpu_percent for c in ours if c.state == "running"]) if ours else None,
         cpus_cap=max((c.cpus_cap for c in ours if c.cpus_cap), default=None),
         last_change=facts.last_change,
+        idle_seconds=None if facts.idle_seconds is None else round(facts.idle_seconds),
     )
     report.problems, report.repair = diagnose(facts, names, nodes, ready)
     if report.problems:
@@ -115,7 +120,7 @@ def assess(facts: Facts) -> Report:
 
 
 def command(verb: str, stack: str) -> str:
-    return f"python lab.py {verb} --stack {stack}"
+    return lab_command(verb, "--stack", stack)
 
 
 def diagnose(facts: Facts, names: LabNames, nodes: set[str], ready: int) -> tuple[list[str], str | None]:
@@ -147,7 +152,7 @@ def diagnose(facts: Facts, names: LabNames, nodes: set[str], ready: int) -> tupl
     for name, c in sorted(present.items()):
         if c.memory_mb is not None and c.memory_cap_mb and c.memory_mb >= NEAR_CAP * c.memory_cap_mb:
             problems.append(f"{name} uses {c.memory_mb:.0f} of its {c.memory_cap_mb:.0f} MB cap: the next allocation there is OOM-killed")
-            repair = repair or "python lab.py config labMemory <more, e.g. 8g>, then python lab.py up"
+            repair = repair or f"{lab_command('config', 'labMemory', '<more, e.g. 8g>')}, then {lab_command('up')}"
     return problems, repair
 
 
@@ -211,7 +216,7 @@ def render_table(reports: list[Report]):
     from rich.table import Table
 
     table = Table(title="k8s-lab status")
-    for column in ("student", "state", "IDE", "nodes Ready", "API", "ports", "memory MB (cap)", "CPU % (cap)", "last change"):
+    for column in ("student", "state", "IDE", "nodes Ready", "API", "ports", "memory MB (cap)", "CPU % (cap)", "idle", "last change"):
         table.add_column(column)
     for r in reports:
         ports = "all" if all(r.ports_bound.values()) else "missing: " + ", ".join(p for p, ok in r.ports_bound.items() if not ok)
@@ -220,7 +225,8 @@ def render_table(reports: list[Report]):
         cpu = f"{r.cpu_percent:.0f}" if r.cpu_percent is not None else "-"
         cpu += f" ({r.cpus_cap:g} CPUs)" if r.cpus_cap else " (no cap)"
         state = r.state + "".join(f"\n- {p}" for p in r.problems)
-        table.add_row(r.student, state, r.ide, r.nodes_ready, "yes" if r.api_reachable else "no", ports, memory, cpu, r.last_change or "-")
+        idle_time = describe_idle(r.idle_seconds) if r.idle_seconds is not None else "-"
+        table.add_row(r.student, state, r.ide, r.nodes_ready, "yes" if r.api_reachable else "no", ports, memory, cpu, idle_time, r.last_change or "-")
     return table
 
 

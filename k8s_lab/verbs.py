@@ -11,12 +11,16 @@ import shutil
 import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from k8s_lab.docker_host import DockerHost
 from k8s_lab.kind_lifecycle import Kind, LifecycleError
 from k8s_lab.names import LabNames
+from k8s_lab.exits import lab_command
 
-DEFAULT_WORKERS = 2  # k8s_lab.config's default, when the stack's config does not say
+if TYPE_CHECKING:
+    from k8s_lab.idle import Reading
+    from k8s_lab.runner import Runner
 
 
 @dataclass(frozen=True)
@@ -36,13 +40,17 @@ class LabTarget:
 
 
 def target(stack_name: str, config: Mapping[str, str]) -> LabTarget:
-    """`config`: the stack's settings without the project prefix (as lab.run_up reads them)."""
+    """`config`: the stack's settings without the project prefix (as lab.run_up reads them),
+    each read by the settings table's parser with its default; a bad one raises the
+    config.ConfigError that names it with its fix."""
+    from k8s_lab.config import read_setting
+
     return LabTarget(
-        names=LabNames(config.get("student") or stack_name),
-        workers=int(config.get("workers") or DEFAULT_WORKERS),
-        slot=int(config.get("slot") or 0),
-        bind_address=config.get("bindAddress") or "127.0.0.1",
-        docker_env=DockerHost(config.get("dockerHost", "")).environment(),
+        names=LabNames(read_setting(config, "student") or stack_name),
+        workers=read_setting(config, "workers"),
+        slot=read_setting(config, "slot"),
+        bind_address=read_setting(config, "bindAddress"),
+        docker_env=DockerHost(read_setting(config, "dockerHost")).environment(),
     )
 
 
@@ -55,6 +63,27 @@ def stop(lab: LabTarget, log: Callable[[str], None] = print, err: Callable[[str]
         err(f"k8s-lab: {error}")
         return 1
     return 0
+
+
+def idle_reading(lab: LabTarget, runner: Runner | None = None) -> Reading:
+    """How long the lab's IDE has been idle (k8s_lab.idle_probe)."""
+    from k8s_lab import idle_probe
+    from k8s_lab.runner import ProcessRunner
+
+    docker = shutil.which("docker") or "docker"
+    return idle_probe.read_idle(runner or ProcessRunner(), docker, lab.names.ide_container, lab.docker_env)
+
+
+def stop_if_idle(
+    lab: LabTarget, idle_for: int, log: Callable[[str], None] = print, err: Callable[[str], None] = print, runner: Runner | None = None
+) -> int:
+    """`stop --idle-for`: stop the lab only when its IDE is read as idle that long; a lab in
+    use, or one whose idle time cannot be read, keeps running (and the message says why)."""
+    from k8s_lab import idle
+
+    decision = idle.decide(lab.names.student, idle_reading(lab, runner), idle_for)
+    log(decision.message)
+    return stop(lab, log, err) if decision.stop else 0
 
 
 def start(lab: LabTarget, log: Callable[[str], None] = print, err: Callable[[str], None] = print) -> int:
@@ -80,7 +109,7 @@ def start_if_stopped(lab: LabTarget, log: Callable[[str], None] = print, err: Ca
         return 0  # Docker does not answer: the preflight and the providers say why
     if not parts.partly_stopped or not parts.ide or not parts.nodes:
         return 0
-    log("Your lab is stopped: starting it before `up` (the same as `python lab.py start`)")
+    log(f"Your lab is stopped: starting it before `up` (the same as `{lab_command('start')}`)")
     return start(lab, log, err)
 
 
@@ -94,7 +123,9 @@ def gather_status(lab: LabTarget, stack_name: str, last_change: str | None):
     ready = kind.node_readiness(lab.names.cluster) if running and running.state == "running" else None
     host = ports.reachable_host(lab.bind_address, DockerHost(lab.docker_env.get("DOCKER_HOST", "")).hostname)
     api = bool(ready) and status.api_answers(host, ports.ports_for_slot(lab.slot).api)
-    return status.Facts(lab.names.student, stack_name, lab.workers, lab.slot, containers, ready, api, last_change)
+    ide = containers.get(lab.names.ide_container)
+    idle_seconds = idle_reading(lab).idle_seconds if ide and ide.state == "running" else None
+    return status.Facts(lab.names.student, stack_name, lab.workers, lab.slot, containers, ready, api, last_change, idle_seconds)
 
 
 def last_change(stack) -> str | None:

@@ -203,7 +203,7 @@ def test_a_shared_backend_is_told_which_passphrase_preview_yml_needs(tmp_path, m
 
     made = tmp_path / "passphrase"
     real = session.passphrase_env
-    monkeypatch.setattr(session, "passphrase_env", lambda environ: real(environ, made))
+    monkeypatch.setattr(session, "passphrase_env", lambda environ, **options: real(environ, made, **options))
     prepared = session.PreparedTools(path="/tools:/usr/bin")
     env, notices = classroom.class_env({"PATH": "/usr/bin"}, "s3://class-state", prepared)
     assert env["PULUMI_BACKEND_URL"] == "s3://class-state" and env["PULUMI_CONFIG_PASSPHRASE_FILE"] == str(made)

@@ -237,3 +237,11 @@ def test_a_pulumi_fetched_into_the_tools_folder_is_the_one_every_student_runs(pr
     result = run(project, "preview", "class.csv", "--no-fetch")
     assert result.returncode == 0, result.stderr
     assert {r["pulumi"] for r in records(project)} == {str(tools_pulumi / "pulumi")}
+
+
+def test_stop_needs_no_pulumi_and_makes_no_passphrase(project):
+    (project[2] / "pulumi").unlink()
+    (project[2] / "kind").unlink()
+    result = run(project, "stop", "class.csv", "--no-fetch")
+    assert result.returncode == 0, result.stderr
+    assert len(records(project)) == 3 and not (project[0] / ".pulumi-state" / "passphrase").exists()

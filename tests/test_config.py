@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+import tls_pairs
 from k8s_lab import config as lab_config
 from k8s_lab.config import ConfigError, parse_lab_config
 
@@ -49,6 +50,11 @@ def test_every_key_set(workspace_root):
 def test_password_never_appears_in_repr(workspace_root):
     assert "s3cret-enough" not in repr(parse(workspace_root, idePassword="s3cret-enough"))
 
+
+CERT, KEY = tls_pairs.pair("lab2")
+OTHER_CERT, OTHER_KEY = tls_pairs.pair("other")
+RSA_CERT, RSA_KEY = tls_pairs.pair("rsa", "rsa")
+ENCRYPTED_KEY = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIEfakeKEY0\n-----END ENCRYPTED PRIVATE KEY-----\n"
 
 BAD = [
     # (raw settings, key, words the message must carry)
@@ -104,6 +110,23 @@ BAD = [
     ({"dockerHost": "ssh://teacher@lab2"}, "bindAddress", ["loopback on the remote Docker host lab2", "bindAddress 0.0.0.0"]),
     ({"allowRemoteAccess": "sure"}, "allowRemoteAccess", ["'sure'", "true or false"]),
     ({"slots": "3"}, "slots", ["not a k8s-lab setting", "pulumi config rm slots"]),
+    ({"ideTlsCert": "/etc/ssl/lab.pem", "ideTlsKey": KEY}, "ideTlsCert",
+     ["'/etc/ssl/lab.pem'", "not a PEM certificate", "pulumi config set ideTlsCert < cert.pem"]),
+    ({"ideTlsCert": CERT + KEY, "ideTlsKey": KEY}, "ideTlsCert", ["'-----BEGIN CERTIFICATE-----'", "not a PEM certificate"]),
+    ({"ideTlsCert": "-----BEGIN CERTIFICATE-----\nnot*base64\n-----END CERTIFICATE-----", "ideTlsKey": KEY}, "ideTlsCert", ["not a PEM certificate"]),
+    ({"ideTlsCert": "-----BEGIN CERTIFICATE-----\nMIIBfakeCERT\n-----END CERTIFICATE-----", "ideTlsKey": KEY}, "ideTlsCert",
+     ["'-----BEGIN CERTIFICATE-----'", "cannot be read as an X.509 certificate"]),
+    ({"ideTlsCert": CERT, "ideTlsKey": OTHER_KEY}, "ideTlsKey",
+     ["ideTlsKey = (hidden)", "is not the private key of ideTlsCert", "the key made with it"]),
+    ({"ideTlsCert": RSA_CERT, "ideTlsKey": KEY}, "ideTlsKey", ["is not the private key of ideTlsCert"]),
+    ({"ideTlsCert": CERT, "ideTlsKey": "-----BEGIN PRIVATE KEY-----\nMIIEfakeKEY0\n-----END PRIVATE KEY-----"}, "ideTlsKey",
+     ["cannot be read as a private key"]),
+    ({"ideTlsCert": CERT}, "ideTlsKey", ["ideTlsKey = (unset)", "needed with ideTlsCert", "pulumi config set --secret ideTlsKey < key.pem"]),
+    ({"ideTlsKey": KEY}, "ideTlsCert", ["ideTlsCert = (unset)", "needed with ideTlsKey", "pulumi config set ideTlsCert < cert.pem"]),
+    ({"ideTlsCert": CERT, "ideTlsKey": "hunter2-not-a-key"}, "ideTlsKey", ["(hidden)", "not one PEM private key", "--secret ideTlsKey"]),
+    ({"ideTlsCert": CERT, "ideTlsKey": ENCRYPTED_KEY}, "ideTlsKey", ["(hidden)", "encrypted", "openssl pkey"]),
+    ({"ideTlsCert": CERT, "ideTlsKey": KEY + KEY}, "ideTlsKey", ["not one PEM private key"]),
+    ({"ideEnv": json.dumps(["CODE_SERVER_CONFIG=/tmp/x.yaml"])}, "ideEnv", ["CODE_SERVER_CONFIG is set by the lab"]),
 ]
 
 
@@ -258,3 +281,27 @@ def test_rules_across_keys_report_exactly(workspace_root):
     assert (given.key, given.value) == ("labMemory", "'2g'") and "11 containers" in given.reason
     # A reported key is not reported again by a rule that builds on it.
     assert [p.key for p in problems_of({"dockerHost": "ftp://x", "bindAddress": "nope"})] == ["bindAddress", "dockerHost", "workspaceRoot"]
+
+
+def test_https_beyond_loopback_and_wherever_a_certificate_is_given(workspace_root):
+    from k8s_lab.ide_container import Https
+
+    assert parse(workspace_root).https is None  # the default lab: plain HTTP on loopback, as before
+    assert parse(workspace_root, bindAddress="127.0.0.2").https is None  # loopback too
+    remote = parse(workspace_root, bindAddress="192.168.1.20", allowRemoteAccess="true")
+    assert remote.https == Https(cert_host="192.168.1.20") and remote.https.self_signed
+    on_host = parse_lab_config({"dockerHost": "ssh://teacher@lab2", "bindAddress": "0.0.0.0", "allowRemoteAccess": "true"}, stack="kim")
+    assert on_host.https == Https(cert_host="lab2")
+    given = parse(workspace_root, ideTlsCert=CERT + OTHER_CERT, ideTlsKey=KEY)  # a chain
+    assert given.https == Https(cert_host="127.0.0.1", certificate=CERT + OTHER_CERT, key=KEY) and not given.https.self_signed
+    secret_line = KEY.splitlines()[1]
+    assert secret_line not in repr(given) and secret_line not in repr(given.https)
+    assert parse(workspace_root, ideTlsCert=RSA_CERT, ideTlsKey=RSA_KEY).https.certificate == RSA_CERT
+
+
+def test_a_plaintext_tls_key_is_refused_without_showing_it(workspace_root):
+    from k8s_lab.config import Problem
+
+    assert problems_of({"workspaceRoot": workspace_root, "ideTlsCert": CERT, "ideTlsKey": KEY}, tls_key_is_secret=False) == [
+        Problem("ideTlsKey", "(hidden)", "is stored in plain text", "pulumi config set --secret ideTlsKey < key.pem")
+    ]

@@ -42,7 +42,7 @@ def test_inotify_limits_on_linux_only():
 
 def test_taken_ports_unless_the_lab_itself_holds_them():
     (finding,) = found(taken_ports=[("ide", 8444)], slot=0)
-    assert "127.0.0.1:8444 (ide)" in finding.what and "python lab.py config slot" in finding.fix
+    assert "127.0.0.1:8444 (ide)" in finding.what and "lab.py config slot <n>" in finding.fix
     assert not found(taken_ports=[("ide", 8444)], own_lab_present=True)
 
 

@@ -37,6 +37,7 @@ import os
 import platform
 import secrets
 import shutil
+import ssl
 import subprocess
 import sys
 import threading
@@ -372,8 +373,11 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 def logs_in(url: str, password: str) -> bool:
     data = urllib.parse.urlencode({"password": password}).encode()
     request = urllib.request.Request(f"{url}/login", data=data, method="POST")
+    # A lab beyond loopback serves code-server's self-signed certificate: the test, like a
+    # student who accepted the browser's warning, does not verify it.
+    unverified = urllib.request.HTTPSHandler(context=ssl._create_unverified_context())
     try:
-        response = urllib.request.build_opener(NoRedirect).open(request, timeout=30)
+        response = urllib.request.build_opener(NoRedirect, unverified).open(request, timeout=30)
     except urllib.error.HTTPError as refused:
         response = refused
     cookies = response.headers.get_all("Set-Cookie") or []
@@ -467,7 +471,7 @@ def test_preview_from_a_second_checkout_changes_nothing(runner, pre_lab, second_
 
 def test_destroy_from_the_second_checkout_succeeds(runner, pre_lab, second_checkout):
     python = str(second_checkout / "venv" / "bin" / "python")
-    runner.run("pre-destroy-second-checkout", [python, "lab.py", "destroy", "--stack", PRE], cwd=second_checkout)
+    runner.run("pre-destroy-second-checkout", [python, "lab.py", "destroy", "--yes", "--stack", PRE], cwd=second_checkout)
     assert leftovers(PRE) == []
     assert PRE not in kind_clusters()
 
@@ -558,7 +562,7 @@ def test_plain_up_refresh_after_containers_and_network_were_removed(runner, lab)
 def test_destroy_after_the_cluster_is_gone_leaves_nothing(runner, timings, lab):
     bring_up(runner, timings, GONE, 39, 0, lab.workspace_root, None)
     runner.run("gone-kind-delete", ["kind", "delete", "cluster", "--name", GONE])
-    runner.lab("gone-destroy", "destroy", stack=GONE)
+    runner.lab("gone-destroy", "destroy", "--yes", stack=GONE)
     assert leftovers(GONE) == []
 
 
@@ -605,13 +609,44 @@ def test_classroom_destroy_removes_all_three(runner, lab, roster):
     assert {s: leftovers(s) for s in CLASS} == {s: [] for s in CLASS}
 
 
+# --- beyond loopback: HTTPS, no socket, idle stop ----------------------------------------------------------
+
+
+def test_beyond_loopback_the_ide_serves_https_without_the_socket_and_idle_stop_keeps_it(runner, lab):
+    """bindAddress 0.0.0.0: code-server serves its self-signed certificate (CODE_SERVER_CONFIG,
+    cert: true), the health check passes over https, the password is taken over it, a second
+    `up` changes nothing; mountDockerSocket false leaves no socket in the IDE; a lab in use is
+    kept by `stop --idle-for`, and status reads its idle time. Last before the final destroy:
+    the bind address remakes the cluster (its port mappings), once."""
+    stack = runner.stack(LAB)
+    for key, value in (("bindAddress", "0.0.0.0"), ("allowRemoteAccess", "true"), ("mountDockerSocket", "false")):
+        stack.set_config(key, auto.ConfigValue(value))
+    runner.lab("lab-up-https", "up", stack=LAB)
+    url = runner.outputs(LAB)["ideUrl"]
+    assert url == f"https://127.0.0.1:{ports_for_slot(37).ide}"
+    accepted = logs_in(url, lab.outputs["idePassword"])
+    assert accepted, "code-server over https refused the stack's idePassword"
+    served = ssl.get_server_certificate(("127.0.0.1", ports_for_slot(37).ide), timeout=10)
+    assert served.startswith("-----BEGIN CERTIFICATE-----")
+    runner.lab("lab-up-https-again", "up", stack=LAB)
+    assert last_changes(runner, LAB) == {}
+    socket_there = subprocess.run(["docker", "exec", f"{LAB}-ide", "test", "-S", "/var/run/docker.sock"], env=runner.env, check=False)
+    assert socket_there.returncode == 1
+    runner.lab("lab-stop-idle", "stop", "--idle-for", "30m", stack=LAB)  # just logged in: kept
+    assert docker("inspect", "--format", "{{.State.Status}}", f"{LAB}-ide").strip() == "running"
+    status = subprocess.run([sys.executable, "lab.py", "status", "--json", "--stack", LAB], cwd=ROOT, env=runner.env,
+                            capture_output=True, text=True, timeout=5 * MINUTE)
+    idle = json.loads(status.stdout)["idle_seconds"]
+    assert idle is not None and idle < 30 * MINUTE, status.stdout
+
+
 # --- last: destroy ---------------------------------------------------------------------------------------------
 
 
 def test_destroy_leaves_no_docker_object_and_keeps_the_files(runner, timings, lab):
     keep = lab.workspace_root / LAB / "src" / "homework.txt"
     keep.write_text("mine", encoding="utf-8")
-    timings.record("destroy", runner.lab("lab-destroy", "destroy", stack=LAB), workers=1)
+    timings.record("destroy", runner.lab("lab-destroy", "destroy", "--yes", stack=LAB), workers=1)
     assert leftovers(LAB) == []
     assert LAB not in kind_clusters()
     assert keep.read_text(encoding="utf-8") == "mine"

@@ -5,6 +5,7 @@ import pytest
 
 from k8s_lab import host_ports
 from k8s_lab.ports import ports_for_slot
+from k8s_lab.exits import lab_command
 
 
 def refusing(*busy_ports: int):
@@ -39,7 +40,7 @@ def test_message_names_each_port_its_purpose_the_slot_and_the_fix():
     assert "slot 2" in message
     for purpose, port in taken:
         assert f"127.0.0.1:{port} ({purpose})" in message
-    assert "pick a free slot (python lab.py config slot <n>, or pulumi config set slot <n>)" in message
+    assert f"pick a free slot ({lab_command('config', 'slot', '<n>')})" in message
     assert "stop what listens there" in message
 
 

@@ -34,3 +34,27 @@ def test_other_clusters_are_left_alone():
 def test_unusable_kubeconfig_is_a_clear_error(text, message):
     with pytest.raises(KubeconfigError, match=message):
         rewrite_server(text, "kind-kim", "https://kim-control-plane:6443")
+
+
+def test_merge_adds_the_lab_under_its_own_name_keeps_the_rest_and_replaces_an_earlier_merge():
+    import yaml as _yaml
+
+    from k8s_lab.kubeconfig import merge_into
+
+    lab = _yaml.safe_dump({
+        "clusters": [{"name": "kind-kim", "cluster": {"server": "https://127.0.0.1:6550"}}],
+        "users": [{"name": "kind-kim", "user": {"token": "t"}}],
+        "contexts": [{"name": "kind-kim", "context": {"cluster": "kind-kim", "user": "kind-kim"}}],
+    })
+    mine = _yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "work",
+        "clusters": [{"name": "work", "cluster": {"server": "https://work"}}],
+        "users": [{"name": "work", "user": {}}], "contexts": [{"name": "work", "context": {"cluster": "work", "user": "work"}}],
+    })
+    once = merge_into(mine, lab, "k8s-lab-kim")
+    twice = _yaml.safe_load(merge_into(once, lab.replace("6550", "6650"), "k8s-lab-kim"))
+    assert [c["name"] for c in twice["clusters"]] == ["work", "k8s-lab-kim"]
+    assert twice["clusters"][1]["cluster"]["server"] == "https://127.0.0.1:6650"
+    assert twice["contexts"][1]["context"] == {"cluster": "k8s-lab-kim", "user": "k8s-lab-kim"}
+    assert twice["current-context"] == "k8s-lab-kim" and twice["users"][0]["name"] == "work"
+    assert _yaml.safe_load(merge_into("", lab, "k8s-lab-kim"))["kind"] == "Config"

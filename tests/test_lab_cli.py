@@ -7,6 +7,7 @@ from pathlib import Path
 
 import lab
 from k8s_lab import session
+from k8s_lab.exits import Exit, lab_command
 from k8s_lab.names import student_name_problem
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +33,14 @@ def test_docker_daemon_down_is_explained():
     problem = session.docker_problem(fake_run)
     assert "daemon does not answer" in problem and "Cannot connect" in problem and "Start Docker Desktop" in problem
     assert "Start Docker Desktop" in session.preflight_report([], problem)
+
+
+def test_docker_refusing_the_user_says_how_to_join_the_docker_group():
+    def fake_run(*args, **kwargs):
+        return subprocess.CompletedProcess(args, 1, "", "permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock\n")
+
+    problem = session.docker_problem(fake_run)
+    assert "refuses you" in problem and "usermod -aG docker" in problem and "Start Docker Desktop" not in problem
 
 
 def test_default_stack_names_are_valid_student_names():
@@ -75,10 +84,10 @@ def run_lab(tmp_path, *args, fake_docker=False):
     return subprocess.run([sys.executable, str(ROOT / "lab.py"), *args], capture_output=True, text=True, env=env, timeout=60)
 
 
-def test_check_names_missing_tools_and_exits_2(tmp_path):
+def test_check_names_missing_tools_and_exits_not_ready(tmp_path):
     # A PATH with python only: no docker, kind or pulumi. Without docker nothing is fetched.
     result = run_lab(tmp_path, "check")
-    assert result.returncode == 2
+    assert result.returncode == Exit.NOT_READY
     for tool in ("docker", "kind", "pulumi"):
         assert f"{tool} is missing" in result.stderr
     assert not (tmp_path / "tools").exists()
@@ -86,7 +95,7 @@ def test_check_names_missing_tools_and_exits_2(tmp_path):
 
 def test_check_with_no_fetch_reports_kind_and_pulumi_missing(tmp_path):
     result = run_lab(tmp_path, "check", "--no-fetch", fake_docker=True)
-    assert result.returncode == 2
+    assert result.returncode == Exit.NOT_READY
     assert "kind is missing" in result.stderr and "pulumi is missing" in result.stderr
     assert "docker is missing" not in result.stderr and "daemon" not in result.stderr
     assert not (tmp_path / "tools").exists()
@@ -116,7 +125,7 @@ def test_port_check_names_a_taken_port_before_up():
     with holder:
         holder.listen()
         message = session.port_problem("kim", {"slot": str(slot)}, own_lab_running=lambda s: False)
-    assert f"127.0.0.1:{ports_for_slot(slot).ide} (ide)" in message and "pulumi config set slot" in message
+    assert f"127.0.0.1:{ports_for_slot(slot).ide} (ide)" in message and "lab.py config slot <n>" in message
 
 
 def test_port_check_skips_a_lab_that_is_already_up(monkeypatch):
@@ -137,21 +146,59 @@ class FakeStack:
     def set_config(self, key, value):
         self.config[f"k8s-lab:{key}"] = value
 
+    def remove_config(self, key):
+        self.config.pop(f"k8s-lab:{key}", None)
+
     def get_all_config(self):
         return self.config
 
 
+def config(stack, *setting, secret=False, unset=False):
+    return lab.verb_config(stack, lab.build_parser().parse_args(["config", *setting, *(["--secret"] if secret else []), *(["--unset"] if unset else [])]))
+
+
 def test_config_subcommand_sets_shows_and_hides_secrets(capsys):
     stack = FakeStack()
-    assert lab.set_or_show_config(stack, ["slot", "3"], secret=False) == 0
+    assert config(stack, "slot", "3") == 0
     assert stack.config["k8s-lab:slot"].value == "3" and not stack.config["k8s-lab:slot"].secret
-    assert lab.set_or_show_config(stack, ["idePassword", "long-password"], secret=True) == 0
+    # idePassword is a secret even without --secret.
+    assert config(stack, "idePassword", "long-password") == 0 and stack.config["k8s-lab:idePassword"].secret
     capsys.readouterr()
-    lab.set_or_show_config(stack, ["idePassword"], secret=False)
+    config(stack, "idePassword")
     assert capsys.readouterr().out.strip() == "[secret]"
-    lab.set_or_show_config(stack, ["slot"], secret=False)
+    config(stack, "slot")
     assert capsys.readouterr().out.strip() == "3"
-    assert lab.set_or_show_config(stack, [], secret=False) == 2
+    assert config(stack, "slot", "--unset") == 0 and "k8s-lab:slot" not in stack.config
+
+
+def test_config_refuses_a_bad_value_with_the_tables_reason_and_stores_nothing(capsys):
+    stack = FakeStack()
+    assert config(stack, "slot", "x") == Exit.USAGE
+    assert config(stack, "workers", "12") == Exit.USAGE
+    assert config(stack, "idePassword", "short") == Exit.USAGE
+    assert config(stack, "slto", "1") == Exit.USAGE
+    err = capsys.readouterr().err
+    assert "slot = 'x': is not a whole number" in err and "nothing was stored" in err
+    assert f"Fix: {lab_command('config', 'slot', '<n>')} with a whole number" in err  # not a bare `pulumi config set`
+    assert "workers = '12': is outside 0..9" in err
+    assert "idePassword = (hidden)" in err and "short" not in err.replace("shorter", "")
+    assert "'slto' is not a k8s-lab setting; did you mean slot?" in err
+    assert stack.config == {}
+
+
+def test_config_lists_every_setting_with_its_value_or_default_and_masks_secrets(capsys):
+    from k8s_lab.config import KEYS
+
+    stack = FakeStack()
+    config(stack, "slot", "3")
+    config(stack, "idePassword", "long-password")
+    capsys.readouterr()
+    assert config(stack) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == list(KEYS)
+    shown = dict(line.split(None, 1) for line in lines)
+    assert shown["slot"] == "3" and shown["idePassword"] == "[secret]" and shown["workers"] == "(default: 2)"
+    assert "long-password" not in "\n".join(lines)
 
 
 def test_class_host_verbs_parse_with_the_common_options():
@@ -160,3 +207,28 @@ def test_class_host_verbs_parse_with_the_common_options():
         args = parser.parse_args([verb, "--stack", "kim", "--no-fetch"])
         assert (args.action, args.stack, args.no_fetch) == (verb, "kim", True)
     assert parser.parse_args(["status", "--json"]).json is True
+
+
+def test_an_unexpected_error_is_one_line_and_a_log_not_a_traceback(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(session, "LOG_DIR", tmp_path / "logs")
+
+    def broken(args):
+        raise KeyError("ideUrl")
+
+    monkeypatch.setattr(lab, "run_verb", broken)
+    assert lab.main(["info", "--stack", "kim"]) == Exit.INTERNAL
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "KeyError: 'ideUrl'" in err and "Traceback" not in err
+    (log,) = (tmp_path / "logs").iterdir()
+    assert log.name.startswith("kim-info-") and "Traceback" in log.read_text()
+
+
+def test_a_program_that_failed_is_said_with_what_it_said(monkeypatch, capsys):
+    from k8s_lab.runner import Result, RunError
+
+    def failing(args):
+        raise RunError(Result(("docker", "start", "kim-ide"), 1, "", "Error: No such container: kim-ide\n"))
+
+    monkeypatch.setattr(lab, "run_verb", failing)
+    assert lab.main(["start"]) == Exit.FAILED
+    assert capsys.readouterr().err == "k8s-lab: `start` failed: `docker start kim-ide` exited with 1: Error: No such container: kim-ide\n"

@@ -210,3 +210,14 @@ def test_a_failures_line_is_stderrs_even_when_phases_were_copied_after_it(tmp_pa
     log = tmp_path / "kim-up.log"
     log.write_text("$ child\n" + "x\n" * 5000 + "error: kind create failed\nPHASE creating cluster\nPHASE waiting\n")
     assert classroom.last_line(log) == "error: kind create failed"
+
+
+def test_stop_start_and_status_children_read_the_settings_file_and_need_no_pulumi(tmp_path, monkeypatch):
+    monkeypatch.setattr(classroom_student, "ROOT", tmp_path)
+    write_stack_file(tmp_path, "kim", {"k8s-lab:student": "kim", "k8s-lab:slot": '"3"', "k8s-lab:idePassword": "\n    secure: v1:abc"})
+    environ = {"PATH": str(tmp_path / "empty"), session.TOOLS_DIR_ENV: str(tmp_path / "tools")}  # no Pulumi CLI anywhere
+    stack = classroom_student.open_stack("stop", "kim", environ)
+    assert session.stack_settings(stack) == {"student": "kim", "slot": "3"}
+    assert stack.outputs() == {} and stack.history() == []
+    with pytest.raises(RuntimeError, match="lee has no lab here .no Pulumi.lee.yaml.: classroom.py up makes it"):
+        session.stack_settings(classroom_student.open_stack("start", "lee", environ))

@@ -2,15 +2,16 @@
 whose kubectl reaches the control plane by name, a registry stand-in) is stopped with
 everything kept, not taken for a lost lab, and started again with new node IPs."""
 
+import re
 import os
 import uuid
 
 import pytest
 
-import lab as lab_cli
-from k8s_lab import drift, kind_lifecycle, network, power
+from k8s_lab import drift, kind_lifecycle, network, power, session
 from k8s_lab.kind_lifecycle import Kind, LifecycleError
 from k8s_lab.names import LabNames
+from k8s_lab.exits import lab_command
 from test_kind_lifecycle import CONFIG, fake_kind_bin, lifecycle  # noqa: F401 - fake_kind_bin is a fixture
 
 
@@ -65,7 +66,7 @@ def test_stop_keeps_everything_and_start_brings_it_back_with_new_ips(docker_clie
 
     # Not a lost lab: nothing to repair, so `lab.py up` replaces nothing.
     assert drift.probe(names) == drift.Presence(cluster=True, ide=True)
-    repair = lab_cli.look_for_repairs(names.student, {"student": names.student, "ideImage": base_image}, deployed=True)
+    repair = session.look_for_repairs(names.student, {"student": names.student, "ideImage": base_image}, deployed=True)
     assert not repair and repair.reasons == []
 
     # Another container takes the control plane's old address meanwhile.
@@ -86,7 +87,7 @@ def test_start_names_what_is_missing_and_the_command_that_repairs_it(docker_clie
     kind = Kind("kind", "docker")
     power.stop(kind, names, log=lambda _: None)
     docker_client.containers.get(f"{names.cluster}-worker").remove()
-    with pytest.raises(LifecycleError, match=rf"lacks {names.cluster}-worker: `python lab.py up` makes"):
+    with pytest.raises(LifecycleError, match=rf"lacks {names.cluster}-worker: `{re.escape(lab_command('up'))}` makes"):
         power.start(kind, names, workers=1, timeout=5)
 
 
@@ -108,7 +109,7 @@ def test_status_sees_a_stopped_lab_and_up_starts_it_first(docker_client, stand_i
     lab = verbs.target(names.student, {"workers": "1"})
     power.stop(lab.kind(), names, log=lambda _: None)
     report = status.assess(verbs.gather_status(lab, "kim", None))
-    assert report.state == "stopped" and report.repair == "python lab.py start --stack kim"
+    assert report.state == "stopped" and report.repair == lab_command("start", "--stack", "kim")
     messages = []
     assert verbs.start_if_stopped(lab, log=messages.append) == 0
     assert messages[0].startswith("Your lab is stopped: starting it before `up`")

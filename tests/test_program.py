@@ -5,6 +5,7 @@ import json
 import os
 
 import pytest
+import tls_pairs
 import yaml
 from pulumi.runtime import rpc
 
@@ -307,7 +308,7 @@ def test_student_slot_and_bind_address_flow_everywhere(workspace_root):
     assert ide["envs"][-1] == "EDITOR=vim"
     config = yaml.safe_load(lab.one(COMMAND, "cluster-cluster").inputs["stdin"])
     assert [m["hostPort"] for m in config["nodes"][0]["extraPortMappings"]] == [380, 743]
-    assert lab.exports["ideUrl"].value == "http://127.0.0.1:8744"
+    assert lab.exports["ideUrl"].value == "https://127.0.0.1:8744"  # bound beyond loopback: HTTPS
     assert {v.inputs["name"] for v in lab.by_type(VOLUME)} == {"bob-src", "bob-vscode", "bob-registry-data"}
 
 
@@ -473,7 +474,7 @@ def test_another_docker_host(workspace_root):
         assert "driverOpts" not in volume.inputs and volume.retain_on_delete
     assert not os.listdir(workspace_root)
     # Addresses name the host; the API is reachable (and certified) under its name.
-    assert lab.exports["ideUrl"].value == "http://lab2:8444"
+    assert lab.exports["ideUrl"].value == "https://lab2:8444"
     assert lab.exports["ingressUrl"].value == "http://lab2:80/"
     config = yaml.safe_load(lab.one(COMMAND, "cluster-cluster").inputs["stdin"])
     assert config["networking"]["apiServerAddress"] == "0.0.0.0"
@@ -504,3 +505,58 @@ def test_the_ide_waits_for_nothing_it_does_not_need(lab):
         ("bootstrap-provider", K8S_PROVIDER),
     ):
         assert not lab.depends_on(ide, lab.one(type_, name)), f"the IDE waits for {name}"
+
+
+# ---- HTTPS beyond loopback --------------------------------------------------------------
+
+TEST_CERT, TEST_KEY = tls_pairs.pair("lab2")
+KEY_BODY = TEST_KEY.splitlines()[1]  # a line of the secret
+REMOTE = {"bindAddress": "0.0.0.0", "allowRemoteAccess": "true"}
+
+
+def test_an_ide_beyond_loopback_serves_a_self_signed_certificate_over_https(workspace_root):
+    lab = evaluate({"workspaceRoot": workspace_root, **REMOTE, "slot": "2"}, stack="alice")
+    ide = lab.one(CONTAINER, "ide-container").inputs
+    uploads = {u["file"]: u for u in ide["uploads"]}
+    config = yaml.safe_load(uploads["/run/secrets/code-server-https.yaml"]["content"])
+    assert config == {"cert": True, "cert-host": "127.0.0.1"}  # code-server makes it (cli.ts setDefaults)
+    assert "CODE_SERVER_CONFIG=/run/secrets/code-server-https.yaml" in ide["envs"]
+    assert ide["healthcheck"]["tests"] == ["CMD", "curl", "-fsSk", "https://localhost:8443/healthz"]
+    assert lab.exports["ideUrl"].value == "https://127.0.0.1:8644" and lab.exports["ideCertificate"].value == "self-signed"
+    assert not {"/run/secrets/code-server-https.crt", "/run/secrets/code-server-https.key"} & set(uploads)
+
+
+def test_the_teachers_certificate_is_served_and_its_key_stays_secret(workspace_root):
+    lab = evaluate(
+        {"workspaceRoot": workspace_root, **REMOTE, "ideTlsCert": TEST_CERT, "ideTlsKey": TEST_KEY},
+        stack="alice", secret_keys=("idePassword", "ideTlsKey"),
+    )
+    ide = lab.one(CONTAINER, "ide-container")
+    uploads = {u["file"]: u for u in ide.inputs["uploads"]}
+    assert yaml.safe_load(uploads["/run/secrets/code-server-https.yaml"]["content"]) == {
+        "cert": "/run/secrets/code-server-https.crt", "cert-key": "/run/secrets/code-server-https.key"}
+    assert uploads["/run/secrets/code-server-https.crt"] == {
+        "content": TEST_CERT, "file": "/run/secrets/code-server-https.crt", "permissions": "0444"}
+    assert uploads["/run/secrets/code-server-https.key"]["permissions"] == "0400"
+    assert uploads["/run/secrets/code-server-https.key"]["content"] == TEST_KEY
+    for resource in lab.resources:
+        assert KEY_BODY not in json.dumps(_plain_parts(resource.raw_inputs), default=str), resource.name
+    assert lab.exports["ideCertificate"].value == "given"
+
+
+def test_a_given_certificate_is_served_on_loopback_too(workspace_root):
+    lab = evaluate({"workspaceRoot": workspace_root, "ideTlsCert": TEST_CERT, "ideTlsKey": TEST_KEY},
+                   stack="alice", secret_keys=("idePassword", "ideTlsKey"))
+    assert lab.exports["ideUrl"].value == "https://127.0.0.1:8444"
+
+
+def test_a_loopback_lab_stays_plain_http(lab):
+    ide = lab.one(CONTAINER, "ide-container").inputs
+    assert not any("code-server-https" in u["file"] for u in ide["uploads"])
+    assert not any(e.startswith("CODE_SERVER_CONFIG=") for e in ide["envs"])
+    assert "ideCertificate" not in lab.exports and lab.exports["ideUrl"].value.startswith("http://")
+
+
+def test_the_docker_socket_is_mounted_by_default(lab):
+    mounts = [(v.get("hostPath"), v["containerPath"]) for v in lab.one(CONTAINER, "ide-container").inputs["volumes"]]
+    assert ("/var/run/docker.sock", "/var/run/docker.sock") in mounts

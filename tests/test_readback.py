@@ -6,6 +6,7 @@ accounting, so here: no replace, no update, and no set property the model does n
 from __future__ import annotations
 
 import pytest
+import tls_pairs
 
 from golden_record import STACKS
 from lab_mocks import evaluate
@@ -16,7 +17,13 @@ CAPS_STACKS: dict[str, dict[str, str]] = {
     "caps-ten-cpus": {"workspaceRoot": "/home/kim/k8s-lab", "labMemory": "8192m", "labCpus": "10"},
     "caps-off": {"workspaceRoot": "/home/kim/k8s-lab", "labMemory": "0", "labCpus": "0"},
     "mirror": {"workspaceRoot": "/home/kim/k8s-lab", "registryMirror": "http://teacher:5000"},
+    "https-given": {
+        "workspaceRoot": "/home/kim/k8s-lab", "bindAddress": "0.0.0.0", "allowRemoteAccess": "true", "mountDockerSocket": "false",
+        "ideTlsCert": tls_pairs.pair("lab2")[0],
+        "ideTlsKey": tls_pairs.pair("lab2")[1],
+    },
 }
+SECRET_KEYS = ("idePassword", "ideTlsKey")
 ALL = {**{name: config for name, (_, config) in STACKS.items()}, **CAPS_STACKS}
 
 
@@ -27,7 +34,7 @@ def stack_of(name: str) -> str:
 @pytest.fixture(scope="module")
 def evaluations():
     return {
-        name: evaluate(config, stack=stack_of(name), preview=True, secret_keys=("idePassword",) if "idePassword" in config else ())
+        name: evaluate(config, stack=stack_of(name), preview=True, secret_keys=tuple(key for key in SECRET_KEYS if key in config))
         for name, config in ALL.items()
     }
 

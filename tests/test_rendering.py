@@ -81,3 +81,44 @@ def test_ide_ports_and_url():
     assert ide_container.ide_url("127.0.0.1", p) == "http://127.0.0.1:8644"
     assert ide_container.ide_url("0.0.0.0", p) == "http://127.0.0.1:8644"
     assert ide_container.ide_url("192.168.1.20", p) == "http://192.168.1.20:8644"
+    assert ide_container.ide_url("192.168.1.20", p, https=True) == "https://192.168.1.20:8644"
+
+
+def test_ide_mounts_the_docker_socket_only_when_asked():
+    assert ide_container.host_mounts(True) == [ide_container.Mount("/var/run/docker.sock", "/var/run/docker.sock")]
+    assert ide_container.host_mounts(False) == []
+
+
+def test_ide_over_https_names_its_config_and_checks_health_over_https():
+    assert ide_container.healthcheck(False) == ide_container.HEALTHCHECK
+    assert ide_container.healthcheck(True).tests == ["CMD", "curl", "-fsSk", "https://localhost:8443/healthz"]
+    assert ide_container.environment("UTC", (("A", "1"),), https=True)[-2:] == ["CODE_SERVER_CONFIG=/run/secrets/code-server-https.yaml", "A=1"]
+    secret_env = ide_container.environment("UTC", (("A", "1"),), extra_secret=True, https=True)
+    assert "CODE_SERVER_CONFIG=/run/secrets/code-server-https.yaml" in secret_env
+    assert not any("CODE_SERVER_CONFIG" in e for e in ide_container.environment("UTC", (), extra_secret=True))
+
+
+def test_code_servers_https_config_reads_back_as_code_server_reads_it():
+    import yaml
+
+    # A host name YAML would read as something else stays a string.
+    assert yaml.safe_load(ide_container.https_config(ide_container.Https(cert_host="no"))) == {"cert": True, "cert-host": "no"}
+    given = ide_container.Https(cert_host="lab2", certificate="PEM", key="KEY")
+    assert yaml.safe_load(ide_container.https_config(given)) == {
+        "cert": "/run/secrets/code-server-https.crt", "cert-key": "/run/secrets/code-server-https.key"}
+    assert "KEY" not in repr(given)
+
+
+def test_a_handout_for_a_self_signed_ide_says_what_the_browser_shows(tmp_path):
+    import classroom
+    from k8s_lab.handout import render_handout
+    from k8s_lab.orchestrate import Outcome
+
+    plain = render_handout("kim", "http://127.0.0.1:8444", "pw-123456", None, None)
+    given = render_handout("kim", "https://lab.school.example:8444", "pw-123456", None, None, "given")
+    assert "warning" not in plain.lower() and "warning" not in given.lower()
+    outputs = {"ideUrl": "https://lab2:8444", "idePassword": "pw-123456", "ideCertificate": "self-signed"}
+    classroom.write_handouts([Outcome("kim", True, 1.0, outputs=outputs)], tmp_path)
+    text = (tmp_path / "kim.md").read_text(encoding="utf-8")
+    assert "self-signed" in text and "Your connection is not private" in text and "Accept the Risk and Continue" in text
+    assert text.index("https://lab2:8444") < text.index("## The browser's warning") < text.index("## Kubernetes from the IDE")

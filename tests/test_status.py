@@ -5,6 +5,7 @@ import json
 from k8s_lab import status
 from k8s_lab.ports import ports_for_slot
 from k8s_lab.status import Container, Facts
+from k8s_lab.exits import lab_command
 
 P = ports_for_slot(1)
 NODES = ("kim-control-plane", "kim-worker", "kim-worker2")
@@ -42,32 +43,32 @@ def test_a_healthy_lab_reports_everything_and_needs_no_repair():
 def test_a_stopped_lab_is_stopped_not_lost_and_start_repairs_it():
     stopped = {name: Container("exited", None, (), None, c.memory_cap_mb) for name, c in healthy().containers.items()}
     report = status.assess(healthy(containers=stopped, ready=None, api_reachable=False))
-    assert report.state == "stopped" and report.repair == "python lab.py start --stack kim"
+    assert report.state == "stopped" and report.repair == lab_command("start", "--stack", "kim")
     assert report.memory_mb is None
 
 
 def test_one_stopped_container_is_named_and_start_repairs_it():
     report = status.assess(healthy(containers=with_container("kim-worker2", state="exited")))
     assert report.state == "broken" and report.problems == ["kim-worker2 is stopped"]
-    assert report.repair == "python lab.py start --stack kim"
+    assert report.repair == lab_command("start", "--stack", "kim")
 
 
 def test_gone_pieces_are_named_and_up_repairs_them():
     containers = {k: v for k, v in healthy().containers.items() if k not in ("kim-worker", "kim-ide")}
     report = status.assess(healthy(containers=containers))
-    assert report.problems == ["kim-ide, kim-worker are gone"] and report.repair == "python lab.py up --stack kim"
+    assert report.problems == ["kim-ide, kim-worker are gone"] and report.repair == lab_command("up", "--stack", "kim")
     assert report.ide == "missing"
 
 
 def test_no_lab_at_all_says_up():
     report = status.assess(healthy(containers={}, ready=None, api_reachable=False))
-    assert report.state == "absent" and report.repair == "python lab.py up --stack kim"
+    assert report.state == "absent" and report.repair == lab_command("up", "--stack", "kim")
 
 
 def test_nodes_not_ready_are_counted():
     report = status.assess(healthy(ready={"kim-control-plane": True, "kim-worker": False, "kim-worker2": True}))
     assert report.nodes_ready == "2 of 3" and "only 2 of 3 nodes are Ready" in report.problems
-    assert report.repair == "python lab.py start --stack kim"
+    assert report.repair == lab_command("start", "--stack", "kim")
 
 
 def test_unhealthy_ide_is_restarted():
@@ -80,7 +81,7 @@ def test_an_unbound_port_and_an_unreachable_api_are_problems_up_repairs():
     assert report.ports_bound["live_server"] is False
     assert "ports not bound: live_server" in report.problems
     assert "the cluster's API port on the host does not answer" in report.problems
-    assert report.repair == "python lab.py up --stack kim"
+    assert report.repair == lab_command("up", "--stack", "kim")
 
 
 def test_a_lab_without_registry_does_not_miss_its_port():
@@ -119,4 +120,16 @@ def test_the_table_shows_problems_and_the_repair():
     console.print(status.render_table([status.assess(healthy(containers=with_container("kim-worker2", state="exited")))]))
     report = status.assess(healthy(containers=with_container("kim-worker2", state="exited")))
     assert "kim-worker2 is stopped" in console.export_text()
-    assert status.repair_lines([report, status.assess(healthy())]) == ["Repair kim: python lab.py start --stack kim"]
+    assert status.repair_lines([report, status.assess(healthy())]) == [f"Repair kim: {lab_command('start', '--stack', 'kim')}"]
+
+
+def test_the_idle_time_of_each_ide_is_reported_and_shown():
+    from rich.console import Console
+
+    idle_one, unknown = status.assess(healthy(idle_seconds=2 * 3600 + 125.4)), status.assess(healthy())
+    assert idle_one.idle_seconds == 7325 and unknown.idle_seconds is None
+    assert json.loads(json.dumps(idle_one.as_dict()))["idle_seconds"] == 7325  # classroom's JSON carries it
+    console = Console(record=True, width=250)
+    console.print(status.render_table([idle_one, unknown]))
+    text = console.export_text()
+    assert "idle" in text.splitlines()[2] and "2h 02m" in text

@@ -21,6 +21,7 @@ import pytest
 
 from k8s_lab import session
 from k8s_lab import tools
+from k8s_lab.exits import Exit
 
 FAKE_KIND = b"#!/bin/sh\necho 'kind v0.23.0 fake'\n" + b"#" * 100_000  # big enough for several reads
 FAKE_SHA = hashlib.sha256(FAKE_KIND).hexdigest()
@@ -679,7 +680,7 @@ def test_lab_py_check_says_the_runner_images_tools_are_not_the_ones_used(tmp_pat
     assert f"the Pulumi CLI v{tools.PULUMI_VERSION}" in instead and str(tools_dir.resolve()) in instead
     assert not tools_dir.exists()  # check without --fetch fetches nothing
     refused = lab_py("up", "--no-fetch", path=path, tools_dir=tools_dir)
-    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert refused.returncode == Exit.NOT_READY and "Traceback" not in refused.stderr
     assert refused.stderr.startswith("k8s-lab cannot start yet:") and "v0.32.0" in refused.stderr and "v3.257.0" in refused.stderr
     assert not tools_dir.exists()
 
