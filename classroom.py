@@ -400,6 +400,7 @@ def run_with_progress(students: list[str], job, parallel: int) -> list[Outcome]:
     """The class's runs, with a live table of each student's phase and elapsed time."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from rich.console import Console
     from rich.live import Live
     from rich.table import Table
 
@@ -414,7 +415,8 @@ def run_with_progress(students: list[str], job, parallel: int) -> list[Outcome]:
             table.add_row(student, phase, f"{elapsed:.0f}s")
         return table
 
-    with ThreadPoolExecutor(max_workers=1) as pool, Live(render(), refresh_per_second=2) as live:
+    # On stderr: stdout is the summary's (and `status --json`'s, which tools read).
+    with ThreadPoolExecutor(max_workers=1) as pool, Live(render(), refresh_per_second=2, console=Console(stderr=True)) as live:
         future = pool.submit(run_all, students, job, parallel, progress)
         while not future.done():
             live.update(render())

@@ -245,3 +245,10 @@ def test_stop_needs_no_pulumi_and_makes_no_passphrase(project):
     result = run(project, "stop", "class.csv", "--no-fetch")
     assert result.returncode == 0, result.stderr
     assert len(records(project)) == 3 and not (project[0] / ".pulumi-state" / "passphrase").exists()
+
+
+def test_status_json_is_json_alone_on_stdout(project):
+    result = run(project, "status", "class.csv", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []  # the stand-in reports no status; the live table went to stderr
+    assert "phase" in result.stderr
