@@ -60,8 +60,6 @@ RESERVED_IDE_ENV = frozenset(
         "FILE__CODE_SERVER_CONFIG",
     }
 )
-# Namespaces Kubernetes itself owns; the student's workloads go elsewhere.
-RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "ingress-nginx"})
 
 # An image reference as Docker's distribution library parses it: [host[:port]/]path[:tag][@digest].
 _DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?"
@@ -182,11 +180,12 @@ def pinned_image(text: str) -> str:
 
 
 def namespace(text: str) -> str:
+    reserved = lab_names.reserved_problem(text)
+    if reserved:
+        raise Invalid(f"belongs to Kubernetes or the lab: {reserved}", "pick the student's own, e.g. pulumi config rm namespace")
     why = lab_names.student_name_problem(text)
     if why:
         raise Invalid(f"is not a namespace name: {why}")
-    if text in RESERVED_NAMESPACES:
-        raise Invalid("belongs to Kubernetes or the ingress controller", "pick the student's own, e.g. pulumi config rm namespace")
     return text
 
 
@@ -408,8 +407,8 @@ SETTINGS: tuple[Setting, ...] = (
     switch("registry", "registry", True, "Run a local registry (<student>-registry) the IDE can push to and the nodes pull from."),
     Setting(
         "namespace", "namespace", "string", None,
-        "The student's Kubernetes namespace, default namespace of the IDE's kubeconfig (default, kube-* and "
-        "ingress-nginx are refused). Empty means the student name.",
+        "The student's Kubernetes namespace, default namespace of the IDE's kubeconfig (default, "
+        "kube-system, kube-public, kube-node-lease, ingress-nginx and local-path-storage are refused). Empty means the student name.",
         "pulumi config set namespace <name>, e.g. 'kim-minsu', or pulumi config rm namespace for the student name",
         namespace, shown_default="the student name", declared_default="",
     ),
@@ -458,7 +457,7 @@ SETTINGS: tuple[Setting, ...] = (
         limits.MIRROR_KEY, "registry_mirror", "string", None,
         "A class pull-through cache, http(s)://host:port, for docker.io (the next port serves registry.k8s.io): "
         "python classroom.py mirror runs one and prints it. Empty pulls from the registries themselves.",
-        "pulumi config set registryMirror http://<teacher-host>:5000 (python classroom.py mirror prints it), "
+        "pulumi config set registryMirror http://<teacher-host>:5010 (python classroom.py mirror prints it), "
         "or pulumi config rm registryMirror",
         _limit(limits.parse_mirror), shown_default="none", declared_default="",
     ),
