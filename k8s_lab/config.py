@@ -673,7 +673,7 @@ def _rules_across_keys(reader: _Reader, values: dict[str, Any], password_is_secr
             f"is loopback on the remote Docker host {host.hostname}, out of the students' reach",
             "pulumi config set bindAddress 0.0.0.0 and pulumi config set allowRemoteAccess true",
         )
-    if values["host_name"] and loopback and "hostName" not in reported:
+    if values["host_name"] and loopback and not host.remote and "hostName" not in reported:  # remote: said above
         reader.bad(
             "hostName",
             repr(values["host_name"]),
