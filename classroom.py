@@ -539,7 +539,11 @@ def fail(message: str, code: int = 2) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    if not words:  # like lab.py: a bare command prints its help, not an argparse error
+        parser.print_help()
+        return 2
+    args = parser.parse_args(words)
     if args.action == "mirror":
         return run_mirror(args)
     if args.parallel < 1:

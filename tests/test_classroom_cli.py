@@ -269,3 +269,9 @@ def test_status_json_is_json_alone_on_stdout(project):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []  # the stand-in reports no status; the live table went to stderr
     assert "phase" in result.stderr
+
+
+def test_a_bare_command_prints_its_help_not_an_argparse_error(project):
+    result = run(project)
+    assert result.returncode == 2 and result.stdout.startswith("usage: classroom.py")
+    assert "error:" not in result.stderr and "Traceback" not in result.stdout + result.stderr
