@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from classroom_student import ACTIONS
 from k8s_lab import capacity, idle, session
@@ -269,7 +269,9 @@ def access_problems(entries: list[Entry], settings: dict[str, dict[str, str]]) -
     found = []
     for entry in entries:
         mine = settings[entry.student]
-        why = access_problem(mine.get("dockerHost", ""), mine.get("bindAddress") or "127.0.0.1", mine.get("allowRemoteAccess", ""))
+        why = access_problem(
+            mine.get("dockerHost", ""), mine.get("bindAddress") or "127.0.0.1", mine.get("allowRemoteAccess", ""), mine.get("hostName", "")
+        )
         if why:
             found.append(f"line {entry.line}: {entry.student}: {why}")
     return found
@@ -378,7 +380,7 @@ def show_status(outcomes: list[Outcome], as_json: bool) -> None:
             print(f"{outcome.student}: status unknown: {outcome.detail}" + (f" (log: {outcome.log})" if outcome.log else ""), file=sys.stderr)
 
 
-def show(outcomes: list[Outcome], action: str, names: dict[str, str] | None = None) -> None:
+def show(outcomes: list[Outcome], action: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -387,7 +389,7 @@ def show(outcomes: list[Outcome], action: str, names: dict[str, str] | None = No
         table.add_column(column)
     for outcome in outcomes:
         status = "ok" if outcome.ok else f"FAILED: {outcome.detail}"
-        url = handout_url(outcome.outputs.get("ideUrl"), (names or {}).get(outcome.student, "")) or outcome.outputs.get("changes", outcome.outputs.get("idle", ""))
+        url = outcome.outputs.get("ideUrl") or outcome.outputs.get("changes", outcome.outputs.get("idle", ""))
         table.add_row(outcome.student, url, status, f"{outcome.seconds:.0f}s")
     Console().print(table)
     failed = [o for o in outcomes if not o.ok]
@@ -425,39 +427,30 @@ def run_with_progress(students: list[str], job, parallel: int) -> list[Outcome]:
         return future.result()
 
 
-def handout_url(url: str | None, host_name: str) -> str | None:
-    """`url` with the host the students' laptops reach (the port kept)."""
-    if not url or not host_name:
-        return url
-    parts = urlsplit(url)
-    netloc = f"{host_name}:{parts.port}" if parts.port else host_name
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def write_handouts(outcomes: list[Outcome], folder: Path, host_names: dict[str, str] | None = None) -> None:
+def write_handouts(outcomes: list[Outcome], folder: Path) -> None:
+    """Each student's handout, with the program's URLs as they are: the stack's hostName
+    (k8s_lab/config.py) already names the host the students' laptops reach."""
     for outcome in outcomes:
         if outcome.ok and "idePassword" in outcome.outputs:
-            host = (host_names or {}).get(outcome.student, "")
             text = render_handout(
                 outcome.student,
-                handout_url(outcome.outputs["ideUrl"], host) or "",
+                outcome.outputs["ideUrl"],
                 outcome.outputs["idePassword"],
                 outcome.outputs.get("registry"),
-                handout_url(outcome.outputs.get("ingressUrl"), host),
+                outcome.outputs.get("ingressUrl"),
                 outcome.outputs.get("ideCertificate"),
             )
             write_handout(folder, outcome.student, text)
 
 
-def host_names(entries: list[Entry], settings: dict[str, dict[str, str]]) -> dict[str, str]:
-    """The host each student's handout names: the roster's hostName (or --set hostName), else
-    for a lab published on every interface of this machine, its host name (the program's
-    URL says 127.0.0.1 there, which a laptop cannot open)."""
+def default_host_names(entries: list[Entry], settings: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The hostName of each lab published on every interface of this machine that has none
+    (roster, --set, or its stack's own): this machine's name. Without one its URLs and its
+    self-signed certificate would say 127.0.0.1, which a laptop cannot open."""
     names = {}
     for entry in entries:
-        if entry.host_name:
-            names[entry.student] = entry.host_name
-        elif not entry.docker_host and settings[entry.student].get("bindAddress") == "0.0.0.0":
+        mine = settings[entry.student]
+        if not mine.get("hostName") and not entry.docker_host and mine.get("bindAddress") == "0.0.0.0":
             names[entry.student] = socket.gethostname()
     return names
 
@@ -584,6 +577,10 @@ def run_class(args: argparse.Namespace, entries: list[Entry]) -> int:
     except RosterError as error:  # a clash, or a stack whose slot cannot be read
         return fail(str(error))
     settings = {e.student: effective(e, stacks[e.student]) for e in entries}
+    given = {e.student: dict(e.settings) for e in entries}  # what the children write into the stacks
+    if args.action in ("up", "preview"):
+        for student, name in default_host_names(entries, settings).items():
+            given[student]["hostName"] = settings[student]["hostName"] = name
     problems = checks_before_start(args, entries, slots, settings)
     if problems:
         return fail("nothing was started:\n" + "\n".join(f"  - {p}" for p in problems))
@@ -592,11 +589,11 @@ def run_class(args: argparse.Namespace, entries: list[Entry]) -> int:
         print(notice, file=sys.stderr)
     job = child_job(
         args.action, slots, {e.student: e.docker_host for e in entries}, args.backend, args.workspace_root,
-        logs=args.logs.resolve(), settings={e.student: dict(e.settings) for e in entries}, env=env,
+        logs=args.logs.resolve(), settings=given, env=env,
         timeout=args.student_timeout * 60 if args.student_timeout > 0 else None, idle_for=getattr(args, "idle_for", None),
     )
     outcomes = run_with_progress(students, job, args.parallel)
-    finish(args, outcomes, host_names(entries, settings))
+    finish(args, outcomes)
     return exit_code(outcomes)
 
 
@@ -617,14 +614,14 @@ def checks_before_start(args: argparse.Namespace, entries: list[Entry], slots: d
     return problems
 
 
-def finish(args: argparse.Namespace, outcomes: list[Outcome], names: dict[str, str] | None = None) -> None:
+def finish(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
     """Handouts for who is up, then the summary table (a status table for status)."""
     if args.action in ("up", "status"):
-        write_handouts(outcomes, args.handouts, names)
+        write_handouts(outcomes, args.handouts)
     if args.action == "status":
         show_status(outcomes, args.json)
     else:
-        show(outcomes, args.action, names)
+        show(outcomes, args.action)
 
 
 if __name__ == "__main__":

@@ -70,6 +70,8 @@ _DIGEST = r"sha256:[a-f0-9]{64}"
 IMAGE_REFERENCE = re.compile(rf"^{_NAME}(?::{_TAG})?(?:@{_DIGEST})?$")
 PINNED_IMAGE_REFERENCE = re.compile(rf"^{_NAME}:{_TAG}@{_DIGEST}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A DNS name as RFC 1123 allows it: labels of letters, digits and inner '-', at most 63 each, 253 in all.
+HOST_NAME_PATTERN = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,16 @@ def bind_address(text: str) -> str:
         raise Invalid("is an IPv6 address; the lab network is IPv4-only", "use an IPv4 address such as 127.0.0.1")
     if address.is_multicast:
         raise Invalid("is a multicast address", "use 127.0.0.1 or an address of this machine")
+    return text
+
+
+def host_name(text: str) -> str:
+    if HOST_NAME_PATTERN.match(text):
+        return text
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        raise Invalid("is not a host name or IP address") from None
     return text
 
 
@@ -420,6 +432,15 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     switch("allowRemoteAccess", "allow_remote_access", False, "Required to publish ports on a bindAddress other than loopback (the IDE is a root shell with the host's docker)."),
     Setting(
+        "hostName", "host_name", "string", "",
+        "The name (or IP address) students' laptops reach this lab's host by, e.g. teacher.school.lan: the host of "
+        "ideUrl and ingressUrl and of the IDE's self-signed certificate. Needs a bindAddress beyond loopback. "
+        "Empty: the bindAddress (127.0.0.1 for 0.0.0.0), or the dockerHost's name.",
+        "pulumi config set hostName <the name students' laptops reach this host by>, e.g. teacher.school.lan, "
+        "or pulumi config rm hostName",
+        host_name, shown_default="the bindAddress or dockerHost's name",
+    ),
+    Setting(
         "ideTlsCert", "ide_tls_cert", "string", "",
         "The IDE's HTTPS certificate, PEM with its chain, for a name students' browsers trust (pulumi config set ideTlsCert "
         "< cert.pem). Beyond loopback the IDE is always HTTPS; empty: code-server makes a self-signed certificate, which "
@@ -491,6 +512,13 @@ class LabConfig:
     ide_tls_cert: str | None = None  # the teacher's certificate (PEM); None: self-signed beyond loopback
     ide_tls_key: str | None = field(default=None, repr=False)  # its key (PEM, secret)
     ide_env_secret: bool = False  # ideEnv was set with --secret: its values stay secret
+    host_name: str = ""  # the name other machines reach the lab by; "" is reachable_host's
+
+    @property
+    def browser_host(self) -> str:
+        """The host in the URLs a browser on another machine opens (ideUrl, ingressUrl), and
+        the name the IDE's self-signed certificate is made for."""
+        return self.host_name or lab_ports.reachable_host(self.bind_address, self.docker.hostname)
 
     @property
     def ide_https(self) -> bool:
@@ -503,8 +531,7 @@ class LabConfig:
         """How the IDE serves HTTPS (None: plain HTTP), for the name in its URL."""
         if not self.ide_https:
             return None
-        host = lab_ports.reachable_host(self.bind_address, self.docker.hostname)
-        return ide_container.Https(cert_host=host, certificate=self.ide_tls_cert, key=self.ide_tls_key)
+        return ide_container.Https(cert_host=self.browser_host, certificate=self.ide_tls_cert, key=self.ide_tls_key)
 
     @property
     def docker(self) -> DockerHost:
@@ -645,6 +672,13 @@ def _rules_across_keys(reader: _Reader, values: dict[str, Any], password_is_secr
             repr(values["bind_address"]),
             f"is loopback on the remote Docker host {host.hostname}, out of the students' reach",
             "pulumi config set bindAddress 0.0.0.0 and pulumi config set allowRemoteAccess true",
+        )
+    if values["host_name"] and loopback and not host.remote and "hostName" not in reported:  # remote: said above
+        reader.bad(
+            "hostName",
+            repr(values["host_name"]),
+            f"names how other machines reach the lab, but bindAddress {values['bind_address']} publishes it on loopback only",
+            "pulumi config set bindAddress 0.0.0.0 and pulumi config set allowRemoteAccess true, or pulumi config rm hostName",
         )
 
 

@@ -36,14 +36,11 @@ from k8s_lab.ports import MAX_SLOT
 COLUMNS = ("student", "slot", "dockerHost")
 # Stack settings a roster line (or `classroom.py --set`) may give a student; each is written
 # into that student's stack config.
-SETTING_COLUMNS = ("bindAddress", "allowRemoteAccess", "registryMirror", "labMemory", "labCpus")
-# The host name the students' laptops reach the labs by: it goes into the handouts only.
-HOST_NAME = "hostName"
-KNOWN = (*COLUMNS, *SETTING_COLUMNS, HOST_NAME)
+SETTING_COLUMNS = ("bindAddress", "allowRemoteAccess", "registryMirror", "labMemory", "labCpus", "hostName")
+KNOWN = (*COLUMNS, *SETTING_COLUMNS)
 NOTE_COLUMNS = ("name", "comment", "note", "이름", "비고")  # the teacher's own; ignored
 LOCAL_HOST = ""  # the Docker of the machine running the classroom
 SAVE_AS = "in Excel: File > Save As > 'CSV UTF-8 (Comma delimited) (*.csv)'"
-HOST_NAME_PATTERN = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 
 
 @dataclass(frozen=True)
@@ -53,7 +50,6 @@ class Entry:
     slot: int | None
     docker_host: str
     settings: Mapping[str, str] = field(default_factory=dict)  # SETTING_COLUMNS given for this student
-    host_name: str = ""  # for the handouts; "" when not given
 
 
 class RosterError(ValueError):
@@ -169,25 +165,13 @@ def _parse_slot(raw: str) -> tuple[int | None, str | None]:
 
 
 def setting_problem(key: str, text: str) -> str | None:
-    """What the settings table's parser says of `text` for `key` (or the host name rule)."""
-    if key == HOST_NAME:
-        if HOST_NAME_PATTERN.match(text) or _is_ip(text):
-            return None
-        return f"{HOST_NAME} {text!r} is not a host name or IP address; use the name students' laptops reach this host by, e.g. teacher.school.lan"
+    """What the settings table's parser says of `text` for `key`."""
     setting = config.BY_KEY[key]
     try:
         setting.parse(text)
     except config.Invalid as invalid:
         return f"{key} {invalid.shown or repr(text)} {invalid.reason}; fix: {invalid.fix or setting.fix}"
     return None
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _student_problems(student: str, line: int, first_line: dict[str, int]) -> list[str]:
@@ -267,15 +251,15 @@ def _entry(line: int, values: Mapping[str, str], first_line: dict[str, int]) -> 
     slot, slot_problem = _parse_slot(values.get("slot", ""))
     if slot_problem:
         problems.append(f"line {line}: {slot_problem}")
-    given = {key: values[key] for key in ("dockerHost", *SETTING_COLUMNS, HOST_NAME) if values.get(key)}
+    given = {key: values[key] for key in ("dockerHost", *SETTING_COLUMNS) if values.get(key)}
     problems += [f"line {line}: {why}" for key, text in given.items() if (why := setting_problem(key, text))]
     settings = {key: given[key] for key in SETTING_COLUMNS if key in given}
     host = given.get("dockerHost", LOCAL_HOST)
-    return Entry(line, student, slot, host, settings, given.get(HOST_NAME, "")), problems
+    return Entry(line, student, slot, host, settings), problems
 
 
-def access_problem(docker_host: str, bind_address: str, allow_remote_access: str) -> str | None:
-    """The program's two rules on remote access (k8s_lab/config.py), for one student's
+def access_problem(docker_host: str, bind_address: str, allow_remote_access: str, host_name: str = "") -> str | None:
+    """The program's rules on remote access (k8s_lab/config.py), for one student's
     effective settings (roster, --set, then their stack's own), before anything runs."""
     try:
         loopback = ipaddress.ip_address(bind_address).is_loopback
@@ -292,6 +276,12 @@ def access_problem(docker_host: str, bind_address: str, allow_remote_access: str
         return (
             f"dockerHost {docker_host} is another machine, where bindAddress {bind_address} is out of the students' reach; "
             "fix: bindAddress 0.0.0.0 and allowRemoteAccess true (roster columns, or --set bindAddress=0.0.0.0 --set allowRemoteAccess=true)"
+        )
+    if host_name and loopback:
+        return (
+            f"hostName {host_name} names how laptops reach the lab, but bindAddress {bind_address} publishes it on loopback only; "
+            "fix: bindAddress 0.0.0.0 and allowRemoteAccess true (roster columns, or --set), or no hostName "
+            "(empty its cell; a stack's own: pulumi config rm hostName --stack <student>)"
         )
     return None
 

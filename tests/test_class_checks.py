@@ -6,6 +6,7 @@ tools reaching the children."""
 from __future__ import annotations
 
 import io
+import socket
 import time
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 import classroom
 from k8s_lab import capacity, mirror, ports
 from k8s_lab.orchestrate import Progress
+from k8s_lab.roster import parse_roster
 
 
 def test_the_mirror_and_every_slot_bind_different_ports():
@@ -133,10 +135,11 @@ def test_a_students_clock_runs_from_its_start_to_its_end():
     assert progress.snapshot() == [("kim", "done", finished)] and 0.04 < finished < 1
 
 
-def test_handout_urls_carry_the_host_name():
-    assert classroom.handout_url("http://127.0.0.1:8744", "teacher.lan") == "http://teacher.lan:8744"
-    assert classroom.handout_url("http://127.0.0.1:80/", "10.0.0.5") == "http://10.0.0.5:80/"
-    assert classroom.handout_url("http://127.0.0.1:8744", "") == "http://127.0.0.1:8744"
+def test_only_a_lab_on_every_interface_of_this_machine_without_a_host_name_gets_this_machines():
+    entries = parse_roster("student,dockerHost\nkim,\nlee,\npark,\nchoi,ssh://t@lab2\nyun,\n")
+    settings = {"kim": {"bindAddress": "0.0.0.0"}, "lee": {"bindAddress": "0.0.0.0", "hostName": "teacher.lan"},
+                "park": {}, "choi": {"bindAddress": "0.0.0.0"}, "yun": {"bindAddress": "127.0.0.1"}}
+    assert classroom.default_host_names(entries, settings) == {"kim": socket.gethostname()}
 
 
 def test_a_fetch_that_fails_is_one_line(tmp_path, monkeypatch, capsys):

@@ -43,8 +43,10 @@ if __name__ == "__main__":
         sys.stderr.write("error: kind create failed: port 8444 is already allocated\\n")
         sys.exit(1)
     slot = int(sys.argv[sys.argv.index("--slot") + 1])
-    print("RESULT " + json.dumps({"ideUrl": f"http://127.0.0.1:{8444 + 100 * slot}", "idePassword": "pw-" + student,
-                                  "ingressUrl": f"http://127.0.0.1:{80 + 100 * slot}/"}), flush=True)
+    # As the program's outputs: at the stack's hostName when it has one.
+    host = ([a.split("=", 1)[1] for a in sys.argv if a.startswith("hostName=")] or ["127.0.0.1"])[-1]
+    print("RESULT " + json.dumps({"ideUrl": f"http://{host}:{8444 + 100 * slot}", "idePassword": "pw-" + student,
+                                  "ingressUrl": f"http://{host}:{80 + 100 * slot}/"}), flush=True)
 '''
 
 FAKE_DOCKER = '''#!/bin/sh
@@ -155,7 +157,22 @@ def test_handouts_name_the_classes_host_and_are_never_world_readable(project):
     assert "http://teacher.school.lan:8444" in text and "http://teacher.school.lan:80/" in text and "127.0.0.1" not in text
     assert "http://teacher.school.lan:8444" in result.stdout  # the teacher's table says the same
     lee = next(r["argv"] for r in records(project) if r["argv"][1] == "lee")
-    assert lee[-4:] == ["--set", "bindAddress=0.0.0.0", "--set", "allowRemoteAccess=true"]  # written into lee's stack
+    assert lee[-6:] == ["--set", "bindAddress=0.0.0.0", "--set", "allowRemoteAccess=true", "--set", "hostName=teacher.school.lan"]  # into lee's stack
+
+
+def test_a_lab_on_every_interface_without_a_host_name_gets_this_machines(project):
+    result = run(project, "up", "class.csv", "--over-capacity", "--set", "bindAddress=0.0.0.0", "--set", "allowRemoteAccess=true")
+    assert result.returncode == 0, result.stderr
+    kim = next(r["argv"] for r in records(project) if r["argv"][1] == "kim")
+    assert kim[-2:] == ["--set", f"hostName={socket.gethostname()}"]  # so its URL and certificate name what a laptop opens
+    assert f"http://{socket.gethostname()}:8444" in (project[0] / "handouts" / "kim.md").read_text()
+
+
+def test_a_host_name_on_loopback_is_refused_before_anything_starts(project):
+    result = run(project, "up", "class.csv", "--over-capacity", "--set", "hostName=teacher.school.lan")
+    assert result.returncode == 2
+    assert "line 2: kim: hostName teacher.school.lan names how laptops reach the lab, but bindAddress 127.0.0.1" in result.stderr
+    assert "bindAddress 0.0.0.0 and allowRemoteAccess true" in result.stderr and records(project) == []
 
 
 def test_remote_access_without_allow_is_refused_before_anything_starts(project):

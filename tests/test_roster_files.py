@@ -98,15 +98,14 @@ def test_settings_columns_are_checked_by_the_settings_tables_parsers():
     ]
     assert len(problems) == 6  # choi's line is fine
     entries = parse_roster("student,bindAddress,allowRemoteAccess,labMemory,hostName\nchoi,0.0.0.0,true,3g,teacher.school.lan\n")
-    assert entries[0].settings == {"bindAddress": "0.0.0.0", "allowRemoteAccess": "true", "labMemory": "3g"}
-    assert entries[0].host_name == "teacher.school.lan"
+    assert entries[0].settings == {"bindAddress": "0.0.0.0", "allowRemoteAccess": "true", "labMemory": "3g", "hostName": "teacher.school.lan"}
 
 
 def test_class_wide_values_fill_empty_cells_only():
     defaults = class_defaults(["bindAddress=0.0.0.0", "allowRemoteAccess=true", "hostName=teacher.lan", "dockerHost=ssh://t@lab2"])
     entries = parse_roster("student,bindAddress,dockerHost\nkim,,\nlee,127.0.0.1,\n", defaults)
-    assert entries[0].settings == {"bindAddress": "0.0.0.0", "allowRemoteAccess": "true"}
-    assert entries[0].docker_host == "ssh://t@lab2" and entries[0].host_name == "teacher.lan"
+    assert entries[0].settings == {"bindAddress": "0.0.0.0", "allowRemoteAccess": "true", "hostName": "teacher.lan"}
+    assert entries[0].docker_host == "ssh://t@lab2"
     assert entries[1].settings["bindAddress"] == "127.0.0.1"
     with pytest.raises(RosterError) as caught:
         class_defaults(["student=kim", "labMemory=lots", "nothing"])
@@ -118,6 +117,8 @@ def test_remote_access_rules_match_the_programs():
     assert access_problem("", "0.0.0.0", "true") is None
     assert "allowRemoteAccess true" in access_problem("", "0.0.0.0", "false")
     assert "bindAddress 0.0.0.0 and allowRemoteAccess true" in access_problem("ssh://t@lab2", "127.0.0.1", "")
+    assert access_problem("", "0.0.0.0", "true", "teacher.lan") is None
+    assert "hostName teacher.lan names how laptops reach the lab" in access_problem("", "127.0.0.1", "", "teacher.lan")
 
 
 def test_a_western_code_page_misread_as_cp949_says_how_to_save_it():
