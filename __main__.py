@@ -86,7 +86,7 @@ if lab.ingress:
             names=lab.names, cluster=cluster.command, cluster_identity=cluster.identity, docker=lab.docker, after=cluster.pulls_ready
         ),
     )
-    pulumi.export("ingressUrl", ingress_url(lab.bind_address, lab.ports.http, lab.docker.hostname))
+    pulumi.export("ingressUrl", ingress_url(lab.bind_address, lab.ports.http, lab.docker.hostname, lab.host_name))
 password = IdePassword("ide-password", IdePasswordArgs(configured=lab.ide_password))
 ide = IdeContainer(
     "ide",
@@ -105,6 +105,7 @@ ide = IdeContainer(
         extra_env_secret=lab.ide_env_secret,
         mount_docker_socket=lab.mount_docker_socket,
         docker_hostname=lab.docker.hostname,
+        host_name=lab.host_name,
         memory_mb=lab.shares.ide_mb,
         cpus=lab.shares.cpus,
         https=lab.https,

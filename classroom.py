@@ -1,91 +1,366 @@
 """Run the lab for a whole class: `python classroom.py up|preview|destroy|status|stop|start roster.csv`.
 
 One stack per student (named after the student), each run in its own process through
-Pulumi's Automation API, at most --parallel at a time. The roster is validated before
-anything runs; slots are allocated stably and kept in each stack's own config; a
-generated password is stored as a secret config value. One student's failure never stops
-the others; the summary says who failed and why, and the exit code whether anyone did.
+Pulumi's Automation API, at most --parallel at a time. Before anything runs: the roster is
+read and checked (k8s_lab/roster.py), docker, kind and pulumi are found or fetched exactly
+as lab.py does it (k8s_lab/session.py), and for `up` every student's host ports are tried
+and the class is held against the host's memory, inotify and PID limits. Slots are
+allocated stably and kept in each stack's own config; a generated password is stored as a
+secret config value. Each student's whole output goes to logs/<student>-<verb>.log; one
+student's failure never stops the others; the summary names who failed, why and their log,
+and the exit code says whether anyone did.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from classroom_student import ACTIONS, backend_env
-from k8s_lab import idle
+from classroom_student import ACTIONS
+from k8s_lab import capacity, idle, session
 from k8s_lab.handout import render_handout, write_handout
 from k8s_lab.orchestrate import Outcome, Progress, exit_code, run_all
-from k8s_lab.roster import RosterError, allocate_slots, parse_roster
+from k8s_lab.roster import Entry, RosterError, access_problem, allocate_slots, class_defaults, read_roster
 
 ROOT = Path(__file__).resolve().parent
+TAIL_BYTES = 16384  # of a failed student's log, for the one line the summary shows
+PROTOCOL = ("PHASE ", "RESULT ", "FAILED ")  # the child's lines to us on stdout
+DETAIL_CHARS = 240
+# A student's run that takes longer is stuck: a first `up` pulls about 2 GB of images and
+# builds the IDE (README, Benchmark: minutes, not hours, on a school's network).
+DEFAULT_TIMEOUT_MINUTES = 90
 
 
-def existing_slots(env: dict[str, str], students: list[str], workspace=None) -> dict[str, int]:
-    """The slots the students' stacks already have (their own config). A stack without a
-    slot gets one; a slot that cannot be read stops the class, naming the stack: handing
-    that student a new slot would move their lab onto another student's ports."""
-    from pulumi import automation as auto
+# --- the class's stacks -----------------------------------------------------------------------
 
-    workspace = workspace or auto.LocalWorkspace(work_dir=str(ROOT), env_vars=env)
-    names = {summary.name.split("/")[-1] for summary in workspace.list_stacks()}
+
+def stack_file_settings(student: str, root: Path | None = None) -> dict[str, str]:
+    """The student's stack settings as Pulumi keeps them, in Pulumi.<student>.yaml next to
+    Pulumi.yaml (session.file_settings: for every backend, without the Pulumi CLI, secrets
+    left out), so the class is checked before any tool runs."""
+    import yaml
+
+    try:
+        return session.file_settings(student, root or ROOT) or {}
+    except (yaml.YAMLError, UnicodeDecodeError, AttributeError) as error:
+        name = session.settings_file(student, root or ROOT).name
+        raise RosterError([f"{name} cannot be read ({type(error).__name__}: {error}); fix or remove that file"]) from None
+
+
+def existing_slots(stacks: dict[str, dict[str, str]]) -> dict[str, int]:
+    """The slots the students' stacks already have. A slot that cannot be read stops the
+    class, naming the stack: handing that student a new slot would move their lab onto
+    another student's ports."""
     slots = {}
-    for student in (s for s in students if s in names):
-        value = workspace.get_all_config(student).get("k8s-lab:slot")
-        if value is None or not value.value.strip():
+    for student, settings in stacks.items():
+        value = settings.get("slot", "").strip()
+        if not value:
             continue
         try:
-            slots[student] = int(value.value, 10)
+            slots[student] = int(value, 10)
         except ValueError:
-            raise RosterError([f"stack {student!r} has slot {value.value!r}, not a whole number; fix it with "
+            raise RosterError([f"stack {student!r} has slot {value!r}, not a whole number; fix it with "
                                f"pulumi config set slot <n> --stack {student}"]) from None
     return slots
 
 
+def effective(entry: Entry, stack: dict[str, str]) -> dict[str, str]:
+    """What the student's stack will hold: its own config, overridden by the roster (and --set)."""
+    merged = dict(stack)
+    if entry.docker_host:
+        merged["dockerHost"] = entry.docker_host
+    merged.update(entry.settings)
+    return merged
+
+
+# --- one student's child process --------------------------------------------------------------
+
+
 def child_argv(
-    action: str, student: str, slot: int, host: str, backend: str | None, workspace_root: str | None, idle_for: int | None = None
+    action: str,
+    student: str,
+    slot: int,
+    host: str,
+    backend: str | None,
+    workspace_root: str | None,
+    idle_for: int | None = None,
+    settings: dict[str, str] | None = None,
 ) -> list[str]:
     """The command line of one student's child process."""
     argv = [sys.executable, "-m", "classroom_student", action, student, "--slot", str(slot)]
-    if idle_for is not None:
-        argv += ["--idle-for", f"{idle_for}s"]
     if host:
         argv += ["--docker-host", host]
     if backend:
         argv += ["--backend", backend]
     if workspace_root:
         argv += ["--workspace-root", workspace_root]
+    for key, value in (settings or {}).items():
+        argv += ["--set", f"{key}={value}"]
+    if idle_for is not None:
+        argv += ["--idle-for", f"{idle_for}s"]
     return argv
 
 
+class StudentFailed(RuntimeError):
+    """A child that exited non-zero: the one line that says why, and where the rest is."""
+
+    def __init__(self, detail: str, log: Path):
+        self.log = str(log)
+        super().__init__(detail)
+
+
+def run_child(
+    argv: list[str], log: Path, report, env: dict[str, str] | None = None, timeout: float | None = None
+) -> dict[str, str]:
+    """Run one student's child with its whole output in `log`. The child's stderr goes to
+    the file itself; its stdout is read line by line (PHASE, RESULT, FAILED) and copied to the
+    file. Only one pipe is read, and to its end, so no amount of output can block the child
+    or us. A child still running after `timeout` seconds is stopped (Watchdog). Not
+    k8s_lab/runner.py: it hands back a finished program's whole output, and a student's
+    run is read while it runs, into a file."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    # Owner-only, as the handouts: a failed run's output is the student's business.
+    with os.fdopen(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as header:
+        header.write(f"$ {shlex.join(argv)}\n")
+    os.chmod(log, 0o600)  # also when the file existed with wider permissions
+    result: dict[str, str] = {}
+    failure = ""
+    with open(log, "a", encoding="utf-8") as sink:  # O_APPEND: the child's writes and ours never overlap
+        process = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=sink, stdin=subprocess.DEVNULL, text=True,
+            encoding="utf-8", errors="replace", cwd=ROOT, env=env, start_new_session=os.name != "nt",
+        )
+        assert process.stdout is not None
+        with Watchdog(process, timeout) as watchdog:
+            for line in process.stdout:
+                sink.write(line)
+                sink.flush()
+                if line.startswith("PHASE "):
+                    report(line[6:].strip())
+                elif line.startswith("RESULT "):
+                    result = json.loads(line[7:])
+                elif line.startswith("FAILED "):
+                    failure = line[7:].strip()
+            code = process.wait()
+    if watchdog.fired:
+        raise StudentFailed(f"did not finish in {(timeout or 0) / 60:g} min and was stopped; its log shows where it was", log)
+    if code != 0:
+        raise StudentFailed(failure or last_line(log) or f"exited with {code}", log)
+    return result
+
+
+class Watchdog:
+    """Stops a child (and the Pulumi CLI it runs, in its process group) that runs past its
+    time: SIGINT first, which Pulumi takes as "cancel, keep the state consistent", then
+    SIGKILL after GRACE seconds. On Windows the child alone is killed."""
+
+    GRACE = 60.0
+
+    def __init__(self, process: subprocess.Popen, timeout: float | None):
+        import threading
+
+        self.process, self.fired = process, False
+        self.timers = [threading.Timer(timeout, self.stop)] if timeout else []
+
+    def __enter__(self) -> Watchdog:
+        for timer in self.timers:
+            timer.daemon = True
+            timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for timer in self.timers:
+            timer.cancel()
+
+    def stop(self) -> None:
+        import signal
+        import threading
+
+        self.fired = True
+        if os.name == "nt":
+            self.process.kill()
+            return
+        self.signal(signal.SIGINT)
+        later = threading.Timer(self.GRACE, self.signal, (signal.SIGKILL,))
+        later.daemon = True
+        self.timers.append(later)
+        later.start()
+
+    def signal(self, number: int) -> None:
+        try:
+            os.killpg(self.process.pid, number)
+        except (ProcessLookupError, PermissionError):
+            pass  # already gone
+
+
+def last_line(log: Path) -> str:
+    """The last line the child said on stderr, however large the log, cut to one screen
+    line. The protocol lines copied from stdout are left out: they may land after stderr's
+    last words (two streams, copied as each arrives)."""
+    with open(log, "rb") as handle:
+        handle.seek(max(0, log.stat().st_size - TAIL_BYTES))
+        tail = handle.read().decode("utf-8", errors="replace")
+    lines = [line.strip() for line in tail.splitlines() if line.strip() and not line.startswith(PROTOCOL)]
+    text = lines[-1] if lines else ""
+    return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 1] + "…"
+
+
 def child_job(
-    action: str, slots: dict[str, int], hosts: dict[str, str], backend: str | None, workspace_root: str | None = None,
+    action: str,
+    slots: dict[str, int],
+    hosts: dict[str, str],
+    backend: str | None,
+    workspace_root: str | None = None,
+    *,
+    logs: Path = ROOT / "logs",
+    settings: dict[str, dict[str, str]] | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float | None = None,
     idle_for: int | None = None,
 ):
     """A job that runs one student in a child process (the Automation API's programs share
     global state, so students never share one)."""
 
     def job(student: str, report) -> dict[str, str]:
-        argv = child_argv(action, student, slots[student], hosts.get(student, ""), backend, workspace_root, idle_for)
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-        result: dict[str, str] = {}
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.startswith("PHASE "):
-                report(line[6:].strip())
-            elif line.startswith("RESULT "):
-                result = json.loads(line[7:])
-        stderr = process.stderr.read() if process.stderr else ""
-        if process.wait() != 0:
-            last = [l for l in stderr.strip().splitlines() if l.strip()][-3:]
-            raise RuntimeError(" | ".join(last) or f"exited with {process.returncode}")
-        return result
+        argv = child_argv(
+            action, student, slots[student], hosts.get(student, ""), backend, workspace_root, idle_for, (settings or {}).get(student)
+        )
+        return run_child(argv, logs / f"{student}-{action}.log", report, env, timeout)
 
     return job
+
+
+# --- before anything starts --------------------------------------------------------------------
+
+
+def class_env(
+    environ: dict[str, str], backend: str | None, prepared: session.PreparedTools, make: bool = True
+) -> tuple[dict[str, str], list[str]]:
+    """The children's environment: the tools first on PATH, the backend, and the passphrase,
+    made here once (children running in parallel must not each make one). The same two names
+    preview.yml takes from the repository secrets: PULUMI_BACKEND_URL and
+    PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE)."""
+    env = dict(environ)
+    if backend:
+        env["PULUMI_BACKEND_URL"] = backend
+    made, notice = session.workspace_env(env, make=make)  # as lab.py: only a verb that makes a lab makes a passphrase
+    env.update(made)
+    env["PATH"] = session.path_with_interpreter(prepared.path)
+    env[session.K8S_DELETE_UNREACHABLE_ENV] = "true"
+    notices = [notice] if notice else []
+    if not env["PULUMI_BACKEND_URL"].startswith("file://") and made.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
+        notices.append(
+            f"The class's stack secrets use the passphrase in {made['PULUMI_CONFIG_PASSPHRASE_FILE']}. For pull-request previews "
+            "(.github/workflows/preview.yml) store it as the repository secret PULUMI_CONFIG_PASSPHRASE, and "
+            f"{env['PULUMI_BACKEND_URL']} as PULUMI_BACKEND_URL."
+        )
+    return env, notices
+
+
+def access_problems(entries: list[Entry], settings: dict[str, dict[str, str]]) -> list[str]:
+    found = []
+    for entry in entries:
+        mine = settings[entry.student]
+        why = access_problem(
+            mine.get("dockerHost", ""), mine.get("bindAddress") or "127.0.0.1", mine.get("allowRemoteAccess", ""), mine.get("hostName", "")
+        )
+        if why:
+            found.append(f"line {entry.line}: {entry.student}: {why}")
+    return found
+
+
+def port_problems(entries: list[Entry], slots: dict[str, int], settings: dict[str, dict[str, str]], lab_running) -> list[str]:
+    """Every local student's host ports that something else holds (as lab.py up checks one
+    student's: k8s_lab/host_ports.py). A student whose lab is up holds their own."""
+    from k8s_lab import host_ports
+    from k8s_lab.ports import ports_for_slot
+
+    found = []
+    for entry in entries:
+        bind = settings[entry.student].get("bindAddress") or "127.0.0.1"
+        if entry.docker_host or lab_running(entry.student):
+            continue
+        taken = host_ports.taken_ports(bind, ports_for_slot(slots[entry.student]))
+        if taken:
+            ports = ", ".join(f"{bind}:{port} ({purpose})" for purpose, port in taken)
+            found.append(
+                f"line {entry.line}: {entry.student} (slot {slots[entry.student]}) needs {ports}, already in use; "
+                "fix: give them a free slot in the roster's slot column, or stop what listens there"
+            )
+    return found
+
+
+def on_this_host(url: str) -> bool:
+    """Whether the host of `url` is this machine (loopback, or an address of its name)."""
+    import ipaddress
+
+    name = urlsplit(url).hostname or ""
+    try:
+        address = socket.gethostbyname(name)
+        own = {socket.gethostbyname(socket.gethostname())}
+    except OSError:
+        return False
+    return ipaddress.ip_address(address).is_loopback or address in own
+
+
+def mirror_problems(entries: list[Entry], slots: dict[str, int], settings: dict[str, dict[str, str]], local=on_this_host) -> list[str]:
+    """A class mirror on this host whose ports a local student's slot publishes (the mirror's
+    old 5000/5001 took slot 0's registry port)."""
+    from k8s_lab import mirror
+
+    local_slots = {e.student: slots[e.student] for e in entries if not e.docker_host}
+    urls = {settings[e.student].get("registryMirror", "") for e in entries} - {""}
+    return [problem for url in sorted(urls) if local(url) for problem in mirror.slot_clashes(url, local_slots)]
+
+
+def read_host(docker_host: str) -> capacity.Host:
+    """Docker's memory on `docker_host` ("" for this machine's); on this machine also its
+    inotify and PID limits (k8s_lab/doctor.py's readers)."""
+    from k8s_lab import doctor
+
+    env = dict(os.environ, DOCKER_HOST=docker_host) if docker_host else None
+    info = doctor.read_docker_info(env=env)
+    memory = info["MemTotal"] / 1048576 if info.get("MemTotal") else None
+    desktop = "docker desktop" in str(info.get("OperatingSystem", "")).lower()
+    if docker_host:
+        return capacity.Host(docker_host, memory, desktop)
+    local_linux = sys.platform.startswith("linux") and not desktop
+    proc = doctor.read_int if local_linux else (lambda path: None)
+    return capacity.Host(
+        "this host", memory, desktop,
+        proc("/proc/sys/fs/inotify/max_user_watches"), proc("/proc/sys/fs/inotify/max_user_instances"), proc("/proc/sys/kernel/pid_max"),
+    )
+
+
+def capacity_problems(entries: list[Entry], settings: dict[str, dict[str, str]], read=read_host) -> list[str]:
+    by_host: dict[str, list[int]] = {}
+    for entry in entries:
+        by_host.setdefault(entry.docker_host, []).append(capacity.lab_mb(settings[entry.student].get("labMemory")))
+    return [problem for host, each in by_host.items() for problem in capacity.problems(read(host), each)]
+
+
+def confirm_destroy(students: list[str], yes: bool, stdin=None) -> str | None:
+    """None when destroying is confirmed; else why not. Never waits on a stdin that is no terminal."""
+    if yes:
+        return None
+    stdin = stdin or sys.stdin
+    what = f"destroy removes the labs of {len(students)} student(s) ({', '.join(students[:5])}{', …' if len(students) > 5 else ''}); their files stay"
+    if stdin is None or not stdin.isatty():
+        return f"{what}. Nothing was removed: run again with --yes to confirm (there is no terminal to ask on)"
+    print(f"{what}. Type 'yes' to go on: ", end="", flush=True)
+    answer = stdin.readline().strip().lower()
+    return None if answer == "yes" else f"{what}. Nothing was removed: you did not answer 'yes'"
+
+
+# --- display ----------------------------------------------------------------------------------
 
 
 def show_status(outcomes: list[Outcome], as_json: bool) -> None:
@@ -102,7 +377,7 @@ def show_status(outcomes: list[Outcome], as_json: bool) -> None:
         print("\n".join(status.repair_lines(reports)))
     for outcome in outcomes:
         if not outcome.ok:
-            print(f"{outcome.student}: status unknown: {outcome.detail}", file=sys.stderr)
+            print(f"{outcome.student}: status unknown: {outcome.detail}" + (f" (log: {outcome.log})" if outcome.log else ""), file=sys.stderr)
 
 
 def show(outcomes: list[Outcome], action: str) -> None:
@@ -114,16 +389,20 @@ def show(outcomes: list[Outcome], action: str) -> None:
         table.add_column(column)
     for outcome in outcomes:
         status = "ok" if outcome.ok else f"FAILED: {outcome.detail}"
-        url = outcome.outputs.get("ideUrl", outcome.outputs.get("changes", outcome.outputs.get("idle", "")))
+        url = outcome.outputs.get("ideUrl") or outcome.outputs.get("changes", outcome.outputs.get("idle", ""))
         table.add_row(outcome.student, url, status, f"{outcome.seconds:.0f}s")
     Console().print(table)
-    failed = [o.student for o in outcomes if not o.ok]
-    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} succeeded" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    failed = [o for o in outcomes if not o.ok]
+    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} succeeded" + (f"; failed: {', '.join(o.student for o in failed)}" if failed else ""))
+    for outcome in failed:
+        print(f"{outcome.student}: {outcome.detail}" + (f"\n  whole output: {outcome.log}" if outcome.log else ""))
 
 
 def run_with_progress(students: list[str], job, parallel: int) -> list[Outcome]:
+    """The class's runs, with a live table of each student's phase and elapsed time."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from rich.console import Console
     from rich.live import Live
     from rich.table import Table
 
@@ -138,7 +417,8 @@ def run_with_progress(students: list[str], job, parallel: int) -> list[Outcome]:
             table.add_row(student, phase, f"{elapsed:.0f}s")
         return table
 
-    with ThreadPoolExecutor(max_workers=1) as pool, Live(render(), refresh_per_second=2) as live:
+    # On stderr: stdout is the summary's (and `status --json`'s, which tools read).
+    with ThreadPoolExecutor(max_workers=1) as pool, Live(render(), refresh_per_second=2, console=Console(stderr=True)) as live:
         future = pool.submit(run_all, students, job, parallel, progress)
         while not future.done():
             live.update(render())
@@ -147,88 +427,9 @@ def run_with_progress(students: list[str], job, parallel: int) -> list[Outcome]:
         return future.result()
 
 
-def add_mirror_parser(sub) -> None:
-    mirror = sub.add_parser("mirror", help="run the class's pull-through image cache on this host (k8s_lab.mirror)")
-    mirror.add_argument("--port", type=int, default=5000, help="Docker Hub's cache port; registry.k8s.io's is the next (default 5000)")
-    mirror.add_argument("--host", default=None, help="this host's name or address as the students' Docker reaches it (default: its hostname)")
-    mirror.add_argument("--bind", default="0.0.0.0", help="address the caches listen on (default: every interface)")
-    mirror.add_argument("--image", default=None, help="registry image (default: the pinned registry:2)")
-
-
-def run_mirror(args: argparse.Namespace) -> int:
-    import socket
-
-    from k8s_lab import mirror, registry
-    from k8s_lab.runner import ProcessRunner, RunError
-
-    try:
-        for line in mirror.ensure_caches(mirror.docker_cli(ProcessRunner()), args.port, args.image or registry.IMAGE, args.bind):
-            print(line)
-    except (RuntimeError, RunError) as error:
-        print(f"classroom: {error}", file=sys.stderr)
-        return 1
-    print(mirror.instructions(f"http://{args.host or socket.gethostname()}:{args.port}"))
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="classroom.py", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="action", required=True)
-    for action in ACTIONS:
-        each = sub.add_parser(action, help=f"{action} every student's lab in the roster")
-        each.add_argument("roster", type=Path, help="CSV with a header: student, optional slot, optional dockerHost")
-        each.add_argument("--parallel", type=int, default=4, help="stacks run at once (default 4)")
-        each.add_argument("--backend", help="state backend URL (default: PULUMI_BACKEND_URL, else .pulumi-state/ here)")
-        each.add_argument("--handouts", type=Path, default=ROOT / "handouts", help="folder for the students' handouts (up, status)")
-        each.add_argument("--workspace-root", help="folder holding every student's <student>/src and /vscode (default: ~/k8s-lab)")
-        if action == "status":
-            each.add_argument("--json", action="store_true", help="the students' lab status as JSON, for tools")
-        if action == "stop":
-            each.add_argument("--idle-for", type=idle.duration_argument, metavar="DURATION",
-                              help="stop only the labs whose IDE has had no browser activity this long, e.g. 2h")
-    add_mirror_parser(sub)
-    args = parser.parse_args(argv)
-
-    if args.action == "mirror":
-        return run_mirror(args)
-    if args.parallel < 1:
-        parser.error("--parallel must be at least 1")
-    try:
-        entries = parse_roster(args.roster.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        print(f"classroom: no roster at {args.roster}", file=sys.stderr)
-        return 2
-    except RosterError as error:
-        print(f"classroom: {error}", file=sys.stderr)
-        return 2
-    if not entries:
-        print(f"classroom: {args.roster} lists no students", file=sys.stderr)
-        return 2
-    students = [e.student for e in entries]
-    env = backend_env(args.backend)
-    try:
-        slots = allocate_slots(entries, existing_slots(env, students))
-    except RosterError as error:  # a clash, or a stack whose slot cannot be read
-        print(f"classroom: {error}", file=sys.stderr)
-        return 2
-    hosts = {e.student: e.docker_host for e in entries}
-    job = child_job(args.action, slots, hosts, args.backend, args.workspace_root, getattr(args, "idle_for", None))
-    outcomes = run_with_progress(students, job, args.parallel)
-    finish(args, outcomes)
-    return exit_code(outcomes)
-
-
-def finish(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
-    """Handouts for who is up, then the summary table (a status table for status)."""
-    if args.action in ("up", "status"):
-        write_handouts(outcomes, args.handouts)
-    if args.action == "status":
-        show_status(outcomes, args.json)
-    else:
-        show(outcomes, args.action)
-
-
 def write_handouts(outcomes: list[Outcome], folder: Path) -> None:
+    """Each student's handout, with the program's URLs as they are: the stack's hostName
+    (k8s_lab/config.py) already names the host the students' laptops reach."""
     for outcome in outcomes:
         if outcome.ok and "idePassword" in outcome.outputs:
             text = render_handout(
@@ -240,6 +441,186 @@ def write_handouts(outcomes: list[Outcome], folder: Path) -> None:
                 outcome.outputs.get("ideCertificate"),
             )
             write_handout(folder, outcome.student, text)
+
+
+def default_host_names(entries: list[Entry], settings: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The hostName of each lab published on every interface of this machine that has none
+    (roster, --set, or its stack's own): this machine's name. Without one its URLs and its
+    self-signed certificate would say 127.0.0.1, which a laptop cannot open."""
+    names = {}
+    for entry in entries:
+        mine = settings[entry.student]
+        if not mine.get("hostName") and not entry.docker_host and mine.get("bindAddress") == "0.0.0.0":
+            names[entry.student] = socket.gethostname()
+    return names
+
+
+# --- the mirror ---------------------------------------------------------------------------------
+
+
+def add_mirror_parser(sub) -> None:
+    from k8s_lab import mirror
+
+    each = sub.add_parser("mirror", help="run the class's pull-through image cache on this host (k8s_lab.mirror)")
+    each.add_argument("--port", type=int, default=mirror.DEFAULT_PORT,
+                      help=f"Docker Hub's cache port; registry.k8s.io's is the next (default {mirror.DEFAULT_PORT}, off every slot's ports)")
+    each.add_argument("--host", default=None, help="this host's name or address as the students' Docker reaches it (default: its hostname)")
+    each.add_argument("--bind", default="0.0.0.0", help="address the caches listen on (default: every interface)")
+    each.add_argument("--image", default=None, help="registry image (default: the pinned registry:2)")
+
+
+def run_mirror(args: argparse.Namespace) -> int:
+    from k8s_lab import host_ports, mirror, registry
+    from k8s_lab.runner import ProcessRunner, RunError
+
+    problems = mirror.port_problems(args.port)
+    if problems:
+        print("\n".join(f"classroom: {problem}" for problem in problems), file=sys.stderr)
+        return 2
+
+    docker = mirror.docker_cli(ProcessRunner())
+    try:
+        for line in mirror.ensure_caches(docker, args.port, args.image or registry.IMAGE, args.bind, can_bind=host_ports.can_bind_tcp):
+            print(line)
+    except (RuntimeError, RunError) as error:
+        print(f"classroom: {error}", file=sys.stderr)
+        return 1
+    print(mirror.instructions(f"http://{args.host or socket.gethostname()}:{args.port}"))
+    return 0
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="classroom.py", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="action", required=True)
+    for action in ACTIONS:
+        each = sub.add_parser(action, help=f"{action} every student's lab in the roster")
+        each.add_argument("roster", type=Path, help="CSV with a header: student, optional slot, dockerHost and settings columns")
+        each.add_argument("--parallel", type=int, default=4, help="stacks run at once (default 4)")
+        each.add_argument("--backend", help="state backend URL (default: PULUMI_BACKEND_URL, else .pulumi-state/ here)")
+        each.add_argument("--handouts", type=Path, default=ROOT / "handouts", help="folder for the students' handouts (up, status)")
+        each.add_argument("--logs", type=Path, default=ROOT / "logs", help="folder for each student's whole output (<student>-<verb>.log)")
+        each.add_argument("--workspace-root", help="folder holding every student's <student>/src and /vscode (default: ~/k8s-lab)")
+        each.add_argument("--student-timeout", type=float, default=DEFAULT_TIMEOUT_MINUTES, metavar="MINUTES",
+                          help=f"stop a student's run after this long (default {DEFAULT_TIMEOUT_MINUTES}; 0: never)")
+        each.add_argument("--no-fetch", action="store_true", help="fetch nothing: use only the docker, kind and pulumi on PATH (or in .tools/)")
+        each.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                          help="a setting for every student whose roster cell is empty: bindAddress, allowRemoteAccess, hostName "
+                               "(the host the handouts name), registryMirror, labMemory, labCpus, dockerHost")
+        if action in ("up", "start"):
+            each.add_argument("--over-capacity", action="store_true", help="start even when the capacity check says the host is too small")
+        if action == "stop":
+            each.add_argument("--idle-for", type=idle.duration_argument, metavar="DURATION",
+                              help="stop only the labs whose IDE has had no browser activity this long, e.g. 2h")
+        if action == "destroy":
+            each.add_argument("--yes", action="store_true", help="destroy without asking")
+        if action == "status":
+            each.add_argument("--json", action="store_true", help="the students' lab status as JSON, for tools")
+    add_mirror_parser(sub)
+    return parser
+
+
+def load_roster(args: argparse.Namespace) -> list[Entry]:
+    """The roster's entries; RosterError or OSError say why not."""
+    defaults = class_defaults(args.set)
+    entries, encoding = read_roster(args.roster.read_bytes(), defaults)
+    if encoding not in ("UTF-8", "UTF-8 with BOM"):
+        print(f"classroom: read {args.roster} as {encoding}")
+    return entries
+
+
+def fail(message: str, code: int = 2) -> int:
+    print(f"classroom: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    if not words:  # like lab.py: a bare command prints its help, not an argparse error
+        parser.print_help()
+        return 2
+    args = parser.parse_args(words)
+    if args.action == "mirror":
+        return run_mirror(args)
+    if args.parallel < 1:
+        parser.error("--parallel must be at least 1")
+    try:
+        entries = load_roster(args)
+    except FileNotFoundError:
+        return fail(f"no roster at {args.roster}")
+    except OSError as error:
+        return fail(f"cannot read {args.roster}: {error.strerror or error}")
+    except RosterError as error:
+        return fail(str(error))
+    if not entries:
+        return fail(f"{args.roster} lists no students")
+    if args.action == "destroy":
+        refused = confirm_destroy([e.student for e in entries], args.yes)
+        if refused:
+            return fail(refused)
+    return run_class(args, entries)
+
+
+def run_class(args: argparse.Namespace, entries: list[Entry]) -> int:
+    environ = dict(os.environ)
+    prepared = session.prepare_tools(args.action, fetch=not args.no_fetch, environ=environ, layout=session.tools_layout(environ))
+    if isinstance(prepared, int):
+        return prepared
+    students = [e.student for e in entries]
+    try:
+        stacks = {student: stack_file_settings(student) for student in students}
+        slots = allocate_slots(entries, existing_slots(stacks))
+    except RosterError as error:  # a clash, or a stack whose slot cannot be read
+        return fail(str(error))
+    settings = {e.student: effective(e, stacks[e.student]) for e in entries}
+    given = {e.student: dict(e.settings) for e in entries}  # what the children write into the stacks
+    if args.action in ("up", "preview"):
+        for student, name in default_host_names(entries, settings).items():
+            given[student]["hostName"] = settings[student]["hostName"] = name
+    problems = checks_before_start(args, entries, slots, settings)
+    if problems:
+        return fail("nothing was started:\n" + "\n".join(f"  - {p}" for p in problems))
+    env, notices = class_env(environ, args.backend, prepared, make=session.NEEDS[args.action].stack == "create")
+    for notice in notices:
+        print(notice, file=sys.stderr)
+    job = child_job(
+        args.action, slots, {e.student: e.docker_host for e in entries}, args.backend, args.workspace_root,
+        logs=args.logs.resolve(), settings=given, env=env,
+        timeout=args.student_timeout * 60 if args.student_timeout > 0 else None, idle_for=getattr(args, "idle_for", None),
+    )
+    outcomes = run_with_progress(students, job, args.parallel)
+    finish(args, outcomes)
+    return exit_code(outcomes)
+
+
+def checks_before_start(args: argparse.Namespace, entries: list[Entry], slots: dict[str, int], settings: dict[str, dict[str, str]]) -> list[str]:
+    """Remote-access rules for every verb that configures; ports and capacity for the verbs
+    that start labs. Capacity problems are warnings under --over-capacity."""
+    problems = access_problems(entries, settings) if args.action in ("up", "preview") else []
+    if args.action == "up":
+        problems += port_problems(entries, slots, settings, session.ide_container_exists)
+        problems += mirror_problems(entries, slots, settings)
+    if args.action in ("up", "start"):
+        over = capacity_problems(entries, settings)
+        if args.over_capacity:
+            for warning in over:
+                print(f"classroom: warning (--over-capacity): {warning}", file=sys.stderr)
+        else:
+            problems += over
+    return problems
+
+
+def finish(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
+    """Handouts for who is up, then the summary table (a status table for status)."""
+    if args.action in ("up", "status"):
+        write_handouts(outcomes, args.handouts)
+    if args.action == "status":
+        show_status(outcomes, args.json)
+    else:
+        show(outcomes, args.action)
 
 
 if __name__ == "__main__":

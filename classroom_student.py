@@ -2,7 +2,9 @@
 --slot N [...]`, in a process of its own (the Automation API's programs share global state,
 so two students never share a process). It configures the student's stack, runs ACTION and
 speaks to the parent in lines: `PHASE <what it does now>` while it works, then `RESULT
-<json>` with the outputs the teacher's table and the handouts need."""
+<json>` with the outputs the teacher's table and the handouts need, or `FAILED <one line>`
+(the whole error, traceback included, goes to stderr: the parent keeps both in the
+student's log)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import sys
+import traceback
 from pathlib import Path
 
 from k8s_lab import idle, session
@@ -35,7 +39,9 @@ def backend_env(backend: str | None) -> dict[str, str]:
     return env
 
 
-def configure_stack(stack, student: str, slot: int, docker_host: str, workspace_root: str | None) -> None:
+def configure_stack(
+    stack, student: str, slot: int, docker_host: str, workspace_root: str | None, settings: dict[str, str] | None = None
+) -> None:
     """The student's settings in their stack's own config, written once where they belong
     to the student's machine (workspaceRoot) and each time where the roster decides."""
     from pulumi import automation as auto
@@ -45,6 +51,8 @@ def configure_stack(stack, student: str, slot: int, docker_host: str, workspace_
     stack.set_config("slot", auto.ConfigValue(str(slot)))
     if docker_host:
         stack.set_config("dockerHost", auto.ConfigValue(docker_host))
+    for key, value in (settings or {}).items():  # the roster's columns and classroom.py --set
+        stack.set_config(key, auto.ConfigValue(value))
     if not any(key.endswith(":idePassword") for key in config):
         stack.set_config("idePassword", auto.ConfigValue(secrets.token_urlsafe(15), secret=True))
     problem = session.store_workspace_root(stack, workspace_root)
@@ -52,20 +60,36 @@ def configure_stack(stack, student: str, slot: int, docker_host: str, workspace_
         raise RuntimeError(problem)
 
 
+def pulumi_command(environ: dict[str, str]):
+    """The Pulumi CLI in the tools folder when that is the one PATH finds (classroom.py put
+    the folder first and fetched it there if needed), else None: the Automation API then
+    runs `pulumi` from PATH."""
+    from k8s_lab import tools
+
+    layout = session.tools_layout(environ)
+    found = tools.find_tool("pulumi", layout, environ.get("PATH", ""))
+    return session.open_tools_pulumi(layout) if tools.in_tools(found, layout) else None
+
+
 def run_one(
-    action: str, student: str, slot: int, docker_host: str, env: dict[str, str], workspace_root: str | None = None,
+    action: str,
+    student: str,
+    slot: int,
+    docker_host: str,
+    env: dict[str, str],
+    workspace_root: str | None = None,
+    settings: dict[str, str] | None = None,
     idle_for: int | None = None,
 ) -> dict[str, str]:
     """In the child process: configure the student's stack and run `action` on it."""
-    from pulumi import automation as auto
 
     def phase(text: str) -> None:
         print(f"PHASE {text}", flush=True)
 
     phase("selecting stack")
-    stack = auto.create_or_select_stack(stack_name=student, work_dir=str(ROOT), opts=auto.LocalWorkspaceOptions(env_vars=env))
+    stack = open_stack(action, student, env)
     if action in ("up", "preview"):
-        configure_stack(stack, student, slot, docker_host, workspace_root)
+        configure_stack(stack, student, slot, docker_host, workspace_root, settings)
 
     def on_event(event) -> None:
         pre = getattr(event, "resource_pre_event", None)
@@ -88,6 +112,43 @@ def run_one(
     elif action in ("stop", "start"):
         return power_one(action, stack, phase, idle_for)
     return outputs_of(stack, with_status=action == "status")
+
+
+def open_stack(action: str, student: str, env: dict[str, str]):
+    """The student's stack: through the Pulumi CLI (made when new), or its settings file alone."""
+    from pulumi import automation as auto
+
+    if action in SETTINGS_ONLY:
+        return FileStack(student, env)
+    options = auto.LocalWorkspaceOptions(env_vars=env, pulumi_command=pulumi_command(env))
+    return auto.create_or_select_stack(stack_name=student, work_dir=str(ROOT), opts=options)
+
+
+# As lab.py (session.NEEDS' "settings"): stop, start and status read the stack's settings
+# file and need no Pulumi CLI; status asks one for the handouts' outputs only when one is at hand.
+SETTINGS_ONLY = ("stop", "start", "status")
+
+
+class FileStack(session.SettingsOnlyStack):
+    """A student's stack as its Pulumi.<student>.yaml shows it (session.file_settings)."""
+
+    def get_all_config(self) -> dict:
+        from types import SimpleNamespace
+
+        settings = session.file_settings(self.name, ROOT)
+        if settings is None:
+            raise RuntimeError(f"{self.name} has no lab here (no Pulumi.{self.name}.yaml): classroom.py up makes it")
+        return {f"{session.PROJECT}:{key}": SimpleNamespace(value=value, secret=False) for key, value in settings.items()}
+
+    def outputs(self) -> dict:
+        """The stack's outputs from a Pulumi CLI already at hand (never fetched), else none."""
+        from pulumi import automation as auto
+
+        command = pulumi_command(self.environ)
+        if command is None and not shutil.which("pulumi", path=self.environ.get("PATH")):
+            return {}
+        options = auto.LocalWorkspaceOptions(env_vars=self.environ, pulumi_command=command)
+        return dict(auto.select_stack(stack_name=self.name, work_dir=str(ROOT), opts=options).outputs())
 
 
 def outputs_of(stack, with_status: bool) -> dict[str, str]:
@@ -138,12 +199,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docker-host", default="")
     parser.add_argument("--backend")
     parser.add_argument("--workspace-root")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting from the roster (checked there)")
     parser.add_argument("--idle-for", type=idle.duration_argument)
     args = parser.parse_args(argv)
-    env = backend_env(args.backend)
-    outputs = run_one(args.action, args.student, args.slot, args.docker_host, env, args.workspace_root, args.idle_for)
+    settings = dict(pair.partition("=")[::2] for pair in args.set)
+    try:
+        env = backend_env(args.backend)
+        outputs = run_one(args.action, args.student, args.slot, args.docker_host, env, args.workspace_root, settings, args.idle_for)
+    except Exception as error:  # noqa: BLE001 - one line for the teacher's table, the whole of it in the log
+        traceback.print_exc()
+        print(f"FAILED {one_line(error)}", flush=True)
+        return 1
     print("RESULT " + json.dumps(outputs), flush=True)
     return 0
+
+
+def one_line(error: Exception) -> str:
+    """The line of an error a teacher needs: Pulumi's last `error:` line when it has one
+    (a failed run's CommandError carries its whole output), else the error's last line."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    said = [line for line in lines if line.lower().startswith("error:")]
+    text = (said or lines or [type(error).__name__])[-1]
+    return text if len(text) <= 240 else text[:239] + "…"
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ class IdeContainerArgs:
     extra_env_secret: bool  # ideEnv was set with --secret
     mount_docker_socket: bool
     docker_hostname: str | None = None  # the Docker host's name, when it is another machine
+    host_name: str = ""  # the hostName setting: the host in the IDE's URL when given
     memory_mb: int | None = None  # the IDE's share of labMemory (k8s_lab.limits); None: no cap
     cpus: str | None = None  # labCpus; None: no cap
     https: ide_container.Https | None = None  # None: plain HTTP (loopback without a certificate)
@@ -110,7 +111,7 @@ class IdeContainer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, replace_on_changes=["memory", "memorySwap"]),
         )
         self.name = container.name
-        self.url = pulumi.Output.from_input(ide_container.ide_url(args.bind_address, args.ports, args.docker_hostname, https))
+        self.url = pulumi.Output.from_input(ide_container.ide_url(args.bind_address, args.ports, args.docker_hostname, https, args.host_name))
         self.register_outputs({"name": self.name, "url": self.url})
 
 

@@ -60,8 +60,6 @@ RESERVED_IDE_ENV = frozenset(
         "FILE__CODE_SERVER_CONFIG",
     }
 )
-# Namespaces Kubernetes itself owns; the student's workloads go elsewhere.
-RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "ingress-nginx"})
 
 # An image reference as Docker's distribution library parses it: [host[:port]/]path[:tag][@digest].
 _DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?"
@@ -72,6 +70,8 @@ _DIGEST = r"sha256:[a-f0-9]{64}"
 IMAGE_REFERENCE = re.compile(rf"^{_NAME}(?::{_TAG})?(?:@{_DIGEST})?$")
 PINNED_IMAGE_REFERENCE = re.compile(rf"^{_NAME}:{_TAG}@{_DIGEST}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A DNS name as RFC 1123 allows it: labels of letters, digits and inner '-', at most 63 each, 253 in all.
+HOST_NAME_PATTERN = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 
 
 @dataclass(frozen=True)
@@ -155,6 +155,16 @@ def bind_address(text: str) -> str:
     return text
 
 
+def host_name(text: str) -> str:
+    if HOST_NAME_PATTERN.match(text):
+        return text
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        raise Invalid("is not a host name or IP address") from None
+    return text
+
+
 def workspace_root(text: str) -> str:
     root = workspace.normalise_root(text)
     why = workspace.root_problem(root)
@@ -182,11 +192,12 @@ def pinned_image(text: str) -> str:
 
 
 def namespace(text: str) -> str:
+    reserved = lab_names.reserved_problem(text)
+    if reserved:
+        raise Invalid(f"belongs to Kubernetes or the lab: {reserved}", "pick the student's own, e.g. pulumi config rm namespace")
     why = lab_names.student_name_problem(text)
     if why:
         raise Invalid(f"is not a namespace name: {why}")
-    if text in RESERVED_NAMESPACES:
-        raise Invalid("belongs to Kubernetes or the ingress controller", "pick the student's own, e.g. pulumi config rm namespace")
     return text
 
 
@@ -408,8 +419,8 @@ SETTINGS: tuple[Setting, ...] = (
     switch("registry", "registry", True, "Run a local registry (<student>-registry) the IDE can push to and the nodes pull from."),
     Setting(
         "namespace", "namespace", "string", None,
-        "The student's Kubernetes namespace, default namespace of the IDE's kubeconfig (default, kube-* and "
-        "ingress-nginx are refused). Empty means the student name.",
+        "The student's Kubernetes namespace, default namespace of the IDE's kubeconfig (default, "
+        "kube-system, kube-public, kube-node-lease, ingress-nginx and local-path-storage are refused). Empty means the student name.",
         "pulumi config set namespace <name>, e.g. 'kim-minsu', or pulumi config rm namespace for the student name",
         namespace, shown_default="the student name", declared_default="",
     ),
@@ -420,6 +431,15 @@ SETTINGS: tuple[Setting, ...] = (
         docker_host, shown_default="this machine's Docker",
     ),
     switch("allowRemoteAccess", "allow_remote_access", False, "Required to publish ports on a bindAddress other than loopback (the IDE is a root shell with the host's docker)."),
+    Setting(
+        "hostName", "host_name", "string", "",
+        "The name (or IP address) students' laptops reach this lab's host by, e.g. teacher.school.lan: the host of "
+        "ideUrl and ingressUrl and of the IDE's self-signed certificate. Needs a bindAddress beyond loopback. "
+        "Empty: the bindAddress (127.0.0.1 for 0.0.0.0), or the dockerHost's name.",
+        "pulumi config set hostName <the name students' laptops reach this host by>, e.g. teacher.school.lan, "
+        "or pulumi config rm hostName",
+        host_name, shown_default="the bindAddress or dockerHost's name",
+    ),
     Setting(
         "ideTlsCert", "ide_tls_cert", "string", "",
         "The IDE's HTTPS certificate, PEM with its chain, for a name students' browsers trust (pulumi config set ideTlsCert "
@@ -458,7 +478,7 @@ SETTINGS: tuple[Setting, ...] = (
         limits.MIRROR_KEY, "registry_mirror", "string", None,
         "A class pull-through cache, http(s)://host:port, for docker.io (the next port serves registry.k8s.io): "
         "python classroom.py mirror runs one and prints it. Empty pulls from the registries themselves.",
-        "pulumi config set registryMirror http://<teacher-host>:5000 (python classroom.py mirror prints it), "
+        "pulumi config set registryMirror http://<teacher-host>:5010 (python classroom.py mirror prints it), "
         "or pulumi config rm registryMirror",
         _limit(limits.parse_mirror), shown_default="none", declared_default="",
     ),
@@ -492,6 +512,13 @@ class LabConfig:
     ide_tls_cert: str | None = None  # the teacher's certificate (PEM); None: self-signed beyond loopback
     ide_tls_key: str | None = field(default=None, repr=False)  # its key (PEM, secret)
     ide_env_secret: bool = False  # ideEnv was set with --secret: its values stay secret
+    host_name: str = ""  # the name other machines reach the lab by; "" is reachable_host's
+
+    @property
+    def browser_host(self) -> str:
+        """The host in the URLs a browser on another machine opens (ideUrl, ingressUrl), and
+        the name the IDE's self-signed certificate is made for."""
+        return self.host_name or lab_ports.reachable_host(self.bind_address, self.docker.hostname)
 
     @property
     def ide_https(self) -> bool:
@@ -504,8 +531,7 @@ class LabConfig:
         """How the IDE serves HTTPS (None: plain HTTP), for the name in its URL."""
         if not self.ide_https:
             return None
-        host = lab_ports.reachable_host(self.bind_address, self.docker.hostname)
-        return ide_container.Https(cert_host=host, certificate=self.ide_tls_cert, key=self.ide_tls_key)
+        return ide_container.Https(cert_host=self.browser_host, certificate=self.ide_tls_cert, key=self.ide_tls_key)
 
     @property
     def docker(self) -> DockerHost:
@@ -646,6 +672,13 @@ def _rules_across_keys(reader: _Reader, values: dict[str, Any], password_is_secr
             repr(values["bind_address"]),
             f"is loopback on the remote Docker host {host.hostname}, out of the students' reach",
             "pulumi config set bindAddress 0.0.0.0 and pulumi config set allowRemoteAccess true",
+        )
+    if values["host_name"] and loopback and not host.remote and "hostName" not in reported:  # remote: said above
+        reader.bad(
+            "hostName",
+            repr(values["host_name"]),
+            f"names how other machines reach the lab, but bindAddress {values['bind_address']} publishes it on loopback only",
+            "pulumi config set bindAddress 0.0.0.0 and pulumi config set allowRemoteAccess true, or pulumi config rm hostName",
         )
 
 

@@ -139,5 +139,6 @@ def published_ports(ports: SlotPorts) -> list[tuple[int, int]]:
     return [(CODE_SERVER_PORT, ports.ide), (LIVE_SERVER_PORT, ports.live_server)]
 
 
-def ide_url(bind_address: str, ports: SlotPorts, docker_hostname: str | None = None, https: bool = False) -> str:
-    return f"{'https' if https else 'http'}://{reachable_host(bind_address, docker_hostname)}:{ports.ide}"
+def ide_url(bind_address: str, ports: SlotPorts, docker_hostname: str | None = None, https: bool = False, host_name: str = "") -> str:
+    """The IDE's address for a browser: at `host_name` (the hostName setting) when given."""
+    return f"{'https' if https else 'http'}://{host_name or reachable_host(bind_address, docker_hostname)}:{ports.ide}"

@@ -17,5 +17,6 @@ MANIFEST_URL = (
 MANIFEST_SHA256 = "d734612d3ae8c762d4297c276c2a4f0620d6d785de36817e9d89ae4a2f10ccc2"
 
 
-def ingress_url(bind_address: str, http_port: int, docker_hostname: str | None = None) -> str:
-    return f"http://{reachable_host(bind_address, docker_hostname)}:{http_port}/"
+def ingress_url(bind_address: str, http_port: int, docker_hostname: str | None = None, host_name: str = "") -> str:
+    """The ingress's address for a browser: at `host_name` (the hostName setting) when given."""
+    return f"http://{host_name or reachable_host(bind_address, docker_hostname)}:{http_port}/"

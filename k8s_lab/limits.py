@@ -109,7 +109,7 @@ def parse_mirror(raw: str | None, key: str = MIRROR_KEY) -> str | None | Problem
     """A pull-through cache's URL, http(s)://host[:port], without a path or credentials."""
     if raw is None or not raw.strip():
         return None
-    fix = f"pulumi config set {key} http://<teacher-host>:5000 (python classroom.py mirror prints it), or pulumi config rm {key}"
+    fix = f"pulumi config set {key} http://<teacher-host>:5010 (python classroom.py mirror prints it), or pulumi config rm {key}"
     text = raw.strip().rstrip("/")
     try:
         parts = urlsplit(text)

@@ -19,9 +19,12 @@ import json
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from k8s_lab.ports import MIRROR_PORT, class_port_problem, slot_port_owner
 from k8s_lab.registry import CERTS_DIR, IMAGE
 
-DEFAULT_PORT = 5000
+# Not distribution's usual 5000: macOS's AirPlay Receiver holds it, and 5001 is slot 0's
+# registry (k8s_lab/ports.py keeps the mirror's ports off every slot's).
+DEFAULT_PORT = MIRROR_PORT
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,37 @@ def docker_cli(runner):
     return lambda argv: runner.run(["docker", *argv], timeout=300, check=False)
 
 
+def port_problems(port: int, upstreams: tuple[Upstream, ...] = UPSTREAMS) -> list[str]:
+    """Why the caches cannot serve on `port` and the ports after it (k8s_lab/ports.py's plan)."""
+    found = [class_port_problem(port + upstream.offset) for upstream in upstreams]
+    return [f"{problem} (the {upstream.registry} cache's); fix: classroom.py mirror --port {DEFAULT_PORT}, or another port off the slot plan"
+            for problem, upstream in zip(found, upstreams, strict=True) if problem]
+
+
+def slot_clashes(mirror: str, slots: dict[str, int]) -> list[str]:
+    """The caches' ports (of the `registryMirror` URL `mirror`) that a student's lab in
+    `slots` (student -> slot, on the mirror's host) publishes too."""
+    holders = {slot: student for student, slot in slots.items()}
+    found = []
+    for upstream in UPSTREAMS:
+        port = urlsplit(endpoint(mirror, upstream)).port or 0
+        owner = slot_port_owner(port)
+        if owner and owner[0] in holders:
+            found.append(
+                f"registryMirror {mirror}: its {upstream.registry} cache's port {port} is {holders[owner[0]]}'s {owner[1]} port "
+                f"(slot {owner[0]}) on the same host; fix: run the mirror on its own ports (classroom.py mirror --port {DEFAULT_PORT}) "
+                "and set registryMirror to match"
+            )
+    return found
+
+
 def ensure_caches(
-    docker, port: int = DEFAULT_PORT, image: str = IMAGE, bind_address: str = "0.0.0.0", upstreams: tuple[Upstream, ...] = UPSTREAMS
+    docker,
+    port: int = DEFAULT_PORT,
+    image: str = IMAGE,
+    bind_address: str = "0.0.0.0",
+    upstreams: tuple[Upstream, ...] = UPSTREAMS,
+    can_bind=lambda address, port: True,
 ) -> list[str]:
     """Run every upstream's cache unless it runs; `docker(argv)` runs the docker CLI and
     returns its Result (`docker_cli`). What was done, one line per cache. (The registry refuses
@@ -98,6 +130,8 @@ def ensure_caches(
         if state.returncode == 0 and state.stdout.strip() == "running":
             done.append(f"{name}: running, kept")
             continue
+        if not can_bind(bind_address, port + upstream.offset):
+            raise RuntimeError(f"{name} cannot start: {bind_address}:{port + upstream.offset} is already in use; stop what listens there, or pick --port")
         result = docker(["start", name] if state.returncode == 0 else run_argv(upstream, port, image, bind_address))
         if result.returncode != 0:
             raise RuntimeError(f"{name} did not start: {(result.stderr or result.stdout).strip()}")
@@ -109,7 +143,8 @@ def instructions(mirror: str) -> str:
     """What the teacher does with the caches once they run."""
     return (
         f"For every student's lab (nodes pull docker.io and registry.k8s.io through it):\n"
-        f"  lab.py config registryMirror {mirror}   (or a registryMirror column/setting for the class)\n"
+        f"  classroom.py up class.csv --set registryMirror={mirror}   (or a registryMirror column in the roster;\n"
+        f"  one lab: lab.py config registryMirror {mirror})\n"
         f"For this host's own pulls (node image, registry:2, the IDE's bases; Docker Hub only), /etc/docker/daemon.json:\n"
         f"{daemon_json(mirror)}\n"
         f"then restart Docker (sudo systemctl restart docker; Docker Desktop: Settings > Docker Engine)."

@@ -12,6 +12,14 @@ CONTROL_PLANE_SUFFIX = "-control-plane"
 MAX_STUDENT_LENGTH = 63 - len(CONTROL_PLANE_SUFFIX)
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
+# Names Kubernetes, kind and the lab's own add-ons already use as namespaces. A student's
+# namespace defaults to the student name, so both are refused: a student called
+# `kube-system` would get the cluster's own namespace as theirs. The first four are
+# Kubernetes' initial namespaces (Kubernetes docs, "Namespaces"); ingress-nginx and
+# local-path-storage are made by the lab's ingress controller and kind's default storage
+# class. Other kube-* names stay allowed (`kube-kim` is a student's own).
+RESERVED_NAMES = ("default", "kube-system", "kube-public", "kube-node-lease", "ingress-nginx", "local-path-storage")
+
 # The API server port inside the lab network: kind's control plane always listens on 6443.
 IN_NETWORK_API_PORT = 6443
 
@@ -73,4 +81,20 @@ def student_name_problem(name: str) -> str | None:
         )
     if not DNS_LABEL.match(name):
         return "it must be lowercase letters, digits and '-', starting and ending with a letter or digit"
+    return reserved_problem(name)
+
+
+def reserved_problem(name: str) -> str | None:
+    """Why `name` is taken by Kubernetes or the lab's add-ons, or None."""
+    if name in RESERVED_NAMES:
+        return f"it is reserved: {', '.join(RESERVED_NAMES)} belong to Kubernetes or the lab's add-ons"
     return None
+
+
+def suggested_name(raw: str) -> str | None:
+    """The valid student name a near miss meant (`Bob` -> `bob`, `kim lee` -> `kim-lee`),
+    or None when no valid name is close."""
+    if not raw.isascii():
+        return None  # "Müller" is not "m-ller": transliterating names is not ours to guess
+    name = re.sub(r"[^a-z0-9]+", "-", raw.strip().lower()).strip("-")[:MAX_STUDENT_LENGTH].strip("-")
+    return name if name and name != raw and student_name_problem(name) is None else None

@@ -16,25 +16,38 @@ class Outcome:
     seconds: float
     detail: str = ""  # the reason when not ok
     outputs: dict[str, str] = field(default_factory=dict)
+    log: str = ""  # where the student's whole output is, when the job kept one
 
 
 @dataclass
 class Progress:
-    """Phase and start time per student, shared with the display."""
+    """Phase, start and end time per student, shared with the display: a student's clock
+    runs from leaving "waiting" to "done" or "failed"."""
 
     phases: dict[str, str] = field(default_factory=dict)
     started: dict[str, float] = field(default_factory=dict)
+    ended: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def set(self, student: str, phase: str) -> None:
+        now = time.monotonic()
         with self.lock:
             self.phases[student] = phase
-            self.started.setdefault(student, time.monotonic())
+            if phase != WAITING:
+                self.started.setdefault(student, now)
+            if phase in FINISHED:
+                self.ended.setdefault(student, now)
 
     def snapshot(self) -> list[tuple[str, str, float]]:
         now = time.monotonic()
         with self.lock:
-            return [(s, p, now - self.started.get(s, now)) for s, p in self.phases.items()]
+            return [
+                (s, p, self.ended.get(s, now) - self.started.get(s, self.ended.get(s, now))) for s, p in self.phases.items()
+            ]
+
+
+WAITING = "waiting"
+FINISHED = ("done", "failed")
 
 
 # A job: (student, report(phase)) -> outputs; raises to fail.
@@ -47,7 +60,7 @@ def run_all(students: Iterable[str], job: Job, parallel: int, progress: Progress
     progress = progress or Progress()
     students = list(students)
     for student in students:
-        progress.set(student, "waiting")
+        progress.set(student, WAITING)
 
     def one(student: str) -> Outcome:
         start = time.monotonic()
@@ -56,7 +69,8 @@ def run_all(students: Iterable[str], job: Job, parallel: int, progress: Progress
             outputs = job(student, lambda phase: progress.set(student, phase))
         except Exception as error:  # noqa: BLE001 - a student's failure is reported, not raised
             progress.set(student, "failed")
-            return Outcome(student, False, time.monotonic() - start, detail=str(error) or type(error).__name__)
+            detail = str(error) or type(error).__name__
+            return Outcome(student, False, time.monotonic() - start, detail=detail, log=getattr(error, "log", ""))
         progress.set(student, "done")
         return Outcome(student, True, time.monotonic() - start, outputs=outputs)
 

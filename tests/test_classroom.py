@@ -34,7 +34,8 @@ def test_every_roster_problem_is_reported_with_its_line():
         parse_roster(text)
     problems = caught.value.problems
     assert problems == [
-        "line 2: student 'Kim' is not usable: it must be lowercase letters, digits and '-', starting and ending with a letter or digit",
+        "line 2: student 'Kim' is not usable: it must be lowercase letters, digits and '-', starting and ending with a letter or digit; "
+        "did you mean 'kim'?",
         "line 4: student 'lee' is listed twice (first on line 3)",
         "line 5: slot 1 is already given on line 3",
         "line 6: slot 'x' is not a whole number (0..570)",

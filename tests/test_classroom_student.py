@@ -68,13 +68,20 @@ def automation(monkeypatch):
         return made["stack"]
 
     monkeypatch.setattr(auto, "create_or_select_stack", create_or_select_stack)
+    through_pulumi = classroom_student.open_stack
+
+    def open_stack(action, student, env):
+        # stop, start and status read the settings file (FileStack): the stand-in stands for it
+        return made["stack"] if action in classroom_student.SETTINGS_ONLY else through_pulumi(action, student, env)
+
+    monkeypatch.setattr(classroom_student, "open_stack", open_stack)
     return made
 
 
 @pytest.fixture
 def docker(monkeypatch):
     """verbs.target gives labs a fake runner; returns a setter for its answers."""
-    monkeypatch.setattr(verbs.shutil, "which", lambda name: name)
+    monkeypatch.setattr(verbs.shutil, "which", lambda name, **kwargs: name)
     real = verbs.target
     fake = FakeRunner()
 
@@ -166,7 +173,7 @@ def test_main_prints_one_result_line_last(monkeypatch, capsys):
     monkeypatch.setattr(classroom_student, "run_one", lambda *args: seen.append(args) or {"ideUrl": "http://h"})
     argv = ["up", "kim", "--slot", "3", "--docker-host", "ssh://h", "--backend", "file:///s", "--workspace-root", "/w"]
     assert classroom_student.main(argv) == 0
-    assert seen == [("up", "kim", 3, "ssh://h", {"PULUMI_BACKEND_URL": "file:///s"}, "/w", None)]
+    assert seen == [("up", "kim", 3, "ssh://h", {"PULUMI_BACKEND_URL": "file:///s"}, "/w", {}, None)]
     assert capsys.readouterr().out.splitlines()[-1] == 'RESULT {"ideUrl": "http://h"}'
 
 
@@ -272,7 +279,7 @@ def test_the_child_refuses_a_missing_slot_and_passes_no_docker_host_as_empty(mon
     monkeypatch.setattr(classroom_student, "backend_env", lambda backend: {})
     monkeypatch.setattr(classroom_student, "run_one", lambda *args: seen.append(args) or {})
     classroom_student.main(["status", "kim", "--slot", "0"])
-    assert seen == [("status", "kim", 0, "", {}, None, None)]
+    assert seen == [("status", "kim", 0, "", {}, None, {}, None)]
 
 
 def test_a_new_password_is_twenty_characters_of_randomness(tmp_path):

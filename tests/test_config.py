@@ -109,6 +109,12 @@ BAD = [
     ({"dockerHost": "tcp://lab2:port"}, "dockerHost", ["port is not a number"]),
     ({"dockerHost": "ssh://teacher@lab2"}, "bindAddress", ["loopback on the remote Docker host lab2", "bindAddress 0.0.0.0"]),
     ({"allowRemoteAccess": "sure"}, "allowRemoteAccess", ["'sure'", "true or false"]),
+    ({"hostName": "teacher_pc.lan"}, "hostName", ["'teacher_pc.lan'", "not a host name or IP address", "pulumi config set hostName"]),
+    ({"hostName": "http://teacher.lan"}, "hostName", ["'http://teacher.lan'", "not a host name or IP address"]),
+    ({"hostName": "teacher.lan:8444"}, "hostName", ["'teacher.lan:8444'", "not a host name or IP address"]),
+    ({"hostName": "-teacher.lan"}, "hostName", ["'-teacher.lan'", "not a host name"]),
+    ({"hostName": "a" * 64 + ".lan"}, "hostName", ["not a host name"]),
+    ({"hostName": "teacher.school.lan"}, "hostName", ["'teacher.school.lan'", "loopback only", "bindAddress 0.0.0.0", "pulumi config rm hostName"]),
     ({"slots": "3"}, "slots", ["not a k8s-lab setting", "pulumi config rm slots"]),
     ({"ideTlsCert": "/etc/ssl/lab.pem", "ideTlsKey": KEY}, "ideTlsCert",
      ["'/etc/ssl/lab.pem'", "not a PEM certificate", "pulumi config set ideTlsCert < cert.pem"]),
@@ -276,6 +282,16 @@ def test_rules_across_keys_report_exactly(workspace_root):
             "pulumi config set bindAddress 0.0.0.0 and pulumi config set allowRemoteAccess true",
         )
     ]
+    assert problems_of({"workspaceRoot": workspace_root, "hostName": "teacher.lan"}) == [
+        Problem(
+            "hostName",
+            "'teacher.lan'",
+            "names how other machines reach the lab, but bindAddress 127.0.0.1 publishes it on loopback only",
+            "pulumi config set bindAddress 0.0.0.0 and pulumi config set allowRemoteAccess true, or pulumi config rm hostName",
+        )
+    ]
+    # On a remote Docker host the loopback bindAddress is the one problem, whatever hostName says.
+    assert [p.key for p in problems_of({"dockerHost": "ssh://teacher@lab2", "hostName": "lab2.school.lan"})] == ["bindAddress"]
     assert parse_lab_config({"workspaceRoot": workspace_root, "workers": "9"}, stack="kim").shares.worker_mb >= 256
     (given,) = problems_of({"workspaceRoot": workspace_root, "labMemory": "2g", "workers": "9"})
     assert (given.key, given.value) == ("labMemory", "'2g'") and "11 containers" in given.reason
@@ -292,6 +308,15 @@ def test_https_beyond_loopback_and_wherever_a_certificate_is_given(workspace_roo
     assert remote.https == Https(cert_host="192.168.1.20") and remote.https.self_signed
     on_host = parse_lab_config({"dockerHost": "ssh://teacher@lab2", "bindAddress": "0.0.0.0", "allowRemoteAccess": "true"}, stack="kim")
     assert on_host.https == Https(cert_host="lab2")
+    named = parse(workspace_root, bindAddress="0.0.0.0", allowRemoteAccess="true", hostName="teacher.school.lan")
+    assert named.https == Https(cert_host="teacher.school.lan") and named.host_name == "teacher.school.lan"
+    by_address = parse(workspace_root, bindAddress="0.0.0.0", allowRemoteAccess="true", hostName="192.168.1.20")
+    assert by_address.https == Https(cert_host="192.168.1.20")
+    on_named_host = parse_lab_config(
+        {"dockerHost": "ssh://teacher@lab2", "bindAddress": "0.0.0.0", "allowRemoteAccess": "true", "hostName": "lab2.school.lan"}, stack="kim"
+    )
+    assert on_named_host.https == Https(cert_host="lab2.school.lan")
+    assert parse(workspace_root, bindAddress="0.0.0.0", allowRemoteAccess="true").host_name == ""  # empty: as before
     given = parse(workspace_root, ideTlsCert=CERT + OTHER_CERT, ideTlsKey=KEY)  # a chain
     assert given.https == Https(cert_host="127.0.0.1", certificate=CERT + OTHER_CERT, key=KEY) and not given.https.self_signed
     secret_line = KEY.splitlines()[1]

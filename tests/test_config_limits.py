@@ -13,7 +13,7 @@ from k8s_lab.config import ConfigError, parse_lab_config
 # or start folder behind the lab's back.
 LAB_IDE_ENV = ["PUID", "PGID", "TZ", "DEFAULT_WORKSPACE", "PASSWORD", "HASHED_PASSWORD", "FILE__PASSWORD", "FILE__HASHED_PASSWORD"]
 # Namespaces Kubernetes or the ingress controller own.
-NOT_THE_STUDENTS = ["default", "kube-system", "kube-public", "kube-node-lease", "ingress-nginx"]
+NOT_THE_STUDENTS = ["default", "kube-system", "kube-public", "kube-node-lease", "ingress-nginx", "local-path-storage"]
 
 
 def parse(workspace_root, **raw):
@@ -36,7 +36,7 @@ def test_every_variable_the_lab_sets_is_refused_in_ide_env(workspace_root, name)
 @pytest.mark.parametrize("namespace", NOT_THE_STUDENTS)
 def test_namespaces_of_kubernetes_and_ingress_are_refused(workspace_root, namespace):
     message = problem(workspace_root, namespace=namespace)
-    assert f"namespace = {namespace!r}" in message and "belongs to Kubernetes or the ingress controller" in message
+    assert f"namespace = {namespace!r}" in message and "belongs to Kubernetes or the lab" in message
 
 
 def test_a_similar_namespace_of_the_student_is_fine(workspace_root):

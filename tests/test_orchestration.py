@@ -81,26 +81,25 @@ def test_up_passes_the_repair_to_pulumi(tmp_path, quiet_docker, monkeypatch, cap
     assert capsys.readouterr().out.count("Repairing:") == 2
 
 
-class FakeWorkspace:
-    def __init__(self, slots):
-        self.slots = slots
-
-    def list_stacks(self):
-        return [SimpleNamespace(name=f"org/k8s-lab/{name}") for name in self.slots]
-
-    def get_all_config(self, stack):
-        slot = self.slots[stack]
-        return {} if slot is None else {"k8s-lab:slot": value(slot)}
+def write_stack_file(root, student, config):
+    lines = ["config:"] + [f"  {key}: {value}" for key, value in config.items()]
+    (root / f"Pulumi.{student}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def test_existing_slots_reads_each_stacks_own_slot():
-    workspace = FakeWorkspace({"kim": "3", "lee": None, "old": "7"})
-    assert classroom.existing_slots({}, ["kim", "lee", "new"], workspace=workspace) == {"kim": 3}
+def test_existing_slots_reads_each_stacks_own_slot(tmp_path):
+    write_stack_file(tmp_path, "kim", {"k8s-lab:slot": '"3"', "k8s-lab:allowRemoteAccess": "true", "k8s-lab:idePassword": "\n    secure: v1:abc"})
+    write_stack_file(tmp_path, "lee", {"k8s-lab:student": "lee"})
+    stacks = {s: classroom.stack_file_settings(s, tmp_path) for s in ("kim", "lee", "new")}
+    assert stacks == {"kim": {"slot": "3", "allowRemoteAccess": "true"}, "lee": {"student": "lee"}, "new": {}}  # no secret read
+    assert classroom.existing_slots(stacks) == {"kim": 3}
 
 
-def test_an_unreadable_slot_stops_the_class_instead_of_moving_the_student():
+def test_an_unreadable_slot_stops_the_class_instead_of_moving_the_student(tmp_path):
     with pytest.raises(RosterError, match="stack 'kim' has slot 'three'"):
-        classroom.existing_slots({}, ["kim"], workspace=FakeWorkspace({"kim": "three"}))
+        classroom.existing_slots({"kim": {"slot": "three"}})
+    (tmp_path / "Pulumi.kim.yaml").write_text("config: [unclosed\n")
+    with pytest.raises(RosterError, match="Pulumi.kim.yaml cannot be read"):
+        classroom.stack_file_settings("kim", tmp_path)
 
 
 def test_configure_stack_writes_the_roster_and_keeps_a_password(tmp_path):
@@ -129,16 +128,19 @@ def test_child_phases_and_results_reach_the_parent(tmp_path, monkeypatch):
     argv = fake_child(tmp_path, 'print("PHASE creating cluster", flush=True)\nprint("RESULT " + \'{"ideUrl": "http://h:8444"}\')\n')
     monkeypatch.setattr(classroom, "child_argv", lambda *args, **kwargs: argv)
     phases = []
-    job = classroom.child_job("up", {"kim": 0}, {}, None)
+    job = classroom.child_job("up", {"kim": 0}, {}, None, logs=tmp_path / "logs")
     assert job("kim", phases.append) == {"ideUrl": "http://h:8444"}
     assert phases == ["creating cluster"]
+    assert "PHASE creating cluster" in (tmp_path / "logs" / "kim-up.log").read_text()
 
 
 def test_a_failing_child_fails_with_its_last_words(tmp_path, monkeypatch):
     argv = fake_child(tmp_path, 'import sys\nprint("noise", file=sys.stderr)\nsys.exit("k8s-lab: port 8444 is taken")\n')
     monkeypatch.setattr(classroom, "child_argv", lambda *args, **kwargs: argv)
-    with pytest.raises(RuntimeError, match="noise | k8s-lab: port 8444 is taken"):
-        classroom.child_job("up", {"kim": 0}, {}, None)("kim", lambda phase: None)
+    with pytest.raises(classroom.StudentFailed) as caught:
+        classroom.child_job("up", {"kim": 0}, {}, None, logs=tmp_path)("kim", lambda phase: None)
+    assert str(caught.value) == "k8s-lab: port 8444 is taken" and caught.value.log == str(tmp_path / "kim-up.log")
+    assert "noise" in (tmp_path / "kim-up.log").read_text()
 
 
 def test_handouts_are_written_for_those_who_succeeded(tmp_path):
@@ -166,3 +168,56 @@ def test_the_student_child_is_a_module_entry_not_a_hidden_verb():
     assert helped.returncode == 0 and "RESULT" in helped.stdout
     verbs = subprocess.run([sys.executable, "classroom.py", "--help"], cwd=ROOT, capture_output=True, text=True).stdout
     assert "_one" not in verbs and "SUPPRESS" not in verbs
+
+
+def test_configure_stack_writes_the_rosters_settings(tmp_path):
+    stack = FakeStack(config={"idePassword": "already-set"})
+    classroom_student.configure_stack(stack, "kim", 4, "", str(tmp_path), {"bindAddress": "0.0.0.0", "allowRemoteAccess": "true"})
+    assert stack.config["k8s-lab:bindAddress"].value == "0.0.0.0" and stack.config["k8s-lab:allowRemoteAccess"].value == "true"
+
+
+def test_a_failing_student_child_says_one_line_and_keeps_the_rest(monkeypatch, capsys):
+    noisy = "\n".join(["Updating (kim):", *(f"  line {i}" for i in range(500)), "error: update failed", "  exit status 1"])
+
+    def failing(*args, **kwargs):
+        raise RuntimeError(noisy)
+
+    monkeypatch.setattr(classroom_student, "run_one", failing)
+    monkeypatch.setattr(classroom_student, "backend_env", lambda backend: {})
+    assert classroom_student.main(["up", "kim", "--slot", "0", "--set", "labMemory=3g"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "FAILED error: update failed\n"
+    assert "Traceback" in err and "line 499" in err  # the whole of it, for the student's log
+
+
+def test_the_child_runs_the_pulumi_of_the_tools_folder_when_path_finds_that_one(tmp_path, monkeypatch):
+    from k8s_lab import tools
+
+    layout = session.tools_layout({session.TOOLS_DIR_ENV: str(tmp_path)})
+    opened = []
+    monkeypatch.setattr(session, "open_tools_pulumi", lambda found: opened.append(found) or "tools-pulumi")
+    environ = {session.TOOLS_DIR_ENV: str(tmp_path), "PATH": "/nonexistent"}
+    assert classroom_student.pulumi_command(environ) is None  # nothing in the folder: PATH's pulumi
+    pulumi = layout.pulumi_root / "bin" / "pulumi"
+    pulumi.parent.mkdir(parents=True)
+    pulumi.write_text("#!/bin/sh\n")
+    pulumi.chmod(0o755)
+    assert tools.in_tools(tools.find_tool("pulumi", layout, "/nonexistent"), layout)
+    assert classroom_student.pulumi_command(environ) == "tools-pulumi" and opened == [layout]
+
+
+def test_a_failures_line_is_stderrs_even_when_phases_were_copied_after_it(tmp_path):
+    log = tmp_path / "kim-up.log"
+    log.write_text("$ child\n" + "x\n" * 5000 + "error: kind create failed\nPHASE creating cluster\nPHASE waiting\n")
+    assert classroom.last_line(log) == "error: kind create failed"
+
+
+def test_stop_start_and_status_children_read_the_settings_file_and_need_no_pulumi(tmp_path, monkeypatch):
+    monkeypatch.setattr(classroom_student, "ROOT", tmp_path)
+    write_stack_file(tmp_path, "kim", {"k8s-lab:student": "kim", "k8s-lab:slot": '"3"', "k8s-lab:idePassword": "\n    secure: v1:abc"})
+    environ = {"PATH": str(tmp_path / "empty"), session.TOOLS_DIR_ENV: str(tmp_path / "tools")}  # no Pulumi CLI anywhere
+    stack = classroom_student.open_stack("stop", "kim", environ)
+    assert session.stack_settings(stack) == {"student": "kim", "slot": "3"}
+    assert stack.outputs() == {} and stack.history() == []
+    with pytest.raises(RuntimeError, match="lee has no lab here .no Pulumi.lee.yaml.: classroom.py up makes it"):
+        session.stack_settings(classroom_student.open_stack("start", "lee", environ))

@@ -526,6 +526,19 @@ def test_an_ide_beyond_loopback_serves_a_self_signed_certificate_over_https(work
     assert not {"/run/secrets/code-server-https.crt", "/run/secrets/code-server-https.key"} & set(uploads)
 
 
+def test_the_host_name_is_the_ides_and_ingresss_host_and_the_certificates_name(workspace_root):
+    lab = evaluate({"workspaceRoot": workspace_root, **REMOTE, "slot": "2", "hostName": "teacher.school.lan"}, stack="alice")
+    ide = lab.one(CONTAINER, "ide-container").inputs
+    uploads = {u["file"]: u for u in ide["uploads"]}
+    config = yaml.safe_load(uploads["/run/secrets/code-server-https.yaml"]["content"])
+    assert config == {"cert": True, "cert-host": "teacher.school.lan"}  # the name in the students' address bar
+    assert lab.exports["ideUrl"].value == "https://teacher.school.lan:8644"
+    assert lab.exports["ingressUrl"].value == "http://teacher.school.lan:280/"
+    # Published as before: on bindAddress; the registry is pushed to from this machine, by its own address.
+    assert {p["ip"] for p in ide["ports"]} == {"0.0.0.0"}
+    assert "teacher.school.lan" not in lab.exports["registry"].value
+
+
 def test_the_teachers_certificate_is_served_and_its_key_stays_secret(workspace_root):
     lab = evaluate(
         {"workspaceRoot": workspace_root, **REMOTE, "ideTlsCert": TEST_CERT, "ideTlsKey": TEST_KEY},

@@ -17,6 +17,9 @@ CAPS_STACKS: dict[str, dict[str, str]] = {
     "caps-ten-cpus": {"workspaceRoot": "/home/kim/k8s-lab", "labMemory": "8192m", "labCpus": "10"},
     "caps-off": {"workspaceRoot": "/home/kim/k8s-lab", "labMemory": "0", "labCpus": "0"},
     "mirror": {"workspaceRoot": "/home/kim/k8s-lab", "registryMirror": "http://teacher:5000"},
+    "https-host-name": {  # the self-signed certificate made for hostName
+        "workspaceRoot": "/home/kim/k8s-lab", "bindAddress": "0.0.0.0", "allowRemoteAccess": "true", "hostName": "teacher.school.lan",
+    },
     "https-given": {
         "workspaceRoot": "/home/kim/k8s-lab", "bindAddress": "0.0.0.0", "allowRemoteAccess": "true", "mountDockerSocket": "false",
         "ideTlsCert": tls_pairs.pair("lab2")[0],

@@ -137,10 +137,14 @@ def test_the_roster_error_lists_every_problem_on_its_own_line():
 def test_header_problems_name_the_columns():
     with pytest.raises(RosterError) as caught:
         parse_roster("Xstudent\nkim\n")
-    assert caught.value.problems == ["line 1: the header must name the columns student, slot, dockerHost (at least 'student'); found ['Xstudent']"]
+    assert caught.value.problems[0] == "line 1: the header must name the columns student, slot, dockerHost (at least 'student'); found ['Xstudent']"
+    assert "line 1: unknown column 'Xstudent'; did you mean 'student'?" in caught.value.problems[1]
     with pytest.raises(RosterError) as caught:
         parse_roster("student,email\nkim,k@x\n")
-    assert caught.value.problems == ["line 1: unknown column 'email' (known: student, slot, dockerHost)"]
+    assert caught.value.problems == [
+        "line 1: unknown column 'email' (known: student, slot, dockerHost, bindAddress, allowRemoteAccess, registryMirror, "
+        "labMemory, labCpus, hostName; a column of your own: name it 'comment' or start it with '#')"
+    ]
 
 
 def test_a_row_longer_than_the_header_is_refused_not_a_crash():

@@ -146,6 +146,8 @@ def test_a_lab_through_its_life(student):
     assert student.lab("config", "slot", "3").first_line == "slot set for lab kim; `venv/bin/python lab.py up --stack kim` applies it."
     bad = student.lab("config", "slot", "300000")
     assert bad.code == Exit.USAGE and bad.first_line.startswith("k8s-lab: slot = '300000': ") and "nothing was stored" in bad.err
+    named = student.lab("config", "hostName", "http://teacher.school.lan")  # a URL, not the host's name
+    assert named.code == Exit.USAGE and named.first_line.startswith("k8s-lab: hostName = 'http://teacher.school.lan': is not a host name")
     listing = student.lab("config")
     assert listing.code == Exit.OK and listing.first_line.split() == ["student", "(default:", "the", "stack", "name)"]
     assert re.search(r"^slot +3$", listing.out, re.M)

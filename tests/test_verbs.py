@@ -27,7 +27,7 @@ IDLE = ("docker", "inspect", "--format", "{{.State.Status}} {{.State.StartedAt}}
 
 @pytest.fixture(autouse=True)
 def docker_on_path(monkeypatch):
-    monkeypatch.setattr(verbs.shutil, "which", lambda name: name)  # argv[0] is "docker", not this machine's path
+    monkeypatch.setattr(verbs.shutil, "which", lambda name, **kwargs: name)  # argv[0] is "docker", not this machine's path
 
 
 def target(answers, **config) -> verbs.LabTarget:
