@@ -471,19 +471,18 @@ def add_mirror_parser(sub) -> None:
 
 def run_mirror(args: argparse.Namespace) -> int:
     from k8s_lab import host_ports, mirror, registry
+    from k8s_lab.runner import ProcessRunner, RunError
 
     problems = mirror.port_problems(args.port)
     if problems:
         print("\n".join(f"classroom: {problem}" for problem in problems), file=sys.stderr)
         return 2
 
-    def docker(argv: list[str]) -> subprocess.CompletedProcess:
-        return subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=300)
-
+    docker = mirror.docker_cli(ProcessRunner())
     try:
         for line in mirror.ensure_caches(docker, args.port, args.image or registry.IMAGE, args.bind, can_bind=host_ports.can_bind_tcp):
             print(line)
-    except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
+    except (RuntimeError, RunError) as error:
         print(f"classroom: {error}", file=sys.stderr)
         return 1
     print(mirror.instructions(f"http://{args.host or socket.gethostname()}:{args.port}"))

@@ -20,12 +20,12 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from k8s_lab import host_ports, kind_config
 from k8s_lab import ports as lab_ports
+from k8s_lab.runner import DEFAULT_RUNNER, Runner, RunError
 
 GB = 1024**3
 MIN_FREE_DISK_GB = 20  # node image ~1 GB per pull, images students build, etcd; DiskPressure below ~10-15%
@@ -163,15 +163,13 @@ def findings(facts: Facts) -> list[Finding]:
 
 # ---- readers -------------------------------------------------------------------------
 
-Run = Callable[..., subprocess.CompletedProcess]
-
-
-def read_docker_info(run: Run = subprocess.run, env: dict[str, str] | None = None) -> dict:
+def read_docker_info(runner: Runner = DEFAULT_RUNNER, env: dict[str, str] | None = None) -> dict:
+    """`docker info`; {} when Docker does not answer (the memory and disk rules then say nothing)."""
     try:
-        result = run(["docker", "info", "--format", "{{json .}}"], capture_output=True, text=True, timeout=30, env=env)
-    except (OSError, subprocess.TimeoutExpired):
+        result = runner.run(["docker", "info", "--format", "{{json .}}"], timeout=30, env=env, check=False)
+    except RunError:
         return {}
-    return json.loads(result.stdout) if result.returncode == 0 and result.stdout.strip() else {}
+    return json.loads(result.stdout) if result.ok and result.stdout.strip() else {}
 
 
 def read_int(path: str) -> int | None:
@@ -208,8 +206,17 @@ def disk_free_gb(path: str | None) -> float | None:
     return shutil.disk_usage(path).free / GB
 
 
-def gather(slot: int, bind_address: str, own_lab_present: bool, labs: int = 1, local: bool = True, env: dict[str, str] | None = None) -> Facts:
-    info = read_docker_info(env=env)
+def gather(
+    slot: int,
+    bind_address: str,
+    own_lab_present: bool,
+    labs: int = 1,
+    local: bool = True,
+    env: dict[str, str] | None = None,
+    runner: Runner = DEFAULT_RUNNER,
+) -> Facts:
+    """`env`: what the lab adds to this process's environment to reach its Docker."""
+    info = read_docker_info(runner, env=env)
     version = ""
     try:
         with open("/proc/version", encoding="utf-8") as handle:

@@ -14,15 +14,14 @@ network made anew (Docker reset, then `up --refresh`) re-runs the idempotent cre
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from k8s_lab.exits import lab_command
 from k8s_lab.kind_lifecycle import CLUSTER_LABEL, NETWORK_ID_ENV  # noqa: F401  (re-exported: components/cluster.py)
 from k8s_lab.names import LabNames
+from k8s_lab.runner import DEFAULT_RUNNER, Runner, RunError
 
 
 
@@ -32,9 +31,7 @@ class Presence:
     ide: bool  # the student's IDE container
 
 
-def probe(
-    names: LabNames, docker_env: dict[str, str] | None = None, run: Callable[..., subprocess.CompletedProcess] = subprocess.run
-) -> Presence | None:
+def probe(names: LabNames, docker_env: dict[str, str] | None = None, runner: Runner = DEFAULT_RUNNER) -> Presence | None:
     """What exists in Docker now; None when Docker cannot be asked (the providers will say why)."""
     if shutil.which("docker") is None:
         return None
@@ -44,11 +41,10 @@ def probe(
         for each in filters:
             argv += ["--filter", each]
         try:
-            env = {**os.environ, **(docker_env or {})}
-            result = run(argv, capture_output=True, text=True, timeout=30, env=env)
-        except (OSError, subprocess.TimeoutExpired):
+            result = runner.run(argv, env=docker_env, timeout=30, check=False)
+        except RunError:  # docker could not start or hung
             return None
-        return result.stdout.split() if result.returncode == 0 else None
+        return result.stdout.split() if result.ok else None
 
     nodes = names_of(f"label={CLUSTER_LABEL}={names.cluster}")
     ide = names_of(f"name=^/{names.ide_container}$")
@@ -61,18 +57,18 @@ def cluster_lost(presence: Presence | None) -> bool:
     return presence is not None and presence.ide and not presence.cluster
 
 
-def image_present(reference: str, docker_env: dict[str, str] | None = None, run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> bool | None:
+def image_present(reference: str, docker_env: dict[str, str] | None = None, runner: Runner = DEFAULT_RUNNER) -> bool | None:
     """Whether Docker has the image `reference`; None when Docker cannot be asked."""
     if shutil.which("docker") is None:
         return None
     argv = ["docker", "image", "inspect", "--format", "{{.Id}}", reference]
     try:
-        result = run(argv, capture_output=True, text=True, timeout=30, env={**os.environ, **(docker_env or {})})
-    except (OSError, subprocess.TimeoutExpired):
+        result = runner.run(argv, env=docker_env, timeout=30, check=False)
+    except RunError:
         return None
-    if result.returncode == 0:
+    if result.ok:
         return True
-    return False if "no such image" in (result.stderr or "").lower() else None
+    return False if "no such image" in result.stderr.lower() else None
 
 
 def lost_cluster_message(names: LabNames, cluster_urn: str) -> str:

@@ -26,18 +26,18 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from k8s_lab import limits, tools
 from k8s_lab.exits import lab_command
 from k8s_lab.registry import hosts_toml
+from k8s_lab.runner import ProcessRunner, Result, Runner, RunError
 
 CLUSTER_LABEL = "io.x-k8s.kind.cluster"  # kind's label on every node container
 KIND_INSTALL_HINT = (
@@ -59,16 +59,15 @@ class LifecycleError(RuntimeError):
     pass
 
 
-Runner = Callable[..., subprocess.CompletedProcess]
-
-
 @dataclass
 class Kind:
-    """The executables, found once, and a runner (swappable in tests)."""
+    """The executables, found once, the runner that calls them (tests/fakes.py's FakeRunner
+    in tests) and the environment a lab on another Docker host adds (DOCKER_HOST, ...)."""
 
     kind: str
     docker: str
-    run: Runner = subprocess.run
+    runner: Runner = field(default_factory=ProcessRunner)
+    env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def locate(cls, which: Callable[[str], str | None] = shutil.which) -> "Kind":
@@ -80,15 +79,19 @@ class Kind:
             raise LifecycleError("the `docker` executable was not found on PATH; install Docker Desktop or Docker Engine")
         return cls(kind, docker)
 
-    def _run(self, argv: Sequence[str], stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-        result = self.run(list(argv), input=stdin, capture_output=True, text=True)
-        if check and result.returncode != 0:
-            raise LifecycleError(f"`{' '.join(argv[:4])} …` failed: {result.stderr.strip() or result.stdout.strip()}")
-        return result
+    def run(self, argv: Sequence[str], stdin: str | None = None, check: bool = True) -> Result:
+        """One call of docker or kind; a failure (with `check`), or a program that cannot
+        start or hangs (always), is a LifecycleError naming the command and what it said."""
+        try:
+            return self.runner.run(argv, stdin=stdin, env=self.env or None, check=check)
+        except RunError as error:
+            raise LifecycleError(str(error)) from None
+
+    _run = run  # the older name, for callers not yet moved to `run`
 
     def node_containers(self, cluster: str) -> dict[str, str]:
         """Node container name -> state ("running", "exited", ...)."""
-        out = self._run(
+        out = self.run(
             [self.docker, "ps", "-a", "--filter", f"label={CLUSTER_LABEL}={cluster}", "--format", "{{json .}}"]
         ).stdout
         nodes = {}
@@ -100,7 +103,7 @@ class Kind:
 
     def node_readiness(self, cluster: str) -> dict[str, bool] | None:
         """Node name -> Ready, as the API server sees it; None when it cannot be asked yet."""
-        result = self._run([self.docker, "exec", f"{cluster}-control-plane", *NODE_READY_QUERY], check=False)
+        result = self.run([self.docker, "exec", f"{cluster}-control-plane", *NODE_READY_QUERY], check=False)
         if result.returncode != 0:
             return None
         readiness = {}
@@ -145,7 +148,7 @@ def wait_until_ready(
 
 def control_plane_id(kind: Kind, cluster: str) -> str:
     """The control-plane container's ID: it changes exactly when the cluster is remade."""
-    return kind._run([kind.docker, "inspect", "--format", "{{.Id}}", f"{cluster}-control-plane"]).stdout.strip()
+    return kind.run([kind.docker, "inspect", "--format", "{{.Id}}", f"{cluster}-control-plane"]).stdout.strip()
 
 
 @contextmanager
@@ -164,7 +167,7 @@ def apply_node_limits(kind: Kind, cluster: str, shares: limits.Shares, log: Call
     for node in nodes:
         argv = limits.docker_update_args(shares.node_mb(node), shares.cpus)
         if argv:
-            kind._run([kind.docker, "update", *argv, node])
+            kind.run([kind.docker, "update", *argv, node])
     if nodes and (shares.control_plane_mb or shares.cpus):
         log(f"kind cluster {cluster!r}: caps set on {len(nodes)} nodes ({describe_shares(shares)})")
 
@@ -213,7 +216,7 @@ def node_caps(kind: Kind, nodes: Sequence[str]) -> dict[str, tuple[int, int]]:
     """Node -> (memory bytes, NanoCPUs) as Docker has them."""
     caps = {}
     for node in nodes:
-        out = kind._run([kind.docker, "inspect", "--format", "{{.HostConfig.Memory}} {{.HostConfig.NanoCPUs}}", node]).stdout
+        out = kind.run([kind.docker, "inspect", "--format", "{{.HostConfig.Memory}} {{.HostConfig.NanoCPUs}}", node]).stdout
         memory, _, nano = out.strip().partition(" ")
         caps[node] = (int(memory or 0), int(nano or 0))
     return caps
@@ -259,7 +262,7 @@ def create(
         delete(kind, cluster, log=log)
     with own_kubeconfig() as kubeconfig_path:
         argv = [kind.kind, "create", "cluster", "--name", cluster, "--config", "-", "--kubeconfig", kubeconfig_path]
-        result = kind._run(argv, stdin=config_yaml, check=False)
+        result = kind.run(argv, stdin=config_yaml, check=False)
     if result.returncode != 0:
         # kind removes its nodes on failure, but not always all of them: leave nothing behind.
         delete(kind, cluster, log=lambda _: None)
@@ -274,7 +277,7 @@ def create(
 def delete(kind: Kind, cluster: str, log: Callable[[str], None] = print) -> None:
     # kind returns success for a cluster that is already gone.
     with own_kubeconfig() as kubeconfig_path:
-        kind._run([kind.kind, "delete", "cluster", "--name", cluster, "--kubeconfig", kubeconfig_path])
+        kind.run([kind.kind, "delete", "cluster", "--name", cluster, "--kubeconfig", kubeconfig_path])
     log(f"kind cluster {cluster!r} deleted")
 
 
@@ -285,8 +288,8 @@ def registry_hosts(kind: Kind, cluster: str, directory: str, hosts_file: str, lo
     if not nodes:
         raise LifecycleError(f"cluster {cluster!r} has no nodes to configure")
     for node in nodes:
-        kind._run([kind.docker, "exec", node, "mkdir", "-p", directory])
-        kind._run([kind.docker, "exec", "-i", node, "cp", "/dev/stdin", f"{directory}/hosts.toml"], stdin=hosts_file)
+        kind.run([kind.docker, "exec", node, "mkdir", "-p", directory])
+        kind.run([kind.docker, "exec", "-i", node, "cp", "/dev/stdin", f"{directory}/hosts.toml"], stdin=hosts_file)
     log(f"local registry configured on {len(nodes)} nodes: {directory}")
 
 
@@ -319,13 +322,13 @@ def manifest(kind: Kind, cluster: str, text: str, remove: bool, log: Callable[[s
         log(f"cluster {cluster!r} is gone: nothing to remove")
         return
     verb = ["delete", "--ignore-not-found", "--wait=false"] if remove else ["apply"]
-    kind._run([kind.docker, "exec", "-i", control_plane, *NODE_KUBECTL, *verb, "-f", "-"], stdin=text)
+    kind.run([kind.docker, "exec", "-i", control_plane, *NODE_KUBECTL, *verb, "-f", "-"], stdin=text)
     log(f"manifest {'removed from' if remove else 'applied to'} cluster {cluster!r}")
 
 
 def kubeconfig(kind: Kind, cluster: str, internal: bool) -> str:
     argv = [kind.kind, "get", "kubeconfig", "--name", cluster] + (["--internal"] if internal else [])
-    return kind._run(argv).stdout
+    return kind.run(argv).stdout
 
 
 def main(argv: Sequence[str] | None = None, kind_factory: Callable[[], Kind] = Kind.locate) -> int:

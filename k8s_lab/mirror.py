@@ -81,6 +81,12 @@ def daemon_json(mirror: str, current: dict | None = None) -> str:
     return json.dumps(config, indent=2)
 
 
+def docker_cli(runner):
+    """`docker(argv)` for ensure_caches: the docker CLI through a k8s_lab.runner.Runner (passed
+    in: this module is a rule and runs nothing itself), never raising on a non-zero exit."""
+    return lambda argv: runner.run(["docker", *argv], timeout=300, check=False)
+
+
 def port_problems(port: int, upstreams: tuple[Upstream, ...] = UPSTREAMS) -> list[str]:
     """Why the caches cannot serve on `port` and the ports after it (k8s_lab/ports.py's plan)."""
     found = [class_port_problem(port + upstream.offset) for upstream in upstreams]
@@ -114,7 +120,7 @@ def ensure_caches(
     can_bind=lambda address, port: True,
 ) -> list[str]:
     """Run every upstream's cache unless it runs; `docker(argv)` runs the docker CLI and
-    returns a CompletedProcess. What was done, one line per cache. (The registry refuses
+    returns its Result (`docker_cli`). What was done, one line per cache. (The registry refuses
     to start when its upstream does not answer: distribution 2.8 registry/handlers/app.go
     panics in NewApp, so a class host needs the internet once, when the caches start.)"""
     done = []

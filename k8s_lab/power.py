@@ -52,7 +52,7 @@ class LabParts:
 
 
 def container_state(kind: Kind, name: str) -> dict[str, str]:
-    result = kind._run([kind.docker, "inspect", "--format", "{{.State.Status}}", name], check=False)
+    result = kind.run([kind.docker, "inspect", "--format", "{{.State.Status}}", name], check=False)
     return {name: result.stdout.strip()} if result.returncode == 0 else {}
 
 
@@ -77,7 +77,7 @@ def stop(kind: Kind, names: LabNames, log: Log = print) -> list[str]:
     order = [*parts.ide, *parts.registry, *reversed(node_order(parts.nodes))]
     running = [name for name in order if parts.all[name] == "running"]
     if running:
-        kind._run([kind.docker, "stop", *running])
+        kind.run([kind.docker, "stop", *running])
     log(f"lab {names.student!r} stopped ({len(running)} containers); everything is kept. `{lab_command('start')}` brings it back")
     return running
 
@@ -90,12 +90,12 @@ def start(kind: Kind, names: LabNames, workers: int, timeout: float = 600, log: 
         raise LifecycleError(f"lab {names.student!r} lacks {', '.join(missing)}: `{lab_command('up')}` makes what is missing again")
     stopped_nodes = [name for name in node_order(parts.nodes) if parts.nodes[name] != "running"]
     if stopped_nodes:
-        kind._run([kind.docker, "start", *stopped_nodes])
+        kind.run([kind.docker, "start", *stopped_nodes])
     wait_until_ready(kind, names.cluster, workers, timeout, sleep=sleep)
     log(f"kind cluster {names.cluster!r}: all {workers + 1} nodes Ready")
     rest = [name for name, state in {**parts.registry, **parts.ide}.items() if state != "running"]
     if rest:
-        kind._run([kind.docker, "start", *rest])
+        kind.run([kind.docker, "start", *rest])
     wait_healthy(kind, names.ide_container, timeout, sleep=sleep)
     log(f"IDE {names.ide_container!r} is healthy")
     prove_kubeconfig(kind, names, workers)
@@ -107,7 +107,7 @@ HEALTH_FORMAT = "{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.St
 
 def health(kind: Kind, container: str) -> str:
     """"healthy", "starting", "unhealthy" for a container with a health check, else its state."""
-    result = kind._run([kind.docker, "inspect", "--format", HEALTH_FORMAT, container], check=False)
+    result = kind.run([kind.docker, "inspect", "--format", HEALTH_FORMAT, container], check=False)
     return result.stdout.strip() if result.returncode == 0 else "missing"
 
 
@@ -131,7 +131,7 @@ def prove_kubeconfig(kind: Kind, names: LabNames, workers: int) -> None:
     """kubectl in the IDE, with the kubeconfig the lab gave it, lists every node."""
     argv = [kind.docker, "exec", names.ide_container, "kubectl", f"--kubeconfig={ide_container.KUBECONFIG_FILE}",
             "get", "nodes", "-o", "name", "--request-timeout=20s"]
-    result = kind._run(argv, check=False)
+    result = kind.run(argv, check=False)
     seen = {line.strip().removeprefix("node/") for line in result.stdout.splitlines() if line.strip()}
     if result.returncode != 0 or seen != expected_nodes(names.cluster, workers):
         detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no answer"]

@@ -105,3 +105,8 @@ def as_text(output: str | bytes | None) -> str:
     if output is None:
         return ""
     return output.decode(errors="replace") if isinstance(output, bytes) else output
+
+
+# The real programs, with this process's environment at each call: the default of functions
+# that take a `runner` (a module-level value, so no call is made in an argument default).
+DEFAULT_RUNNER: Runner = ProcessRunner()

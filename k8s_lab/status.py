@@ -191,11 +191,11 @@ def parse_stats(line: str) -> tuple[str, float | None, float | None]:
 
 def read_containers(kind: Kind, names: LabNames) -> dict[str, Container]:
     wanted = [names.ide_container, names.registry_container, *kind.node_containers(names.cluster)]
-    result = kind._run([kind.docker, "inspect", *wanted], check=False)
+    result = kind.run([kind.docker, "inspect", *wanted], check=False)
     found = {entry["Name"].lstrip("/"): parse_inspect(entry) for entry in json.loads(result.stdout or "[]")}
     running = [name for name, c in found.items() if c.state == "running"]
     if running:
-        stats = kind._run([kind.docker, "stats", "--no-stream", "--format", "{{json .}}", *running], check=False)
+        stats = kind.run([kind.docker, "stats", "--no-stream", "--format", "{{json .}}", *running], check=False)
         for line in stats.stdout.splitlines():
             if line.strip():
                 name, memory, cpu = parse_stats(line)

@@ -5,10 +5,7 @@ two scripts only gain a parser entry and a call each."""
 from __future__ import annotations
 
 import dataclasses
-import functools
-import os
 import shutil
-import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -17,10 +14,10 @@ from k8s_lab.docker_host import DockerHost
 from k8s_lab.kind_lifecycle import Kind, LifecycleError
 from k8s_lab.names import LabNames
 from k8s_lab.exits import lab_command
+from k8s_lab.runner import ProcessRunner, Runner
 
 if TYPE_CHECKING:
     from k8s_lab.idle import Reading
-    from k8s_lab.runner import Runner
 
 
 @dataclass(frozen=True)
@@ -33,10 +30,12 @@ class LabTarget:
     bind_address: str
     docker_env: dict[str, str]
 
+    # How its programs run: a real runner, or tests/fakes.py's FakeRunner (dataclasses.replace).
+    runner: Runner = dataclasses.field(default_factory=ProcessRunner, compare=False, repr=False)
+
     def kind(self) -> Kind:
-        env = {**os.environ, **self.docker_env}
         docker = shutil.which("docker") or "docker"
-        return Kind("kind", docker, run=functools.partial(subprocess.run, env=env))
+        return Kind("kind", docker, runner=self.runner, env=dict(self.docker_env))
 
 
 def target(stack_name: str, config: Mapping[str, str]) -> LabTarget:
@@ -68,10 +67,9 @@ def stop(lab: LabTarget, log: Callable[[str], None] = print, err: Callable[[str]
 def idle_reading(lab: LabTarget, runner: Runner | None = None) -> Reading:
     """How long the lab's IDE has been idle (k8s_lab.idle_probe)."""
     from k8s_lab import idle_probe
-    from k8s_lab.runner import ProcessRunner
 
     docker = shutil.which("docker") or "docker"
-    return idle_probe.read_idle(runner or ProcessRunner(), docker, lab.names.ide_container, lab.docker_env)
+    return idle_probe.read_idle(runner or lab.runner, docker, lab.names.ide_container, lab.docker_env)
 
 
 def stop_if_idle(
@@ -161,13 +159,14 @@ def doctor_facts(lab: LabTarget):
     from k8s_lab import doctor as lab_doctor
     from k8s_lab.drift import probe
 
-    presence = probe(lab.names, lab.docker_env or None)
+    presence = probe(lab.names, lab.docker_env or None, runner=lab.runner)
     facts = lab_doctor.gather(
         lab.slot,
         lab.bind_address,
         own_lab_present=bool(presence and presence.ide),
         local=not DockerHost(lab.docker_env.get("DOCKER_HOST", "")).remote,
-        env={**os.environ, **lab.docker_env},
+        env=lab.docker_env,
+        runner=lab.runner,
     )
     # The typical footprint of this lab's shape (README, Benchmark): IDE, control plane, workers, registry.
     return dataclasses.replace(facts, lab_footprint_mb=600 + 800 + 400 * lab.workers + 20)

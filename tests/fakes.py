@@ -76,3 +76,24 @@ class FakeRunner:
     @property
     def argvs(self) -> list[tuple[str, ...]]:
         return [call.argv for call in self.calls]
+
+
+def in_turn(answers: Mapping[tuple[str, ...], "Answer | list[Answer]"]) -> Handler:
+    """A handler for FakeRunner answering by the longest matching argv prefix, like a dict,
+    where a list is said one item per call and its last item from then on: a cluster with
+    no nodes before `kind create` and three after, an IDE "starting" and then "healthy"."""
+    said: dict[tuple[str, ...], int] = {}
+
+    def answer(argv: tuple[str, ...]) -> Answer | None:
+        keys = [key for key in answers if argv[: len(key)] == key]
+        if not keys:
+            return None
+        key = max(keys, key=len)
+        given = answers[key]
+        if isinstance(given, Answer):
+            return given
+        turn = said.get(key, 0)
+        said[key] = turn + 1
+        return given[min(turn, len(given) - 1)]
+
+    return answer

@@ -58,10 +58,10 @@ class FakeKind(kl.Kind):
     def node_readiness(self, cluster):
         return {name: self.ready for name in self.nodes} if self.ready else None
 
-    def _run(self, argv, stdin=None, check=True):
+    def run(self, argv, stdin=None, check=True):
         self.ran.append(list(argv))
         out = self.cp if "{{.Id}}" in argv else " ".join(map(str, self.caps))
-        return kl.subprocess.CompletedProcess(argv, 0, stdout=out, stderr="")
+        return kl.Result(tuple(argv), 0, out, "")
 
 
 NODES = {"k-control-plane": "exited", "k-worker": "exited"}

@@ -1,10 +1,16 @@
 """k8s_lab.doctor: every rule on hand-made facts, and the routing-table reader."""
 
 import json
-import subprocess
+from dataclasses import replace
+
+import pytest
 
 from k8s_lab import doctor
 from k8s_lab.doctor import Facts
+from fakes import FakeRunner, fails, ok
+from k8s_lab.exits import lab_command
+
+LAB = lab_command()  # `venv/bin/python lab.py` as the messages name it
 
 GOOD = dict(system="Linux", docker_memory_mb=32000, disk_free_gb=200, inotify_watches=524288, inotify_instances=512, routes=["172.17.0.0/16", "0.0.0.0/0"])
 
@@ -69,8 +75,202 @@ def test_proc_net_route_is_read():
 
 
 def test_docker_info_reader():
-    def run(argv, **kwargs):
-        return subprocess.CompletedProcess(argv, 0, json.dumps({"MemTotal": 8 * 1024**3, "OperatingSystem": "Docker Desktop"}), "")
+    info = {"MemTotal": 8 * 1024**3, "OperatingSystem": "Docker Desktop"}
+    runner = FakeRunner({("docker", "info", "--format", "{{json .}}"): ok(json.dumps(info))})
+    assert doctor.read_docker_info(runner, env={"DOCKER_HOST": "ssh://h"}) == info
+    (call,) = runner.calls
+    assert call.env == {"DOCKER_HOST": "ssh://h"} and call.timeout == 30
+    assert doctor.read_docker_info(FakeRunner({("docker",): fails("down")})) == {}
+    assert doctor.read_docker_info(FakeRunner({("docker",): ok("  \n")})) == {}
 
-    assert doctor.read_docker_info(run)["MemTotal"] == 8 * 1024**3
-    assert doctor.read_docker_info(lambda argv, **kw: subprocess.CompletedProcess(argv, 1, "", "down")) == {}
+
+# ---- each finding exactly: severity, what, fix; the thresholds at their edge ------------------------
+
+
+def test_memory_at_the_edge_and_its_exact_finding():
+    need = 2220 + doctor.HOST_RESERVED_MB
+    assert not found(docker_memory_mb=need) and found(docker_memory_mb=need - 1)
+    desktop_facts = Facts(system="Darwin", docker_desktop=True)
+    assert not doctor.memory_findings(replace(desktop_facts, docker_memory_mb=2220))
+    assert doctor.memory_findings(replace(desktop_facts, docker_memory_mb=2219))
+    assert found(docker_memory_mb=None) == []
+    assert found(docker_memory_mb=4096, labs=2) == [
+        doctor.Finding(
+            "problem",
+            "Docker has 4.0 GB of memory; 2 lab(s) need about 6.3 GB",
+            "run fewer labs on this host (spread the roster over hosts with classroom.py's dockerHost column), or add memory",
+        )
+    ]
+    assert doctor.memory_findings(replace(desktop_facts, docker_memory_mb=2000)) == [
+        doctor.Finding(
+            "problem",
+            "Docker has 2.0 GB of memory; 1 lab(s) need about 2.2 GB",
+            "give Docker Desktop at least 2 GB (Settings > Resources > Memory; on WSL 2, memory= in %UserProfile%\\.wslconfig)",
+        )
+    ]
+
+
+def test_disk_at_the_edge_and_its_exact_finding():
+    assert not found(disk_free_gb=20) and found(disk_free_gb=19.99)
+    (finding,) = found(disk_free_gb=3.25)
+    assert finding.severity == "problem"
+    assert finding.what == "only 3.2 GB free where Docker keeps images and containers; kind nodes stop scheduling pods under disk pressure"
+    assert finding.fix.startswith("docker system prune (removes stopped containers")
+
+
+@pytest.mark.parametrize("watches, instances, flagged", [(524288, 512, False), (524287, 512, True), (524288, 511, True), (10**6, 10**4, False)])
+def test_inotify_each_limit_at_its_edge(watches, instances, flagged):
+    result = found(inotify_watches=watches, inotify_instances=instances)
+    assert [f.severity for f in result] == (["problem"] if flagged else [])
+
+
+def test_inotify_unknown_says_nothing():
+    assert not found(inotify_watches=None, inotify_instances=8)
+    assert not found(inotify_watches=8, inotify_instances=None)
+
+
+def test_inotify_finding_exactly():
+    (finding,) = found(inotify_watches=8192, inotify_instances=128)
+    assert finding.what == (
+        'fs.inotify.max_user_watches=8192, max_user_instances=128: pods fail with "too many open files" once a few kind nodes run (kind known issues)'
+    )
+    assert finding.fix == (
+        "sudo sysctl fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512, "
+        "and the same two lines in /etc/sysctl.d/99-kind.conf to keep them after a reboot"
+    )
+
+
+def test_taken_ports_finding_exactly():
+    (finding,) = found(taken_ports=[("ide", 8544), ("api", 6544)], slot=1, bind_address="0.0.0.0")
+    assert finding == doctor.Finding(
+        "problem",
+        "slot 1 needs host ports that are already in use: 0.0.0.0:8544 (ide) 0.0.0.0:6544 (api)",
+        f"pick a free slot ({LAB} config slot <n>), or stop what listens there.",
+    )
+    assert doctor.port_findings(Facts(system="Linux")) == []
+
+
+def test_a_route_is_flagged_only_when_it_overlaps_and_is_not_the_default():
+    assert not found(routes=["0.0.0.0/0", "10.109.255.0/24", "10.121.0.0/16"])
+    (finding,) = found(routes=["10.120.5.7/32"])
+    assert finding.severity == "problem" and finding.what.startswith("the host routes 10.120.5.7/32, which overlaps the cluster's service subnet 10.120.0.0/16")
+    assert finding.fix == "disconnect the VPN or remove that route while the class runs; the seed's subnets are fixed in k8s_lab/kind_config.py"
+    assert [f.what.split(",")[0] for f in found(routes=["10.110.0.1/16"])] == ["the host routes 10.110.0.1/16"]  # host bits allowed
+
+
+@pytest.mark.parametrize(
+    "changes, notes",
+    [
+        (dict(wsl=True), ["WSL 2"]),
+        (dict(system="Windows", docker_desktop=True), ["WSL 2", "Resource Saver"]),
+        (dict(system="Windows", docker_desktop=False), []),
+        (dict(system="Darwin", docker_desktop=True), ["Resource Saver"]),
+        (dict(system="Linux"), []),
+    ],
+)
+def test_platform_notes_are_notes_never_problems(changes, notes):
+    result = found(**changes)
+    assert [f.severity for f in result] == ["note"] * len(notes)
+    assert [("WSL 2" if "WSL 2" in f.what else "Resource Saver") for f in result] == notes
+
+
+def test_findings_come_in_rule_order_and_the_report_counts_them():
+    result = found(docker_memory_mb=1000, disk_free_gb=1, inotify_watches=1, routes=["10.110.0.0/16"], wsl=True,
+                   taken_ports=[("ide", 8444)])
+    assert [f.what.split(" ")[0] for f in result] == ["Docker", "only", "fs.inotify.max_user_watches=1,", "slot", "the", "WSL"]
+    assert doctor.report(result) == "\n".join(str(f) for f in result) + "\ndoctor: 5 problem(s), 1 note(s)."
+    assert doctor.report(result).count("\n[") == 5  # one finding per paragraph
+    assert str(result[-1]) == f"[note] {result[-1].what}\n    Fix: {result[-1].fix}"
+
+
+def test_readers_of_the_host(tmp_path, monkeypatch):
+    number = tmp_path / "n"
+    number.write_text("524288\n")
+    assert doctor.read_int(str(number)) == 524288
+    number.write_text("many")
+    assert doctor.read_int(str(number)) is None and doctor.read_int(str(tmp_path / "absent")) is None
+    assert doctor.disk_free_gb(None) is None and doctor.disk_free_gb(str(tmp_path / "absent")) is None
+    assert doctor.disk_free_gb(str(tmp_path)) > 0
+    assert doctor.parse_proc_route("Iface\tDestination\n" + "eth0\t00000000\t0\t0\n") == []  # a short line is not a route
+
+
+def test_gather_reads_docker_through_the_runner_and_the_host_only_when_local(monkeypatch, tmp_path):
+    info = {"MemTotal": 8 * 1024**3, "OperatingSystem": "Docker Desktop", "DockerRootDir": str(tmp_path)}
+    runner = FakeRunner({("docker", "info"): ok(json.dumps(info))})
+    monkeypatch.setattr(doctor, "read_int", lambda path: {"/proc/sys/fs/inotify/max_user_watches": 1, "/proc/sys/fs/inotify/max_user_instances": 2}[path])
+    monkeypatch.setattr(doctor, "read_routes", lambda: ["10.0.0.0/8"])
+    monkeypatch.setattr(doctor.host_ports, "taken_ports", lambda bind, ports: [("ide", ports.ide)])
+    monkeypatch.setattr(doctor.platform, "system", lambda: "Linux")
+    local = doctor.gather(2, "127.0.0.1", own_lab_present=True, labs=3, runner=runner)
+    assert (local.system, local.docker_desktop, local.docker_memory_mb, local.labs, local.slot) == ("Linux", True, 8192, 3, 2)
+    assert (local.inotify_watches, local.inotify_instances, local.routes, local.own_lab_present) == (1, 2, ["10.0.0.0/8"], True)
+    assert local.taken_ports == [("ide", 8644)] and local.disk_free_gb > 0
+    far = doctor.gather(2, "127.0.0.1", own_lab_present=False, local=False, env={"DOCKER_HOST": "ssh://h"}, runner=runner)
+    assert (far.disk_free_gb, far.inotify_watches, far.inotify_instances, far.taken_ports, far.routes) == (None, None, None, [], [])
+    assert runner.calls[-1].env == {"DOCKER_HOST": "ssh://h"}
+    silent = doctor.gather(0, "127.0.0.1", own_lab_present=False, local=False, runner=FakeRunner({("docker",): fails("down")}))
+    assert (silent.docker_memory_mb, silent.docker_desktop) == (None, False)
+
+
+def test_gigabytes_are_binary_in_every_memory_figure():
+    (finding,) = doctor.memory_findings(Facts(system="Linux", docker_memory_mb=2100, lab_footprint_mb=2100 - doctor.HOST_RESERVED_MB + 1))
+    assert finding.what == "Docker has 2.1 GB of memory; 1 lab(s) need about 2.1 GB"  # 2100 / 1024 = 2.05
+    (desktop,) = doctor.memory_findings(Facts(system="Darwin", docker_desktop=True, docker_memory_mb=1000, lab_footprint_mb=2561))
+    assert desktop.fix.startswith("give Docker Desktop at least 3 GB ")  # 2561 / 1024 = 2.5009
+
+
+def test_the_pod_subnet_finding_and_the_platform_notes_exactly():
+    (pod,) = found(routes=["10.110.4.0/24"])
+    assert pod.what == (
+        "the host routes 10.110.4.0/24, which overlaps the cluster's pod subnet 10.110.0.0/16: "
+        "traffic to those pod addresses can leave through the host's network instead (a VPN often does this)"
+    )
+    assert found(system="Windows", docker_desktop=True, inotify_watches=None) == [
+        doctor.Finding(
+            "note",
+            "WSL 2 gives its VM half the host's memory by default; Docker Desktop's labs live inside it",
+            "set memory= (e.g. memory=12GB) under [wsl2] in %UserProfile%\\.wslconfig, then wsl --shutdown",
+        ),
+        doctor.Finding(
+            "note",
+            "Docker Desktop's Resource Saver pauses its VM after idle minutes: the first request to a lab then hangs or times out",
+            "turn off Resource Saver (Settings > Resources > Advanced) on a host that serves a class",
+        ),
+    ]
+    (disk,) = found(disk_free_gb=1)
+    assert disk.fix == (
+        "docker system prune (removes stopped containers of other projects and unused images; check first with docker system df), "
+        "or free space on that disk"
+    )
+
+
+def test_route_lines_of_eight_fields_count_and_host_bits_are_dropped():
+    header = "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n"
+    assert doctor.parse_proc_route(header + "tun0\t01046E0A\t0\t1\t0\t0\t0\t00FFFFFF\n") == ["10.110.4.0/24"]
+    assert doctor.parse_proc_route(header + "tun0\t01046E0A\t0\t1\t0\t0\t0\n") == []  # seven fields: no mask
+
+
+def test_this_hosts_routes_and_disk_are_read(tmp_path):
+    from pathlib import Path
+    import shutil
+
+    if Path("/proc/net/route").exists():
+        assert doctor.read_routes() == doctor.parse_proc_route(Path("/proc/net/route").read_text())
+    assert abs(doctor.disk_free_gb(str(tmp_path)) - shutil.disk_usage(tmp_path).free / doctor.GB) < 1
+
+
+@pytest.mark.parametrize("version, wsl", [("Linux version 5.15.153.1-microsoft-standard-WSL2", True), ("Linux version 6.8.0-generic", False), (None, False)])
+def test_wsl_is_seen_in_the_kernels_version(version, wsl, monkeypatch):
+    import builtins
+    import io
+
+    def fake_open(path, *args, **kwargs):
+        if path == "/proc/version":
+            if version is None:
+                raise OSError("no /proc")
+            return io.StringIO(version)
+        return builtins.open(path, *args, **kwargs)
+
+    monkeypatch.setattr(doctor, "open", fake_open, raising=False)
+    facts = doctor.gather(0, "127.0.0.1", own_lab_present=False, local=False, runner=FakeRunner({("docker",): fails("down")}))
+    assert facts.wsl is wsl

@@ -125,6 +125,30 @@ def test_lab_limits_lists_every_problem():
     assert limits.lab_limits("6g", "2", 2) == limits.shares(6144, "2", 2)
 
 
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        ("http://h:99999", "is not a URL"),
+        ("ftp://x", "is not an http:// or https:// URL with a host"),
+        ("http://teacher@10.0.0.5:5000", "carries credentials, which would be stored and shown in plain text"),  # a user alone
+        ("http://h:5000?x=1", "has a path; a mirror is named by its host and port only"),
+        ("http://h:5000#top", "has a path; a mirror is named by its host and port only"),
+    ],
+)
+def test_every_mirror_problem_names_the_key_and_the_fix(raw, reason):
+    problem = limits.parse_mirror(raw)
+    assert isinstance(problem, Problem) and problem.key == "registryMirror" and problem.reason == reason
+    assert problem.fix == limits.parse_mirror("ftp://x").fix and "registryMirror http://<teacher-host>:" in problem.fix
+    assert problem.value == ("(hidden: it holds credentials)" if "@" in raw else raw)
+    assert str(problem).startswith("registryMirror = ")
+
+
+def test_an_ipv6_mirror_keeps_its_brackets():
+    assert limits.parse_mirror("http://[fd00::5]:5000/") == "http://[fd00::5]:5000"
+    assert limits.parse_mirror("https://MIRROR.example/") == "https://mirror.example"
+    assert limits.parse_mirror("http://BOX/") == "http://box"  # only the slash is stripped
+
+
 @pytest.mark.parametrize("text, stored", [("2", "2.0"), ("1.5", "1.5"), ("1.50", "1.5"), ("0.25", "0.25"), ("10", "10."), ("256", "256.0")])
 def test_cpus_are_sent_as_pulumi_docker_reads_them_back(text, stored):
     assert limits.provider_cpus(text) == stored

@@ -9,8 +9,13 @@ import pytest
 
 from k8s_lab import mirror, network, registry
 from k8s_lab.kind_lifecycle import CLUSTER_LABEL
+from k8s_lab.runner import ProcessRunner
+from fakes import Answer, FakeRunner, fails, ok
 from test_kind_lifecycle import CONFIG, fake_kind_bin, lifecycle  # noqa: F401 - fake_kind_bin is a fixture
 from test_registry_engine import registry_image, wait_until_answering  # noqa: F401 - registry_image is a fixture
+from k8s_lab.exits import lab_command
+
+LAB = lab_command()  # `venv/bin/python lab.py` as the messages name it
 
 
 def test_each_upstream_has_its_port_and_hosts_dir():
@@ -31,22 +36,40 @@ def test_daemon_json_adds_the_hub_cache_and_keeps_the_rest():
     assert "insecure-registries" not in json.loads(mirror.daemon_json("https://cache.example:443"))
 
 
+INSPECT = ("docker", "inspect", "--format", "{{.State.Status}}")
+HUB, K8S = "k8s-lab-mirror-docker-io", "k8s-lab-mirror-registry-k8s-io"
+
+
 def test_ensure_keeps_a_running_cache_starts_a_stopped_one_and_makes_a_missing_one():
-    calls = []
-    states = {"k8s-lab-mirror-docker-io": (0, "running"), "k8s-lab-mirror-registry-k8s-io": (0, "exited")}
+    runner = FakeRunner({(*INSPECT, HUB): ok("running\n"), (*INSPECT, K8S): ok("exited\n"), ("docker", "start"): ok()})
+    done = mirror.ensure_caches(mirror.docker_cli(runner))
+    assert done == [f"{HUB}: running, kept", f"{K8S}: started, caching https://registry.k8s.io on port {mirror.DEFAULT_PORT + 1}"]
+    assert runner.argvs == [(*INSPECT, HUB), (*INSPECT, K8S), ("docker", "start", K8S)]
+    assert all(call.timeout == 300 for call in runner.calls)
 
-    def docker(argv):
-        calls.append(argv)
-        if argv[0] == "inspect":
-            code, state = states.get(argv[-1], (1, ""))
-            return subprocess.CompletedProcess(argv, code, state, "" if code == 0 else "No such object")
-        return subprocess.CompletedProcess(argv, 0, "", "")
 
-    done = mirror.ensure_caches(docker)
-    assert done[0] == "k8s-lab-mirror-docker-io: running, kept" and done[1].startswith("k8s-lab-mirror-registry-k8s-io: started")
-    assert ["start", "k8s-lab-mirror-registry-k8s-io"] in calls
-    del states["k8s-lab-mirror-registry-k8s-io"]
-    assert "made" in mirror.ensure_caches(docker)[1] and calls[-1][0] == "run"
+def test_a_cache_listens_on_every_interface_unless_told():
+    runner = FakeRunner({(*INSPECT, HUB): fails("No such object"), (*INSPECT, K8S): ok("running"), ("docker", "run"): ok()})
+    mirror.ensure_caches(mirror.docker_cli(runner))
+    assert f"0.0.0.0:{mirror.DEFAULT_PORT}:5000" in runner.argvs[1] and runner.argvs[1][-1] == registry.IMAGE
+
+
+def test_a_missing_cache_is_made_with_the_exact_docker_run():
+    runner = FakeRunner({(*INSPECT, HUB): fails("Error: No such object"), (*INSPECT, K8S): ok("running"), ("docker", "run"): ok("id\n")})
+    done = mirror.ensure_caches(mirror.docker_cli(runner), port=6000, image="registry:2.8.3", bind_address="10.0.0.5")
+    assert done == [f"{HUB}: made, caching https://registry-1.docker.io on port 6000", f"{K8S}: running, kept"]
+    assert runner.argvs[1] == (
+        "docker", "run", "-d", "--name", HUB, "--restart", "unless-stopped", "-p", "10.0.0.5:6000:5000",
+        "-v", f"{HUB}:/var/lib/registry", "-e", "REGISTRY_PROXY_REMOTEURL=https://registry-1.docker.io", "registry:2.8.3",
+    )
+    assert len(runner.argvs) == 3
+
+
+def test_a_cache_that_does_not_start_stops_the_rest_and_says_why():
+    runner = FakeRunner({(*INSPECT, HUB): ok("exited"), ("docker", "start"): fails("port is already allocated")})
+    with pytest.raises(RuntimeError, match=f"^{HUB} did not start: port is already allocated$"):
+        mirror.ensure_caches(mirror.docker_cli(runner))
+    assert runner.argvs == [(*INSPECT, HUB), ("docker", "start", HUB)]  # the next cache is not tried
 
 
 @pytest.fixture
@@ -70,8 +93,7 @@ def test_the_class_cache_pulls_once_and_serves_again_when_the_upstream_is_gone(d
     name = mirror.container_name(stand_in)
     image = docker_client.images.get(base_image)
 
-    def docker(argv):
-        return subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=120)
+    docker = mirror.docker_cli(ProcessRunner())  # as classroom.py mirror runs it
 
     pushed = f"127.0.0.1:{upstream_port}/class/app"
     cached = f"127.0.0.1:{port}/class/app"
@@ -120,3 +142,39 @@ def test_every_node_is_pointed_at_the_caches(docker_client, base_image, fake_kin
         for container in docker_client.containers.list(all=True, filters={"label": f"{CLUSTER_LABEL}={student}"}):
             container.remove(force=True, v=True)
         net.remove()
+
+
+def test_endpoints_take_the_schemes_default_port():
+    docker_io, k8s_io = mirror.UPSTREAMS
+    assert mirror.endpoint("http://teacher", docker_io) == "http://teacher:80"
+    assert mirror.endpoint("http://teacher", k8s_io) == "http://teacher:81"
+    assert mirror.endpoint("https://cache.example", docker_io) == "https://cache.example:443"
+    assert [u.slug for u in mirror.UPSTREAMS] == ["docker-io", "registry-k8s-io"]
+    assert mirror.container_name(k8s_io) == "k8s-lab-mirror-registry-k8s-io"
+
+
+def test_the_second_cache_runs_on_the_next_port_with_its_own_volume():
+    assert mirror.run_argv(mirror.UPSTREAMS[1], 5000) == [
+        "run", "-d", "--name", "k8s-lab-mirror-registry-k8s-io", "--restart", "unless-stopped", "-p", "0.0.0.0:5001:5000",
+        "-v", "k8s-lab-mirror-registry-k8s-io:/var/lib/registry", "-e", "REGISTRY_PROXY_REMOTEURL=https://registry.k8s.io", registry.IMAGE,
+    ]
+
+
+def test_daemon_json_exactly_and_the_hub_cache_first_once():
+    text = mirror.daemon_json("http://teacher:5000", {"registry-mirrors": ["http://teacher:5000", "https://b"], "insecure-registries": ["z:1"]})
+    assert text == json.dumps(
+        {"registry-mirrors": ["http://teacher:5000", "https://b"], "insecure-registries": ["teacher:5000", "z:1"]}, indent=2
+    )
+    assert json.loads(mirror.daemon_json("http://teacher:5000")) == {"registry-mirrors": ["http://teacher:5000"], "insecure-registries": ["teacher:5000"]}
+
+
+def test_instructions_name_the_setting_and_the_daemon_json():
+    text = mirror.instructions("http://teacher:5000")
+    assert "registryMirror" in text.splitlines()[1] and "http://teacher:5000" in text.splitlines()[1]
+    assert mirror.daemon_json("http://teacher:5000") in text and text.rstrip().endswith("Settings > Docker Engine).")
+
+
+def test_a_failed_docker_run_says_what_docker_said_on_stdout_too():
+    runner = FakeRunner({(*INSPECT, HUB): fails("No such object"), ("docker", "run"): Answer(125, "port taken\n", "")})
+    with pytest.raises(RuntimeError, match=f"^{HUB} did not start: port taken$"):
+        mirror.ensure_caches(mirror.docker_cli(runner))

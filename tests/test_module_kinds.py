@@ -38,4 +38,4 @@ def test_a_rule_imports_nothing_that_acts(module):
 
 
 def test_the_check_can_fail():
-    assert "subprocess" in imported("drift") and "k8s_lab.kind_lifecycle" in imported("drift")
+    assert "subprocess" in imported("runner") and "k8s_lab.kind_lifecycle" in imported("drift")

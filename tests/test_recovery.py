@@ -10,6 +10,8 @@ import pytest
 from k8s_lab import session
 from k8s_lab import commands, drift, repair
 from k8s_lab.drift import Presence
+from k8s_lab.runner import Result, RunError
+from fakes import FakeRunner, fails, ok
 from lab_mocks import evaluate
 
 COMMAND = "command:local:Command"
@@ -79,19 +81,15 @@ def test_look_for_repairs_does_nothing_when_docker_does_not_answer(monkeypatch):
 
 def test_image_present_reads_dockers_answer(monkeypatch):
     monkeypatch.setattr(drift.shutil, "which", lambda name: "/usr/bin/docker")
-    calls = []
 
-    def docker(returncode, stderr=""):
-        def run(argv, **kwargs):
-            calls.append((argv, kwargs["env"].get("DOCKER_HOST")))
-            return type("Done", (), {"returncode": returncode, "stdout": "", "stderr": stderr})()
+    def docker(answer):
+        return FakeRunner({("docker", "image", "inspect", "--format", "{{.Id}}", "ide:1"): answer})
 
-        return run
-
-    assert drift.image_present("ide:1", {"DOCKER_HOST": "ssh://h"}, run=docker(0)) is True
-    assert calls[-1] == (["docker", "image", "inspect", "--format", "{{.Id}}", "ide:1"], "ssh://h")
-    assert drift.image_present("ide:1", run=docker(1, "Error: No such image: ide:1")) is False
-    assert drift.image_present("ide:1", run=docker(1, "Cannot connect to the Docker daemon")) is None
+    runner = docker(ok("sha256:1\n"))
+    assert drift.image_present("ide:1", {"DOCKER_HOST": "ssh://h"}, runner=runner) is True
+    assert runner.calls[-1].env == {"DOCKER_HOST": "ssh://h"}
+    assert drift.image_present("ide:1", runner=docker(fails("Error: No such image: ide:1"))) is False
+    assert drift.image_present("ide:1", runner=docker(fails("Cannot connect to the Docker daemon"))) is None
 
 
 class FakeConfigValue:
@@ -197,19 +195,17 @@ def test_plain_ide_env_stays_plain(tmp_path):
 
 def test_image_present_asks_the_exact_question_bounded_in_time(monkeypatch):
     monkeypatch.setattr(drift.shutil, "which", lambda name: "/usr/bin/docker" if name == "docker" else None)
-    monkeypatch.setenv("PATH", "/usr/bin")
-    seen = []
+    runner = FakeRunner({("docker",): fails("Error response from daemon: No such image: ide:1")})
+    assert drift.image_present("ide:1", runner=runner) is False
+    (call,) = runner.calls
+    assert call.argv == ("docker", "image", "inspect", "--format", "{{.Id}}", "ide:1") and call.timeout == 30 and call.env == {}
 
-    def strict(argv, **kwargs):
-        seen.append(argv)
-        assert kwargs["capture_output"] is True and kwargs["text"] is True and 0 < kwargs["timeout"] <= 60
-        assert kwargs["env"]["PATH"] == "/usr/bin"  # the caller's environment, plus the Docker host's
-        return type("Done", (), {"returncode": 1, "stdout": "", "stderr": "Error response from daemon: No such image: ide:1"})()
+    def hangs(argv):
+        raise RunError(Result(argv, 124), "did not finish in 30 s")
 
-    assert drift.image_present("ide:1", run=strict) is False
-    assert drift.image_present("ide:1", run=lambda *a, **k: type("D", (), {"returncode": 1, "stderr": None})()) is None
+    assert drift.image_present("ide:1", runner=FakeRunner(hangs)) is None
     monkeypatch.setattr(drift.shutil, "which", lambda name: None)
-    assert drift.image_present("ide:1", run=strict) is None and len(seen) == 1  # no docker: not asked
+    assert drift.image_present("ide:1", runner=runner) is None and len(runner.calls) == 1  # no docker: not asked
 
 
 def test_warn_if_lost_asks_about_this_student_and_warns_only_when_lost(monkeypatch):

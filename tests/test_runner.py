@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from fakes import FakeRunner, fails, ok
-from k8s_lab.runner import NOT_FOUND, TIMED_OUT, ProcessRunner, RunError
+from k8s_lab.runner import NOT_FOUND, TIMED_OUT, ProcessRunner, Result, RunError, as_text
 
 PY = sys.executable
 
@@ -61,3 +61,36 @@ def test_the_fake_answers_by_longest_prefix_records_calls_and_fails_like_the_rea
     assert fake.calls[1].env == {"DOCKER_HOST": "h"} and fake.calls[2].stdin == "cfg"
     with pytest.raises(AssertionError, match="nothing answers"):
         fake.run(["kubectl", "get", "nodes"])
+
+
+def test_a_timeout_keeps_what_the_child_said_on_both_streams():
+    code = "import sys,time; print('out', flush=True); print('err', file=sys.stderr, flush=True); time.sleep(30)"
+    with pytest.raises(RunError) as raised:
+        ProcessRunner().run([PY, "-c", code], timeout=2)
+    result = raised.value.result
+    assert (result.argv, result.stdout, result.stderr) == ((PY, "-c", code), "out\n", "err\n")
+    assert str(raised.value).endswith("did not finish in 2 s: err")
+
+
+def test_a_program_that_cannot_be_executed_is_a_run_error_with_the_reason(tmp_path):
+    script = tmp_path / "not-executable"
+    script.write_text("#!/bin/sh\n")
+    with pytest.raises(RunError) as raised:
+        ProcessRunner().run([str(script), "x"], check=False)
+    assert raised.value.result == Result((str(script), "x"), NOT_FOUND)
+    assert str(raised.value) == f"`{script} x` could not start (Permission denied)"
+
+
+def test_a_base_environment_replaces_this_processs():
+    code = "import os; print(sorted(k for k in os.environ if k.startswith('K8S_LAB_')))"
+    runner = ProcessRunner(base_env={"K8S_LAB_BASE": "1"})
+    assert runner.run([PY, "-c", code], env={"K8S_LAB_EXTRA": "2"}).stdout.strip() == "['K8S_LAB_BASE', 'K8S_LAB_EXTRA']"
+
+
+def test_output_as_text():
+    assert as_text(None) == "" and as_text(b"ok\xff") == "ok\ufffd" and as_text("x") == "x"
+
+
+def test_a_failure_without_output_is_just_the_command_and_code():
+    assert str(RunError(Result(("docker", "ps"), 1))) == "`docker ps` exited with 1"
+    assert str(RunError(Result(("docker", "ps"), 1, "", "a\nb\n\nc\nd\n"))) == "`docker ps` exited with 1: b | c | d"

@@ -7,6 +7,8 @@ from k8s_lab.ports import ports_for_slot
 from k8s_lab.status import Container, Facts
 from k8s_lab.exits import lab_command
 
+LAB = lab_command()  # `venv/bin/python lab.py` as the messages name it
+
 P = ports_for_slot(1)
 NODES = ("kim-control-plane", "kim-worker", "kim-worker2")
 
@@ -133,3 +135,193 @@ def test_the_idle_time_of_each_ide_is_reported_and_shown():
     console.print(status.render_table([idle_one, unknown]))
     text = console.export_text()
     assert "idle" in text.splitlines()[2] and "2h 02m" in text
+
+
+
+# ---- the table exactly, the JSON exactly, the rules at their edges ----------------------------------
+
+
+def table_text(reports) -> str:
+    from rich.console import Console
+
+    console = Console(record=True, width=320, color_system=None)
+    console.print(status.render_table(reports))
+    return console.export_text()
+
+
+def rows(text: str) -> list[list[str]]:
+    """The table's cells, row by row, without rich's borders."""
+    found = []
+    for line in text.splitlines():
+        if "│" in line or "┃" in line:
+            found.append([cell.strip() for cell in line.replace("┃", "│").strip("│ ").split("│")])
+    return found
+
+
+def test_the_table_exactly():
+    broken = status.assess(healthy(containers=with_container("kim-ide", published=(P.ide,)), ready=None, api_reachable=False, last_change=None))
+    stopped = {name: Container("exited") for name in healthy().containers}
+    text = table_text([status.assess(healthy()), broken, status.assess(healthy(student="lee", stack="lee", containers={}))])
+    assert rows(text) == [
+        ["student", "state", "IDE", "nodes Ready", "API", "ports", "memory MB (cap)", "CPU % (cap)", "idle", "last change"],
+        ["kim", "running", "healthy", "3 of 3", "yes", "all", "2220 (no cap)", "18 (2 CPUs)", "-", "update succeeded 2026-11-25 09:00"],
+        ["kim", "broken", "healthy", "0 of 3", "no", "missing: live_server", "2220 (no cap)", "18 (2 CPUs)", "-", "-"],
+        ["- the API server does not answer inside the cluster"],
+        ["- ports not bound: live_server"],
+        ["lee", "absent", "missing", "0 of 3", "yes", "missing: ide, live_server, http, https, api", "- (no cap)", "- (no cap)", "-",
+         "update succeeded 2026-11-25 09:00"],
+        ["- the lab has not been made (or was destroyed)"],
+    ]
+    assert text.split()[:2] == ["k8s-lab", "status"]
+    stopped_row, problem_row = rows(table_text([status.assess(healthy(containers=stopped, ready=None))]))[1:]
+    assert problem_row == ["- kim-control-plane, kim-ide, kim-registry, kim-worker, kim-worker2 are stopped"]
+    assert stopped_row[1:] == ["stopped", "exited", "0 of 3", "yes", "missing: ide, live_server, http, https, api, registry", "- (no cap)",
+                               "- (no cap)", "-", "update succeeded 2026-11-25 09:00"]
+
+
+def test_the_table_of_a_capped_lab_shows_the_caps():
+    containers = {name: Container(**{**c.__dict__, "memory_cap_mb": 1000, "cpus_cap": 1.5}) for name, c in healthy().containers.items()}
+    (row,) = rows(table_text([status.assess(healthy(containers=containers))]))[1:]
+    assert row[6:8] == ["2220 (5000)", "18 (1.5 CPUs)"]
+
+
+def test_the_json_report_exactly():
+    report = status.assess(healthy(containers=with_container("kim-worker", state="exited")))
+    assert report.as_dict() == {
+        "student": "kim",
+        "state": "broken",
+        "ide": "healthy",
+        "nodes_ready": "3 of 3",
+        "api_reachable": True,
+        "ports_bound": {"ide": True, "live_server": True, "http": True, "https": True, "api": True, "registry": True},
+        "memory_mb": 1820.0,
+        "memory_cap_mb": None,
+        "cpu_percent": 15.1,
+        "cpus_cap": 2,
+        "last_change": "update succeeded 2026-11-25 09:00",
+        "problems": ["kim-worker is stopped"],
+        "repair": f"{LAB} start --stack kim",
+        "idle_seconds": None,
+    }
+    json.dumps(report.as_dict())  # printable as JSON
+
+
+def test_two_stopped_and_one_gone_are_named_in_order():
+    containers = dict(with_container("kim-worker", state="exited"))
+    containers["kim-control-plane"] = Container("exited")
+    assert status.assess(healthy(containers=containers)).problems == ["kim-control-plane, kim-worker are stopped"]
+    del containers["kim-worker2"]
+    assert status.assess(healthy(containers=containers)).problems == ["kim-worker2 is gone"]
+
+
+def test_the_api_not_answering_inside_is_a_problem_start_repairs():
+    report = status.assess(healthy(ready=None))
+    assert report.problems == ["the API server does not answer inside the cluster"] and report.nodes_ready == "0 of 3"
+    assert report.repair == f"{LAB} start --stack kim" and report.state == "broken"
+
+
+def test_an_unreachable_api_port_alone_is_up_to_repair():
+    report = status.assess(healthy(api_reachable=False))
+    assert report.problems == ["the cluster's API port on the host does not answer"] and report.repair == f"{LAB} up --stack kim"
+
+
+def test_the_worst_repair_wins_and_every_problem_is_listed():
+    containers = with_container("kim-ide", health="unhealthy", memory_mb=1675)
+    report = status.assess(healthy(containers=containers, ready={"kim-control-plane": True, "kim-worker": True, "kim-worker2": False}))
+    assert report.problems == [
+        "only 2 of 3 nodes are Ready",
+        "the IDE's health check fails (code-server does not answer)",
+        "kim-ide uses 1675 of its 1675 MB cap: the next allocation there is OOM-killed",
+    ]
+    assert report.repair == f"{LAB} start --stack kim"
+    alone = status.assess(healthy(containers=with_container("kim-ide", health="unhealthy")))
+    assert alone.repair == "docker restart kim-ide"
+
+
+def test_near_the_cap_is_ninety_percent():
+    assert status.assess(healthy(containers=with_container("kim-worker", memory_mb=900, memory_cap_mb=1000))).problems
+    assert not status.assess(healthy(containers=with_container("kim-worker", memory_mb=899.9, memory_cap_mb=1000))).problems
+    assert not status.assess(healthy(containers=with_container("kim-worker", memory_mb=5000, memory_cap_mb=None))).problems
+
+
+def test_an_ide_that_is_not_running_shows_its_state():
+    report = status.assess(healthy(containers=with_container("kim-ide", state="exited", health="unhealthy")))
+    assert report.ide == "exited"
+    assert status.assess(healthy(containers=with_container("kim-ide", health=None))).ide == "running"
+
+
+def test_totals_need_every_value():
+    assert status.total([1.04, 2.0]) == 3.0 and status.total([1.0, None]) is None and status.total([]) is None
+
+
+def test_sizes_in_every_unit():
+    assert [status.size_mb(t) for t in ("1048576B", "1024KiB", "1KB", "2MB", "1GB", "1TiB", "1TB", "3 MiB")] == [1.0, 1.0, 0.0, 2, 1024, 1048576, 1048576, 3]
+    assert status.size_mb("12XB") is None
+
+
+def test_read_containers_asks_for_stats_of_running_ones_only():
+    from k8s_lab.kind_lifecycle import Kind
+    from fakes import FakeRunner, ok
+
+    inspect = [
+        {"Name": "/kim-ide", "State": {"Status": "running"}, "HostConfig": {}, "NetworkSettings": {}},
+        {"Name": "/kim-control-plane", "State": {"Status": "exited"}},
+    ]
+    stats = json.dumps({"Name": "kim-ide", "MemUsage": "10MiB / 1GiB", "CPUPerc": "0.50%"}) + "\n" + json.dumps({"Name": "other", "MemUsage": "1MiB"})
+    runner = FakeRunner({
+        ("docker", "ps"): ok('{"Names": "kim-control-plane", "State": "exited"}\n'),
+        ("docker", "inspect"): ok(json.dumps(inspect)),
+        ("docker", "stats"): ok(stats + "\n\n"),
+    })
+    found = status.read_containers(Kind("kind", "docker", runner=runner), status.LabNames("kim"))
+    assert runner.argvs[1:] == [("docker", "inspect", "kim-ide", "kim-registry", "kim-control-plane"),
+                                ("docker", "stats", "--no-stream", "--format", "{{json .}}", "kim-ide")]
+    assert found == {"kim-ide": Container("running", memory_mb=10, cpu_percent=0.5), "kim-control-plane": Container("exited")}
+
+
+def test_api_answers_is_a_tcp_connect():
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        assert status.api_answers("127.0.0.1", port, timeout=2)
+    assert not status.api_answers("127.0.0.1", port, timeout=2)
+
+
+def test_two_unbound_ports_and_the_exact_memory_repair():
+    report = status.assess(healthy(containers=with_container("kim-ide", published=())))
+    assert report.problems == ["ports not bound: ide, live_server"]
+    near = status.assess(healthy(containers=with_container("kim-worker", memory_mb=1100)))
+    assert near.repair == f"{LAB} config labMemory <more, e.g. 8g>, then {LAB} up"
+
+
+def test_odd_entries_from_docker_parse_without_failing():
+    assert status.size_mb("1.234MiB") == 1.2
+    assert status.parse_inspect({}) == Container("unknown")
+    assert status.parse_stats("{}") == ("", None, None)
+
+
+def test_stats_that_fail_leave_the_containers_without_usage():
+    from k8s_lab.kind_lifecycle import Kind
+    from fakes import FakeRunner, fails, ok
+
+    inspect = [{"Name": "/kim-ide", "State": {"Status": "running"}}]
+    runner = FakeRunner({("docker", "ps"): ok(""), ("docker", "inspect"): ok(json.dumps(inspect)), ("docker", "stats"): fails("container stopped")})
+    assert status.read_containers(Kind("kind", "docker", runner=runner), status.LabNames("kim")) == {"kim-ide": Container("running")}
+
+
+def test_the_api_port_is_tried_for_three_seconds(monkeypatch):
+    tried = []
+
+    class Connection:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(status.socket, "create_connection", lambda address, timeout: tried.append((address, timeout)) or Connection())
+    assert status.api_answers("10.0.0.5", 6443) is True
+    assert tried == [(("10.0.0.5", 6443), 3)]
