@@ -87,7 +87,6 @@ class Kind:
         except RunError as error:
             raise LifecycleError(str(error)) from None
 
-    _run = run  # the older name, for callers not yet moved to `run`
 
     def node_containers(self, cluster: str) -> dict[str, str]:
         """Node container name -> state ("running", "exited", ...)."""
