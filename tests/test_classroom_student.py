@@ -14,7 +14,7 @@ import classroom_student
 from k8s_lab import repair, session, status, verbs
 from fakes import FakeRunner, fails, in_turn, ok
 from test_orchestration import FakeStack, value
-from test_verbs import lab_answers, running_lab
+from test_verbs import IDLE, IDLE_THREE_HOURS, lab_answers, running_lab
 from k8s_lab.exits import lab_command
 
 LAB = lab_command()  # `venv/bin/python lab.py` as the messages name it
@@ -302,3 +302,40 @@ def test_backend_env_without_a_path_still_finds_this_python(monkeypatch):
     monkeypatch.delenv("PATH")
     folders = classroom_student.backend_env(None)["PATH"].split(os.pathsep)
     assert folders[0] == os.path.dirname(os.path.abspath(classroom_student.sys.executable)) and "XXXX" not in folders
+
+
+# ---- stop --idle-for in the child: the RESULT or FAILED line the teacher's table shows ------------------
+
+IDLE_DECISION = "lab 'kim' idle for 3h 00m (no browser activity since the IDE started), at least 2h 00m: stopping it"
+
+
+def idle_stop(monkeypatch, capsys) -> tuple[int, list[str]]:
+    monkeypatch.setattr(classroom_student, "backend_env", lambda backend: {})
+    code = classroom_student.main(["stop", "kim", "--slot", "1", "--idle-for", "2h"])
+    return code, capsys.readouterr().out.splitlines()
+
+
+def test_an_idle_lab_stopped_by_the_child_reports_the_decision_not_the_stop(automation, docker, monkeypatch, capsys):
+    automation["stack"] = Stack(config={"slot": "1"})
+    fake = docker(lab_answers(extra=IDLE_THREE_HOURS))
+    code, lines = idle_stop(monkeypatch, capsys)
+    assert code == 0 and fake.argvs[-1][:2] == ("docker", "stop")
+    assert lines[1] == f"PHASE {IDLE_DECISION}" and lines[-1] == "RESULT " + json.dumps({"idle": IDLE_DECISION})
+
+
+def test_an_unknown_idle_time_in_the_child_keeps_the_lab_and_says_why_with_exit_zero(automation, docker, monkeypatch, capsys):
+    automation["stack"] = Stack(config={"slot": "1"})
+    fake = docker({IDLE: fails("Cannot connect to the Docker daemon at unix:///var/run/docker.sock.")})
+    code, lines = idle_stop(monkeypatch, capsys)
+    kept = "lab 'kim' kept running: idle time unknown (docker did not answer: Cannot connect to the Docker daemon at unix:///var/run/docker.sock.)"
+    assert code == 0 and fake.argvs == [IDLE]  # nothing is stopped
+    assert lines == ["PHASE selecting stack", f"PHASE {kept}", "RESULT " + json.dumps({"idle": kept})]
+
+
+def test_an_idle_stop_that_fails_in_the_child_is_exit_one_and_one_failed_line(automation, docker, monkeypatch, capsys):
+    automation["stack"] = Stack(config={"slot": "1"})
+    docker(lab_answers(ide=None, registry=None, cluster=ok(""), extra=IDLE_THREE_HOURS))
+    code, lines = idle_stop(monkeypatch, capsys)
+    assert code == 1 and lines[1] == f"PHASE {IDLE_DECISION}"
+    assert lines[-1] == f"FAILED k8s-lab: there is no lab of 'kim' in this Docker to stop. `{LAB} up` makes it"
+    assert not any(line.startswith("RESULT") for line in lines)
