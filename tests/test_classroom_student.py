@@ -14,6 +14,7 @@ import classroom_student
 from k8s_lab import repair, session, status, verbs
 from fakes import FakeRunner, fails, in_turn, ok
 from test_orchestration import FakeStack, value
+from test_power import ALL_EXITED
 from test_verbs import IDLE, IDLE_THREE_HOURS, lab_answers, running_lab
 from k8s_lab.exits import lab_command
 
@@ -339,3 +340,10 @@ def test_an_idle_stop_that_fails_in_the_child_is_exit_one_and_one_failed_line(au
     assert code == 1 and lines[1] == f"PHASE {IDLE_DECISION}"
     assert lines[-1] == f"FAILED k8s-lab: there is no lab of 'kim' in this Docker to stop. `{LAB} up` makes it"
     assert not any(line.startswith("RESULT") for line in lines)
+
+
+def test_start_with_an_idle_limit_starts_and_asks_nothing_of_idleness(automation, docker):
+    automation["stack"] = Stack(config={"slot": "1"})
+    fake = docker(lab_answers(ide="exited", registry="exited", cluster=ALL_EXITED))
+    assert classroom_student.run_one("start", "kim", 1, "", {}, idle_for=7200) == {}
+    assert IDLE not in fake.argvs and ("docker", "start", "kim-control-plane", "kim-worker", "kim-worker2") in fake.argvs
