@@ -408,3 +408,12 @@ def test_the_idle_probe_asks_the_labs_docker_host():
     assert runner(lab).argvs[0] == IDLE and runner(lab).argvs[1][:3] == ("docker", "exec", "kim-ide")
     assert [call.env for call in runner(lab).calls] == [{"DOCKER_HOST": "ssh://t@lab2"}] * 2
     assert said == ["lab 'kim' kept running: idle for 3h 00m, less than 4h 00m"]
+
+
+def test_gather_status_of_a_running_ide_carries_its_idle_time(monkeypatch):
+    monkeypatch.setattr(status, "api_answers", lambda host, port: True)
+    assert verbs.gather_status(target(running_lab(extra=IDLE_THREE_HOURS)), "kim", None).idle_seconds == 3 * 3600
+
+
+def test_doctor_facts_count_the_labs_own_workers_in_its_footprint():
+    assert verbs.doctor_facts(target(doctor_answers(16), dockerHost="ssh://t@lab2", workers="3")).lab_footprint_mb == 600 + 800 + 400 * 3 + 20
