@@ -417,3 +417,10 @@ def test_gather_status_of_a_running_ide_carries_its_idle_time(monkeypatch):
 
 def test_doctor_facts_count_the_labs_own_workers_in_its_footprint():
     assert verbs.doctor_facts(target(doctor_answers(16), dockerHost="ssh://t@lab2", workers="3")).lab_footprint_mb == 600 + 800 + 400 * 3 + 20
+
+
+def test_the_idle_probe_runs_plain_docker_when_none_is_on_path(monkeypatch):
+    monkeypatch.setattr(verbs.shutil, "which", lambda name, **kwargs: None)
+    lab = target(IDLE_THREE_HOURS)
+    verbs.idle_reading(lab)
+    assert runner(lab).argvs[0] == IDLE
