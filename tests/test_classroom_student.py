@@ -347,3 +347,9 @@ def test_start_with_an_idle_limit_starts_and_asks_nothing_of_idleness(automation
     fake = docker(lab_answers(ide="exited", registry="exited", cluster=ALL_EXITED))
     assert classroom_student.run_one("start", "kim", 1, "", {}, idle_for=7200) == {}
     assert IDLE not in fake.argvs and ("docker", "start", "kim-control-plane", "kim-worker", "kim-worker2") in fake.argvs
+
+
+def test_one_line_keeps_240_characters_and_cuts_a_longer_line_to_239_and_an_ellipsis():
+    assert classroom_student.one_line(RuntimeError("a" * 240)) == "a" * 240
+    assert classroom_student.one_line(RuntimeError("b" * 241)) == "b" * 239 + "…"
+    assert classroom_student.one_line(ValueError("")) == "ValueError"
