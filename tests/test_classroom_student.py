@@ -353,3 +353,21 @@ def test_one_line_keeps_240_characters_and_cuts_a_longer_line_to_239_and_an_elli
     assert classroom_student.one_line(RuntimeError("a" * 240)) == "a" * 240
     assert classroom_student.one_line(RuntimeError("b" * 241)) == "b" * 239 + "…"
     assert classroom_student.one_line(ValueError("")) == "ValueError"
+
+
+def test_every_set_from_the_roster_reaches_the_run_split_at_its_first_equals(monkeypatch):
+    seen = []
+    monkeypatch.setattr(classroom_student, "backend_env", lambda backend: {})
+    monkeypatch.setattr(classroom_student, "run_one", lambda *args: seen.append(args) or {})
+    classroom_student.main(["up", "kim", "--slot", "0", "--set", "workers=3", "--set", "hostName=a=b"])
+    assert seen[0][6] == {"workers": "3", "hostName": "a=b"}
+
+
+def test_a_failed_line_is_flushed_at_once(monkeypatch):
+    printed = []
+    monkeypatch.setattr("builtins.print", lambda *args, **kwargs: printed.append((args, kwargs)))
+    monkeypatch.setattr(classroom_student, "backend_env", lambda backend: {})
+    monkeypatch.setattr(classroom_student, "run_one", lambda *args: (_ for _ in ()).throw(RuntimeError("docker is down")))
+    monkeypatch.setattr(classroom_student.traceback, "print_exc", lambda: None)
+    assert classroom_student.main(["stop", "kim", "--slot", "0"]) == 1
+    assert printed == [(("FAILED docker is down",), {"flush": True})]
