@@ -451,3 +451,9 @@ def test_an_update_run_remakes_a_gone_cluster_on_a_new_network_and_refuses_on_th
     with pytest.raises(kind_lifecycle.LifecycleError, match=r"^cluster 'kim': the cluster would have to be made anew \(it is gone, stopped or not Ready\)"):
         kind_lifecycle.create(kind, "kim", CONFIG, workers=2, timeout=60, log=lambda _: None, previous="cp-1 net-a", network_id="net-a")
     assert calls(kind) == [PS]
+
+
+def test_an_update_run_keeps_a_healthy_cluster_whose_control_plane_is_the_last_ones():
+    kind = kind_with({PS: ALL_RUNNING, READY: ALL_READY, ("docker", "inspect", "--format", "{{.Id}}", CP): ok("cp-1\n"), CAPS: NO_CAPS})
+    kept = kind_lifecycle.create(kind, "kim", CONFIG, workers=2, timeout=60, log=lambda _: None, previous="cp-1 net-a", network_id="net-a")
+    assert kept == "kept" and ("docker", "inspect", "--format", "{{.Id}}", CP) in calls(kind)
