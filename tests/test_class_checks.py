@@ -169,8 +169,12 @@ def test_what_a_class_repository_never_holds_is_git_ignored(tmp_path):
 
     from conftest import ROOT
 
+    # Our .gitignore alone, in a repository of its own: a copy of the checkout inside an ignored
+    # folder (mutmut's mutants/) would have every path ignored by the outer repository.
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text((ROOT / ".gitignore").read_text())
     paths = ["handouts/kim.md", "logs/kim-up.log", ".pulumi-state/passphrase", ".tools/kind", "Pulumi.kim.yaml"]
-    result = subprocess.run(["git", "check-ignore", *paths], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(["git", "check-ignore", *paths], cwd=tmp_path, capture_output=True, text=True)
     assert result.stdout.split() == paths[:-1]  # the stack file is meant to be committed
 
 

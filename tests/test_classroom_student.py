@@ -14,7 +14,8 @@ import classroom_student
 from k8s_lab import repair, session, status, verbs
 from fakes import FakeRunner, fails, in_turn, ok
 from test_orchestration import FakeStack, value
-from test_verbs import lab_answers, running_lab
+from test_power import ALL_EXITED
+from test_verbs import IDLE, IDLE_THREE_HOURS, lab_answers, running_lab
 from k8s_lab.exits import lab_command
 
 LAB = lab_command()  # `venv/bin/python lab.py` as the messages name it
@@ -302,3 +303,71 @@ def test_backend_env_without_a_path_still_finds_this_python(monkeypatch):
     monkeypatch.delenv("PATH")
     folders = classroom_student.backend_env(None)["PATH"].split(os.pathsep)
     assert folders[0] == os.path.dirname(os.path.abspath(classroom_student.sys.executable)) and "XXXX" not in folders
+
+
+# ---- stop --idle-for in the child: the RESULT or FAILED line the teacher's table shows ------------------
+
+IDLE_DECISION = "lab 'kim' idle for 3h 00m (no browser activity since the IDE started), at least 2h 00m: stopping it"
+
+
+def idle_stop(monkeypatch, capsys) -> tuple[int, list[str]]:
+    monkeypatch.setattr(classroom_student, "backend_env", lambda backend: {})
+    code = classroom_student.main(["stop", "kim", "--slot", "1", "--idle-for", "2h"])
+    return code, capsys.readouterr().out.splitlines()
+
+
+def test_an_idle_lab_stopped_by_the_child_reports_the_decision_not_the_stop(automation, docker, monkeypatch, capsys):
+    automation["stack"] = Stack(config={"slot": "1"})
+    fake = docker(lab_answers(extra=IDLE_THREE_HOURS))
+    code, lines = idle_stop(monkeypatch, capsys)
+    assert code == 0 and fake.argvs[-1][:2] == ("docker", "stop")
+    assert lines[1] == f"PHASE {IDLE_DECISION}" and lines[-1] == "RESULT " + json.dumps({"idle": IDLE_DECISION})
+
+
+def test_an_unknown_idle_time_in_the_child_keeps_the_lab_and_says_why_with_exit_zero(automation, docker, monkeypatch, capsys):
+    automation["stack"] = Stack(config={"slot": "1"})
+    fake = docker({IDLE: fails("Cannot connect to the Docker daemon at unix:///var/run/docker.sock.")})
+    code, lines = idle_stop(monkeypatch, capsys)
+    kept = "lab 'kim' kept running: idle time unknown (docker did not answer: Cannot connect to the Docker daemon at unix:///var/run/docker.sock.)"
+    assert code == 0 and fake.argvs == [IDLE]  # nothing is stopped
+    assert lines == ["PHASE selecting stack", f"PHASE {kept}", "RESULT " + json.dumps({"idle": kept})]
+
+
+def test_an_idle_stop_that_fails_in_the_child_is_exit_one_and_one_failed_line(automation, docker, monkeypatch, capsys):
+    automation["stack"] = Stack(config={"slot": "1"})
+    docker(lab_answers(ide=None, registry=None, cluster=ok(""), extra=IDLE_THREE_HOURS))
+    code, lines = idle_stop(monkeypatch, capsys)
+    assert code == 1 and lines[1] == f"PHASE {IDLE_DECISION}"
+    assert lines[-1] == f"FAILED k8s-lab: there is no lab of 'kim' in this Docker to stop. `{LAB} up` makes it"
+    assert not any(line.startswith("RESULT") for line in lines)
+
+
+def test_start_with_an_idle_limit_starts_and_asks_nothing_of_idleness(automation, docker):
+    automation["stack"] = Stack(config={"slot": "1"})
+    fake = docker(lab_answers(ide="exited", registry="exited", cluster=ALL_EXITED))
+    assert classroom_student.run_one("start", "kim", 1, "", {}, idle_for=7200) == {}
+    assert IDLE not in fake.argvs and ("docker", "start", "kim-control-plane", "kim-worker", "kim-worker2") in fake.argvs
+
+
+def test_one_line_keeps_240_characters_and_cuts_a_longer_line_to_239_and_an_ellipsis():
+    assert classroom_student.one_line(RuntimeError("a" * 240)) == "a" * 240
+    assert classroom_student.one_line(RuntimeError("b" * 241)) == "b" * 239 + "…"
+    assert classroom_student.one_line(ValueError("")) == "ValueError"
+
+
+def test_every_set_from_the_roster_reaches_the_run_split_at_its_first_equals(monkeypatch):
+    seen = []
+    monkeypatch.setattr(classroom_student, "backend_env", lambda backend: {})
+    monkeypatch.setattr(classroom_student, "run_one", lambda *args: seen.append(args) or {})
+    classroom_student.main(["up", "kim", "--slot", "0", "--set", "workers=3", "--set", "hostName=a=b"])
+    assert seen[0][6] == {"workers": "3", "hostName": "a=b"}
+
+
+def test_a_failed_line_is_flushed_at_once(monkeypatch):
+    printed = []
+    monkeypatch.setattr("builtins.print", lambda *args, **kwargs: printed.append((args, kwargs)))
+    monkeypatch.setattr(classroom_student, "backend_env", lambda backend: {})
+    monkeypatch.setattr(classroom_student, "run_one", lambda *args: (_ for _ in ()).throw(RuntimeError("docker is down")))
+    monkeypatch.setattr(classroom_student.traceback, "print_exc", lambda: None)
+    assert classroom_student.main(["stop", "kim", "--slot", "0"]) == 1
+    assert printed == [(("FAILED docker is down",), {"flush": True})]

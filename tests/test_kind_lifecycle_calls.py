@@ -440,3 +440,20 @@ def test_a_refused_remake_says_why_for_a_gone_and_for_a_foreign_cluster():
 def test_node_caps_read_memory_and_cpus_with_none_as_zero():
     kind = kind_with({(*CAPS, CP): ok("2342518784 1500000000\n"), (*CAPS, W1): ok(" \n")})
     assert kind_lifecycle.node_caps(kind, [CP, W1]) == {CP: (2342518784, 1500000000), W1: (0, 0)}
+
+
+def test_an_update_run_remakes_a_gone_cluster_on_a_new_network_and_refuses_on_the_same_one():
+    # The create hands its network to the refusal: without it, a Docker reset's new network would refuse too.
+    kind = kind_with({PS: [NONE, NONE, ALL_RUNNING], CREATE: ok(), READY: ALL_READY})
+    made = kind_lifecycle.create(kind, "kim", CONFIG, workers=2, timeout=60, log=lambda _: None, previous="cp-1 net-a", network_id="net-b")
+    assert made == "created" and calls(kind) == [PS, PS, CREATE, PS, READY]
+    kind = kind_with({PS: NONE})
+    with pytest.raises(kind_lifecycle.LifecycleError, match=r"^cluster 'kim': the cluster would have to be made anew \(it is gone, stopped or not Ready\)"):
+        kind_lifecycle.create(kind, "kim", CONFIG, workers=2, timeout=60, log=lambda _: None, previous="cp-1 net-a", network_id="net-a")
+    assert calls(kind) == [PS]
+
+
+def test_an_update_run_keeps_a_healthy_cluster_whose_control_plane_is_the_last_ones():
+    kind = kind_with({PS: ALL_RUNNING, READY: ALL_READY, ("docker", "inspect", "--format", "{{.Id}}", CP): ok("cp-1\n"), CAPS: NO_CAPS})
+    kept = kind_lifecycle.create(kind, "kim", CONFIG, workers=2, timeout=60, log=lambda _: None, previous="cp-1 net-a", network_id="net-a")
+    assert kept == "kept" and ("docker", "inspect", "--format", "{{.Id}}", CP) in calls(kind)

@@ -375,3 +375,52 @@ def test_a_missing_registry_is_what_docker_inspect_says_with_exit_one(monkeypatc
     assert sorted(facts.containers) == ["kim-control-plane", "kim-ide", "kim-worker", "kim-worker2"]
     report = status.assess(facts)
     assert "registry" not in report.ports_bound and report.state == "broken"  # the control plane's ports are not bound here
+
+
+# ---- stop --idle-for: which messages go where, and the Docker it asks ------------------------------
+
+IDLE_THREE_HOURS = {IDLE: ok("running 2026-12-01T08:00:00Z"), ("docker", "exec", "kim-ide"): ok('1796122800\n{"lastHeartbeat":0}')}
+
+
+def test_an_idle_stop_tells_the_decision_and_the_stop_through_log_and_nothing_through_err():
+    said, errors = [], []
+    lab = target(lab_answers(extra=IDLE_THREE_HOURS))
+    assert verbs.stop_if_idle(lab, 7200, log=said.append, err=errors.append) == 0
+    assert errors == [] and runner(lab).argvs[-1][:2] == ("docker", "stop")
+    assert said == [
+        "lab 'kim' idle for 3h 00m (no browser activity since the IDE started), at least 2h 00m: stopping it",
+        f"lab 'kim' stopped (5 containers); everything is kept. `{LAB} start` brings it back",
+    ]
+
+
+def test_an_idle_stop_that_fails_tells_the_decision_through_log_and_the_failure_through_err():
+    said, errors = [], []
+    lab = target(lab_answers(ide=None, registry=None, cluster=ok(""), extra=IDLE_THREE_HOURS))
+    assert verbs.stop_if_idle(lab, 7200, log=said.append, err=errors.append) == 1
+    assert said == ["lab 'kim' idle for 3h 00m (no browser activity since the IDE started), at least 2h 00m: stopping it"]
+    assert errors == [f"k8s-lab: there is no lab of 'kim' in this Docker to stop. `{LAB} up` makes it"]
+
+
+def test_the_idle_probe_asks_the_labs_docker_host():
+    lab = target(IDLE_THREE_HOURS, dockerHost="ssh://t@lab2")
+    said = []
+    assert verbs.stop_if_idle(lab, 4 * 3600, log=said.append, err=said.append) == 0
+    assert runner(lab).argvs[0] == IDLE and runner(lab).argvs[1][:3] == ("docker", "exec", "kim-ide")
+    assert [call.env for call in runner(lab).calls] == [{"DOCKER_HOST": "ssh://t@lab2"}] * 2
+    assert said == ["lab 'kim' kept running: idle for 3h 00m, less than 4h 00m"]
+
+
+def test_gather_status_of_a_running_ide_carries_its_idle_time(monkeypatch):
+    monkeypatch.setattr(status, "api_answers", lambda host, port: True)
+    assert verbs.gather_status(target(running_lab(extra=IDLE_THREE_HOURS)), "kim", None).idle_seconds == 3 * 3600
+
+
+def test_doctor_facts_count_the_labs_own_workers_in_its_footprint():
+    assert verbs.doctor_facts(target(doctor_answers(16), dockerHost="ssh://t@lab2", workers="3")).lab_footprint_mb == 600 + 800 + 400 * 3 + 20
+
+
+def test_the_idle_probe_runs_plain_docker_when_none_is_on_path(monkeypatch):
+    monkeypatch.setattr(verbs.shutil, "which", lambda name, **kwargs: None)
+    lab = target(IDLE_THREE_HOURS)
+    verbs.idle_reading(lab)
+    assert runner(lab).argvs[0] == IDLE
