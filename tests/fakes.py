@@ -97,3 +97,81 @@ def in_turn(answers: Mapping[tuple[str, ...], "Answer | list[Answer]"]) -> Handl
         return given[min(turn, len(given) - 1)]
 
     return answer
+
+
+# --- Pulumi's automation API, as far as lab.py, the session and the classroom use it -------------
+
+
+@dataclass
+class FakeConfigValue:
+    """pulumi.automation.ConfigValue: a value and whether it is a secret."""
+
+    value: str
+    secret: bool = False
+
+
+@dataclass
+class FakeStack:
+    """A recording stand-in for pulumi.automation.Stack. Settings are given without the
+    project prefix (`{"slot": "3"}`) and stored with it, as Pulumi does; `up`, `preview` and
+    `destroy` record their keyword arguments and return `result` (or raise `error`)."""
+
+    name: str = "kim"
+    settings: dict[str, str] = field(default_factory=dict)
+    stack_outputs: dict[str, object] = field(default_factory=dict)
+    result: object = None
+    error: Exception | None = None
+    project: str = "k8s-lab"
+    operations: list[tuple[str, dict]] = field(default_factory=list)
+    config: dict[str, FakeConfigValue] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for key, value in self.settings.items():
+            self.config.setdefault(f"{self.project}:{key}", FakeConfigValue(value))
+
+    def get_all_config(self) -> dict[str, FakeConfigValue]:
+        return dict(self.config)
+
+    def set_config(self, key: str, value) -> None:
+        self.config[f"{self.project}:{key}"] = FakeConfigValue(value.value, bool(value.secret))
+
+    def remove_config(self, key: str) -> None:
+        self.config.pop(f"{self.project}:{key}", None)
+
+    def outputs(self) -> dict[str, object]:
+        return {name: out if hasattr(out, "value") else FakeOutput(out) for name, out in self.stack_outputs.items()}
+
+    def _operate(self, verb: str, kwargs: dict):
+        self.operations.append((verb, kwargs))
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+    def up(self, **kwargs):
+        return self._operate("up", kwargs)
+
+    def preview(self, **kwargs):
+        return self._operate("preview", kwargs)
+
+    def destroy(self, **kwargs):
+        return self._operate("destroy", kwargs)
+
+
+@dataclass
+class FakeOutput:
+    """pulumi.automation.OutputValue."""
+
+    value: object
+    secret: bool = False
+
+
+@dataclass
+class FakeWorkspace:
+    """pulumi.automation.LocalWorkspace: the stacks there are, by name."""
+
+    stacks: dict[str, FakeStack] = field(default_factory=dict)
+
+    def list_stacks(self) -> list:
+        from types import SimpleNamespace
+
+        return [SimpleNamespace(name=name) for name in self.stacks]
