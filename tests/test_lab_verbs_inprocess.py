@@ -22,7 +22,7 @@ from k8s_lab import verbs as lab_verbs
 from k8s_lab.config import ConfigError, Problem
 from k8s_lab.exits import Exit, lab_command
 from k8s_lab.runner import Result, RunError
-from fakes import FakeOutput, FakeStack, FakeWorkspace
+from fakes import FakeConfigValue, FakeOutput, FakeStack, FakeWorkspace
 
 PASSWORD = "correct-horse-battery"
 KUBECONFIG = yaml.safe_dump({
@@ -392,7 +392,7 @@ def test_list_shows_each_lab_sorted_with_its_size_and_last_change(lab_session, c
         "kim                             41  2026-03-04 05:06",
         "lee                                 never brought up",
     ]
-    assert lab_session.names() == ["prepare_tools", "open_workspace"]
+    assert lab_session.names() == ["prepare_tools", "open_workspace"] and lab_session.steps[1][2] == dict(os.environ)
 
 
 def test_list_of_no_labs_says_how_to_make_one(lab_session, capsys):
@@ -557,3 +557,165 @@ def test_an_unexpected_error_logs_its_traceback_under_the_labs_name(lab_session,
     assert capsys.readouterr().err == (
         f"k8s-lab: `kubeconfig` stopped on an error k8s-lab does not expect (KeyError: 'ideUrl'); details in {log}\n"
     )
+
+
+# --- up's steps before Pulumi --------------------------------------------------------------------
+
+
+@pytest.fixture
+def up_steps(monkeypatch):
+    """run_up's checks recorded: the start of a stopped lab, the port check, the repair probe."""
+    from k8s_lab import repair
+
+    seen: dict[str, tuple] = {}
+
+    def before_up(name, config, deployed, err):
+        seen["before_up"] = (name, config, deployed, err)
+        return 0
+
+    def port_problem(name, config, own_lab_running):
+        seen["port_problem"] = (name, config, own_lab_running)
+        return None
+
+    def look_for_repairs(name, config, deployed):
+        seen["look_for_repairs"] = (name, config, deployed)
+        return repair.Repair()
+
+    monkeypatch.setattr(lab_verbs, "before_up", before_up)
+    monkeypatch.setattr(session, "port_problem", port_problem)
+    monkeypatch.setattr(session, "look_for_repairs", look_for_repairs)
+    return seen
+
+
+def test_up_stores_the_folder_it_is_given_and_checks_the_lab_with_its_settings(tmp_path, up_steps, capsys):
+    stack = FakeStack(name="kim", settings={"slot": "3"})
+    folder = tmp_path / "mine"
+    assert lab.run_up(stack, str(folder)) == Exit.OK
+    assert stack.config["k8s-lab:workspaceRoot"].value == str(folder)
+    settings = {"slot": "3", "workspaceRoot": str(folder)}
+    assert up_steps["before_up"] == ("kim", settings, False, lab.err)
+    assert up_steps["port_problem"] == ("kim", settings, session.ide_container_exists)
+    assert up_steps["look_for_repairs"] == ("kim", settings, False)
+    assert stack.operations == [("up", {"on_output": print, "replace": None, "refresh": None})]
+    assert capsys.readouterr().out == f"workspaceRoot: {folder} (stored in stack kim's config)\n"
+
+
+def test_up_of_a_made_lab_says_it_is_deployed(tmp_path, up_steps):
+    stack = made_lab(workspaceRoot=str(tmp_path))
+    assert lab.run_up(stack, None) == Exit.OK
+    assert up_steps["before_up"][2] is True and up_steps["look_for_repairs"][2] is True
+
+
+def test_up_stops_when_the_stopped_lab_did_not_start(tmp_path, up_steps, monkeypatch):
+    monkeypatch.setattr(lab_verbs, "before_up", lambda name, config, deployed, err: 1)
+    stack = made_lab(workspaceRoot=str(tmp_path))
+    assert lab.run_up(stack, None) == Exit.FAILED
+    assert stack.operations == [] and "port_problem" not in up_steps
+
+
+def test_up_refuses_a_folder_it_cannot_write_before_anything_else(tmp_path, up_steps, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    stack = FakeStack(name="kim")
+    assert lab.run_up(stack, str(blocker / "lab")) == Exit.USAGE
+    assert capsys.readouterr().err.startswith(f"k8s-lab: workspaceRoot = '{blocker / 'lab'}' cannot hold your files: its parent {blocker} is a file")
+    assert stack.operations == [] and up_steps == {}
+
+
+def test_up_stops_on_a_taken_port_and_leaves_a_bad_setting_to_the_program(tmp_path, up_steps, monkeypatch, capsys):
+    stack = FakeStack(name="kim", settings={"workspaceRoot": str(tmp_path)})
+    monkeypatch.setattr(session, "port_problem", lambda name, config, running: "k8s-lab: 127.0.0.1:8544 (ide) is taken")
+    assert lab.run_up(stack, None) == Exit.USAGE
+    assert capsys.readouterr().err == "k8s-lab: 127.0.0.1:8544 (ide) is taken\n" and stack.operations == []
+
+    def invalid(name, config, running):
+        raise ValueError("slot = 'many'")
+
+    monkeypatch.setattr(session, "port_problem", invalid)
+    assert lab.run_up(stack, None) == Exit.OK and len(stack.operations) == 1
+
+
+# --- config: what the table does not cover elsewhere ----------------------------------------------
+
+
+def config(stack, *words) -> int:
+    return lab.verb_config(stack, lab.build_parser().parse_args(["config", *words]))
+
+
+def test_config_shows_an_unset_setting_as_unset(capsys):
+    assert config(FakeStack()) == Exit.OK and config(FakeStack(), "slot") == Exit.OK
+    assert capsys.readouterr().out.splitlines()[-1] == "(unset)"
+
+
+def test_config_with_more_than_one_value_says_to_quote_it_and_stores_nothing(capsys):
+    stack = FakeStack()
+    assert config(stack, "timezone", "Asia/Seoul", "extra") == Exit.USAGE
+    quoted = lab_command("config", "timezone", '"..."')
+    assert capsys.readouterr().err == f"k8s-lab: config takes one KEY and one VALUE; quote a value with spaces: {quoted}\n"
+    assert stack.config == {}
+
+
+def test_config_reads_a_value_of_dash_from_stdin(monkeypatch, capsys):
+    stack = FakeStack(name="lee")
+    monkeypatch.setattr("sys.stdin", io.StringIO("  Asia/Seoul\n"))
+    assert config(stack, "timezone", "-") == Exit.OK
+    assert stack.config["k8s-lab:timezone"] == FakeConfigValue("Asia/Seoul", False)
+    assert capsys.readouterr().out == f"timezone set for lab lee; `{lab_command('up', '--stack', 'lee')}` applies it.\n"
+
+
+def test_config_secret_stores_any_setting_as_a_secret_and_never_shows_it(capsys):
+    stack = FakeStack()
+    assert config(stack, "timezone", "Asia/Seoul", "--secret") == Exit.OK
+    assert stack.config["k8s-lab:timezone"] == FakeConfigValue("Asia/Seoul", True)
+    assert capsys.readouterr().out.startswith("timezone set for lab kim (as a secret); ")
+    config(stack, "timezone")
+    config(stack)
+    out = capsys.readouterr().out
+    assert out.startswith("[secret]\n") and "Asia/Seoul" not in out
+
+
+def test_config_unset_says_the_default_applies_again(capsys):
+    stack = FakeStack(settings={"slot": "3"})
+    assert config(stack, "slot", "--unset") == Exit.OK
+    assert capsys.readouterr().out == "slot unset for lab kim: its default applies at the next `up`.\n"
+
+
+def test_a_key_like_no_setting_lists_the_settings(capsys):
+    from k8s_lab.config import BY_KEY
+
+    assert config(FakeStack(), "qqqqqqqq", "1") == Exit.USAGE
+    assert capsys.readouterr().err == f"k8s-lab: 'qqqqqqqq' is not a k8s-lab setting; the settings: {', '.join(BY_KEY)}\n"
+
+
+def test_a_bad_value_is_checked_as_stored_and_named_with_the_tables_fix(capsys):
+    stack = FakeStack()
+    assert config(stack, "slot", " 7 ") == Exit.OK  # the table reads it stripped, as the program will
+    assert config(stack, "idePassword", "  short   ") == Exit.USAGE  # 10 characters, 5 of them a password
+    err = capsys.readouterr().err
+    fix = f"{lab_command('config')} idePassword <a longer password>, or {lab_command('config', 'idePassword', '--unset')} to generate one"
+    assert err == f"k8s-lab: idePassword = (hidden): is shorter than 8 characters. Fix: {fix}; nothing was stored\n"
+
+
+def test_as_lab_config_rewrites_set_secret_and_rm_but_not_set_path():
+    assert lab.as_lab_config("pulumi config set --secret ideTlsKey < plain.pem") == f"{lab_command('config')} ideTlsKey < plain.pem"
+    assert lab.as_lab_config("pulumi config set slot <n>") == f"{lab_command('config')} slot <n>"
+    assert lab.as_lab_config("or pulumi config rm hostName") == f"or {lab_command('config', 'hostName', '--unset')}"
+    path = 'pulumi config set --path "ideEnv[0]" NAME=value'
+    assert lab.as_lab_config(path) == path
+
+
+def test_config_list_lines_up_the_values_and_masks_what_is_secret_either_way(capsys):
+    from k8s_lab.config import SETTINGS
+
+    stack = FakeStack()
+    stack.config["k8s-lab:idePassword"] = FakeConfigValue("stored-in-plain-text")  # idePassword is secret even so
+    stack.config["k8s-lab:timezone"] = FakeConfigValue("Asia/Seoul", secret=True)
+    stack.config["k8s-lab:slot"] = FakeConfigValue("3")
+    assert lab.list_settings(stack) == Exit.OK
+    lines = capsys.readouterr().out.splitlines()
+    width = max(len(setting.key) for setting in SETTINGS)
+    shown = {line[:width].rstrip(): line[width + 2 :] for line in lines}
+    assert all(line[width : width + 2] == "  " and line[width + 2] != " " for line in lines)
+    assert shown["idePassword"] == "[secret]" and shown["timezone"] == "[secret]" and shown["slot"] == "3"
+    assert shown["workers"] == "(default: 2)"
+    assert "stored-in-plain-text" not in "\n".join(lines) and "Asia/Seoul" not in "\n".join(lines)
