@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import sys
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -409,6 +410,8 @@ def test_a_mistyped_verb_is_named_with_the_nearest_and_nothing_runs(lab_session,
     assert capsys.readouterr().err == (
         f"k8s-lab: there is no verb 'stauts'; did you mean `{lab_command('status', '--stack', 'kim')}`? ({lab_command('--help')} explains each)\n"
     )
+    assert lab.main(["kube"]) == Exit.USAGE  # half of its letters are enough to be meant
+    assert f"did you mean `{lab_command('kubeconfig')}`?" in capsys.readouterr().err
     assert lab.main(["zzz"]) == Exit.USAGE
     assert "the verbs are: up, preview, destroy, info, password, kubeconfig, list, check, config," in capsys.readouterr().err
     assert lab_session.steps == []
@@ -418,6 +421,8 @@ def test_no_verb_prints_the_help_and_version_prints_the_version(lab_session, mon
     assert lab.main([]) == Exit.OK
     out = capsys.readouterr().out
     assert out.startswith("usage: lab.py") and "Exit codes: 0 done; 1 the operation failed" in out
+    # The description is the first paragraph of lab.py's docstring, not all of it.
+    assert "Bring a k8s-lab up or down on this machine" in out and "Each verb needs only what it uses" not in out
     monkeypatch.setattr(session, "version_text", lambda: "k8s-lab (checkout abc1234)")
     assert lab.main(["--version"]) == Exit.OK
     assert capsys.readouterr().out == "k8s-lab (checkout abc1234)\n"
@@ -428,6 +433,9 @@ def test_main_reads_the_command_line_when_given_no_arguments(lab_session, monkey
     monkeypatch.setattr("sys.argv", ["lab.py", "password", "--stack", "kim"])
     assert lab.main() == Exit.OK
     assert capsys.readouterr().out == PASSWORD + "\n"
+    monkeypatch.setattr("sys.argv", ["lab.py", "pasword"])
+    assert lab.main() == Exit.USAGE
+    assert capsys.readouterr().err.startswith("k8s-lab: there is no verb 'pasword'; did you mean")
 
 
 # --- failures: one message, an exit code, the details in a log ---------------------------------------
@@ -460,12 +468,14 @@ def test_invalid_settings_name_each_problem_with_the_lab_py_fix(lab_session, mon
 
 
 def test_a_missing_package_is_wrong_python(lab_session, monkeypatch, capsys):
+    from k8s_lab import exits
+
     failing_with(monkeypatch, ModuleNotFoundError("No module named 'yaml'", name="yaml"))
     assert lab.main(["up"]) == Exit.WRONG_PYTHON
-    assert "yaml" in capsys.readouterr().err
+    assert capsys.readouterr().err == exits.missing_package_problem("yaml") + "\n"
     failing_with(monkeypatch, ModuleNotFoundError("no module"))
     assert lab.main(["up"]) == Exit.WRONG_PYTHON
-    assert "a package" in capsys.readouterr().err
+    assert capsys.readouterr().err == exits.missing_package_problem("a package") + "\n"
 
 
 def pulumi_failure(stderr: str):
@@ -514,12 +524,14 @@ def test_config_values_is_the_value_after_the_key(lab_session):
     assert lab.config_values(["config", "--stack", "kim", "idePassword", "pw"]) == ("pw",)
     assert lab.config_values(["config", "--secret", "idePassword", "pw", "--stack", "kim"]) == ("pw",)
     assert lab.config_values(["config", "slot"]) == ()
+    assert lab.config_values(["config", "timezone", "Asia/Seoul", "extra"]) == ("Asia/Seoul",)
 
 
 def test_the_log_is_named_after_the_stack_of_the_command_line(lab_session, monkeypatch):
     monkeypatch.setattr(session, "default_stack_name", lambda user=None: "login")
     assert lab.stack_of(["info", "--stack", "kim"]) == "kim"
     assert lab.stack_of(["info", "--stack=lee", "--stack", "kim"]) == "lee"
+    assert lab.stack_of(["info", "--stack=a=b"]) == "a=b"
     assert lab.stack_of(["info", "--stack"]) == "login"
     assert lab.stack_of(["info"]) == "login"
 
@@ -553,7 +565,9 @@ def test_an_unexpected_error_logs_its_traceback_under_the_labs_name(lab_session,
     failing_with(monkeypatch, KeyError("ideUrl"))
     assert lab.main(["kubeconfig", "--stack", "lee"]) == Exit.INTERNAL
     (log,) = (tmp_path / "logs").iterdir()
-    assert log.name.startswith("lee-kubeconfig-") and "KeyError: 'ideUrl'" in log.read_text() and "Traceback" in log.read_text()
+    lines = log.read_text().splitlines()
+    assert log.name.startswith("lee-kubeconfig-") and lines[-1] == "KeyError: 'ideUrl'"
+    assert lines[0] == "Traceback (most recent call last):" and lines[1].startswith('  File "')
     assert capsys.readouterr().err == (
         f"k8s-lab: `kubeconfig` stopped on an error k8s-lab does not expect (KeyError: 'ideUrl'); details in {log}\n"
     )
@@ -719,3 +733,11 @@ def test_config_list_lines_up_the_values_and_masks_what_is_secret_either_way(cap
     assert shown["idePassword"] == "[secret]" and shown["timezone"] == "[secret]" and shown["slot"] == "3"
     assert shown["workers"] == "(default: 2)"
     assert "stored-in-plain-text" not in "\n".join(lines) and "Asia/Seoul" not in "\n".join(lines)
+
+
+def test_without_pulumi_installed_no_error_is_taken_for_pulumis(monkeypatch):
+    assert lab.is_pulumi_failure(pulumi_failure("error: x")) is True
+    assert lab.is_pulumi_failure(ValueError("x")) is False
+    monkeypatch.setitem(sys.modules, "pulumi.automation", None)  # `import` raises ImportError
+    assert lab.is_pulumi_failure(ValueError("x")) is False
+    assert lab.is_pulumi_failure(RunError(Result(("x",), 1, "", ""))) is False
