@@ -306,6 +306,13 @@ def test_up_that_worked_says_where_the_ide_is_and_hides_the_password(lab_session
     assert first_lines(out) == ["IDE:        http://127.0.0.1:8443"] and PASSWORD not in out
 
 
+def test_up_that_left_no_ide_says_how_to_bring_it_up(lab_session, monkeypatch, capsys):
+    monkeypatch.setattr(lab, "run_up", lambda stack, root: Exit.OK)
+    lab_session.stack.stack_outputs.clear()
+    assert lab.main(["up", "--stack", "kim"]) == Exit.FAILED
+    assert capsys.readouterr().err.endswith(f"Bring it up: {lab_command('up', '--stack', 'kim')}\n")
+
+
 def test_up_that_failed_prints_no_info(lab_session, monkeypatch, capsys):
     monkeypatch.setattr(lab, "run_up", lambda stack, root: Exit.USAGE)
     assert lab.main(["up"]) == Exit.USAGE
@@ -518,6 +525,11 @@ def test_a_failed_operation_of_another_verb_redacts_nothing(lab_session, monkeyp
     assert lab.main(["preview", "--stack", "kim"]) == Exit.FAILED  # no VALUE of config here
     (log,) = (tmp_path / "logs").iterdir()
     assert "error: lee is not a valid name" in log.read_text()
+    # `up` given its folder twice (argparse keeps the last): its third word is no secret either.
+    failing_with(monkeypatch, pulumi_failure("error: /srv/b is not writable\n"))
+    assert lab.main(["up", "--workspace-root", "/srv/a", "--workspace-root", "/srv/b", "--stack", "lee"]) == Exit.FAILED
+    (log,) = (tmp_path / "logs").glob("lee-up-*")
+    assert "error: /srv/b is not writable" in log.read_text()
 
 
 def test_config_values_is_the_value_after_the_key(lab_session):
@@ -526,6 +538,7 @@ def test_config_values_is_the_value_after_the_key(lab_session):
     assert lab.config_values(["config", "--secret", "idePassword", "pw", "--stack", "kim"]) == ("pw",)
     assert lab.config_values(["config", "slot"]) == ()
     assert lab.config_values(["config", "timezone", "Asia/Seoul", "extra"]) == ("Asia/Seoul",)
+    assert lab.config_values(["config", "idePassword", "--stack", "kim", "pw"]) == ("pw",)
 
 
 def test_the_log_is_named_after_the_stack_of_the_command_line(lab_session, monkeypatch):
