@@ -35,6 +35,8 @@ def test_the_venvs_python_is_named_for_the_os(monkeypatch):
     assert exits.venv_python() == "venv\\Scripts\\python"
     assert exits.install_command() == "py -3 -m venv venv && venv\\Scripts\\python -m pip install -r requirements.txt"
     assert exits.lab_command("up", cwd=exits.ROOT) == "venv\\Scripts\\python lab.py up"
+    root = exits.ROOT
+    assert exits.lab_command("up", cwd=root / "k8s_lab") == f"{root}\\venv\\Scripts\\python {root}\\lab.py up"
     monkeypatch.setattr(exits, "os", SimpleNamespace(name="posix"))
     assert exits.venv_python() == "venv/bin/python"
     assert exits.install_command() == "python3 -m venv venv && venv/bin/python -m pip install -r requirements.txt"
