@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -731,3 +732,211 @@ def test_versions_come_through_the_runner_and_a_fetch_that_does_not_help_is_an_e
     installed.clear()
     result, _, out, err = prepare(tmp_path, action="info", which=which, runner=fake)
     assert isinstance(result, session.PreparedTools) and fake.argvs == [("/usr/local/bin/pulumi", "version")]  # info needs pulumi only
+
+
+# --- survivors of mutation testing: each checks what a user gets back or reads ---------------------
+
+
+class FakeResponse:
+    """What urlopen returns, in memory: `body` read in the sizes asked, `headers` as sent,
+    and `fail_after` bytes then an OSError (a connection that breaks off)."""
+
+    def __init__(self, body: bytes, headers=None, fail_after: int | None = None):
+        self.body, self.headers, self.fail_after = body, headers or {}, fail_after
+        self.sizes: list = []
+
+    def read(self, size=None):
+        self.sizes.append(size)
+        if self.fail_after is not None and not self.body[: self.fail_after]:
+            raise OSError("connection reset")
+        limit = len(self.body) if size is None else size
+        if self.fail_after is not None:
+            limit = min(limit, self.fail_after)
+            self.fail_after -= min(limit, len(self.body))
+        chunk, self.body = self.body[:limit], self.body[limit:]
+        return chunk
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def fake_opener(routes: dict, calls: list):
+    """An opener answering from `routes` (url -> FakeResponse), recording (url, timeout)."""
+
+    def opener(url, timeout):
+        calls.append((url, timeout))
+        return routes[url]
+
+    return opener
+
+
+def test_a_machine_name_not_in_the_table_is_kept_as_the_host_says_it():
+    plat = tools.detect_platform("Linux", " RISCV64 ")
+    assert plat == tools.Platform("linux", "riscv64") and str(plat) == "linux/riscv64"
+    with pytest.raises(tools.UnsupportedPlatform, match="linux/riscv64"):
+        tools.kind_asset(plat)
+
+
+def test_a_checksum_file_with_blank_lines_before_the_digest_is_read():
+    digest = "cd" * 32
+    assert tools.parse_sha256sum(f"\n   \n{digest}  kind-linux-amd64\n", "kind-linux-amd64") == digest
+
+
+def test_an_unreachable_server_names_the_reason_and_the_fix():
+    url = "https://github.example/kind"
+    fix = "Check the network or proxy (HTTPS_PROXY); or install the tool yourself and run with --no-fetch"
+    for error, reason in [
+        (urllib.error.URLError("Name or service not known"), "Name or service not known"),
+        (TimeoutError("timed out"), "timed out"),  # an OSError without a .reason
+    ]:
+
+        def failing(u, timeout, error=error):
+            raise error
+
+        with pytest.raises(tools.FetchError) as caught:
+            tools.fetch_text(url, opener=failing)
+        assert str(caught.value) == f"could not reach {url} ({reason}). {fix}"
+
+
+def test_a_checksum_file_is_read_with_the_timeout_and_at_most_one_byte_past_the_limit():
+    calls: list = []
+    url = "https://x/kind.sha256sum"
+    exact = FakeResponse(b"a" * 10)
+    assert tools.fetch_text(url, opener=fake_opener({url: exact}, calls), timeout=7, limit=10) == "a" * 10
+    assert calls == [(url, 7)] and all(size is not None and size <= 11 for size in exact.sizes)
+    with pytest.raises(tools.FetchError) as caught:
+        tools.fetch_text(url, opener=fake_opener({url: FakeResponse(b"a" * 11)}, []), limit=10)
+    assert str(caught.value) == f"{url} is larger than a checksum file can be"
+
+
+def test_a_checksum_file_that_breaks_off_or_is_not_utf8_is_named_or_read_with_replacements():
+    url = "https://x/kind.sha256sum"
+    with pytest.raises(tools.FetchError) as caught:
+        tools.fetch_text(url, opener=fake_opener({url: FakeResponse(b"", fail_after=0)}, []))
+    assert str(caught.value) == f"reading {url} failed (connection reset)"
+    assert tools.fetch_text(url, opener=fake_opener({url: FakeResponse(b"ab\xffcd")}, [])) == "ab\ufffdcd"
+
+
+def download(tmp_path, response, sha256, max_bytes=10, calls=None):
+    url = "https://x/kind"
+    return tools.download_verified(
+        url, tmp_path / "bin" / "kind", sha256, opener=fake_opener({url: response}, [] if calls is None else calls),
+        timeout=9, max_bytes=max_bytes,
+    )
+
+
+def test_a_download_of_exactly_the_limit_is_installed_with_or_without_an_announced_length(tmp_path):
+    body = b"0123456789"
+    sha = hashlib.sha256(body).hexdigest()
+    calls: list = []
+    for headers in ({}, {"Content-Length": "10"}, {"Content-Length": "unknown"}):
+        path = download(tmp_path, FakeResponse(body, headers), sha, calls=calls)
+        assert path.read_bytes() == body
+    assert calls == [("https://x/kind", 9)] * 3
+
+
+def test_a_download_over_the_limit_is_refused_by_what_it_announces_or_sends(tmp_path):
+    body = b"0123456789A"
+    sha = hashlib.sha256(body).hexdigest()
+    with pytest.raises(tools.FetchError) as caught:
+        download(tmp_path, FakeResponse(body, {"Content-Length": "11"}), sha)
+    assert str(caught.value) == "https://x/kind announces 11 bytes, more than 10"
+    with pytest.raises(tools.FetchError) as caught:
+        download(tmp_path, FakeResponse(body), sha)
+    assert str(caught.value) == "https://x/kind sent more than 10 bytes"
+    assert leftovers(tmp_path) == []
+
+
+def test_a_download_that_breaks_off_says_after_how_many_bytes(tmp_path):
+    with pytest.raises(tools.FetchError) as caught:
+        download(tmp_path, FakeResponse(b"0123456789", fail_after=4), "a" * 64, max_bytes=100)
+    assert str(caught.value) == "download of https://x/kind broke off after 4 bytes (connection reset)"
+    assert leftovers(tmp_path) == []
+
+
+def test_a_bad_digest_and_a_mismatch_are_named_exactly(tmp_path):
+    with pytest.raises(tools.FetchError) as caught:
+        download(tmp_path, FakeResponse(b"x"), "not-a-digest")
+    assert str(caught.value) == "not a sha256 digest: 'not-a-digest'"
+    with pytest.raises(tools.FetchError) as caught:
+        download(tmp_path, FakeResponse(b"x"), "0" * 64)
+    assert str(caught.value) == (
+        f"checksum mismatch for https://x/kind: expected sha256 {'0' * 64}, got {hashlib.sha256(b'x').hexdigest()}. "
+        "Nothing was installed; try again, and if it persists, do not use this file"
+    )
+
+
+def test_when_the_temporary_file_cannot_be_made_that_error_is_raised_and_the_new_folder_removed(tmp_path, monkeypatch):
+    def no_space(**kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tools.tempfile, "mkstemp", no_space)
+    with pytest.raises(OSError, match="No space left"):
+        download(tmp_path, FakeResponse(b"x"), "0" * 64)
+    assert leftovers(tmp_path) == []
+
+
+def test_a_failure_is_raised_even_when_someone_else_wrote_into_the_new_folder(tmp_path):
+    def failing_after_a_stranger_wrote(url, timeout):
+        (tmp_path / "bin" / "theirs").write_text("not ours")
+        raise urllib.error.URLError("Name or service not known")
+
+    with pytest.raises(tools.FetchError, match="could not reach"):
+        tools.download_verified("https://x/kind", tmp_path / "bin" / "kind", "0" * 64, opener=failing_after_a_stranger_wrote)
+    assert leftovers(tmp_path) == ["bin", "bin/theirs"]  # ours removed, theirs and its folder kept
+
+
+def test_the_checksum_comes_from_the_pin_or_the_release_file_fetched_with_the_timeout():
+    digest = "ef" * 32
+    assert tools.kind_expected_sha256(LINUX, url="https://x/kind", pinned={tools.KIND_VERSION: {"kind-linux-amd64": digest}}) == (
+        digest,
+        "pinned in k8s_lab/tools.py",
+    )
+    calls: list = []
+    routes = {"https://x/kind.sha256sum": FakeResponse(f"{digest}  kind-linux-amd64\n".encode())}
+    found = tools.kind_expected_sha256(LINUX, url="https://x/kind", pinned={}, opener=fake_opener(routes, calls), timeout=7)
+    assert found == (digest, "https://x/kind.sha256sum") and calls == [("https://x/kind.sha256sum", 7)]
+
+
+def test_install_kind_uses_the_given_version_opener_and_timeout_for_every_request(tmp_path):
+    body = b"kind v0.99.0"
+    digest = hashlib.sha256(body).hexdigest()
+    base = "https://x/{version}/{asset}"
+    layout = tools.ToolsLayout(tmp_path, LINUX)
+    calls: list = []
+    pinned_routes = {"https://x/v0.99.0/kind-linux-amd64": FakeResponse(body)}
+    path = tools.install_kind(
+        layout, version="v0.99.0", base_url=base, pinned={"v0.99.0": {"kind-linux-amd64": digest}},
+        opener=fake_opener(pinned_routes, calls), timeout=3, log=lambda m: None,
+    )
+    assert path.read_bytes() == body and calls == [("https://x/v0.99.0/kind-linux-amd64", 3)]
+    calls.clear()
+    (tmp_path / "bin" / "kind").unlink()
+    routes = {
+        "https://x/v0.99.0/kind-linux-amd64.sha256sum": FakeResponse(f"{digest}  kind-linux-amd64".encode()),
+        "https://x/v0.99.0/kind-linux-amd64": FakeResponse(body),
+    }
+    tools.install_kind(layout, version="v0.99.0", base_url=base, pinned={}, opener=fake_opener(routes, calls), timeout=3, log=lambda m: None)
+    assert calls == [("https://x/v0.99.0/kind-linux-amd64.sha256sum", 3), ("https://x/v0.99.0/kind-linux-amd64", 3)]
+
+
+def test_a_docker_client_whose_daemon_is_down_still_says_its_version():
+    from fakes import Answer, FakeRunner
+
+    # `docker version --format {{.Client.Version}}` prints the client's version, then fails on the daemon.
+    fake = FakeRunner({("/x/docker",): Answer(1, "28.0.4\n", "Cannot connect to the Docker daemon")})
+    assert str(tools.read_version("docker", "/x/docker", fake)) == "v28.0.4"
+
+
+def test_why_a_kind_or_pulumi_is_not_used_is_said_in_full():
+    assert tools.usable("kind", tools.parse_version("v0.32.0")) == (
+        f"the lab's node image is built for kind {tools.KIND_VERSION}, "
+        "and kind supports a node image only with the release it was built for"
+    )
+    assert tools.usable("pulumi", tools.parse_version("v3.257.0")) == (
+        f"it is older than v{tools.PULUMI_MINIMUM}, the first Pulumi CLI that replaces what lives in the "
+        "cluster when the cluster is replaced (pulumi/pulumi#23818)"
+    )
