@@ -6,6 +6,7 @@ No test reaches the internet or runs Pulumi's installer: the release is served f
 
 import functools
 import hashlib
+import http.client
 import http.server
 import os
 import socket
@@ -742,7 +743,10 @@ class FakeResponse:
     and `fail_after` bytes then an OSError (a connection that breaks off)."""
 
     def __init__(self, body: bytes, headers=None, fail_after: int | None = None):
-        self.body, self.headers, self.fail_after = body, headers or {}, fail_after
+        self.body, self.fail_after = body, fail_after
+        self.headers = http.client.HTTPMessage()  # case-insensitive, as urlopen's responses have
+        for key, value in (headers or {}).items():
+            self.headers[key] = value
         self.sizes: list = []
 
     def read(self, size=None):
