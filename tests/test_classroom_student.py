@@ -439,3 +439,44 @@ def test_pulumi_command_reads_the_tools_folder_from_the_environ_not_the_process(
     monkeypatch.setenv(session.TOOLS_DIR_ENV, str(tmp_path / "process-tools"))  # this process's folder has one
     monkeypatch.setattr(session, "open_tools_pulumi", lambda found: "tools-pulumi")
     assert classroom_student.pulumi_command({"PATH": "", session.TOOLS_DIR_ENV: str(tmp_path / "tools")}) is None
+
+
+def test_the_rosters_settings_reach_the_students_stack_on_up(automation, monkeypatch, tmp_path):
+    monkeypatch.setattr(session, "look_for_repairs", lambda name, settings, deployed: repair.Repair())
+    automation["stack"] = stack = Stack()
+    classroom_student.run_one("up", "kim", 0, "", {}, str(tmp_path), {"workers": "3", "labMemory": "4g"})
+    assert stack.config["k8s-lab:workers"].value == "3" and stack.config["k8s-lab:labMemory"].value == "4g"
+
+
+def test_stop_reads_the_settings_file_and_never_asks_pulumi(tmp_path, monkeypatch, docker):
+    """run_one itself, without the automation fixture: stop opens the settings file, not a Pulumi stack."""
+    from pulumi import automation as auto
+    from test_orchestration import write_stack_file
+
+    monkeypatch.setattr(auto, "create_or_select_stack", lambda **kwargs: pytest.fail(f"Pulumi was asked: {kwargs}"))
+    monkeypatch.setattr(classroom_student, "ROOT", tmp_path)
+    write_stack_file(tmp_path, "kim", {"k8s-lab:slot": '"2"'})
+    fake = docker(lab_answers())
+    assert classroom_student.run_one("stop", "kim", 2, "", {"PATH": str(tmp_path / "empty")}) == {}
+    assert fake.argvs[-1][:2] == ("docker", "stop")
+
+
+def test_a_settings_file_stack_looks_for_pulumi_where_the_child_was_told(tmp_path, selected, monkeypatch):
+    stand_in_pulumi(tmp_path / "bin")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # this process finds none
+    environ = {"PATH": str(tmp_path / "bin"), session.TOOLS_DIR_ENV: str(tmp_path / "tools")}
+    assert classroom_student.open_stack("status", "kim", environ).outputs() == {"ideUrl": value("http://h:8444")}
+    assert [ask["env"] for ask in selected] == [environ]
+
+
+def test_a_pulumi_stack_runs_the_tools_folders_pulumi(tmp_path, monkeypatch):
+    from pulumi import automation as auto
+
+    layout = session.tools_layout({session.TOOLS_DIR_ENV: str(tmp_path / "tools")})
+    stand_in_pulumi(layout.pulumi_bin_dir)
+    monkeypatch.setattr(session, "open_tools_pulumi", lambda found: "tools-pulumi")
+    asked = []
+    monkeypatch.setattr(auto, "create_or_select_stack", lambda stack_name, work_dir, opts: asked.append(opts) or Stack())
+    environ = {"PATH": str(tmp_path / "empty"), session.TOOLS_DIR_ENV: str(tmp_path / "tools")}
+    classroom_student.open_stack("up", "kim", environ)
+    assert [(opts.env_vars, opts.pulumi_command) for opts in asked] == [(environ, "tools-pulumi")]
