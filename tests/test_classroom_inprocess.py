@@ -1,0 +1,569 @@
+"""classroom.py run in-process, as `classroom.main([...])`, with recording fakes for every
+process it starts: the students' children (FakePopen answered by a FakeRunner), docker for
+the capacity check and the mirror (FakeRunner), the tool check and Docker's view of a lab
+(monkeypatched session functions), and a temporary project folder for rosters, stack files,
+logs and handouts. The subprocess tests (test_classroom_cli.py) run the same paths as a
+teacher does; these are the ones mutation testing can map to the code."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shlex
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from fakes import Answer, FakePopen, FakeRunner, fails, ok
+
+import classroom
+from k8s_lab import doctor, host_ports, session, status
+from k8s_lab.exits import Exit
+
+PASSPHRASE = "passphrase-never-shown-4711"
+GIB = 1024**3
+
+
+def password(student: str) -> str:
+    return f"pw-{student}-never-in-a-log"
+
+
+def child_answer(argv: tuple[str, ...]) -> Answer:
+    """What classroom_student prints: a phase, then its outputs at the slot's ports."""
+    action, student = argv[3], argv[4]
+    slot = int(argv[argv.index("--slot") + 1])
+    outputs: dict[str, str] = {"ideUrl": f"http://127.0.0.1:{8444 + 100 * slot}"}
+    if action == "up":
+        outputs.update(idePassword=password(student), ingressUrl=f"http://127.0.0.1:{80 + 100 * slot}/")
+    if action == "preview":
+        outputs = {"changes": '{"create": 30}'}
+    return ok(f"PHASE creating cluster\nRESULT {json.dumps(outputs)}\n")
+
+
+@dataclass
+class Teacher:
+    """The project folder, the fakes, and what they recorded."""
+
+    root: Path
+    children: FakeRunner
+    popen: FakePopen
+    docker: FakeRunner
+    prepared: list[tuple[str, bool]] = field(default_factory=list)
+    taken: dict[tuple[str, int], list[tuple[str, int]]] = field(default_factory=dict)  # (bind, slot) -> taken
+    asked_ports: list[tuple[str, int]] = field(default_factory=list)
+    running: set[str] = field(default_factory=set)
+
+    @property
+    def roster(self) -> str:
+        return str(self.root / "class.csv")
+
+    def main(self, *words: str) -> int:
+        return classroom.main(list(words), runner=self.docker, popen=self.popen)
+
+    def student(self, name: str) -> tuple[str, ...]:
+        """The argv of one student's child, after the interpreter."""
+        (argv,) = [argv for argv in self.children.argvs if argv[4] == name]
+        return argv
+
+    def students(self) -> list[str]:
+        return sorted(argv[4] for argv in self.children.argvs)
+
+
+@pytest.fixture
+def teacher(tmp_path, monkeypatch) -> Teacher:
+    children = FakeRunner(child_answer)
+    docker = FakeRunner({("docker", "info"): ok(json.dumps({"MemTotal": 64 * GIB, "OperatingSystem": "Debian GNU/Linux 12"}))})
+    here = Teacher(tmp_path, children, FakePopen(children), docker)
+    monkeypatch.setattr(classroom, "ROOT", tmp_path)
+    for name in ("PULUMI_CONFIG_PASSPHRASE_FILE", "DOCKER_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{tmp_path}/state")
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", PASSPHRASE)
+
+    def prepare(action, *, fetch, environ, layout):
+        here.prepared.append((action, fetch))
+        return session.PreparedTools(path="/tools/bin:/usr/bin")
+
+    def taken_ports(bind, ports):
+        slot = (ports.ide - 8444) // 100
+        here.asked_ports.append((bind, slot))
+        return here.taken.get((bind, slot), [])
+
+    monkeypatch.setattr(session, "prepare_tools", prepare)
+    monkeypatch.setattr(session, "ide_container_exists", lambda student: student in here.running)
+    monkeypatch.setattr(host_ports, "taken_ports", taken_ports)
+    limits = {"/proc/sys/fs/inotify/max_user_watches": 524288, "/proc/sys/fs/inotify/max_user_instances": 512, "/proc/sys/kernel/pid_max": 4194304}
+    monkeypatch.setattr(doctor, "read_int", limits.get)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # no terminal
+    monkeypatch.setenv("COLUMNS", "240")  # rich's tables, unwrapped
+    (tmp_path / "class.csv").write_text("student\nkim\nlee\npark\n")
+    return here
+
+
+def write_stack_file(root: Path, student: str, settings: dict[str, str]) -> None:
+    lines = ["config:"] + [f"  k8s-lab:{key}: {json.dumps(value)}" for key, value in settings.items()]
+    (root / f"Pulumi.{student}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+# --- who runs, with what ----------------------------------------------------------------------
+
+
+def test_up_runs_every_student_with_its_slot_host_and_settings(teacher, capsys):
+    (teacher.root / "class.csv").write_text(
+        "student,slot,dockerHost,bindAddress,allowRemoteAccess\nkim,,,,\nlee,5,,,\npark,,ssh://t@lab2,0.0.0.0,true\n"
+    )
+    write_stack_file(teacher.root, "kim", {"slot": "3", "labCpus": "2"})
+    code = teacher.main("up", teacher.roster, "--set", "labMemory=3g", "--workspace-root", "/labs", "--backend", "file:///class-state")
+    assert code == Exit.OK, capsys.readouterr().err
+    python = (sys.executable, "-m", "classroom_student", "up")
+    assert teacher.student("kim") == (*python, "kim", "--slot", "3", "--backend", "file:///class-state", "--workspace-root", "/labs",
+                                      "--set", "labMemory=3g")
+    assert teacher.student("lee")[4:7] == ("lee", "--slot", "5")
+    assert teacher.student("park")[4:9] == ("park", "--slot", "0", "--docker-host", "ssh://t@lab2")  # slots count per host
+    assert teacher.prepared == [("up", True)]
+    assert sorted(teacher.asked_ports) == [("127.0.0.1", 3), ("127.0.0.1", 5)]  # park's ports are on lab2
+    assert teacher.popen.options[0]["cwd"] == teacher.root and teacher.popen.options[0]["stdin"] == subprocess.DEVNULL
+    assert all(options["start_new_session"] for options in teacher.popen.options)  # the Watchdog stops its group
+
+
+def test_the_children_get_the_tools_backend_and_passphrase(teacher, capsys):
+    assert teacher.main("preview", teacher.roster) == Exit.OK
+    envs = [call.env for call in teacher.children.calls]
+    assert len(envs) == 3 and all(env == envs[0] for env in envs)
+    env = envs[0]
+    assert env["PATH"].split(os.pathsep)[:3] == [os.path.dirname(os.path.abspath(sys.executable)), "/tools/bin", "/usr/bin"]
+    assert env["PULUMI_BACKEND_URL"] == f"file://{teacher.root}/state"
+    assert env["PULUMI_CONFIG_PASSPHRASE"] == PASSPHRASE and env[session.K8S_DELETE_UNREACHABLE_ENV] == "true"
+    assert "--backend" not in teacher.student("kim")  # the environment's backend, not a flag
+    out, err = capsys.readouterr()
+    assert PASSPHRASE not in out + err
+
+
+def test_no_fetch_and_a_tool_check_that_stops_the_class(teacher, monkeypatch, capsys):
+    assert teacher.main("stop", teacher.roster, "--no-fetch") == Exit.OK
+    assert teacher.prepared == [("stop", False)]
+    monkeypatch.setattr(session, "prepare_tools", lambda action, **kwargs: 4)
+    assert teacher.main("up", teacher.roster) == 4
+    assert len(teacher.children.calls) == 3  # the stop's only
+
+
+def test_stop_passes_idle_for_and_shows_what_was_decided(teacher, monkeypatch, capsys):
+    teacher.children.answers = lambda argv: ok('RESULT {"idle": "idle for 3h: stopped"}\n')
+    assert teacher.main("stop", teacher.roster, "--idle-for", "2h") == Exit.OK
+    assert teacher.student("kim")[-2:] == ("--idle-for", "7200s")
+    out = capsys.readouterr().out
+    assert "idle for 3h: stopped" in out and "3 of 3 succeeded" in out and "classroom stop" in out
+
+
+def test_a_preview_shows_the_changes_and_writes_no_handouts(teacher, capsys):
+    assert teacher.main("preview", teacher.roster) == Exit.OK
+    out = capsys.readouterr().out
+    assert '{"create": 30}' in out.replace("\n", "") or '"create"' in out
+    assert out.splitlines()[-1] == "3 of 3 succeeded"
+    assert not (teacher.root / "handouts").exists()
+
+
+def test_student_timeout_in_minutes_reaches_each_run(teacher, monkeypatch, capsys):
+    seen = []
+    real = classroom.run_child
+
+    def spy(argv, log, report, env=None, timeout=None, popen=subprocess.Popen):
+        seen.append(timeout)
+        return real(argv, log, report, env, timeout, popen)
+
+    monkeypatch.setattr(classroom, "run_child", spy)
+    (teacher.root / "class.csv").write_text("student\nkim\n")
+    for words, expected in ((), 90 * 60.0), (("--student-timeout", "0.5"), 30.0), (("--student-timeout", "0"), None):
+        seen.clear()
+        assert teacher.main("stop", teacher.roster, *words) == Exit.OK
+        assert seen == [expected]
+
+
+# --- the summary, the logs, the handouts ------------------------------------------------------
+
+
+def failing_lee(argv: tuple[str, ...]) -> Answer:
+    if argv[4] == "lee":
+        return Answer(1, "PHASE creating cluster\nFAILED error: kind create failed: port 8544 is already allocated\n",
+                      "Traceback (most recent call last):\n  ...\nRuntimeError: kind create failed\n")
+    if argv[4] == "park":
+        return Answer(3, "PHASE creating cluster\n", "noise\nk8s-lab: the IDE did not answer\n")
+    return child_answer(argv)
+
+
+def test_failed_students_are_named_with_why_and_their_log(teacher, tmp_path, capsys):
+    teacher.children.answers = failing_lee
+    logs = tmp_path / "elsewhere"
+    assert teacher.main("preview", teacher.roster, "--logs", str(logs)) == Exit.FAILED
+    out = capsys.readouterr().out
+    assert "1 of 3 succeeded; failed: lee, park" in out
+    lines = out.splitlines()
+    at = lines.index("lee: error: kind create failed: port 8544 is already allocated")
+    assert lines[at + 1] == f"  whole output: {logs / 'lee-preview.log'}"
+    at = lines.index("park: k8s-lab: the IDE did not answer")  # no FAILED line: stderr's last words
+    assert lines[at + 1] == f"  whole output: {logs / 'park-preview.log'}"
+    text = (logs / "lee-preview.log").read_text()
+    assert text.startswith(f"$ {shlex.join(teacher.student('lee'))}\n")
+    assert "RuntimeError: kind create failed" in text and "FAILED error: kind create failed" in text
+    assert stat.S_IMODE((logs / "lee-preview.log").stat().st_mode) == 0o600
+    assert sorted(p.name for p in logs.iterdir()) == ["kim-preview.log", "lee-preview.log", "park-preview.log"]
+
+
+def test_a_child_that_says_nothing_fails_with_its_exit_code(teacher, capsys):
+    teacher.children.answers = lambda argv: Answer(7, "PHASE starting\n", "")
+    (teacher.root / "class.csv").write_text("student\nkim\n")
+    assert teacher.main("stop", teacher.roster) == Exit.FAILED
+    assert "kim: exited with 7" in capsys.readouterr().out.splitlines()
+
+
+def test_up_writes_owner_only_handouts_and_no_password_reaches_a_log_or_the_screen(teacher, capsys):
+    assert teacher.main("up", teacher.roster) == Exit.OK
+    out, err = capsys.readouterr()
+    for student in ("kim", "lee", "park"):
+        handout = teacher.root / "handouts" / f"{student}.md"
+        assert password(student) in handout.read_text()
+        assert stat.S_IMODE(handout.stat().st_mode) == 0o600
+        log = (teacher.root / "logs" / f"{student}-up.log").read_text()
+        assert password(student) not in log and '"idePassword": "[secret]"' in log
+        assert '"ideUrl": "http://127.0.0.1:' in log  # the rest of the result is kept
+        assert password(student) not in out + err
+    assert "http://127.0.0.1:8444" in out and "3 of 3 succeeded" in out
+    assert PASSPHRASE not in out + err
+
+
+def test_the_live_table_goes_to_stderr(teacher, capsys):
+    assert teacher.main("start", teacher.roster) == Exit.OK
+    out, err = capsys.readouterr()
+    assert "phase" in err and "elapsed" in err and "done" in err
+    assert "phase" not in out and "classroom start" in out
+
+
+def status_answer(argv: tuple[str, ...]) -> Answer:
+    student = argv[4]
+    if student == "park":
+        return Answer(1, "FAILED stack not found\n", "")
+    report = status.Report(student, "running", "healthy", "3 of 3", True, {"ide": True}, 2200.0, 6144.0, 5.0, 2.0, None, [], None)
+    return ok(f"RESULT {json.dumps({'status': json.dumps(report.as_dict())})}\n")
+
+
+def test_status_json_is_json_alone_on_stdout(teacher, capsys):
+    teacher.children.answers = status_answer
+    assert teacher.main("status", teacher.roster, "--json") == Exit.FAILED
+    out, err = capsys.readouterr()
+    assert [report["student"] for report in json.loads(out)] == ["kim", "lee"]
+    assert "park: status unknown: stack not found (log: " in err and "park-status.log" in err
+    assert "succeeded" not in out + err  # the status table replaces the run summary
+
+
+def test_status_as_a_table_and_its_handouts(teacher, capsys):
+    teacher.children.answers = status_answer
+    assert teacher.main("status", teacher.roster) == Exit.FAILED
+    out, _ = capsys.readouterr()
+    assert "kim" in out and "running" in out and not out.lstrip().startswith("[")
+    assert not (teacher.root / "handouts").exists()  # no password in a status result: no handout
+
+
+# --- before anything starts ------------------------------------------------------------------
+
+
+def test_a_taken_port_stops_the_class_before_anything_starts(teacher, capsys):
+    teacher.taken[("127.0.0.1", 1)] = [("ide", 8544), ("http", 180)]
+    assert teacher.main("up", teacher.roster) == Exit.USAGE
+    err = capsys.readouterr().err
+    assert err.splitlines()[:2] == [
+        "classroom: nothing was started:",
+        "  - line 3: lee (slot 1) needs 127.0.0.1:8544 (ide), 127.0.0.1:180 (http), already in use; "
+        "fix: give them a free slot in the roster's slot column, or stop what listens there",
+    ]
+    assert teacher.children.calls == []
+
+
+def test_a_lab_that_is_up_holds_its_own_ports(teacher, capsys):
+    teacher.taken[("127.0.0.1", 1)] = [("ide", 8544)]
+    teacher.running.add("lee")
+    assert teacher.main("up", teacher.roster) == Exit.OK
+    assert ("127.0.0.1", 1) not in teacher.asked_ports and len(teacher.children.calls) == 3
+
+
+def test_ports_are_checked_on_the_students_bind_address_and_only_for_up(teacher, capsys):
+    write_stack_file(teacher.root, "kim", {"bindAddress": "0.0.0.0", "allowRemoteAccess": "true", "hostName": "t.lan"})
+    teacher.taken[("0.0.0.0", 0)] = [("ide", 8444)]
+    assert teacher.main("up", teacher.roster) == Exit.USAGE
+    assert "line 2: kim (slot 0) needs 0.0.0.0:8444 (ide)" in capsys.readouterr().err
+    teacher.asked_ports.clear()
+    for action in ("preview", "start", "stop"):
+        assert teacher.main(action, teacher.roster) == Exit.OK
+    assert teacher.asked_ports == []
+
+
+def test_remote_access_rules_hold_for_up_and_preview_only(teacher, capsys):
+    for action in ("up", "preview"):
+        assert teacher.main(action, teacher.roster, "--set", "bindAddress=0.0.0.0") == Exit.USAGE
+        err = capsys.readouterr().err
+        assert err.startswith("classroom: nothing was started:\n  - line 2: kim: bindAddress 0.0.0.0 publishes the IDE")
+        assert "line 4: park:" in err
+    assert teacher.children.calls == []
+    assert teacher.main("stop", teacher.roster, "--set", "bindAddress=0.0.0.0") == Exit.OK
+
+
+def test_a_stacks_own_settings_count_and_the_roster_overrides_them(teacher, capsys):
+    write_stack_file(teacher.root, "kim", {"bindAddress": "0.0.0.0"})
+    assert teacher.main("preview", teacher.roster) == Exit.USAGE  # the stack's bindAddress, without allowRemoteAccess
+    assert "line 2: kim: bindAddress 0.0.0.0" in capsys.readouterr().err
+    (teacher.root / "class.csv").write_text("student,bindAddress\nkim,127.0.0.1\n")
+    assert teacher.main("preview", teacher.roster) == Exit.OK  # the roster's cell wins
+    assert teacher.student("kim")[-2:] == ("--set", "bindAddress=127.0.0.1")
+
+
+def test_a_roster_docker_host_overrides_the_stacks(teacher, capsys):
+    write_stack_file(teacher.root, "kim", {"dockerHost": "ssh://old", "registryMirror": "http://127.0.0.1:5000"})
+    (teacher.root / "class.csv").write_text("student,dockerHost,bindAddress,allowRemoteAccess\nkim,ssh://new,0.0.0.0,true\n")
+    # the stack's mirror on this host would clash with a local slot 0; kim's lab is on ssh://new
+    assert teacher.main("up", teacher.roster) == Exit.OK, capsys.readouterr().err
+    assert [call.env.get("DOCKER_HOST") for call in teacher.docker.calls] == ["ssh://new"]
+
+
+def test_a_mirror_on_a_local_students_ports_is_refused(teacher, capsys):
+    assert teacher.main("up", teacher.roster, "--set", "registryMirror=http://127.0.0.1:5000") == Exit.USAGE
+    assert "its registry.k8s.io cache's port 5001 is kim's registry port (slot 0)" in capsys.readouterr().err
+    assert teacher.children.calls == []
+
+
+def test_a_lab_on_every_interface_gets_this_machines_name_for_up_and_preview(teacher, capsys):
+    remote = ("--set", "bindAddress=0.0.0.0", "--set", "allowRemoteAccess=true")
+    assert teacher.main("up", teacher.roster, *remote) == Exit.OK
+    assert teacher.student("kim")[-2:] == ("--set", f"hostName={socket.gethostname()}")
+    teacher.children.calls.clear()
+    assert teacher.main("start", teacher.roster, *remote) == Exit.OK
+    assert not any(word.startswith("hostName=") for word in teacher.student("kim"))
+
+
+def test_a_class_too_big_for_docker_is_refused_unless_over_capacity(teacher, capsys):
+    teacher.docker.answers = {("docker", "info"): ok(json.dumps({"MemTotal": 12 * GIB}))}
+    for action in ("up", "start"):
+        assert teacher.main(action, teacher.roster) == Exit.USAGE
+        err = capsys.readouterr().err
+        assert err.startswith("classroom: nothing was started:\n  - this host: 3 labs may use 20.0 GB at their caps")
+    assert teacher.children.calls == []
+    assert teacher.main("up", teacher.roster, "--over-capacity") == Exit.OK
+    err = capsys.readouterr().err
+    assert err.startswith("classroom: warning (--over-capacity): this host: 3 labs may use 20.0 GB")
+    assert len(teacher.children.calls) == 3
+    teacher.docker.calls.clear()
+    assert teacher.main("preview", teacher.roster) == Exit.OK and teacher.docker.calls == []  # preview starts nothing
+
+
+def test_the_host_limits_are_read_on_this_machine_only(teacher, monkeypatch, capsys):
+    monkeypatch.setattr(doctor, "read_int", {"/proc/sys/fs/inotify/max_user_watches": 8192, "/proc/sys/fs/inotify/max_user_instances": 512}.get)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert teacher.main("up", teacher.roster) == Exit.USAGE
+    assert "fs.inotify.max_user_watches=8192" in capsys.readouterr().err
+    assert teacher.docker.calls[0].argv == ("docker", "info", "--format", "{{json .}}")
+    assert teacher.docker.calls[0].env == {}  # this machine's docker, as it is
+
+
+def test_read_host_here_remote_and_on_docker_desktop(monkeypatch):
+    limits = {"/proc/sys/fs/inotify/max_user_watches": 1, "/proc/sys/fs/inotify/max_user_instances": 2, "/proc/sys/kernel/pid_max": 3}
+    monkeypatch.setattr(doctor, "read_int", limits.get)
+    monkeypatch.setattr(sys, "platform", "linux")
+    docker = FakeRunner({("docker", "info"): ok(json.dumps({"MemTotal": 8 * GIB, "OperatingSystem": "Ubuntu"}))})
+    here = classroom.read_host("", docker)
+    assert (here.name, here.memory_mb, here.docker_desktop) == ("this host", 8192.0, False)
+    assert (here.inotify_watches, here.inotify_instances, here.pid_max) == (1, 2, 3)
+    far = classroom.read_host("ssh://t@lab2", docker)
+    assert (far.name, far.memory_mb, far.inotify_watches, far.pid_max) == ("ssh://t@lab2", 8192.0, None, None)
+    assert docker.calls[-1].env["DOCKER_HOST"] == "ssh://t@lab2"
+    desktop = FakeRunner({("docker", "info"): ok(json.dumps({"MemTotal": 4 * GIB, "OperatingSystem": "Docker Desktop"}))})
+    inside = classroom.read_host("", desktop)
+    assert inside.docker_desktop and inside.inotify_watches is None and inside.pid_max is None
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert classroom.read_host("", docker).inotify_watches is None
+    silent = FakeRunner({("docker", "info"): fails("Cannot connect to the Docker daemon")})
+    assert classroom.read_host("", silent).memory_mb is None
+
+
+def test_an_unreadable_slot_in_a_stack_stops_the_class(teacher, capsys):
+    write_stack_file(teacher.root, "lee", {"slot": "three"})
+    assert teacher.main("up", teacher.roster) == Exit.USAGE
+    assert "  - stack 'lee' has slot 'three', not a whole number" in capsys.readouterr().err
+    assert teacher.children.calls == []
+
+
+# --- destroy's question -----------------------------------------------------------------------
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_destroy_without_yes_and_without_a_terminal_removes_nothing(teacher, capsys):
+    assert teacher.main("destroy", teacher.roster) == Exit.USAGE
+    assert capsys.readouterr().err == (
+        "classroom: destroy removes the labs of 3 student(s) (kim, lee, park); their files stay. "
+        "Nothing was removed: run again with --yes to confirm (there is no terminal to ask on)\n"
+    )
+    assert teacher.children.calls == [] and teacher.prepared == []
+
+
+def test_destroy_names_the_first_five_of_a_big_class(teacher, capsys):
+    (teacher.root / "class.csv").write_text("student\n" + "".join(f"s{i}\n" for i in range(7)))
+    assert teacher.main("destroy", teacher.roster) == Exit.USAGE
+    assert "labs of 7 student(s) (s0, s1, s2, s3, s4, …); their" in capsys.readouterr().err
+
+
+def test_destroy_runs_with_yes_or_a_yes_on_a_terminal(teacher, monkeypatch, capsys):
+    assert teacher.main("destroy", teacher.roster, "--yes") == Exit.OK
+    assert teacher.students() == ["kim", "lee", "park"] and {argv[3] for argv in teacher.children.argvs} == {"destroy"}
+    monkeypatch.setattr(sys, "stdin", Terminal("no\n"))
+    assert teacher.main("destroy", teacher.roster) == Exit.USAGE
+    assert "you did not answer 'yes'" in capsys.readouterr().err and len(teacher.children.calls) == 3
+    monkeypatch.setattr(sys, "stdin", Terminal("YES\n"))
+    assert teacher.main("destroy", teacher.roster) == Exit.OK
+    assert "Type 'yes' to go on: " in capsys.readouterr().out and len(teacher.children.calls) == 6
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def test_a_bare_command_prints_its_help(capsys):
+    assert classroom.main([]) == Exit.USAGE
+    assert capsys.readouterr().out.startswith("usage: classroom.py")
+
+
+def test_bad_parallel_is_a_usage_error(teacher, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        teacher.main("up", teacher.roster, "--parallel", "0")
+    assert stopped.value.code == Exit.USAGE and "--parallel must be at least 1" in capsys.readouterr().err
+    assert teacher.main("stop", teacher.roster, "--parallel", "1") == Exit.OK
+
+
+def test_rosters_that_cannot_be_used(teacher, tmp_path, capsys):
+    assert teacher.main("up", str(tmp_path / "nope.csv")) == Exit.USAGE
+    assert capsys.readouterr().err == f"classroom: no roster at {tmp_path / 'nope.csv'}\n"
+    assert teacher.main("up", str(tmp_path)) == Exit.USAGE  # a folder
+    assert capsys.readouterr().err == f"classroom: cannot read {tmp_path}: Is a directory\n"
+    (tmp_path / "empty.csv").write_text("student\n")
+    assert teacher.main("up", str(tmp_path / "empty.csv")) == Exit.USAGE
+    assert capsys.readouterr().err == f"classroom: {tmp_path / 'empty.csv'} lists no students\n"
+    (tmp_path / "bad.csv").write_text("student,slot\nkim,1\nlee,1\n")
+    assert teacher.main("up", str(tmp_path / "bad.csv")) == Exit.USAGE
+    assert "line 3: slot 1 is already given on line 2" in capsys.readouterr().err
+    assert teacher.children.calls == [] and teacher.prepared == []
+
+
+def test_a_roster_in_another_encoding_is_named_and_used(teacher, capsys):
+    (teacher.root / "class.csv").write_bytes("student,이름\nkim,김민수\n".encode("cp949"))
+    assert teacher.main("stop", teacher.roster) == Exit.OK
+    assert capsys.readouterr().out.startswith(f"classroom: read {teacher.roster} as CP949\n")
+    (teacher.root / "class.csv").write_bytes("\ufeffstudent\nkim\n".encode())
+    assert teacher.main("stop", teacher.roster) == Exit.OK
+    assert "classroom: read" not in capsys.readouterr().out
+
+
+# --- the mirror -------------------------------------------------------------------------------
+
+
+def test_the_mirror_makes_its_caches_and_says_how_to_use_them(capsys):
+    docker = FakeRunner({("docker", "inspect"): fails("No such object"), ("docker", "run"): ok("abc\n")})
+    assert classroom.main(["mirror", "--port", "5010", "--host", "teacher.lan", "--bind", "10.0.0.5", "--image", "registry:2.8.3"],
+                          runner=docker) == Exit.OK
+    runs = [argv for argv in docker.argvs if argv[1] == "run"]
+    assert len(runs) == 2 and all("registry:2.8.3" in argv for argv in runs)
+    assert any("10.0.0.5:5010:5000" in " ".join(argv) for argv in runs)
+    out = capsys.readouterr().out
+    assert "caching https://registry-1.docker.io on port 5010" in out
+    assert "--set registryMirror=http://teacher.lan:5010" in out
+
+
+def test_the_mirror_names_this_host_and_says_when_docker_fails(capsys):
+    docker = FakeRunner({("docker", "inspect"): ok("running\n")})
+    assert classroom.main(["mirror"], runner=docker) == Exit.OK
+    assert f"registryMirror=http://{socket.gethostname()}:5010" in capsys.readouterr().out
+    broken = FakeRunner({("docker", "inspect"): fails("No such object"), ("docker", "run"): fails("pull access denied")})
+    assert classroom.main(["mirror", "--port", "5010"], runner=broken) == Exit.FAILED
+    out, err = capsys.readouterr()
+    assert err.startswith("classroom: ") and "did not start: pull access denied" in err and "registryMirror" not in out
+
+
+def test_the_mirror_refuses_a_port_of_the_slot_plan_before_docker(capsys):
+    docker = FakeRunner({})
+    assert classroom.main(["mirror", "--port", "8444"], runner=docker) == Exit.USAGE
+    assert capsys.readouterr().err.startswith("classroom: port 8444 is slot 0's ide port")
+    assert docker.calls == []
+
+
+# --- the Watchdog, with real processes --------------------------------------------------------
+
+
+def child(tmp_path: Path, body: str) -> list[str]:
+    script = tmp_path / "child.py"
+    script.write_text(body)
+    return [sys.executable, str(script)]
+
+
+def test_a_child_past_its_time_is_interrupted_and_reported(tmp_path):
+    argv = child(tmp_path, "import time\nprint('PHASE waiting', flush=True)\ntime.sleep(60)\n")
+    phases: list[str] = []
+    started = time.monotonic()
+    with pytest.raises(classroom.StudentFailed) as caught:
+        classroom.run_child(argv, tmp_path / "kim-up.log", phases.append, timeout=0.6)
+    assert time.monotonic() - started < 30
+    assert str(caught.value) == "did not finish in 0.01 min and was stopped; its log shows where it was"
+    assert caught.value.log == str(tmp_path / "kim-up.log") and phases == ["waiting"]
+    assert "KeyboardInterrupt" in (tmp_path / "kim-up.log").read_text()  # SIGINT, as Pulumi wants it
+
+
+def test_a_child_that_ignores_the_interrupt_is_killed_with_its_group(tmp_path, monkeypatch):
+    monkeypatch.setattr(classroom.Watchdog, "GRACE", 0.5)
+    marker = tmp_path / "grandchild.pid"
+    argv = child(tmp_path, (
+        "import signal, subprocess, sys, time\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        f"grandchild = subprocess.Popen([sys.executable, '-c', 'import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(60)'])\n"
+        f"open({str(marker)!r}, 'w').write(str(grandchild.pid))\n"
+        "print('PHASE stuck', flush=True)\n"
+        "time.sleep(60)\n"
+    ))
+    with pytest.raises(classroom.StudentFailed, match="did not finish"):
+        classroom.run_child(argv, tmp_path / "kim-up.log", lambda phase: None, timeout=0.5)
+    grandchild = int(marker.read_text())
+    for _ in range(50):  # SIGKILL reached the whole group: the grandchild is gone (or a zombie of init)
+        try:
+            os.kill(grandchild, 0)
+            state = Path(f"/proc/{grandchild}/stat").read_text().split(") ")[1][0] if Path(f"/proc/{grandchild}").exists() else "Z"
+        except ProcessLookupError:
+            break
+        if state == "Z":
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(grandchild, signal.SIGKILL)
+        pytest.fail("the grandchild outlived the Watchdog")
+
+
+def test_a_watchdog_without_a_timeout_never_fires_and_a_gone_process_is_no_error(tmp_path):
+    process = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
+    process.wait()
+    with classroom.Watchdog(process, None) as idle:
+        assert idle.timers == []
+    assert not idle.fired
+    idle.signal(signal.SIGINT)  # already reaped: ProcessLookupError, said nothing
+    stopper = classroom.Watchdog(process, 30)
+    stopper.stop()
+    assert stopper.fired and len(stopper.timers) == 2 and stopper.timers[-1].interval == classroom.Watchdog.GRACE
+    assert stopper.timers[-1].daemon and stopper.timers[-1].args == (signal.SIGKILL,)
+    stopper.__exit__(None, None, None)  # cancels the kill to come
+    assert all(timer.finished.is_set() for timer in stopper.timers)
+
+
+def test_a_watchdog_cancels_its_timer_when_the_child_ends_in_time(tmp_path):
+    argv = child(tmp_path, "print('RESULT {\"ideUrl\": \"http://h:8444\"}', flush=True)\n")
+    assert classroom.run_child(argv, tmp_path / "kim-up.log", lambda phase: None, timeout=30) == {"ideUrl": "http://h:8444"}
