@@ -229,7 +229,7 @@ def child_job(
     backend: str | None,
     workspace_root: str | None = None,
     *,
-    logs: Path = ROOT / "logs",
+    logs: Path,
     settings: dict[str, dict[str, str]] | None = None,
     env: dict[str, str] | None = None,
     timeout: float | None = None,

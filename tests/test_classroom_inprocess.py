@@ -24,7 +24,7 @@ import pytest
 from fakes import Answer, FakePopen, FakeRunner, fails, ok
 
 import classroom
-from k8s_lab import doctor, host_ports, session, status
+from k8s_lab import doctor, host_ports, mirror, session, status
 from k8s_lab.exits import Exit
 
 PASSPHRASE = "passphrase-never-shown-4711"
@@ -82,12 +82,15 @@ def teacher(tmp_path, monkeypatch) -> Teacher:
     docker = FakeRunner({("docker", "info"): ok(json.dumps({"MemTotal": 64 * GIB, "OperatingSystem": "Debian GNU/Linux 12"}))})
     here = Teacher(tmp_path, children, FakePopen(children), docker)
     monkeypatch.setattr(classroom, "ROOT", tmp_path)
+    monkeypatch.setenv(session.TOOLS_DIR_ENV, str(tmp_path / "tools"))
     for name in ("PULUMI_CONFIG_PASSPHRASE_FILE", "DOCKER_HOST"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{tmp_path}/state")
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", PASSPHRASE)
 
     def prepare(action, *, fetch, environ, layout):
+        assert environ == dict(os.environ)  # this process's environment
+        assert layout == session.tools_layout({session.TOOLS_DIR_ENV: str(tmp_path / "tools")})
         here.prepared.append((action, fetch))
         return session.PreparedTools(path="/tools/bin:/usr/bin")
 
@@ -250,7 +253,8 @@ def status_answer(argv: tuple[str, ...]) -> Answer:
     if student == "park":
         return Answer(1, "FAILED stack not found\n", "")
     report = status.Report(student, "running", "healthy", "3 of 3", True, {"ide": True}, 2200.0, 6144.0, 5.0, 2.0, None, [], None)
-    return ok(f"RESULT {json.dumps({'status': json.dumps(report.as_dict())})}\n")
+    outputs = {"status": json.dumps(report.as_dict()), "ideUrl": "http://127.0.0.1:8444", "idePassword": password(student)}
+    return ok(f"RESULT {json.dumps(outputs)}\n")
 
 
 def test_status_json_is_json_alone_on_stdout(teacher, capsys):
@@ -260,6 +264,7 @@ def test_status_json_is_json_alone_on_stdout(teacher, capsys):
     assert [report["student"] for report in json.loads(out)] == ["kim", "lee"]
     assert "park: status unknown: stack not found (log: " in err and "park-status.log" in err
     assert "succeeded" not in out + err  # the status table replaces the run summary
+    assert password("kim") not in out + err and password("kim") in (teacher.root / "handouts" / "kim.md").read_text()
 
 
 def test_status_as_a_table_and_its_handouts(teacher, capsys):
@@ -267,7 +272,7 @@ def test_status_as_a_table_and_its_handouts(teacher, capsys):
     assert teacher.main("status", teacher.roster) == Exit.FAILED
     out, _ = capsys.readouterr()
     assert "kim" in out and "running" in out and not out.lstrip().startswith("[")
-    assert not (teacher.root / "handouts").exists()  # no password in a status result: no handout
+    assert sorted(p.name for p in (teacher.root / "handouts").iterdir()) == ["kim.md", "lee.md"]  # refreshed for who answered
 
 
 # --- before anything starts ------------------------------------------------------------------
@@ -341,6 +346,9 @@ def test_a_lab_on_every_interface_gets_this_machines_name_for_up_and_preview(tea
     assert teacher.main("up", teacher.roster, *remote) == Exit.OK
     assert teacher.student("kim")[-2:] == ("--set", f"hostName={socket.gethostname()}")
     teacher.children.calls.clear()
+    assert teacher.main("preview", teacher.roster, *remote) == Exit.OK
+    assert teacher.student("lee")[-2:] == ("--set", f"hostName={socket.gethostname()}")
+    teacher.children.calls.clear()
     assert teacher.main("start", teacher.roster, *remote) == Exit.OK
     assert not any(word.startswith("hostName=") for word in teacher.student("kim"))
 
@@ -352,10 +360,11 @@ def test_a_class_too_big_for_docker_is_refused_unless_over_capacity(teacher, cap
         err = capsys.readouterr().err
         assert err.startswith("classroom: nothing was started:\n  - this host: 3 labs may use 20.0 GB at their caps")
     assert teacher.children.calls == []
-    assert teacher.main("up", teacher.roster, "--over-capacity") == Exit.OK
-    err = capsys.readouterr().err
-    assert err.startswith("classroom: warning (--over-capacity): this host: 3 labs may use 20.0 GB")
-    assert len(teacher.children.calls) == 3
+    for action in ("up", "start"):
+        assert teacher.main(action, teacher.roster, "--over-capacity") == Exit.OK
+        err = capsys.readouterr().err
+        assert err.startswith("classroom: warning (--over-capacity): this host: 3 labs may use 20.0 GB")
+    assert len(teacher.children.calls) == 6
     teacher.docker.calls.clear()
     assert teacher.main("preview", teacher.roster) == Exit.OK and teacher.docker.calls == []  # preview starts nothing
 
@@ -473,10 +482,10 @@ def test_a_roster_in_another_encoding_is_named_and_used(teacher, capsys):
 
 def test_the_mirror_makes_its_caches_and_says_how_to_use_them(capsys):
     docker = FakeRunner({("docker", "inspect"): fails("No such object"), ("docker", "run"): ok("abc\n")})
-    assert classroom.main(["mirror", "--port", "5010", "--host", "teacher.lan", "--bind", "10.0.0.5", "--image", "registry:2.8.3"],
+    assert classroom.main(["mirror", "--port", "5010", "--host", "teacher.lan", "--bind", "10.0.0.5", "--image", "mirror.example/registry:9"],
                           runner=docker) == Exit.OK
     runs = [argv for argv in docker.argvs if argv[1] == "run"]
-    assert len(runs) == 2 and all("registry:2.8.3" in argv for argv in runs)
+    assert len(runs) == 2 and all("mirror.example/registry:9" in argv for argv in runs)
     assert any("10.0.0.5:5010:5000" in " ".join(argv) for argv in runs)
     out = capsys.readouterr().out
     assert "caching https://registry-1.docker.io on port 5010" in out
@@ -567,3 +576,149 @@ def test_a_watchdog_without_a_timeout_never_fires_and_a_gone_process_is_no_error
 def test_a_watchdog_cancels_its_timer_when_the_child_ends_in_time(tmp_path):
     argv = child(tmp_path, "print('RESULT {\"ideUrl\": \"http://h:8444\"}', flush=True)\n")
     assert classroom.run_child(argv, tmp_path / "kim-up.log", lambda phase: None, timeout=30) == {"ideUrl": "http://h:8444"}
+
+
+# --- the details a teacher meets --------------------------------------------------------------
+
+
+def test_a_slot_is_kept_whatever_the_order_of_the_stacks(teacher, capsys):
+    write_stack_file(teacher.root, "park", {"slot": "10"})
+    assert teacher.main("stop", teacher.roster) == Exit.OK
+    assert [teacher.student(s)[6] for s in ("kim", "lee", "park")] == ["0", "1", "10"]
+
+
+def test_logs_are_rewritten_each_run_and_made_owner_only(teacher, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rel" / "logs").mkdir(parents=True)
+    old = tmp_path / "rel" / "logs" / "kim-stop.log"
+    old.write_text("an older run\n")
+    old.chmod(0o644)
+    teacher.children.answers = failing_lee
+    for _ in range(2):
+        assert teacher.main("stop", teacher.roster, "--logs", "rel/logs/deeper/..") == Exit.FAILED
+    text = old.read_text()
+    assert text.count("$ ") == 1 and "an older run" not in text and stat.S_IMODE(old.stat().st_mode) == 0o600
+    assert f"  whole output: {tmp_path / 'rel' / 'logs' / 'lee-stop.log'}" in capsys.readouterr().out.splitlines()
+    assert teacher.main("stop", teacher.roster, "--logs", str(tmp_path / "a" / "b")) == Exit.FAILED  # folders made
+    assert (tmp_path / "a" / "b" / "kim-stop.log").exists()
+
+
+def test_parallel_reaches_the_runs(teacher, monkeypatch, capsys):
+    seen = []
+    real = classroom.run_all
+    monkeypatch.setattr(classroom, "run_all", lambda students, job, parallel, progress: seen.append(parallel) or real(students, job, parallel, progress))
+    assert teacher.main("stop", teacher.roster) == Exit.OK
+    assert teacher.main("stop", teacher.roster, "--parallel", "2") == Exit.OK
+    assert seen == [4, 2]
+
+
+def test_a_passphrase_is_made_only_by_verbs_that_make_labs_and_its_notice_shown(teacher, monkeypatch, capsys):
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE")
+    asked = []
+
+    def passphrase_env(environ, make=True):
+        asked.append(make)
+        return ({"PULUMI_CONFIG_PASSPHRASE_FILE": "/state/passphrase"}, "Made a passphrase in /state/passphrase") if make else ({}, None)
+
+    monkeypatch.setattr(session, "passphrase_env", passphrase_env)
+    assert teacher.main("up", teacher.roster) == Exit.OK
+    assert "Made a passphrase in /state/passphrase" in capsys.readouterr().err
+    assert teacher.children.calls[0].env["PULUMI_CONFIG_PASSPHRASE_FILE"] == "/state/passphrase"
+    for words in (("start",), ("stop",), ("status",), ("destroy", "--yes"), ("preview",)):
+        teacher.main(words[0], teacher.roster, *words[1:])
+    assert asked == [True, False, False, False, False, True]
+
+
+def test_main_reads_the_command_line_when_given_none(teacher, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["classroom.py", "stop", teacher.roster])
+    assert classroom.main(runner=teacher.docker, popen=teacher.popen) == Exit.OK
+    assert teacher.students() == ["kim", "lee", "park"]
+    monkeypatch.setattr(sys, "argv", ["classroom.py"])
+    assert classroom.main() == Exit.USAGE
+    with pytest.raises(SystemExit) as stopped:
+        classroom.main(["--"])  # no verb: argparse says so, never a traceback
+    assert stopped.value.code == Exit.USAGE and "required: action" in capsys.readouterr().err
+
+
+def test_the_summary_table_has_each_students_url_status_and_duration(teacher, capsys):
+    teacher.children.answers = failing_lee
+    assert teacher.main("start", teacher.roster) == Exit.FAILED
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("│")]
+    assert [[cell.strip() for cell in row.strip("│").split("│")] for row in rows] == [
+        ["kim", "http://127.0.0.1:8444", "ok", "0s"],
+        ["lee", "", "FAILED: error: kind create failed: port 8544 is already allocated", "0s"],
+        ["park", "", "FAILED: k8s-lab: the IDE did not answer", "0s"],
+    ]
+
+
+def test_the_question_and_its_limits(capsys, monkeypatch):
+    assert classroom.confirm_destroy(["a", "b", "c", "d", "e"], yes=False, stdin=Terminal("yes\n")) is None
+    assert capsys.readouterr().out == "destroy removes the labs of 5 student(s) (a, b, c, d, e); their files stay. Type 'yes' to go on: "
+    monkeypatch.setattr(sys, "stdin", None)  # pythonw, a service: no stdin at all
+    assert classroom.confirm_destroy(["kim"], yes=False).endswith("run again with --yes to confirm (there is no terminal to ask on)")
+
+
+def test_a_child_job_without_a_host_or_settings_for_a_student(tmp_path):
+    children = FakeRunner(child_answer)
+    job = classroom.child_job("stop", {"kim": 2}, {}, None, logs=tmp_path, popen=FakePopen(children))
+    assert job("kim", lambda phase: None) == {"ideUrl": "http://127.0.0.1:8644"}
+    assert children.argvs == [(sys.executable, "-m", "classroom_student", "stop", "kim", "--slot", "2")]
+
+
+def test_a_failures_line_is_cut_to_one_screen_line(tmp_path):
+    log = tmp_path / "kim-up.log"
+    log.write_text("$ child\nerror: " + "x" * 500 + "\n")
+    line = classroom.last_line(log)
+    assert len(line) == classroom.DETAIL_CHARS == 240 and line.endswith("x…")
+    log.write_text("$ child\n" + "y" * 240 + "\n")
+    assert classroom.last_line(log) == "y" * 240
+    log.write_text("$ child\nPHASE waiting\n")
+    assert classroom.last_line(log) == ""
+
+
+def test_the_mirror_binds_every_interface_with_the_pinned_image_by_default(capsys):
+    from k8s_lab import registry
+
+    docker = FakeRunner({("docker", "inspect"): fails("No such object"), ("docker", "run"): ok("abc\n")})
+    assert classroom.main(["mirror"], runner=docker) == Exit.OK
+    runs = [" ".join(argv) for argv in docker.argvs if argv[1] == "run"]
+    assert len(runs) == 2 and all(run.endswith(f" {registry.IMAGE}") for run in runs)
+    assert "-p 0.0.0.0:5010:5000" in runs[0] and "-p 0.0.0.0:5011:5000" in runs[1]
+
+
+def test_the_mirror_stops_at_a_held_port_and_at_a_docker_that_cannot_run(capsys):
+    from k8s_lab.runner import Result, RunError
+
+    docker = FakeRunner({("docker", "inspect"): fails("No such object"), ("docker", "run"): ok()})
+    with socket.socket() as holder:
+        port = next(port for port in range(5010, 5100, 2) if not mirror.port_problems(port) and host_ports.can_bind_tcp("127.0.0.1", port))
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+        assert classroom.main(["mirror", "--port", str(port), "--bind", "127.0.0.1"], runner=docker) == Exit.FAILED
+    assert f"127.0.0.1:{port} is already in use" in capsys.readouterr().err
+    assert not any(argv[1] == "run" for argv in docker.argvs)
+
+    def missing(argv):
+        raise RunError(Result(argv, 127, "", "docker: command not found"))
+
+    assert classroom.main(["mirror"], runner=FakeRunner(missing)) == Exit.FAILED
+    assert capsys.readouterr().err.startswith("classroom: ")
+
+
+def test_watchdog_timers_are_daemons_cancelled_on_exit_and_a_minute_of_grace(tmp_path, monkeypatch):
+    assert classroom.Watchdog.GRACE == 60.0  # Pulumi gets a minute to cancel cleanly before SIGKILL
+    process = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
+    process.wait()
+    with classroom.Watchdog(process, 30) as watchdog:
+        (timer,) = watchdog.timers
+        assert timer.daemon and timer.is_alive() and timer.interval == 30
+    assert timer.finished.is_set() and not watchdog.fired
+    refused = []
+
+    def killpg(pid, number):
+        refused.append((pid, number))
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "killpg", killpg)
+    watchdog.signal(signal.SIGKILL)  # a group we may not signal: said nothing, as a gone one
+    assert refused == [(process.pid, signal.SIGKILL)]
