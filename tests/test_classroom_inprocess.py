@@ -41,7 +41,9 @@ def child_answer(argv: tuple[str, ...]) -> Answer:
     slot = int(argv[argv.index("--slot") + 1])
     outputs: dict[str, str] = {"ideUrl": f"http://127.0.0.1:{8444 + 100 * slot}"}
     if action == "up":
-        outputs.update(idePassword=password(student), ingressUrl=f"http://127.0.0.1:{80 + 100 * slot}/")
+        outputs.update(idePassword=password(student), ingressUrl=f"http://127.0.0.1:{80 + 100 * slot}/", registry=f"localhost:{5001 + 100 * slot}")
+        if student == "kim":
+            outputs["ideCertificate"] = "self-signed"
     if action == "preview":
         outputs = {"changes": '{"create": 30}'}
     return ok(f"PHASE creating cluster\nRESULT {json.dumps(outputs)}\n")
@@ -231,12 +233,15 @@ def test_up_writes_owner_only_handouts_and_no_password_reaches_a_log_or_the_scre
     out, err = capsys.readouterr()
     for student in ("kim", "lee", "park"):
         handout = teacher.root / "handouts" / f"{student}.md"
-        assert password(student) in handout.read_text()
+        assert password(student) in handout.read_text() and "docker push localhost:5" in handout.read_text()
         assert stat.S_IMODE(handout.stat().st_mode) == 0o600
         log = (teacher.root / "logs" / f"{student}-up.log").read_text()
         assert password(student) not in log and '"idePassword": "[secret]"' in log
         assert '"ideUrl": "http://127.0.0.1:' in log  # the rest of the result is kept
         assert password(student) not in out + err
+    assert "http://127.0.0.1:80/" in (teacher.root / "handouts" / "kim.md").read_text()
+    assert classroom_handout_warning() in (teacher.root / "handouts" / "kim.md").read_text()
+    assert classroom_handout_warning() not in (teacher.root / "handouts" / "lee.md").read_text()
     assert "http://127.0.0.1:8444" in out and "3 of 3 succeeded" in out
     assert PASSPHRASE not in out + err
 
@@ -244,7 +249,7 @@ def test_up_writes_owner_only_handouts_and_no_password_reaches_a_log_or_the_scre
 def test_the_live_table_goes_to_stderr(teacher, capsys):
     assert teacher.main("start", teacher.roster) == Exit.OK
     out, err = capsys.readouterr()
-    assert "phase" in err and "elapsed" in err and "done" in err
+    assert "phase" in err and "elapsed" in err and "done" in err and " 0s " in err
     assert "phase" not in out and "classroom start" in out
 
 
@@ -255,6 +260,12 @@ def status_answer(argv: tuple[str, ...]) -> Answer:
     report = status.Report(student, "running", "healthy", "3 of 3", True, {"ide": True}, 2200.0, 6144.0, 5.0, 2.0, None, [], None)
     outputs = {"status": json.dumps(report.as_dict()), "ideUrl": "http://127.0.0.1:8444", "idePassword": password(student)}
     return ok(f"RESULT {json.dumps(outputs)}\n")
+
+
+def classroom_handout_warning() -> str:
+    from k8s_lab.handout import SELF_SIGNED_WARNING
+
+    return next(line for line in SELF_SIGNED_WARNING if line.strip())
 
 
 def test_status_json_is_json_alone_on_stdout(teacher, capsys):
@@ -396,6 +407,7 @@ def test_read_host_here_remote_and_on_docker_desktop(monkeypatch):
     assert classroom.read_host("", docker).inotify_watches is None
     silent = FakeRunner({("docker", "info"): fails("Cannot connect to the Docker daemon")})
     assert classroom.read_host("", silent).memory_mb is None
+    assert not classroom.on_this_host("http://no-such-host.invalid:5010")
 
 
 def test_an_unreadable_slot_in_a_stack_stops_the_class(teacher, capsys):
@@ -622,7 +634,8 @@ def test_a_passphrase_is_made_only_by_verbs_that_make_labs_and_its_notice_shown(
 
     monkeypatch.setattr(session, "passphrase_env", passphrase_env)
     assert teacher.main("up", teacher.roster) == Exit.OK
-    assert "Made a passphrase in /state/passphrase" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "Made a passphrase in /state/passphrase" in err and "repository secret" not in err  # a file backend needs none
     assert teacher.children.calls[0].env["PULUMI_CONFIG_PASSPHRASE_FILE"] == "/state/passphrase"
     for words in (("start",), ("stop",), ("status",), ("destroy", "--yes"), ("preview",)):
         teacher.main(words[0], teacher.roster, *words[1:])
@@ -712,7 +725,7 @@ def test_watchdog_timers_are_daemons_cancelled_on_exit_and_a_minute_of_grace(tmp
     with classroom.Watchdog(process, 30) as watchdog:
         (timer,) = watchdog.timers
         assert timer.daemon and timer.is_alive() and timer.interval == 30
-    assert timer.finished.is_set() and not watchdog.fired
+    assert timer.finished.is_set() and watchdog.fired is False
     refused = []
 
     def killpg(pid, number):
@@ -722,3 +735,42 @@ def test_watchdog_timers_are_daemons_cancelled_on_exit_and_a_minute_of_grace(tmp
     monkeypatch.setattr(os, "killpg", killpg)
     watchdog.signal(signal.SIGKILL)  # a group we may not signal: said nothing, as a gone one
     assert refused == [(process.pid, signal.SIGKILL)]
+
+
+def test_a_child_that_ends_well_without_a_result_is_ok_with_no_outputs(teacher, capsys):
+    teacher.children.answers = lambda argv: ok("PHASE nothing to do\n")
+    assert teacher.main("stop", teacher.roster) == Exit.OK
+    assert "3 of 3 succeeded" in capsys.readouterr().out
+
+
+def test_a_failed_childs_protocol_lines_are_not_its_last_words(teacher, capsys):
+    teacher.children.answers = lambda argv: Answer(1, 'FAILED \nRESULT {"idePassword": "x"}\nPHASE late\n', "")
+    assert teacher.main("stop", teacher.roster) == Exit.FAILED
+    assert "kim: exited with 1" in capsys.readouterr().out.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [(b"config:\n  k8s-lab:slot: \xff\n", "UnicodeDecodeError"), (b"- a list\n", "AttributeError"), (b"config: [unclosed\n", "ParserError")],
+)
+def test_a_stack_file_that_cannot_be_read_stops_the_class_naming_it(teacher, capsys, text, error):
+    (teacher.root / "Pulumi.lee.yaml").write_bytes(text)
+    assert teacher.main("stop", teacher.roster) == Exit.USAGE
+    assert f"  - Pulumi.lee.yaml cannot be read ({error}: " in capsys.readouterr().err
+    assert teacher.children.calls == []
+
+
+def test_handouts_go_where_the_teacher_says(teacher, tmp_path, capsys):
+    assert teacher.main("up", teacher.roster, "--handouts", str(tmp_path / "given")) == Exit.OK
+    assert sorted(p.name for p in (tmp_path / "given").iterdir()) == ["kim.md", "lee.md", "park.md"]
+
+
+def test_on_windows_the_watchdog_kills_the_child_alone(monkeypatch):
+    killed = []
+    child = type("Child", (), {"pid": 4242, "kill": lambda self: killed.append(True)})()
+    monkeypatch.setattr(os, "killpg", lambda pid, number: pytest.fail("no process groups on Windows"))
+    watchdog = classroom.Watchdog(child, None)
+    with monkeypatch.context() as windows:
+        windows.setattr(os, "name", "nt")
+        watchdog.stop()
+    assert killed == [True] and watchdog.fired and watchdog.timers == []
