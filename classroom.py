@@ -408,8 +408,10 @@ def show(outcomes: list[Outcome], action: str) -> None:
         print(f"{outcome.student}: {outcome.detail}" + (f"\n  whole output: {outcome.log}" if outcome.log else ""))
 
 
-def run_with_progress(students: list[str], job, parallel: int) -> list[Outcome]:
-    """The class's runs, with a live table of each student's phase and elapsed time."""
+def run_with_progress(students: list[str], job, parallel: int, console=None) -> list[Outcome]:
+    """The class's runs, with a live table of each student's phase and elapsed time, on
+    `console` (tests pass one; by default stderr: stdout is the summary's, and `status
+    --json`'s, which tools read)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from rich.console import Console
@@ -427,8 +429,7 @@ def run_with_progress(students: list[str], job, parallel: int) -> list[Outcome]:
             table.add_row(student, phase, f"{elapsed:.0f}s")
         return table
 
-    # On stderr: stdout is the summary's (and `status --json`'s, which tools read).
-    with ThreadPoolExecutor(max_workers=1) as pool, Live(render(), refresh_per_second=2, console=Console(stderr=True)) as live:
+    with ThreadPoolExecutor(max_workers=1) as pool, Live(render(), refresh_per_second=2, console=console or Console(stderr=True)) as live:
         future = pool.submit(run_all, students, job, parallel, progress)
         while not future.done():
             live.update(render())

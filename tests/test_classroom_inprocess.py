@@ -133,6 +133,7 @@ def test_up_runs_every_student_with_its_slot_host_and_settings(teacher, capsys):
     assert teacher.student("lee")[4:7] == ("lee", "--slot", "5")
     assert teacher.student("park")[4:9] == ("park", "--slot", "0", "--docker-host", "ssh://t@lab2")  # slots count per host
     assert teacher.prepared == [("up", True)]
+    assert {call.env["PULUMI_BACKEND_URL"] for call in teacher.children.calls} == {"file:///class-state"}
     assert sorted(teacher.asked_ports) == [("127.0.0.1", 3), ("127.0.0.1", 5)]  # park's ports are on lab2
     assert teacher.popen.options[0]["cwd"] == teacher.root and teacher.popen.options[0]["stdin"] == subprocess.DEVNULL
     assert all(options["start_new_session"] for options in teacher.popen.options)  # the Watchdog stops its group
@@ -251,6 +252,7 @@ def test_the_live_table_goes_to_stderr(teacher, capsys):
     out, err = capsys.readouterr()
     assert "phase" in err and "elapsed" in err and "done" in err and " 0s " in err
     assert "phase" not in out and "classroom start" in out
+    assert [line.split() for line in err.splitlines() if line.startswith("┃")] == [["┃", "student", "┃", "phase", "┃", "elapsed", "┃"]]
 
 
 def status_answer(argv: tuple[str, ...]) -> Answer:
@@ -306,6 +308,7 @@ def test_a_lab_that_is_up_holds_its_own_ports(teacher, capsys):
     teacher.running.add("lee")
     assert teacher.main("up", teacher.roster) == Exit.OK
     assert ("127.0.0.1", 1) not in teacher.asked_ports and len(teacher.children.calls) == 3
+    assert ("127.0.0.1", 2) in teacher.asked_ports  # park, after lee, is still checked
 
 
 def test_ports_are_checked_on_the_students_bind_address_and_only_for_up(teacher, capsys):
@@ -656,7 +659,9 @@ def test_main_reads_the_command_line_when_given_none(teacher, monkeypatch, capsy
 def test_the_summary_table_has_each_students_url_status_and_duration(teacher, capsys):
     teacher.children.answers = failing_lee
     assert teacher.main("start", teacher.roster) == Exit.FAILED
-    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("│")]
+    out = capsys.readouterr().out
+    assert [line.split() for line in out.splitlines() if line.startswith("┃")] == [["┃", "student", "┃", "URL", "┃", "status", "┃", "duration", "┃"]]
+    rows = [line for line in out.splitlines() if line.startswith("│")]
     assert [[cell.strip() for cell in row.strip("│").split("│")] for row in rows] == [
         ["kim", "http://127.0.0.1:8444", "ok", "0s"],
         ["lee", "", "FAILED: error: kind create failed: port 8544 is already allocated", "0s"],
@@ -774,3 +779,74 @@ def test_on_windows_the_watchdog_kills_the_child_alone(monkeypatch):
         windows.setattr(os, "name", "nt")
         watchdog.stop()
     assert killed == [True] and watchdog.fired and watchdog.timers == []
+
+
+def test_every_problem_before_the_start_is_listed_at_once(teacher, capsys):
+    teacher.docker.answers = {("docker", "info"): ok(json.dumps({"MemTotal": 8 * GIB}))}
+    teacher.taken[("127.0.0.1", 1)] = [("ide", 8544)]
+    (teacher.root / "class.csv").write_text("student,hostName\nkim,teacher.lan\nlee,\npark,\n")
+    assert teacher.main("up", teacher.roster, "--set", "registryMirror=http://127.0.0.1:5000") == Exit.USAGE
+    problems = [line for line in capsys.readouterr().err.splitlines() if line.startswith("  - ")]
+    assert [problem.split(":")[0] for problem in problems] == ["  - line 2", "  - line 3", "  - registryMirror http", "  - this host"]
+    assert "hostName teacher.lan names how laptops reach the lab, but bindAddress 127.0.0.1" in problems[0]
+
+
+def test_a_remote_docker_host_on_loopback_is_refused(teacher, capsys):
+    (teacher.root / "class.csv").write_text("student,dockerHost\nkim,ssh://t@lab2\n")
+    assert teacher.main("preview", teacher.roster) == Exit.USAGE
+    assert "line 2: kim: dockerHost ssh://t@lab2 is another machine, where bindAddress 127.0.0.1" in capsys.readouterr().err
+
+
+def test_the_live_table_shows_each_phase_while_it_runs():
+    from rich.console import Console
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=100)
+
+    def job(student, report):
+        report("creating cluster")
+        deadline = time.monotonic() + 5
+        while "creating cluster" not in screen.getvalue():  # the teacher sees it before it ends
+            if time.monotonic() > deadline:
+                raise RuntimeError("the live table never showed the phase")
+            time.sleep(0.05)
+        return {}
+
+    outcomes = classroom.run_with_progress(["kim"], job, 1, console)
+    assert [(o.student, o.ok, o.detail) for o in outcomes] == [("kim", True, "")]
+    assert "done" in screen.getvalue()
+
+
+def test_a_failure_without_a_log_is_one_line(capsys):
+    from k8s_lab.orchestrate import Outcome
+
+    classroom.show([Outcome("kim", False, 2.0, "could not start")], "up")
+    assert capsys.readouterr().out.splitlines()[-2:] == ["0 of 1 succeeded; failed: kim", "kim: could not start"]
+
+
+def test_a_child_that_says_bytes_that_are_not_utf8_is_read_anyway(tmp_path):
+    argv = child(tmp_path, "import sys\nsys.stdout.buffer.write(b'PHASE caf\\xff\\n')\nsys.stdout.buffer.write(b'RESULT {}\\n')\n")
+    phases: list[str] = []
+    assert classroom.run_child(argv, tmp_path / "kim-up.log", phases.append) == {}
+    assert phases == ["caf\ufffd"]
+
+
+class Screen(io.StringIO):
+    """A terminal's screen: what was written shows once it is flushed."""
+
+    shown = ""
+
+    def flush(self) -> None:
+        self.shown = self.getvalue()
+
+
+def test_the_question_is_on_the_screen_before_the_answer_is_read(monkeypatch):
+    screen = Screen()
+    monkeypatch.setattr(sys, "stdout", screen)
+
+    class Asking(Terminal):
+        def readline(self, *args) -> str:
+            assert screen.shown.endswith("Type 'yes' to go on: ")
+            return super().readline()
+
+    assert classroom.confirm_destroy(["kim"], yes=False, stdin=Asking("yes\n")) is None
