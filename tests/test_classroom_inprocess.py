@@ -259,7 +259,8 @@ def status_answer(argv: tuple[str, ...]) -> Answer:
     student = argv[4]
     if student == "park":
         return Answer(1, "FAILED stack not found\n", "")
-    report = status.Report(student, "running", "healthy", "3 of 3", True, {"ide": True}, 2200.0, 6144.0, 5.0, 2.0, None, [], None)
+    repair = f"python lab.py start --stack {student}"
+    report = status.Report(student, "stopped", "absent", "0 of 3", False, {"ide": False}, None, 6144.0, None, 2.0, None, [], repair)
     outputs = {"status": json.dumps(report.as_dict()), "ideUrl": "http://127.0.0.1:8444", "idePassword": password(student)}
     return ok(f"RESULT {json.dumps(outputs)}\n")
 
@@ -284,7 +285,8 @@ def test_status_as_a_table_and_its_handouts(teacher, capsys):
     teacher.children.answers = status_answer
     assert teacher.main("status", teacher.roster) == Exit.FAILED
     out, _ = capsys.readouterr()
-    assert "kim" in out and "running" in out and not out.lstrip().startswith("[")
+    assert "kim" in out and "stopped" in out and not out.lstrip().startswith("[")
+    assert out.splitlines()[-2:] == ["Repair kim: python lab.py start --stack kim", "Repair lee: python lab.py start --stack lee"]
     assert sorted(p.name for p in (teacher.root / "handouts").iterdir()) == ["kim.md", "lee.md"]  # refreshed for who answered
 
 
@@ -692,6 +694,8 @@ def test_a_failures_line_is_cut_to_one_screen_line(tmp_path):
     assert classroom.last_line(log) == "y" * 240
     log.write_text("$ child\nPHASE waiting\n")
     assert classroom.last_line(log) == ""
+    log.write_bytes(b"$ child\nerror: caf\xff\n")
+    assert classroom.last_line(log) == "error: caf\ufffd"
 
 
 def test_the_mirror_binds_every_interface_with_the_pinned_image_by_default(capsys):
