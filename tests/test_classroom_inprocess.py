@@ -78,6 +78,13 @@ class Teacher:
         return sorted(argv[4] for argv in self.children.argvs)
 
 
+@pytest.fixture(autouse=True)
+def no_real_docker(monkeypatch):
+    """A Docker that never answers, should a fake be bypassed (a mutant that drops the runner
+    given): no test here may start a container on the machine running it."""
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+
+
 @pytest.fixture
 def teacher(tmp_path, monkeypatch) -> Teacher:
     children = FakeRunner(child_answer)
@@ -85,8 +92,7 @@ def teacher(tmp_path, monkeypatch) -> Teacher:
     here = Teacher(tmp_path, children, FakePopen(children), docker)
     monkeypatch.setattr(classroom, "ROOT", tmp_path)
     monkeypatch.setenv(session.TOOLS_DIR_ENV, str(tmp_path / "tools"))
-    for name in ("PULUMI_CONFIG_PASSPHRASE_FILE", "DOCKER_HOST"):
-        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
     monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{tmp_path}/state")
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", PASSPHRASE)
 
