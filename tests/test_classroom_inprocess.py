@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shlex
 import signal
 import socket
@@ -256,7 +257,7 @@ def test_up_writes_owner_only_handouts_and_no_password_reaches_a_log_or_the_scre
 def test_the_live_table_goes_to_stderr(teacher, capsys):
     assert teacher.main("start", teacher.roster) == Exit.OK
     out, err = capsys.readouterr()
-    assert "phase" in err and "elapsed" in err and "done" in err and " 0s " in err
+    assert "phase" in err and "elapsed" in err and "done" in err and re.search(r"│ \d+s +│", err)
     assert "phase" not in out and "classroom start" in out
     assert [line.split() for line in err.splitlines() if line.startswith("┃")] == [["┃", "student", "┃", "phase", "┃", "elapsed", "┃"]]
 
@@ -547,9 +548,9 @@ def test_a_child_past_its_time_is_interrupted_and_reported(tmp_path):
     phases: list[str] = []
     started = time.monotonic()
     with pytest.raises(classroom.StudentFailed) as caught:
-        classroom.run_child(argv, tmp_path / "kim-up.log", phases.append, timeout=0.6)
-    assert time.monotonic() - started < 4
-    assert str(caught.value) == "did not finish in 0.01 min and was stopped; its log shows where it was"
+        classroom.run_child(argv, tmp_path / "kim-up.log", phases.append, timeout=1.5)  # time to start, on a busy machine
+    assert time.monotonic() - started < 4.5
+    assert str(caught.value) == "did not finish in 0.025 min and was stopped; its log shows where it was"
     assert caught.value.log == str(tmp_path / "kim-up.log") and phases == ["waiting"]
     assert "KeyboardInterrupt" in (tmp_path / "kim-up.log").read_text()  # SIGINT, as Pulumi wants it
 
@@ -566,7 +567,7 @@ def test_a_child_that_ignores_the_interrupt_is_killed_with_its_group(tmp_path, m
         "time.sleep(5)\n"
     ))
     with pytest.raises(classroom.StudentFailed, match="did not finish"):
-        classroom.run_child(argv, tmp_path / "kim-up.log", lambda phase: None, timeout=0.5)
+        classroom.run_child(argv, tmp_path / "kim-up.log", lambda phase: None, timeout=1.5)
     grandchild = int(marker.read_text())
     for _ in range(30):  # SIGKILL reached the whole group: the grandchild (30 s of sleep) is gone, or a zombie
         try:
@@ -670,10 +671,12 @@ def test_the_summary_table_has_each_students_url_status_and_duration(teacher, ca
     out = capsys.readouterr().out
     assert [line.split() for line in out.splitlines() if line.startswith("┃")] == [["┃", "student", "┃", "URL", "┃", "status", "┃", "duration", "┃"]]
     rows = [line for line in out.splitlines() if line.startswith("│")]
-    assert [[cell.strip() for cell in row.strip("│").split("│")] for row in rows] == [
-        ["kim", "http://127.0.0.1:8444", "ok", "0s"],
-        ["lee", "", "FAILED: error: kind create failed: port 8544 is already allocated", "0s"],
-        ["park", "", "FAILED: k8s-lab: the IDE did not answer", "0s"],
+    cells = [[cell.strip() for cell in row.strip("│").split("│")] for row in rows]
+    assert all(re.fullmatch(r"\d+s", row[3]) for row in cells)  # whole seconds, however busy the machine
+    assert [[*row[:3], row[3][-1]] for row in cells] == [
+        ["kim", "http://127.0.0.1:8444", "ok", "s"],
+        ["lee", "", "FAILED: error: kind create failed: port 8544 is already allocated", "s"],
+        ["park", "", "FAILED: k8s-lab: the IDE did not answer", "s"],
     ]
 
 
