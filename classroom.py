@@ -195,11 +195,13 @@ class Watchdog:
         if os.name == "nt":
             self.process.kill()
             return
-        self.signal(signal.SIGINT)
+        # The kill is scheduled (and kept for __exit__ to cancel) before the interrupt, which
+        # may end the child at once: a kill left running could reach a reused process group.
         later = threading.Timer(self.GRACE, self.signal, (signal.SIGKILL,))
         later.daemon = True
         self.timers.append(later)
         later.start()
+        self.signal(signal.SIGINT)
 
     def signal(self, number: int) -> None:
         try:
