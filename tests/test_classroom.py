@@ -124,6 +124,35 @@ def test_handout_content_and_permissions(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
+HANDOUT = ROOT / "tests" / "fixtures" / "handout-kim.md"
+
+
+def test_a_handout_reads_as_reviewed_in_tests_fixtures():
+    """What a student reads, every line of it: the addresses, the browser's warning right after
+    them, kubectl, their files, and their own images. A change here is a change students see:
+    review the fixture with it."""
+    text = render_handout("kim", "https://lab2:8444", "pw-123456", "lab2:5001", "http://lab2:80/", "self-signed")
+    assert text == HANDOUT.read_text(encoding="utf-8")
+    plain = render_handout("kim", "https://lab2:8444", "pw-123456", None, None, "given")
+    assert plain.splitlines()[-1] == "Your files live in `/code/cloud-cicd-src`; they stay when the lab is removed."
+
+
+def test_a_handout_is_never_readable_by_others_not_even_while_written(tmp_path, monkeypatch):
+    import os
+
+    from k8s_lab import handout
+
+    modes = []
+    chmod = os.chmod
+    monkeypatch.setattr(handout.os, "chmod", lambda path, mode: modes.append(stat.S_IMODE(os.stat(path).st_mode)) or chmod(path, mode))
+    umask = os.umask(0o022)  # the usual one: a file made without a mode would be world-readable
+    try:
+        path = write_handout(tmp_path / "class" / "handouts", "kim", "pw-123456 \u00e9\n")  # its folders are made
+    finally:
+        os.umask(umask)
+    assert modes == [0o600] and path.read_bytes() == "pw-123456 \u00e9\n".encode("utf-8")
+
+
 def classroom(*args, cwd=ROOT):
     return subprocess.run([sys.executable, str(ROOT / "classroom.py"), *args], capture_output=True, text=True, cwd=cwd)
 
