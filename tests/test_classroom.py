@@ -113,6 +113,38 @@ def test_parallel_runs_are_bounded_and_a_failure_stops_nobody():
     assert exit_code([o for o in outcomes if o.ok]) == 0
 
 
+class FailedWithLog(Exception):
+    log = "/class/logs/park-up.log"
+
+
+def test_the_display_sees_each_phase_and_each_outcome_keeps_its_reason_log_and_time():
+    progress = Progress()
+    seen = {}
+
+    def job(student, report):
+        seen[student] = [(s, p) for s, p, _ in progress.snapshot()]
+        report("creating cluster")
+        seen[f"{student} reported"] = dict((s, p) for s, p, _ in progress.snapshot())[student]
+        if student == "lee":
+            raise RuntimeError()  # no message: its kind is the reason
+        if student == "park":
+            raise FailedWithLog("kind create failed")
+        return {"ideUrl": "http://h:8444"}
+
+    before = time.monotonic()
+    kim, lee, park = run_all(["kim", "lee", "park"], job, parallel=1, progress=progress)
+    elapsed = time.monotonic() - before
+    assert seen["kim"] == [("kim", "starting"), ("lee", "waiting"), ("park", "waiting")]  # one at a time
+    assert seen["kim reported"] == seen["lee reported"] == "creating cluster"
+    assert [(s, p) for s, p, _ in progress.snapshot()] == [("kim", "done"), ("lee", "failed"), ("park", "failed")]
+    assert (kim.ok, kim.outputs, kim.detail, kim.log) == (True, {"ideUrl": "http://h:8444"}, "", "")
+    assert (lee.ok, lee.detail, lee.log) == (False, "RuntimeError", "")
+    assert (park.ok, park.detail, park.log) == (False, "kind create failed", "/class/logs/park-up.log")
+    assert all(0 <= outcome.seconds <= elapsed for outcome in (kim, lee, park))
+    with pytest.raises(ValueError, match="^parallel must be at least 1$"):
+        run_all(["kim"], job, parallel=0)
+
+
 def test_handout_content_and_permissions(tmp_path):
     text = render_handout("kim", "http://127.0.0.1:8444", "pw-123456", "localhost:5001", "http://127.0.0.1:80/")
     for needle in ("http://127.0.0.1:8444", "`pw-123456`", "kubectl get nodes", "docker push localhost:5001/app:1", "Ingress"):
