@@ -191,6 +191,47 @@ def test_writable_problem_asks_os_access(tmp_path, monkeypatch):
     assert workspace.writable_problem(str(tmp_path / "labs")) is None
 
 
+def test_each_workspace_root_problem_says_what_is_wrong_with_it(tmp_path, monkeypatch):
+    from k8s_lab import workspace
+
+    assert workspace.root_problem("~/labs") == "it starts with ~, which only the machine that reads it can expand"
+    assert workspace.root_problem("labs") == "it is not an absolute path (C:\\..., \\\\server\\share\\... or /...)"
+    assert workspace.writable_problem("C:\\labs") == "it is not a path of this machine's kind"
+    monkeypatch.setattr(workspace.os.path, "exists", lambda path: False)
+    assert workspace.writable_problem(str(tmp_path / "labs")) == "none of its parent folders exists"
+
+
+def test_writable_problem_asks_for_write_and_search_on_the_folder_itself(tmp_path, monkeypatch):
+    from k8s_lab import workspace
+
+    asked = []
+    # Root may write anywhere, so the verdict is os.access's: here it refuses writing.
+    monkeypatch.setattr(workspace.os, "access", lambda path, mode: asked.append(mode) or not mode & os.W_OK)
+    assert workspace.writable_problem(str(tmp_path)) == "it is not writable by this user"
+    assert asked == [os.W_OK | os.X_OK]
+
+
+def test_a_folder_of_another_kind_of_machine_is_named_with_its_kind_and_the_fix(tmp_path, monkeypatch):
+    import ntpath
+    from types import SimpleNamespace
+
+    from k8s_lab import workspace
+
+    windows = workspace.WorkspacePaths("C:\\labs\\kim\\src", "C:\\labs\\kim\\vscode")
+    with pytest.raises(ValueError) as caught:
+        workspace.ensure_folders(windows)
+    assert str(caught.value) == (
+        "workspaceRoot: C:\\labs\\kim\\src is not a path of this machine (it is for Windows); run `up` on the student's machine, "
+        "or pulumi config set workspaceRoot <a folder of this machine>"
+    )
+    made = []
+    monkeypatch.setattr(workspace, "os", SimpleNamespace(path=ntpath, makedirs=lambda path, exist_ok: made.append(path)))
+    with pytest.raises(ValueError, match=r"^workspaceRoot: /home/kim/src is not a path of this machine \(it is for Linux or macOS\)"):
+        workspace.ensure_folders(workspace.WorkspacePaths("/home/kim/src", "/home/kim/vscode"))
+    workspace.ensure_folders(windows)  # on Windows
+    assert made == list(windows.all())
+
+
 def test_missing_parents_are_fine_and_nothing_is_made(tmp_path):
     cfg = parse(str(tmp_path / "not" / "yet" / "there"))
     assert cfg.workspace_root == str(tmp_path / "not" / "yet" / "there")
