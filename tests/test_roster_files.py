@@ -185,3 +185,13 @@ def test_each_access_problem_names_its_fix():
     assert access_problem("", "127.0.0.1", "", "teacher.lan").endswith(
         "; fix: bindAddress 0.0.0.0 and allowRemoteAccess true (roster columns, or --set), or no hostName "
         "(empty its cell; a stack's own: pulumi config rm hostName --stack <student>)")
+
+
+def test_an_empty_roster_and_short_rows_are_named_not_crashed_on():
+    with pytest.raises(RosterError) as caught:
+        parse_roster("")
+    assert caught.value.problems == ["line 1: the header must name the columns student, slot, dockerHost (at least 'student'); found []"]
+    with pytest.raises(RosterError) as caught:
+        parse_roster("slot,student\n3\n")  # the row stops before its student
+    assert caught.value.problems == ["line 2: student '' is not usable: it is empty"]
+    assert [(e.student, e.slot) for e in parse_roster("student,slot\nkim\n")] == [("kim", None)]
