@@ -371,3 +371,17 @@ def test_a_plaintext_tls_key_is_refused_without_showing_it(workspace_root):
     assert problems_of({"workspaceRoot": workspace_root, "ideTlsCert": CERT, "ideTlsKey": KEY}, tls_key_is_secret=False) == [
         Problem("ideTlsKey", "(hidden)", "is stored in plain text", "pulumi config set --secret ideTlsKey < key.pem")
     ]
+
+
+def test_every_problem_is_one_line_naming_the_key_the_value_and_the_fix(workspace_root):
+    with pytest.raises(ConfigError) as caught:
+        parse(workspace_root, labMemory="lots", slot="0999")
+    assert str(caught.value) == (
+        "k8s-lab configuration is invalid; nothing was created:\n"
+        "  - slot = '999': puts the ide port at 108344, past 65535. Fix: pulumi config set slot <n> with a whole number from 0 to 570\n"
+        "  - labMemory = 'lots': is not a memory size. Fix: pulumi config set labMemory 6g (a size such as 6g or 6144m), or 0 for no cap"
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse(workspace_root, slot="-1")
+    assert str(caught.value.problems[0]) == "slot = '-1': is negative. Fix: pulumi config set slot <n> with a whole number from 0 to 570"
+    assert parse(workspace_root, slot="0").slot == 0 and parse(workspace_root, slot="570").slot == 570
