@@ -191,6 +191,47 @@ def test_writable_problem_asks_os_access(tmp_path, monkeypatch):
     assert workspace.writable_problem(str(tmp_path / "labs")) is None
 
 
+def test_each_workspace_root_problem_says_what_is_wrong_with_it(tmp_path, monkeypatch):
+    from k8s_lab import workspace
+
+    assert workspace.root_problem("~/labs") == "it starts with ~, which only the machine that reads it can expand"
+    assert workspace.root_problem("labs") == "it is not an absolute path (C:\\..., \\\\server\\share\\... or /...)"
+    assert workspace.writable_problem("C:\\labs") == "it is not a path of this machine's kind"
+    monkeypatch.setattr(workspace.os.path, "exists", lambda path: False)
+    assert workspace.writable_problem(str(tmp_path / "labs")) == "none of its parent folders exists"
+
+
+def test_writable_problem_asks_for_write_and_search_on_the_folder_itself(tmp_path, monkeypatch):
+    from k8s_lab import workspace
+
+    asked = []
+    # Root may write anywhere, so the verdict is os.access's: here it refuses writing.
+    monkeypatch.setattr(workspace.os, "access", lambda path, mode: asked.append(mode) or not mode & os.W_OK)
+    assert workspace.writable_problem(str(tmp_path)) == "it is not writable by this user"
+    assert asked == [os.W_OK | os.X_OK]
+
+
+def test_a_folder_of_another_kind_of_machine_is_named_with_its_kind_and_the_fix(tmp_path, monkeypatch):
+    import ntpath
+    from types import SimpleNamespace
+
+    from k8s_lab import workspace
+
+    windows = workspace.WorkspacePaths("C:\\labs\\kim\\src", "C:\\labs\\kim\\vscode")
+    with pytest.raises(ValueError) as caught:
+        workspace.ensure_folders(windows)
+    assert str(caught.value) == (
+        "workspaceRoot: C:\\labs\\kim\\src is not a path of this machine (it is for Windows); run `up` on the student's machine, "
+        "or pulumi config set workspaceRoot <a folder of this machine>"
+    )
+    made = []
+    monkeypatch.setattr(workspace, "os", SimpleNamespace(path=ntpath, makedirs=lambda path, exist_ok: made.append(path)))
+    with pytest.raises(ValueError, match=r"^workspaceRoot: /home/kim/src is not a path of this machine \(it is for Linux or macOS\)"):
+        workspace.ensure_folders(workspace.WorkspacePaths("/home/kim/src", "/home/kim/vscode"))
+    workspace.ensure_folders(windows)  # on Windows
+    assert made == list(windows.all())
+
+
 def test_missing_parents_are_fine_and_nothing_is_made(tmp_path):
     cfg = parse(str(tmp_path / "not" / "yet" / "there"))
     assert cfg.workspace_root == str(tmp_path / "not" / "yet" / "there")
@@ -330,3 +371,17 @@ def test_a_plaintext_tls_key_is_refused_without_showing_it(workspace_root):
     assert problems_of({"workspaceRoot": workspace_root, "ideTlsCert": CERT, "ideTlsKey": KEY}, tls_key_is_secret=False) == [
         Problem("ideTlsKey", "(hidden)", "is stored in plain text", "pulumi config set --secret ideTlsKey < key.pem")
     ]
+
+
+def test_every_problem_is_one_line_naming_the_key_the_value_and_the_fix(workspace_root):
+    with pytest.raises(ConfigError) as caught:
+        parse(workspace_root, labMemory="lots", slot="0999")
+    assert str(caught.value) == (
+        "k8s-lab configuration is invalid; nothing was created:\n"
+        "  - slot = '999': puts the ide port at 108344, past 65535. Fix: pulumi config set slot <n> with a whole number from 0 to 570\n"
+        "  - labMemory = 'lots': is not a memory size. Fix: pulumi config set labMemory 6g (a size such as 6g or 6144m), or 0 for no cap"
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse(workspace_root, slot="-1")
+    assert str(caught.value.problems[0]) == "slot = '-1': is negative. Fix: pulumi config set slot <n> with a whole number from 0 to 570"
+    assert parse(workspace_root, slot="0").slot == 0 and parse(workspace_root, slot="570").slot == 570
