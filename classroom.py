@@ -639,5 +639,16 @@ def finish(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
         show(outcomes, args.action)
 
 
+def interruptible() -> None:
+    """Shells start a background job (`classroom.py up ... &`, some cron and CI shells) with
+    SIGINT ignored, and children inherit that: the Watchdog's interrupt, which Pulumi takes as
+    "cancel", would do nothing, and only the kill after GRACE would end a stuck student."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 if __name__ == "__main__":
+    interruptible()
     sys.exit(main())
