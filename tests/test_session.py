@@ -403,7 +403,7 @@ def test_open_tools_pulumi_runs_the_cli_of_the_tools_folder(tmp_path):
     layout.pulumi.chmod(0o755)
     command = session.open_tools_pulumi(layout)
     assert command.command == str(layout.pulumi)
-    with pytest.raises(Exception):
+    with pytest.raises(FileNotFoundError, match="nothing/pulumi/bin/pulumi"):
         session.open_tools_pulumi(tools.ToolsLayout(tmp_path / "nothing", LINUX))
 
 
