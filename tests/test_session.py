@@ -876,3 +876,114 @@ def test_the_docker_clis_endpoint_is_asked_with_a_timeout():
         raise subprocess.TimeoutExpired(argv, 30)
 
     assert session.docker_context_host(hangs) is None
+
+
+def test_a_kind_in_the_tools_folder_with_pulumi_on_path_opens_no_tools_pulumi(tmp_path):
+    layout = tools.ToolsLayout(tmp_path / ".tools", LINUX)
+    where = {"docker": "/usr/bin/docker", "kind": str(layout.kind), "pulumi": "/usr/bin/pulumi"}
+    runner = FakeRunner({(where[name], *tools.VERSION_ARGS[name]): ok(GOOD[name]) for name in where})
+    result, *_ = prepare(tmp_path, which=fake_which(where), runner=runner)
+    assert result == session.PreparedTools(path=tools.path_with_tools(layout, "/usr/bin"), pulumi_command=None)
+
+
+def test_check_fetch_that_fetched_nothing_usable_is_exit_2(tmp_path):
+    which, runner = good_tools(tmp_path, kind=None)
+    fetched = []
+    result, layout, out, err = prepare(tmp_path, "check", which, runner, fetch_now=True, kind_installer=lambda lay, log: fetched.append(lay))
+    assert result == 2 and fetched == [layout] and err == ["- kind: still not found after fetching"]
+    # The tools were asked twice: before fetching and after.
+    assert [argv[0] for argv in runner.argvs] == ["/usr/bin/docker", "/usr/bin/pulumi"] * 2
+
+
+def test_check_with_no_fetch_and_a_tool_missing_is_exit_2_before_anything(tmp_path):
+    which, runner = good_tools(tmp_path, pulumi=None)
+    result, layout, out, err = prepare(tmp_path, "check", which, runner, fetch=False)
+    assert result == 2 and out == [] and err[0].startswith("k8s-lab cannot start yet:\n- pulumi is missing")
+
+
+def test_prepare_tools_reads_path_from_the_given_environment(tmp_path):
+    which, runner = good_tools(tmp_path)
+    result, layout, out, err = prepare(tmp_path, which=which, runner=runner, environ={"PATH": "/opt/bin:/usr/bin"})
+    assert result.path == tools.path_with_tools(layout, "/opt/bin:/usr/bin")
+    assert which.asked[0] == ("docker", tools.path_with_tools(layout, "/opt/bin:/usr/bin"))
+    which, runner = good_tools(tmp_path)
+    result, layout, out, err = prepare(tmp_path, which=which, runner=runner, environ={})
+    assert result.path == tools.path_with_tools(layout, "")
+
+
+# --- repairs and the stored workspace root ----------------------------------------------------------
+
+
+def docker_sees(monkeypatch, presence, image):
+    from k8s_lab import drift
+
+    asked = []
+    monkeypatch.setattr(drift, "probe", lambda names, env=None: asked.append(("probe", names.student, env)) or presence)
+    monkeypatch.setattr(drift, "image_present", lambda ref, env=None: asked.append(("image", ref, env)) or image)
+    return asked
+
+
+def test_repairs_ask_the_labs_docker_host_for_the_students_containers(monkeypatch):
+    from k8s_lab import drift, ide_image, repair
+
+    asked = docker_sees(monkeypatch, drift.Presence(cluster=True, ide=False), True)
+    plan = session.look_for_repairs("kim", {"dockerHost": "ssh://teacher@lab2"}, deployed=True)
+    env = {"DOCKER_HOST": "ssh://teacher@lab2"}
+    assert asked == [("probe", "kim", env), ("image", ide_image.image_name(), env)]
+    assert plan and plan == repair.plan("kim", repair.Findings(cluster_missing=False, ide_missing=True, image_missing=False, prebuilt_image=False))
+    asked.clear()
+    session.look_for_repairs("kim", {}, deployed=True)
+    assert asked[0] == ("probe", "kim", None) and asked[1][2] is None  # this machine's Docker
+
+
+def test_a_missing_prebuilt_image_is_pulled_again(monkeypatch):
+    from k8s_lab import drift, repair
+
+    docker_sees(monkeypatch, drift.Presence(cluster=True, ide=True), False)
+    plan = session.look_for_repairs("kim", {"ideImage": "registry.example.com/ide:1"}, deployed=True)
+    assert plan.replace == [repair.child_urn("kim", repair.PULLED_IMAGE)]
+    docker_sees(monkeypatch, drift.Presence(cluster=True, ide=True), None)  # Docker could not say
+    assert not session.look_for_repairs("kim", {}, deployed=True)
+
+
+def test_nothing_vanished_is_no_repair(monkeypatch):
+    from k8s_lab import drift, repair
+
+    docker_sees(monkeypatch, drift.Presence(cluster=True, ide=True), True)
+    assert session.look_for_repairs("kim", {}, deployed=True) == repair.Repair()
+    docker_sees(monkeypatch, drift.Presence(cluster=False, ide=True), True)
+    assert session.look_for_repairs("kim", {}, deployed=True).replace == [repair.child_urn("kim", repair.CLUSTER_COMMAND)]
+
+
+def test_a_bad_setting_looks_for_no_repairs(monkeypatch):
+    from k8s_lab import repair
+
+    asked = docker_sees(monkeypatch, None, None)
+    assert session.look_for_repairs("kim", {"dockerHost": "ftp://nowhere"}, deployed=True) == repair.Repair() and asked == []
+
+
+def test_an_empty_docker_host_still_stores_the_workspace_root(tmp_path, capsys):
+    stack = FakeStack(settings={"dockerHost": ""})
+    assert session.store_workspace_root(stack, None, home=tmp_path) is None
+    assert stack.config["k8s-lab:workspaceRoot"] == session_config_value(str(tmp_path / "k8s-lab"))
+    assert capsys.readouterr().out == f"workspaceRoot: {tmp_path / 'k8s-lab'} (stored in stack kim's config)\n"
+
+
+def test_an_explicit_workspace_root_is_stored_for_another_docker_host_too(tmp_path):
+    stack = FakeStack(settings={"dockerHost": "ssh://teacher@lab2"})
+    assert session.store_workspace_root(stack, str(tmp_path / "labs"), home=tmp_path) is None
+    assert stack.config["k8s-lab:workspaceRoot"].value == str(tmp_path / "labs")
+
+
+def test_an_unwritable_workspace_root_names_the_value_and_the_fix(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    problem = session.store_workspace_root(FakeStack(), str(blocker / "labs"), home=tmp_path)
+    assert problem.startswith(f"workspaceRoot = {str(blocker / 'labs')!r} cannot hold your files: ")
+    assert problem.endswith(". Fix: lab.py up --workspace-root <folder you can write>")
+
+
+def session_config_value(value):
+    from fakes import FakeConfigValue
+
+    return FakeConfigValue(value, False)
