@@ -147,4 +147,5 @@ def test_last_lines_prefer_stderr_and_skip_blank_lines():
     error = RunError(Result(("x",), 1, "o1\no2\n", "  \n"))
     assert error.last_lines() == ["o1", "o2"] and error.last_lines(1) == ["o2"]
     assert RunError(Result(("x",), 1, "o", "e1\n\ne2")).last_lines() == ["e1", "e2"]
+    assert RunError(Result(("x",), 2)).args == ("`x` exited with 2",)  # what repr() and pickling see
     assert RunError(Result(("x",), 2), "gave up").reason == "gave up" and str(RunError(Result(("x",), 2), "gave up")) == "`x` gave up"

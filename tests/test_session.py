@@ -447,7 +447,8 @@ def test_a_new_passphrase_is_random_owner_only_and_announced(tmp_path):
     )
     other = tmp_path / "other" / "passphrase"
     session.passphrase_env({}, other)
-    assert len(file.read_text()) >= 40 and file.read_text() != other.read_text()
+    # 32 random bytes, URL-safe base64 without padding.
+    assert len(file.read_text()) == 43 and file.read_text() != other.read_text()
 
 
 def test_the_workspace_env_keeps_the_users_backend_and_passphrase():
@@ -455,6 +456,16 @@ def test_the_workspace_env_keeps_the_users_backend_and_passphrase():
     assert env == {"PULUMI_BACKEND_URL": "s3://bucket"} and notice is None
     env, notice = session.workspace_env({"PULUMI_CONFIG_PASSPHRASE_FILE": "/secure/p"}, make=False)
     assert env == {"PULUMI_BACKEND_URL": session.backend_url()} and notice is None and session.STATE_DIR.is_dir()
+
+
+def test_the_state_folder_is_made_only_for_the_labs_own_backend(tmp_path, monkeypatch):
+    state = tmp_path / "state"
+    monkeypatch.setattr(session, "STATE_DIR", state)
+    session.workspace_env({"PULUMI_BACKEND_URL": "s3://bucket", "PULUMI_CONFIG_PASSPHRASE": "x"})
+    assert not state.exists()
+    for _ in range(2):  # and again when it is there
+        env, _notice = session.workspace_env({"PULUMI_CONFIG_PASSPHRASE": "x"})
+        assert state.is_dir() and env == {"PULUMI_BACKEND_URL": session.backend_url()}
 
 
 def test_the_workspace_env_adds_the_labs_passphrase(tmp_path, monkeypatch):
@@ -642,14 +653,17 @@ def test_file_settings_are_the_projects_as_pulumi_config_json_shows_them(tmp_pat
         tmp_path,
         "kim",
         {
+            "k8s-lab:idePassword": {"secure": "v1:abc"},
             "k8s-lab:slot": 3,
+            "k8s-lab:registry": "insecure-mirror",
+            "k8s-lab:ns:inner": "x",
             "k8s-lab:mirror": True,
             "k8s-lab:gpu": False,
             "k8s-lab:extraPorts": [8080, 9090],
             "k8s-lab:ideEnv": {"A": "1"},
             "k8s-lab:note": None,
             "k8s-lab:student": "kim",
-            "k8s-lab:idePassword": {"secure": "v1:abc"},
+            "k8s-lab:ideToken": {"secure": "v1:def"},
             "other:slot": 9,
             "k8s-lab": "no key",
         },
@@ -662,6 +676,8 @@ def test_file_settings_are_the_projects_as_pulumi_config_json_shows_them(tmp_pat
         "ideEnv": '{"A": "1"}',
         "note": "",
         "student": "kim",
+        "registry": "insecure-mirror",
+        "ns:inner": "x",
     }
 
 
@@ -763,9 +779,15 @@ def test_a_failed_operations_log_is_owner_only_with_secrets_redacted(tmp_path):
     assert len(path.stem) == len("kim-up-") + len("20260101-120000")
     assert path.read_text(encoding="utf-8") == "set password [secret]\nand token [secret] and [secret] again\n"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # A log of the same second is replaced, never appended to or left with the old tail.
+    import datetime
+
+    now = datetime.datetime.now()
+    for ahead in range(3):
+        stamp = (now + datetime.timedelta(seconds=ahead)).strftime("%Y%m%d-%H%M%S")
+        (folder / f"kim-up-{stamp}.log").write_text("an older and much longer log", encoding="utf-8")
     again = session.write_log("kim", "up", "short", log_dir=folder)
-    if again == path:  # the same second: the file is replaced, not appended to
-        assert path.read_text(encoding="utf-8") == "short"
+    assert again.read_text(encoding="utf-8") == "short"
     assert session.write_log("lee", "destroy", "ünïcode", log_dir=folder).read_text(encoding="utf-8") == "ünïcode"
 
 
