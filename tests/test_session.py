@@ -109,7 +109,9 @@ def test_the_telling_line_of_a_failed_docker_info_is_picked():
     assert session.daemon_error_line(old_cli) == "Cannot connect to the Docker daemon at unix:///var/run/docker.sock"
     # Several telling lines: the first; none: the last plain line; only template noise: the last line.
     assert session.daemon_error_line("error during connect: a\nPermission denied: b\n") == "error during connect: a"
-    assert session.daemon_error_line("  first  \n\n  second  \n") == "second"
+    assert session.daemon_error_line("  first  \n\n  second  \n  third\n") == "third"
+    assert session.daemon_error_line("ERROR DURING CONNECT: pipe\nsomething else\n") == "ERROR DURING CONNECT: pipe"
+    assert session.daemon_error_line("it failed\nTemplate: info:1:2: executing\n") == "it failed"
     assert session.daemon_error_line("template: x\nerrors pretty printing info\n") == "errors pretty printing info"
     assert session.daemon_error_line("Template: x\nother\n") == "other"
     assert session.daemon_error_line("") is None and session.daemon_error_line(" \n \n") is None
@@ -766,7 +768,8 @@ def test_stack_settings_drop_the_project_prefix():
     stack = FakeStack(settings={"slot": "3", "student": "kim"})
     stack.config["other:key"] = stack.config["k8s-lab:slot"]
     stack.config["plain"] = stack.config["k8s-lab:student"]
-    assert session.stack_settings(stack) == {"slot": "3", "student": "kim", "key": "3", "plain": "kim"}
+    stack.config["k8s-lab:ns:inner"] = stack.config["k8s-lab:slot"]
+    assert session.stack_settings(stack) == {"slot": "3", "student": "kim", "key": "3", "plain": "kim", "ns:inner": "3"}
 
 
 # --- logs of failed operations ------------------------------------------------------------------------
