@@ -76,3 +76,10 @@ def test_the_generator_refuses_anything_else_with_its_usage(capsys, monkeypatch)
         assert out == "" and err == "usage: python -m k8s_lab.config --readme | --pulumi-yaml\n"
     monkeypatch.setattr(config.sys, "argv", ["config.py", "--readme"])
     assert config.main() == 0 and capsys.readouterr().out == config.readme_table()
+
+
+def test_the_generated_pulumi_yaml_keeps_non_ascii_text_readable(capsys, monkeypatch):
+    """A description in another language is written as itself, not as \\u escapes."""
+    monkeypatch.setattr(config, "pulumi_yaml_config", lambda: {"probe": {"type": "string", "description": "학생 이름 (é)"}})
+    assert config.main(["--pulumi-yaml"]) == 0
+    assert capsys.readouterr().out == "config:\n  probe:\n    type: string\n    description: 학생 이름 (é)\n"
