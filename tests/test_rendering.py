@@ -122,3 +122,19 @@ def test_a_handout_for_a_self_signed_ide_says_what_the_browser_shows(tmp_path):
     text = (tmp_path / "kim.md").read_text(encoding="utf-8")
     assert "self-signed" in text and "Your connection is not private" in text and "Accept the Risk and Continue" in text
     assert text.index("https://lab2:8444") < text.index("## The browser's warning") < text.index("## Kubernetes from the IDE")
+
+
+def test_secret_student_variables_keep_the_labs_own_timezone_and_settings():
+    """With ideEnv secret, the student's variables become files: the lab's own entries stay as they are."""
+    env = ide_container.environment("Asia/Seoul", (("GIT_TOKEN", "s3cret"),), extra_secret=True)
+    assert env[:5] == ide_container.environment("Asia/Seoul", ())
+    assert env[0] == "TZ=Asia/Seoul" and env[-1] == "FILE__GIT_TOKEN=/run/secrets/ide-env-GIT_TOKEN"
+    assert not any("s3cret" in entry for entry in env)
+
+
+def test_plain_http_is_the_default_for_the_health_check_and_the_ingress_url():
+    from k8s_lab.ingress import ingress_url
+
+    assert ide_container.healthcheck() == ide_container.HEALTHCHECK
+    assert ingress_url("127.0.0.1", 8080) == "http://127.0.0.1:8080/"
+    assert ingress_url("192.168.1.20", 80, host_name="lab.example.edu") == "http://lab.example.edu:80/"
