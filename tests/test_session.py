@@ -1012,3 +1012,62 @@ def session_config_value(value):
     from fakes import FakeConfigValue
 
     return FakeConfigValue(value, False)
+
+
+# --- what the first mutation run of this file left ----------------------------------------------------
+
+
+def test_a_connection_error_is_the_telling_line_even_before_other_output():
+    said = "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is it running?\nClient: Docker Engine\n"
+    assert session.daemon_error_line(said) == "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is it running?"
+    noise = "it failed\nerrors pretty printing info: template parsing error\n"
+    assert session.daemon_error_line(noise) == "it failed"
+
+
+def test_a_long_login_name_is_cut_after_its_leading_dashes_go():
+    longest = session.MAX_STUDENT_LENGTH
+    assert session.default_stack_name("-" + "a" * longest) == "a" * longest
+
+
+def test_up_and_reading_verbs_pass_the_platform_on_to_the_workspace(monkeypatch):
+    from pulumi import automation as auto
+
+    monkeypatch.setattr(session, "docker_context_host", lambda: "npipe:////./pipe/desktop")
+    prepared = session.PreparedTools(path="C:/tools")
+    made = []
+    session.select_stack("kim", prepared, QUIET, WINDOWS, create=lambda **kwargs: made.append(kwargs))
+    assert made[0]["opts"].env_vars["DOCKER_HOST"] == "npipe:////./pipe/desktop"
+    opened = []
+    monkeypatch.setattr(auto, "LocalWorkspace", lambda **kwargs: opened.append(kwargs))
+    session.open_workspace(prepared, QUIET, WINDOWS)
+    assert opened[0]["env_vars"]["DOCKER_HOST"] == "npipe:////./pipe/desktop"
+
+
+def test_an_unknown_lab_is_named_in_the_error(tmp_path, monkeypatch):
+    write_settings(tmp_path, "kim", {})
+    with pytest.raises(session.NoSuchLab) as raised:
+        session.settings_of("kimm", "lab.py up --stack kimm", tmp_path)
+    assert raised.value.name == "kimm" and str(raised.value).startswith("there is no lab named 'kimm' on this machine (the labs here: kim)")
+    with pytest.raises(session.NoSuchLab) as raised:
+        session.existing_stack("lee", FakeWorkspace({"kim": FakeStack("kim")}), "lab.py up --stack lee")
+    assert raised.value.name == "lee" and str(raised.value).startswith("there is no lab named 'lee' on this machine")
+
+
+def test_a_settings_only_stack_without_path_uses_only_the_tools_folder(tmp_path, monkeypatch):
+    from pulumi import automation as auto
+
+    environ = {session.TOOLS_DIR_ENV: str(tmp_path / "tools"), **QUIET}
+    layout = session.tools_layout(environ)
+    layout.pulumi_bin_dir.mkdir(parents=True)
+    layout.pulumi.write_text("#!/bin/sh\n")
+    layout.pulumi.chmod(0o755)
+    opened = []
+    monkeypatch.setattr(session, "open_tools_pulumi", lambda lay: "cli")
+    monkeypatch.setattr(session, "open_workspace", lambda prepared, environ: opened.append(prepared) or "ws")
+    monkeypatch.setattr(auto.Stack, "select", classmethod(lambda cls, name, workspace: SimpleNamespace(history=lambda page_size: ["h"])))
+    assert session.SettingsOnlyStack("kim", environ).history() == ["h"]
+    assert opened == [session.PreparedTools(path=tools.path_with_tools(layout, ""), pulumi_command="cli")]
+
+
+def test_without_error_lines_the_summary_is_the_last_line_only():
+    assert session.failure_summary("code: 1\nstdout: Previewing update (kim):\nresources: 3 unchanged\n") == ["resources: 3 unchanged"]
