@@ -1071,3 +1071,9 @@ def test_a_settings_only_stack_without_path_uses_only_the_tools_folder(tmp_path,
 
 def test_without_error_lines_the_summary_is_the_last_line_only():
     assert session.failure_summary("code: 1\nstdout: Previewing update (kim):\nresources: 3 unchanged\n") == ["resources: 3 unchanged"]
+
+
+def test_a_kubeconfig_in_a_folder_that_is_not_there_yet_is_made_with_its_folders(tmp_path):
+    target = tmp_path / "home" / "me" / ".kube" / "config"
+    session.merge_kubeconfig(yaml.safe_dump(kubeconfig("kind-kim", "https://127.0.0.1:1")), "lab-kim", {"KUBECONFIG": str(target)})
+    assert yaml.safe_load(target.read_text())["current-context"] == "lab-kim" and stat.S_IMODE(target.stat().st_mode) == 0o600
