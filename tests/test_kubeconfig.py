@@ -58,3 +58,67 @@ def test_merge_adds_the_lab_under_its_own_name_keeps_the_rest_and_replaces_an_ea
     assert twice["contexts"][1]["context"] == {"cluster": "k8s-lab-kim", "user": "k8s-lab-kim"}
     assert twice["current-context"] == "k8s-lab-kim" and twice["users"][0]["name"] == "work"
     assert _yaml.safe_load(merge_into("", lab, "k8s-lab-kim"))["kind"] == "Config"
+
+
+LAB = """\
+clusters:
+- name: kind-kim
+  cluster: {server: 'https://127.0.0.1:6550'}
+users:
+- name: kind-kim
+  user: {token: t}
+contexts:
+- name: kind-kim
+  context: {cluster: kind-kim, user: kind-kim, namespace: web}
+"""
+
+
+def test_a_merge_into_no_kubeconfig_writes_a_whole_one_in_kubectls_order_and_block_style():
+    from k8s_lab.kubeconfig import merge_into
+
+    assert merge_into("\n", LAB, "k8s-lab-kim") == """\
+apiVersion: v1
+kind: Config
+preferences: {}
+clusters:
+- name: k8s-lab-kim
+  cluster:
+    server: https://127.0.0.1:6550
+users:
+- name: k8s-lab-kim
+  user:
+    token: t
+contexts:
+- name: k8s-lab-kim
+  context:
+    cluster: k8s-lab-kim
+    user: k8s-lab-kim
+    namespace: web
+current-context: k8s-lab-kim
+"""
+
+
+def test_a_lab_entry_without_details_is_merged_with_empty_ones():
+    from k8s_lab.kubeconfig import merge_into
+
+    bare = "clusters: [{name: kind-kim}]\nusers: [{name: kind-kim}]\ncontexts: [{name: kind-kim}]\n"
+    merged = yaml.safe_load(merge_into("", bare, "lab"))
+    assert merged["clusters"] == [{"name": "lab", "cluster": {}}] and merged["users"] == [{"name": "lab", "user": {}}]
+    assert merged["contexts"] == [{"name": "lab", "context": {"cluster": "lab", "user": "lab"}}]
+
+
+@pytest.mark.parametrize("lab", ["just text", "clusters: {a: 1}\nusers: {a: 1}\ncontexts: {a: 1}\n", LAB.replace("users:\n- name: kind-kim\n  user: {token: t}\n", "users: []\n")])
+def test_a_lab_kubeconfig_without_a_cluster_user_or_context_is_refused(lab):
+    from k8s_lab.kubeconfig import merge_into
+
+    with pytest.raises(KubeconfigError) as refused:
+        merge_into("", lab, "lab")
+    assert str(refused.value) == "the lab's kubeconfig has no cluster, user or context"
+
+
+def test_a_kubeconfig_that_is_not_a_mapping_is_left_as_it_is_with_the_fix():
+    from k8s_lab.kubeconfig import merge_into
+
+    with pytest.raises(KubeconfigError) as refused:
+        merge_into("- a\n- list\n", LAB, "lab")
+    assert str(refused.value) == "your kubeconfig is not a YAML mapping; fix or move it, then merge again"
