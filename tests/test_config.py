@@ -330,3 +330,57 @@ def test_a_plaintext_tls_key_is_refused_without_showing_it(workspace_root):
     assert problems_of({"workspaceRoot": workspace_root, "ideTlsCert": CERT, "ideTlsKey": KEY}, tls_key_is_secret=False) == [
         Problem("ideTlsKey", "(hidden)", "is stored in plain text", "pulumi config set --secret ideTlsKey < key.pem")
     ]
+
+
+# --- the parsers themselves, built afresh (SETTINGS builds its own once, at import) --------
+
+
+def refusal(parse, text):
+    with pytest.raises(lab_config.Invalid) as caught:
+        parse(text)
+    return caught.value
+
+
+def test_whole_number_takes_its_bounds_and_names_a_value_outside():
+    one_to_three = lab_config.whole_number(1, 3)
+    assert [one_to_three(text) for text in ("1", "3", "02")] == [1, 3, 2]
+    for text, shown in (("0", "'0'"), ("4", "'4'"), (" 4 ", "'4'")):
+        problem = refusal(one_to_three, text)
+        assert (problem.reason, problem.fix, problem.shown) == ("is outside 1..3", None, shown)
+    assert refusal(one_to_three, "two").reason == "is not a whole number"
+    assert refusal(lab_config.whole_number(0, 5, lambda value: f"is {value}, too many"), "9").reason == "is 9, too many"
+
+
+def test_slot_outside_says_negative_only_below_zero():
+    assert lab_config._slot_outside(-1) == "is negative"
+    assert lab_config._slot_outside(0) != "is negative"
+    assert "past" in lab_config._slot_outside(10_000)
+
+
+def test_limit_passes_on_reason_fix_and_hides_what_limits_hides():
+    mirror = lab_config._limit(lab_config.limits.parse_mirror)
+    assert mirror("") is None
+    bad = refusal(mirror, "lots")
+    assert (bad.reason, bad.shown) == ("is not an http:// or https:// URL with a host", None)
+    assert bad.fix.startswith("pulumi config set registryMirror http://<teacher-host>:5010")
+    secret = refusal(mirror, "https://u:p@h")
+    assert (secret.reason, secret.shown) == ("carries credentials, which would be stored and shown in plain text", "(hidden: it holds credentials)")
+    assert secret.fix == bad.fix
+    assert lab_config._limit(lab_config.limits.parse_memory)("1g") == 1024
+
+
+def test_switch_is_a_boolean_setting_with_its_own_fix():
+    made = lab_config.switch("fancy", "fancy_field", True, "Turns fancy on.")
+    assert made == lab_config.Setting(
+        "fancy", "fancy_field", "boolean", True, "Turns fancy on.", "pulumi config set fancy true (or false)", lab_config.boolean
+    )
+
+
+def test_config_error_lists_each_problem_on_its_own_line():
+    problems = [lab_config.Problem("slot", "'x'", "is not a whole number", "f1"), lab_config.Problem("workers", "'9'", "is outside 0..5", "f2")]
+    assert str(ConfigError(problems)) == (
+        "k8s-lab configuration is invalid; nothing was created:\n"
+        "  - slot = 'x': is not a whole number. Fix: f1\n"
+        "  - workers = '9': is outside 0..5. Fix: f2"
+    )
+    assert str(lab_config.Invalid("is odd")) == "is odd"
