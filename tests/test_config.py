@@ -384,3 +384,54 @@ def test_config_error_lists_each_problem_on_its_own_line():
         "  - workers = '9': is outside 0..5. Fix: f2"
     )
     assert str(lab_config.Invalid("is odd")) == "is odd"
+
+
+def test_host_name_takes_ip_addresses_and_names_what_is_neither():
+    assert lab_config.host_name("192.168.1.20") == "192.168.1.20"
+    assert lab_config.host_name("::1") == "::1"
+    assert refusal(lab_config.host_name, "bad host!").reason == "is not a host name or IP address"
+
+
+def test_namespace_reserved_and_time_zone_refusals_read_exactly():
+    reserved = refusal(lab_config.namespace, "kube-system")
+    assert reserved.reason.startswith("belongs to Kubernetes or the lab: it is reserved: ")
+    assert reserved.fix == "pick the student's own, e.g. pulumi config rm namespace"
+    assert refusal(lab_config.time_zone, "Mars/Olympus").reason == "is not an IANA time zone name"
+    assert refusal(lab_config.image_reference, "UPPER CASE").reason == "is not an image reference"
+    assert refusal(lab_config.pinned_image, "kindest/node:v1.31.0").reason == "is not a kind node image pinned by tag and digest"
+
+
+def test_pem_blocks_refuse_anything_beside_the_blocks():
+    assert lab_config._pem_blocks(CERT) == ["CERTIFICATE"]
+    assert lab_config._pem_blocks(CERT + "trailing words\n") is None
+    assert lab_config._pem_blocks("") is None
+
+
+def test_pem_certificate_shows_the_first_40_characters_of_what_it_refuses():
+    long_line = "x" * 60
+    assert refusal(lab_config.pem_certificate, long_line + "\nmore").shown == repr("x" * 40)
+    assert refusal(lab_config.pem_certificate, "  \n ").shown == "''"
+    refused = refusal(lab_config.pem_certificate, KEY)
+    assert refused.reason == "is not a PEM certificate (-----BEGIN CERTIFICATE-----, the server's first, then its chain)"
+    unreadable = refusal(lab_config.pem_certificate, "-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n")
+    assert unreadable.reason.startswith("cannot be read as an X.509 certificate (no start line")
+    assert unreadable.shown == "'-----BEGIN CERTIFICATE-----'"
+
+
+def test_pem_private_key_refusals_read_exactly():
+    encrypted = refusal(lab_config.pem_private_key, ENCRYPTED_KEY)
+    assert encrypted.reason == "is encrypted; code-server cannot ask for its passphrase"
+    assert encrypted.fix == (
+        "decrypt it (openssl pkey -in key.pem -out plain-key.pem), then pulumi config set --secret ideTlsKey < plain-key.pem"
+    )
+    assert refusal(lab_config.pem_private_key, CERT).reason == "is not one PEM private key (-----BEGIN PRIVATE KEY-----)"
+
+
+def test_certificate_pair_check_names_openssls_reason_and_leaves_no_file_behind(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    other_key = tls_pairs.pair("other")[1]
+    assert lab_config.certificate_pair_problem(CERT, KEY) is None
+    assert lab_config.certificate_pair_problem(CERT, other_key) == "is not the private key of ideTlsCert (KEY_VALUES_MISMATCH)"
+    unreadable = lab_config.certificate_pair_problem(CERT, "-----BEGIN PRIVATE KEY-----\nQUJD\n-----END PRIVATE KEY-----\n")
+    assert unreadable is not None and unreadable.startswith("cannot be read as a private key ([SSL] PEM lib")
+    assert list(tmp_path.iterdir()) == []  # the key, a secret, was never written where the user runs
