@@ -435,3 +435,16 @@ def test_certificate_pair_check_names_openssls_reason_and_leaves_no_file_behind(
     unreadable = lab_config.certificate_pair_problem(CERT, "-----BEGIN PRIVATE KEY-----\nQUJD\n-----END PRIVATE KEY-----\n")
     assert unreadable is not None and unreadable.startswith("cannot be read as a private key ([SSL] PEM lib")
     assert list(tmp_path.iterdir()) == []  # the key, a secret, was never written where the user runs
+
+
+@pytest.mark.parametrize("odd_space", ["\u2003", "\u00a0"])
+def test_a_pem_value_with_pasted_unicode_space_is_refused_not_a_traceback(workspace_root, odd_space):
+    lines = CERT.splitlines()
+    cert = "\n".join([lines[0], lines[1][:10] + odd_space + lines[1][10:], *lines[2:]]) + "\n" + odd_space
+    key_lines = KEY.splitlines()
+    key = "\n".join([key_lines[0], odd_space + key_lines[1], *key_lines[2:]]) + "\n"
+    with pytest.raises(ConfigError) as caught:
+        parse(workspace_root, ideTlsCert=cert, ideTlsKey=key, ideHost="lab.example.com")
+    text = str(caught.value)
+    assert "ideTlsCert = '-----BEGIN CERTIFICATE-----': is not a PEM certificate" in text
+    assert "ideTlsKey = (hidden): is not one PEM private key" in text
