@@ -29,11 +29,13 @@ from k8s_lab import capacity, idle, session
 from k8s_lab.handout import render_handout, write_handout
 from k8s_lab.orchestrate import Outcome, Progress, exit_code, run_all
 from k8s_lab.roster import Entry, RosterError, access_problem, allocate_slots, class_defaults, read_roster
+from k8s_lab.runner import ProcessRunner, Runner, RunError
 
 ROOT = Path(__file__).resolve().parent
 TAIL_BYTES = 16384  # of a failed student's log, for the one line the summary shows
 PROTOCOL = ("PHASE ", "RESULT ", "FAILED ")  # the child's lines to us on stdout
 DETAIL_CHARS = 240
+SECRET_OUTPUTS = ("idePassword",)  # the child's RESULT keys never copied into its log as they are
 # A student's run that takes longer is stuck: a first `up` pulls about 2 GB of images and
 # builds the IDE (README, Benchmark: minutes, not hours, on a school's network).
 DEFAULT_TIMEOUT_MINUTES = 90
@@ -118,14 +120,14 @@ class StudentFailed(RuntimeError):
 
 
 def run_child(
-    argv: list[str], log: Path, report, env: dict[str, str] | None = None, timeout: float | None = None
+    argv: list[str], log: Path, report, env: dict[str, str] | None = None, timeout: float | None = None, popen=subprocess.Popen
 ) -> dict[str, str]:
     """Run one student's child with its whole output in `log`. The child's stderr goes to
     the file itself; its stdout is read line by line (PHASE, RESULT, FAILED) and copied to the
     file. Only one pipe is read, and to its end, so no amount of output can block the child
     or us. A child still running after `timeout` seconds is stopped (Watchdog). Not
     k8s_lab/runner.py: it hands back a finished program's whole output, and a student's
-    run is read while it runs, into a file."""
+    run is read while it runs, into a file (tests pass a recording `popen`)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     # Owner-only, as the handouts: a failed run's output is the student's business.
     with os.fdopen(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as header:
@@ -134,19 +136,20 @@ def run_child(
     result: dict[str, str] = {}
     failure = ""
     with open(log, "a", encoding="utf-8") as sink:  # O_APPEND: the child's writes and ours never overlap
-        process = subprocess.Popen(
+        process = popen(
             argv, stdout=subprocess.PIPE, stderr=sink, stdin=subprocess.DEVNULL, text=True,
             encoding="utf-8", errors="replace", cwd=ROOT, env=env, start_new_session=os.name != "nt",
         )
         assert process.stdout is not None
         with Watchdog(process, timeout) as watchdog:
             for line in process.stdout:
+                if line.startswith("RESULT "):
+                    result = json.loads(line[7:])
+                    line = f"RESULT {json.dumps(redacted(result))}\n"  # the handouts hold the password, not the log
                 sink.write(line)
                 sink.flush()
                 if line.startswith("PHASE "):
                     report(line[6:].strip())
-                elif line.startswith("RESULT "):
-                    result = json.loads(line[7:])
                 elif line.startswith("FAILED "):
                     failure = line[7:].strip()
             code = process.wait()
@@ -155,6 +158,10 @@ def run_child(
     if code != 0:
         raise StudentFailed(failure or last_line(log) or f"exited with {code}", log)
     return result
+
+
+def redacted(outputs: dict[str, str]) -> dict[str, str]:
+    return {key: "[secret]" if key in SECRET_OUTPUTS else value for key, value in outputs.items()}
 
 
 class Watchdog:
@@ -188,11 +195,13 @@ class Watchdog:
         if os.name == "nt":
             self.process.kill()
             return
-        self.signal(signal.SIGINT)
+        # The kill is scheduled (and kept for __exit__ to cancel) before the interrupt, which
+        # may end the child at once: a kill left running could reach a reused process group.
         later = threading.Timer(self.GRACE, self.signal, (signal.SIGKILL,))
         later.daemon = True
         self.timers.append(later)
         later.start()
+        self.signal(signal.SIGINT)
 
     def signal(self, number: int) -> None:
         try:
@@ -203,12 +212,14 @@ class Watchdog:
 
 def last_line(log: Path) -> str:
     """The last line the child said on stderr, however large the log, cut to one screen
-    line. The protocol lines copied from stdout are left out: they may land after stderr's
+    line; "" when it said nothing. The protocol lines copied from stdout are left out: they may land after stderr's
     last words (two streams, copied as each arrives)."""
+    start = max(0, log.stat().st_size - TAIL_BYTES)
     with open(log, "rb") as handle:
-        handle.seek(max(0, log.stat().st_size - TAIL_BYTES))
-        tail = handle.read().decode("utf-8", errors="replace")
-    lines = [line.strip() for line in tail.splitlines() if line.strip() and not line.startswith(PROTOCOL)]
+        handle.seek(start)
+        tail = handle.read().decode("utf-8", errors="replace").splitlines()
+    said = tail[1:] if start == 0 else tail  # not our own first line, the command (run_child)
+    lines = [line.strip() for line in said if line.strip() and not line.startswith(PROTOCOL)]
     text = lines[-1] if lines else ""
     return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 1] + "…"
 
@@ -220,11 +231,12 @@ def child_job(
     backend: str | None,
     workspace_root: str | None = None,
     *,
-    logs: Path = ROOT / "logs",
+    logs: Path,
     settings: dict[str, dict[str, str]] | None = None,
     env: dict[str, str] | None = None,
     timeout: float | None = None,
     idle_for: int | None = None,
+    popen=subprocess.Popen,
 ):
     """A job that runs one student in a child process (the Automation API's programs share
     global state, so students never share one)."""
@@ -233,7 +245,7 @@ def child_job(
         argv = child_argv(
             action, student, slots[student], hosts.get(student, ""), backend, workspace_root, idle_for, (settings or {}).get(student)
         )
-        return run_child(argv, logs / f"{student}-{action}.log", report, env, timeout)
+        return run_child(argv, logs / f"{student}-{action}.log", report, env, timeout, popen)
 
     return job
 
@@ -321,13 +333,13 @@ def mirror_problems(entries: list[Entry], slots: dict[str, int], settings: dict[
     return [problem for url in sorted(urls) if local(url) for problem in mirror.slot_clashes(url, local_slots)]
 
 
-def read_host(docker_host: str) -> capacity.Host:
+def read_host(docker_host: str, runner: Runner | None = None) -> capacity.Host:
     """Docker's memory on `docker_host` ("" for this machine's); on this machine also its
     inotify and PID limits (k8s_lab/doctor.py's readers)."""
     from k8s_lab import doctor
 
     env = dict(os.environ, DOCKER_HOST=docker_host) if docker_host else None
-    info = doctor.read_docker_info(env=env)
+    info = doctor.read_docker_info(runner or ProcessRunner(), env=env)
     memory = info["MemTotal"] / 1048576 if info.get("MemTotal") else None
     desktop = "docker desktop" in str(info.get("OperatingSystem", "")).lower()
     if docker_host:
@@ -398,8 +410,10 @@ def show(outcomes: list[Outcome], action: str) -> None:
         print(f"{outcome.student}: {outcome.detail}" + (f"\n  whole output: {outcome.log}" if outcome.log else ""))
 
 
-def run_with_progress(students: list[str], job, parallel: int) -> list[Outcome]:
-    """The class's runs, with a live table of each student's phase and elapsed time."""
+def run_with_progress(students: list[str], job, parallel: int, console=None) -> list[Outcome]:
+    """The class's runs, with a live table of each student's phase and elapsed time, on
+    `console` (tests pass one; by default stderr: stdout is the summary's, and `status
+    --json`'s, which tools read)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from rich.console import Console
@@ -417,8 +431,7 @@ def run_with_progress(students: list[str], job, parallel: int) -> list[Outcome]:
             table.add_row(student, phase, f"{elapsed:.0f}s")
         return table
 
-    # On stderr: stdout is the summary's (and `status --json`'s, which tools read).
-    with ThreadPoolExecutor(max_workers=1) as pool, Live(render(), refresh_per_second=2, console=Console(stderr=True)) as live:
+    with ThreadPoolExecutor(max_workers=1) as pool, Live(render(), refresh_per_second=2, console=console or Console(stderr=True)) as live:
         future = pool.submit(run_all, students, job, parallel, progress)
         while not future.done():
             live.update(render())
@@ -469,16 +482,15 @@ def add_mirror_parser(sub) -> None:
     each.add_argument("--image", default=None, help="registry image (default: the pinned registry:2)")
 
 
-def run_mirror(args: argparse.Namespace) -> int:
+def run_mirror(args: argparse.Namespace, runner: Runner | None = None) -> int:
     from k8s_lab import host_ports, mirror, registry
-    from k8s_lab.runner import ProcessRunner, RunError
 
     problems = mirror.port_problems(args.port)
     if problems:
         print("\n".join(f"classroom: {problem}" for problem in problems), file=sys.stderr)
         return 2
 
-    docker = mirror.docker_cli(ProcessRunner())
+    docker = mirror.docker_cli(runner or ProcessRunner())
     try:
         for line in mirror.ensure_caches(docker, args.port, args.image or registry.IMAGE, args.bind, can_bind=host_ports.can_bind_tcp):
             print(line)
@@ -536,7 +548,9 @@ def fail(message: str, code: int = 2) -> int:
     return code
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, runner: Runner | None = None, popen=subprocess.Popen) -> int:
+    """The command line; `runner` runs docker (the mirror, the capacity check), `popen` the
+    students' children (tests pass recording fakes of both)."""
     parser = build_parser()
     words = sys.argv[1:] if argv is None else argv
     if not words:  # like lab.py: a bare command prints its help, not an argparse error
@@ -544,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args = parser.parse_args(words)
     if args.action == "mirror":
-        return run_mirror(args)
+        return run_mirror(args, runner)
     if args.parallel < 1:
         parser.error("--parallel must be at least 1")
     try:
@@ -561,10 +575,10 @@ def main(argv: list[str] | None = None) -> int:
         refused = confirm_destroy([e.student for e in entries], args.yes)
         if refused:
             return fail(refused)
-    return run_class(args, entries)
+    return run_class(args, entries, runner, popen)
 
 
-def run_class(args: argparse.Namespace, entries: list[Entry]) -> int:
+def run_class(args: argparse.Namespace, entries: list[Entry], runner: Runner | None = None, popen=subprocess.Popen) -> int:
     environ = dict(os.environ)
     prepared = session.prepare_tools(args.action, fetch=not args.no_fetch, environ=environ, layout=session.tools_layout(environ))
     if isinstance(prepared, int):
@@ -580,7 +594,7 @@ def run_class(args: argparse.Namespace, entries: list[Entry]) -> int:
     if args.action in ("up", "preview"):
         for student, name in default_host_names(entries, settings).items():
             given[student]["hostName"] = settings[student]["hostName"] = name
-    problems = checks_before_start(args, entries, slots, settings)
+    problems = checks_before_start(args, entries, slots, settings, runner)
     if problems:
         return fail("nothing was started:\n" + "\n".join(f"  - {p}" for p in problems))
     env, notices = class_env(environ, args.backend, prepared, make=session.NEEDS[args.action].stack == "create")
@@ -589,14 +603,16 @@ def run_class(args: argparse.Namespace, entries: list[Entry]) -> int:
     job = child_job(
         args.action, slots, {e.student: e.docker_host for e in entries}, args.backend, args.workspace_root,
         logs=args.logs.resolve(), settings=given, env=env,
-        timeout=args.student_timeout * 60 if args.student_timeout > 0 else None, idle_for=getattr(args, "idle_for", None),
+        timeout=args.student_timeout * 60 if args.student_timeout > 0 else None, idle_for=getattr(args, "idle_for", None), popen=popen,
     )
     outcomes = run_with_progress(students, job, args.parallel)
     finish(args, outcomes)
     return exit_code(outcomes)
 
 
-def checks_before_start(args: argparse.Namespace, entries: list[Entry], slots: dict[str, int], settings: dict[str, dict[str, str]]) -> list[str]:
+def checks_before_start(
+    args: argparse.Namespace, entries: list[Entry], slots: dict[str, int], settings: dict[str, dict[str, str]], runner: Runner | None = None
+) -> list[str]:
     """Remote-access rules for every verb that configures; ports and capacity for the verbs
     that start labs. Capacity problems are warnings under --over-capacity."""
     problems = access_problems(entries, settings) if args.action in ("up", "preview") else []
@@ -604,7 +620,7 @@ def checks_before_start(args: argparse.Namespace, entries: list[Entry], slots: d
         problems += port_problems(entries, slots, settings, session.ide_container_exists)
         problems += mirror_problems(entries, slots, settings)
     if args.action in ("up", "start"):
-        over = capacity_problems(entries, settings)
+        over = capacity_problems(entries, settings, lambda host: read_host(host, runner))
         if args.over_capacity:
             for warning in over:
                 print(f"classroom: warning (--over-capacity): {warning}", file=sys.stderr)
@@ -623,5 +639,16 @@ def finish(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
         show(outcomes, args.action)
 
 
+def interruptible() -> None:
+    """Shells start a background job (`classroom.py up ... &`, some cron and CI shells) with
+    SIGINT ignored, and children inherit that: the Watchdog's interrupt, which Pulumi takes as
+    "cancel", would do nothing, and only the kill after GRACE would end a stuck student."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 if __name__ == "__main__":
+    interruptible()
     sys.exit(main())

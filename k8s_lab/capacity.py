@@ -62,7 +62,7 @@ def memory_problem(host: Host, each_mb: list[int]) -> str | None:
     if need <= host.memory_mb:
         return None
     fit = labs_that_fit(host.memory_mb, reserved, each_mb)
-    at_3g = int((host.memory_mb - reserved) // 3072)
+    at_3g = max(0, int((host.memory_mb - reserved) // 3072))  # Docker may have less than the host's share
     largest = max(each_mb)
     return (
         f"{host.name}: {len(each_mb)} labs may use {need / 1024:.1f} GB at their caps (labMemory up to {largest / 1024:.1f} GB each"

@@ -251,6 +251,8 @@ PEM_KEY_LABELS = ("PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY")
 
 def _pem_blocks(text: str) -> list[str] | None:
     """The labels of `text`'s PEM blocks, None when it is not PEM (or holds anything else)."""
+    if not text.isascii():  # pasted from a web page (U+00A0, U+2003): OpenSSL's cadata and our files are ASCII
+        return None
     found = _PEM_BLOCK.findall(text)
     if not found or _PEM_BLOCK.sub("", text).strip():
         return None

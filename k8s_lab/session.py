@@ -692,6 +692,9 @@ def merge_kubeconfig(lab_kubeconfig: str, context: str, environ: dict[str, str])
     target.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        # os.open's mode applies only to a new file; an existing one is tightened before
+        # the lab's credentials are written into it (kubectl writes its config 0600 too).
+        os.chmod(target, 0o600)
         handle.write(merged)
     return target
 

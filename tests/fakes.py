@@ -175,3 +175,42 @@ class FakeWorkspace:
         from types import SimpleNamespace
 
         return [SimpleNamespace(name=name) for name in self.stacks]
+
+
+# --- a child process read while it runs (classroom.py's students) ------------------------------
+
+
+@dataclass
+class FakeProcess:
+    """subprocess.Popen as a reader of one pipe sees it: stdout line by line, then wait()."""
+
+    stdout: object
+    returncode: int
+    pid: int = 424242
+
+    def wait(self, timeout: float | None = None) -> int:
+        return self.returncode
+
+    def kill(self) -> None:
+        pass
+
+
+@dataclass
+class FakePopen:
+    """A recording stand-in for subprocess.Popen, answered by a FakeRunner: the call is kept
+    in runner.calls (argv, env), the answer's stdout is read as the child's stdout, its stderr
+    is written to the file given as stderr (as a real child writes to it), and its returncode
+    is what wait() says. Popen's other keyword arguments are kept in `options`."""
+
+    runner: FakeRunner
+    options: list[dict] = field(default_factory=list)
+
+    def __call__(self, argv: Sequence[str], *, stdout=None, stderr=None, env=None, **options) -> FakeProcess:
+        import io
+
+        self.options.append(dict(options))
+        result = self.runner.run(argv, env=env, check=False)
+        if result.stderr and hasattr(stderr, "write"):
+            stderr.write(result.stderr)
+            stderr.flush()
+        return FakeProcess(io.StringIO(result.stdout), result.returncode)

@@ -94,6 +94,41 @@ def test_inotify_and_pids():
     assert capacity.problems(good, [GB] * 30) == []
 
 
+def test_every_figure_of_a_memory_problem_is_the_hosts():
+    assert capacity.labs_that_fit(10 * GB, 2 * GB, [4 * GB, 4 * GB]) == 2  # exactly full fits
+    assert capacity.memory_problem(host(60, docker_desktop=True), [6 * GB] * 10) is None  # exactly full fits
+    # 11 GB less the host's 2 is three 3 GB labs exactly; 3124 MB is 3.05 GB (3.1 shown).
+    assert capacity.memory_problem(host(11), [3124] * 3) == (
+        "this host: 3 labs may use 11.2 GB at their caps (labMemory up to 3.1 GB each, plus 2 GB for the host) and Docker has "
+        "11.0 GB: 2 fit. Fix: a smaller cap for the class (--set labMemory=3g: 3 fit), spread the roster over hosts (dockerHost "
+        "column), add memory, or --over-capacity to start anyway (caps are limits, not reservations: a typical lab uses about "
+        "2.2 GB)"
+    )
+    desktop = capacity.memory_problem(host(8, docker_desktop=True), [6 * GB] * 2)
+    assert desktop.startswith("this host: 2 labs may use 12.0 GB at their caps (labMemory up to 6.0 GB each) and Docker has 8.0 GB: 1 fit.")
+    # Docker with less than the host's own share: none fit, never a negative count.
+    assert "Docker has 1.5 GB: 0 fit. Fix: a smaller cap for the class (--set labMemory=3g: 0 fit)" in capacity.memory_problem(
+        capacity.Host("this host", 1536), [3 * GB])
+
+
+def test_inotify_and_pid_limits_are_checked_only_when_known_and_named_with_their_fix():
+    unknown_instances = host(inotify_watches=8192, inotify_instances=None)
+    assert capacity.inotify_problem(unknown_instances, 3) is None
+    low = host(inotify_watches=8192, inotify_instances=128, pid_max=4500)
+    assert capacity.inotify_problem(low, 0) is None and capacity.pid_problem(low, 0) is None  # no lab on this host
+    assert capacity.inotify_problem(low, 3) == (
+        "this host: fs.inotify.max_user_watches=8192, max_user_instances=128: pods fail with \"too many open files\" once a few "
+        "kind nodes run (kind's known issues). Fix: sudo sysctl fs.inotify.max_user_watches=524288 "
+        "fs.inotify.max_user_instances=512 (and the same in /etc/sysctl.d/99-kind.conf), or --over-capacity"
+    )
+    assert capacity.pid_problem(low, 3) is None  # 3 x 1500 is exactly 4500
+    assert capacity.pid_problem(low, 4) == (
+        "this host: kernel.pid_max is 4500; 4 labs may run about 6000 processes and threads (an estimate of 1500 a lab): "
+        "3 fit. Fix: sudo sysctl kernel.pid_max=4194304 (and the same in /etc/sysctl.d/), fewer labs on this host, or "
+        "--over-capacity"
+    )
+
+
 def test_the_class_is_counted_per_docker_host():
     entries = classroom.read_roster(b"student,dockerHost\nkim,\nlee,ssh://t@lab2\npark,ssh://t@lab2\n")[0]
     settings = {"kim": {}, "lee": {"labMemory": "3g"}, "park": {}}

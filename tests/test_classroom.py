@@ -113,6 +113,38 @@ def test_parallel_runs_are_bounded_and_a_failure_stops_nobody():
     assert exit_code([o for o in outcomes if o.ok]) == 0
 
 
+class FailedWithLog(Exception):
+    log = "/class/logs/park-up.log"
+
+
+def test_the_display_sees_each_phase_and_each_outcome_keeps_its_reason_log_and_time():
+    progress = Progress()
+    seen = {}
+
+    def job(student, report):
+        seen[student] = [(s, p) for s, p, _ in progress.snapshot()]
+        report("creating cluster")
+        seen[f"{student} reported"] = dict((s, p) for s, p, _ in progress.snapshot())[student]
+        if student == "lee":
+            raise RuntimeError()  # no message: its kind is the reason
+        if student == "park":
+            raise FailedWithLog("kind create failed")
+        return {"ideUrl": "http://h:8444"}
+
+    before = time.monotonic()
+    kim, lee, park = run_all(["kim", "lee", "park"], job, parallel=1, progress=progress)
+    elapsed = time.monotonic() - before
+    assert seen["kim"] == [("kim", "starting"), ("lee", "waiting"), ("park", "waiting")]  # one at a time
+    assert seen["kim reported"] == seen["lee reported"] == "creating cluster"
+    assert [(s, p) for s, p, _ in progress.snapshot()] == [("kim", "done"), ("lee", "failed"), ("park", "failed")]
+    assert (kim.ok, kim.outputs, kim.detail, kim.log) == (True, {"ideUrl": "http://h:8444"}, "", "")
+    assert (lee.ok, lee.detail, lee.log) == (False, "RuntimeError", "")
+    assert (park.ok, park.detail, park.log) == (False, "kind create failed", "/class/logs/park-up.log")
+    assert all(0 <= outcome.seconds <= elapsed for outcome in (kim, lee, park))
+    with pytest.raises(ValueError, match="^parallel must be at least 1$"):
+        run_all(["kim"], job, parallel=0)
+
+
 def test_handout_content_and_permissions(tmp_path):
     text = render_handout("kim", "http://127.0.0.1:8444", "pw-123456", "localhost:5001", "http://127.0.0.1:80/")
     for needle in ("http://127.0.0.1:8444", "`pw-123456`", "kubectl get nodes", "docker push localhost:5001/app:1", "Ingress"):
@@ -122,6 +154,35 @@ def test_handout_content_and_permissions(tmp_path):
     path.chmod(0o644)
     write_handout(tmp_path / "handouts", "kim", text)  # rewritten: back to owner-only
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+HANDOUT = ROOT / "tests" / "fixtures" / "handout-kim.md"
+
+
+def test_a_handout_reads_as_reviewed_in_tests_fixtures():
+    """What a student reads, every line of it: the addresses, the browser's warning right after
+    them, kubectl, their files, and their own images. A change here is a change students see:
+    review the fixture with it."""
+    text = render_handout("kim", "https://lab2:8444", "pw-123456", "lab2:5001", "http://lab2:80/", "self-signed")
+    assert text == HANDOUT.read_text(encoding="utf-8")
+    plain = render_handout("kim", "https://lab2:8444", "pw-123456", None, None, "given")
+    assert plain.splitlines()[-1] == "Your files live in `/code/cloud-cicd-src`; they stay when the lab is removed."
+
+
+def test_a_handout_is_never_readable_by_others_not_even_while_written(tmp_path, monkeypatch):
+    import os
+
+    from k8s_lab import handout
+
+    modes = []
+    chmod = os.chmod
+    monkeypatch.setattr(handout.os, "chmod", lambda path, mode: modes.append(stat.S_IMODE(os.stat(path).st_mode)) or chmod(path, mode))
+    umask = os.umask(0o022)  # the usual one: a file made without a mode would be world-readable
+    try:
+        path = write_handout(tmp_path / "class" / "handouts", "kim", "pw-123456 \u00e9\n")  # its folders are made
+    finally:
+        os.umask(umask)
+    assert modes == [0o600] and path.read_bytes() == "pw-123456 \u00e9\n".encode("utf-8")
 
 
 def classroom(*args, cwd=ROOT):

@@ -98,11 +98,11 @@ def project(tmp_path):
     return root, env, bin_dir
 
 
-def run(project, *args, extra_env=None, stdin=subprocess.DEVNULL):
+def run(project, *args, extra_env=None, stdin=subprocess.DEVNULL, preexec_fn=None):
     root, env, _ = project
     result = subprocess.run(
         [sys.executable, "classroom.py", *args], cwd=root, env={**env, **(extra_env or {})},
-        capture_output=True, text=True, timeout=TIMEOUT, stdin=stdin,
+        capture_output=True, text=True, timeout=TIMEOUT, stdin=stdin, preexec_fn=preexec_fn,
     )
     assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
     return result
@@ -237,8 +237,16 @@ def test_the_mirror_refuses_ports_of_the_slot_plan(project):
     ]
 
 
-def test_a_student_that_never_ends_is_stopped_with_its_group_and_reported(project):
-    result = run(project, "preview", "class.csv", "--student-timeout", "0.05", extra_env={"STAND_IN_HANG": "kim"})
+def ignore_interrupts():
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("started", [None, ignore_interrupts], ids=["from a terminal", "as a background job"])
+def test_a_student_that_never_ends_is_stopped_with_its_group_and_reported(project, started):
+    # A background job (`classroom.py up ... &`) starts with SIGINT ignored: the children still get the interrupt.
+    result = run(project, "preview", "class.csv", "--student-timeout", "0.05", extra_env={"STAND_IN_HANG": "kim"}, preexec_fn=started)
     assert result.returncode == 1
     assert "kim: did not finish in 0.05 min and was stopped; its log shows where it was" in result.stdout
     assert "2 of 3 succeeded; failed: kim" in result.stdout

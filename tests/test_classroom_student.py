@@ -371,3 +371,112 @@ def test_a_failed_line_is_flushed_at_once(monkeypatch):
     monkeypatch.setattr(classroom_student.traceback, "print_exc", lambda: None)
     assert classroom_student.main(["stop", "kim", "--slot", "0"]) == 1
     assert printed == [(("FAILED docker is down",), {"flush": True})]
+
+
+# ---- the settings-file stack (stop, start, status): its outputs through a Pulumi CLI at hand, never fetched ----
+
+
+def stand_in_pulumi(folder) -> None:
+    """An executable `pulumi` for shutil.which to find; the Automation API's side is faked."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pulumi = folder / "pulumi"
+    pulumi.write_text("#!/bin/sh\nexit 0\n")
+    pulumi.chmod(0o755)
+
+
+@pytest.fixture
+def selected(monkeypatch):
+    """auto.select_stack hands out a stack with the lab's outputs and records how it was asked."""
+    from pulumi import automation as auto
+
+    asked = []
+
+    def select_stack(stack_name, work_dir, opts):
+        asked.append({"stack_name": stack_name, "work_dir": work_dir, "env": opts.env_vars, "pulumi_command": opts.pulumi_command})
+        return SimpleNamespace(outputs=lambda: {"ideUrl": value("http://h:8444")})
+
+    monkeypatch.setattr(auto, "select_stack", select_stack)
+    return asked
+
+
+def test_the_settings_file_stacks_outputs_come_from_the_pulumi_on_the_environs_path(tmp_path, selected):
+    stand_in_pulumi(tmp_path / "bin")
+    environ = {"PATH": str(tmp_path / "bin"), session.TOOLS_DIR_ENV: str(tmp_path / "tools")}
+    outputs = classroom_student.FileStack("kim", environ).outputs()
+    assert outputs == {"ideUrl": value("http://h:8444")} and type(outputs) is dict
+    assert selected == [{"stack_name": "kim", "work_dir": str(classroom_student.ROOT), "env": environ, "pulumi_command": None}]
+
+
+def test_the_settings_file_stacks_outputs_come_from_the_tools_folders_pulumi_when_path_has_none(tmp_path, selected, monkeypatch):
+    layout = session.tools_layout({session.TOOLS_DIR_ENV: str(tmp_path / "tools")})
+    stand_in_pulumi(layout.pulumi_bin_dir)
+    opened = []
+    monkeypatch.setattr(session, "open_tools_pulumi", lambda found: opened.append(found) or "tools-pulumi")
+    environ = {"PATH": str(tmp_path / "empty"), session.TOOLS_DIR_ENV: str(tmp_path / "tools")}
+    assert classroom_student.FileStack("kim", environ).outputs() == {"ideUrl": value("http://h:8444")}
+    assert opened == [layout] and [ask["pulumi_command"] for ask in selected] == ["tools-pulumi"]
+
+
+def test_the_settings_file_stack_looks_for_pulumi_on_the_environs_path_not_the_processs(tmp_path, selected, monkeypatch):
+    stand_in_pulumi(tmp_path / "bin")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))  # this process would find one
+    environ = {"PATH": str(tmp_path / "empty"), session.TOOLS_DIR_ENV: str(tmp_path / "tools")}
+    assert classroom_student.FileStack("kim", environ).outputs() == {} and selected == []  # never fetched, never asked
+
+
+def test_the_settings_file_stacks_config_is_as_pulumi_gives_it_prefixed_and_not_secret(tmp_path, monkeypatch):
+    from test_orchestration import write_stack_file
+
+    monkeypatch.setattr(classroom_student, "ROOT", tmp_path)
+    write_stack_file(tmp_path, "kim", {"k8s-lab:slot": '"3"', "k8s-lab:idePassword": "\n    secure: v1:abc"})
+    config = classroom_student.FileStack("kim", {}).get_all_config()
+    assert {key: (item.value, item.secret) for key, item in config.items()} == {"k8s-lab:slot": ("3", False)}
+
+
+def test_pulumi_command_reads_the_tools_folder_from_the_environ_not_the_process(tmp_path, monkeypatch):
+    here = session.tools_layout({session.TOOLS_DIR_ENV: str(tmp_path / "process-tools")})
+    stand_in_pulumi(here.pulumi_bin_dir)
+    monkeypatch.setenv(session.TOOLS_DIR_ENV, str(tmp_path / "process-tools"))  # this process's folder has one
+    monkeypatch.setattr(session, "open_tools_pulumi", lambda found: "tools-pulumi")
+    assert classroom_student.pulumi_command({"PATH": "", session.TOOLS_DIR_ENV: str(tmp_path / "tools")}) is None
+
+
+def test_the_rosters_settings_reach_the_students_stack_on_up(automation, monkeypatch, tmp_path):
+    monkeypatch.setattr(session, "look_for_repairs", lambda name, settings, deployed: repair.Repair())
+    automation["stack"] = stack = Stack()
+    classroom_student.run_one("up", "kim", 0, "", {}, str(tmp_path), {"workers": "3", "labMemory": "4g"})
+    assert stack.config["k8s-lab:workers"].value == "3" and stack.config["k8s-lab:labMemory"].value == "4g"
+
+
+def test_stop_reads_the_settings_file_and_never_asks_pulumi(tmp_path, monkeypatch, docker):
+    """run_one itself, without the automation fixture: stop opens the settings file, not a Pulumi stack."""
+    from pulumi import automation as auto
+    from test_orchestration import write_stack_file
+
+    monkeypatch.setattr(auto, "create_or_select_stack", lambda **kwargs: pytest.fail(f"Pulumi was asked: {kwargs}"))
+    monkeypatch.setattr(classroom_student, "ROOT", tmp_path)
+    write_stack_file(tmp_path, "kim", {"k8s-lab:slot": '"2"'})
+    fake = docker(lab_answers())
+    assert classroom_student.run_one("stop", "kim", 2, "", {"PATH": str(tmp_path / "empty")}) == {}
+    assert fake.argvs[-1][:2] == ("docker", "stop")
+
+
+def test_a_settings_file_stack_looks_for_pulumi_where_the_child_was_told(tmp_path, selected, monkeypatch):
+    stand_in_pulumi(tmp_path / "bin")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # this process finds none
+    environ = {"PATH": str(tmp_path / "bin"), session.TOOLS_DIR_ENV: str(tmp_path / "tools")}
+    assert classroom_student.open_stack("status", "kim", environ).outputs() == {"ideUrl": value("http://h:8444")}
+    assert [ask["env"] for ask in selected] == [environ]
+
+
+def test_a_pulumi_stack_runs_the_tools_folders_pulumi(tmp_path, monkeypatch):
+    from pulumi import automation as auto
+
+    layout = session.tools_layout({session.TOOLS_DIR_ENV: str(tmp_path / "tools")})
+    stand_in_pulumi(layout.pulumi_bin_dir)
+    monkeypatch.setattr(session, "open_tools_pulumi", lambda found: "tools-pulumi")
+    asked = []
+    monkeypatch.setattr(auto, "create_or_select_stack", lambda stack_name, work_dir, opts: asked.append(opts) or Stack())
+    environ = {"PATH": str(tmp_path / "empty"), session.TOOLS_DIR_ENV: str(tmp_path / "tools")}
+    classroom_student.open_stack("up", "kim", environ)
+    assert [(opts.env_vars, opts.pulumi_command) for opts in asked] == [(environ, "tools-pulumi")]

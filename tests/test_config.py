@@ -191,6 +191,47 @@ def test_writable_problem_asks_os_access(tmp_path, monkeypatch):
     assert workspace.writable_problem(str(tmp_path / "labs")) is None
 
 
+def test_each_workspace_root_problem_says_what_is_wrong_with_it(tmp_path, monkeypatch):
+    from k8s_lab import workspace
+
+    assert workspace.root_problem("~/labs") == "it starts with ~, which only the machine that reads it can expand"
+    assert workspace.root_problem("labs") == "it is not an absolute path (C:\\..., \\\\server\\share\\... or /...)"
+    assert workspace.writable_problem("C:\\labs") == "it is not a path of this machine's kind"
+    monkeypatch.setattr(workspace.os.path, "exists", lambda path: False)
+    assert workspace.writable_problem(str(tmp_path / "labs")) == "none of its parent folders exists"
+
+
+def test_writable_problem_asks_for_write_and_search_on_the_folder_itself(tmp_path, monkeypatch):
+    from k8s_lab import workspace
+
+    asked = []
+    # Root may write anywhere, so the verdict is os.access's: here it refuses writing.
+    monkeypatch.setattr(workspace.os, "access", lambda path, mode: asked.append(mode) or not mode & os.W_OK)
+    assert workspace.writable_problem(str(tmp_path)) == "it is not writable by this user"
+    assert asked == [os.W_OK | os.X_OK]
+
+
+def test_a_folder_of_another_kind_of_machine_is_named_with_its_kind_and_the_fix(tmp_path, monkeypatch):
+    import ntpath
+    from types import SimpleNamespace
+
+    from k8s_lab import workspace
+
+    windows = workspace.WorkspacePaths("C:\\labs\\kim\\src", "C:\\labs\\kim\\vscode")
+    with pytest.raises(ValueError) as caught:
+        workspace.ensure_folders(windows)
+    assert str(caught.value) == (
+        "workspaceRoot: C:\\labs\\kim\\src is not a path of this machine (it is for Windows); run `up` on the student's machine, "
+        "or pulumi config set workspaceRoot <a folder of this machine>"
+    )
+    made = []
+    monkeypatch.setattr(workspace, "os", SimpleNamespace(path=ntpath, makedirs=lambda path, exist_ok: made.append(path)))
+    with pytest.raises(ValueError, match=r"^workspaceRoot: /home/kim/src is not a path of this machine \(it is for Linux or macOS\)"):
+        workspace.ensure_folders(workspace.WorkspacePaths("/home/kim/src", "/home/kim/vscode"))
+    workspace.ensure_folders(windows)  # on Windows
+    assert made == list(windows.all())
+
+
 def test_missing_parents_are_fine_and_nothing_is_made(tmp_path):
     cfg = parse(str(tmp_path / "not" / "yet" / "there"))
     assert cfg.workspace_root == str(tmp_path / "not" / "yet" / "there")
@@ -330,3 +371,135 @@ def test_a_plaintext_tls_key_is_refused_without_showing_it(workspace_root):
     assert problems_of({"workspaceRoot": workspace_root, "ideTlsCert": CERT, "ideTlsKey": KEY}, tls_key_is_secret=False) == [
         Problem("ideTlsKey", "(hidden)", "is stored in plain text", "pulumi config set --secret ideTlsKey < key.pem")
     ]
+
+
+def test_every_problem_is_one_line_naming_the_key_the_value_and_the_fix(workspace_root):
+    with pytest.raises(ConfigError) as caught:
+        parse(workspace_root, labMemory="lots", slot="0999")
+    assert str(caught.value) == (
+        "k8s-lab configuration is invalid; nothing was created:\n"
+        "  - slot = '999': puts the ide port at 108344, past 65535. Fix: pulumi config set slot <n> with a whole number from 0 to 570\n"
+        "  - labMemory = 'lots': is not a memory size. Fix: pulumi config set labMemory 6g (a size such as 6g or 6144m), or 0 for no cap"
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse(workspace_root, slot="-1")
+    assert str(caught.value.problems[0]) == "slot = '-1': is negative. Fix: pulumi config set slot <n> with a whole number from 0 to 570"
+    assert parse(workspace_root, slot="0").slot == 0 and parse(workspace_root, slot="570").slot == 570
+
+
+# --- the parsers themselves, built afresh (SETTINGS builds its own once, at import) --------
+
+
+def refusal(parse, text):
+    with pytest.raises(lab_config.Invalid) as caught:
+        parse(text)
+    return caught.value
+
+
+def test_whole_number_takes_its_bounds_and_names_a_value_outside():
+    one_to_three = lab_config.whole_number(1, 3)
+    assert [one_to_three(text) for text in ("1", "3", "02")] == [1, 3, 2]
+    for text, shown in (("0", "'0'"), ("4", "'4'"), (" 4 ", "'4'")):
+        problem = refusal(one_to_three, text)
+        assert (problem.reason, problem.fix, problem.shown) == ("is outside 1..3", None, shown)
+    assert refusal(one_to_three, "two").reason == "is not a whole number"
+    assert refusal(lab_config.whole_number(0, 5, lambda value: f"is {value}, too many"), "9").reason == "is 9, too many"
+
+
+def test_slot_outside_says_negative_only_below_zero():
+    assert lab_config._slot_outside(-1) == "is negative"
+    assert lab_config._slot_outside(0) != "is negative"
+    assert "past" in lab_config._slot_outside(10_000)
+
+
+def test_limit_passes_on_reason_fix_and_hides_what_limits_hides():
+    mirror = lab_config._limit(lab_config.limits.parse_mirror)
+    assert mirror("") is None
+    bad = refusal(mirror, "lots")
+    assert (bad.reason, bad.shown) == ("is not an http:// or https:// URL with a host", None)
+    assert bad.fix.startswith("pulumi config set registryMirror http://<teacher-host>:5010")
+    secret = refusal(mirror, "https://u:p@h")
+    assert (secret.reason, secret.shown) == ("carries credentials, which would be stored and shown in plain text", "(hidden: it holds credentials)")
+    assert secret.fix == bad.fix
+    assert lab_config._limit(lab_config.limits.parse_memory)("1g") == 1024
+
+
+def test_switch_is_a_boolean_setting_with_its_own_fix():
+    made = lab_config.switch("fancy", "fancy_field", True, "Turns fancy on.")
+    assert made == lab_config.Setting(
+        "fancy", "fancy_field", "boolean", True, "Turns fancy on.", "pulumi config set fancy true (or false)", lab_config.boolean
+    )
+
+
+def test_config_error_lists_each_problem_on_its_own_line():
+    problems = [lab_config.Problem("slot", "'x'", "is not a whole number", "f1"), lab_config.Problem("workers", "'9'", "is outside 0..5", "f2")]
+    assert str(ConfigError(problems)) == (
+        "k8s-lab configuration is invalid; nothing was created:\n"
+        "  - slot = 'x': is not a whole number. Fix: f1\n"
+        "  - workers = '9': is outside 0..5. Fix: f2"
+    )
+    assert str(lab_config.Invalid("is odd")) == "is odd"
+
+
+def test_host_name_takes_ip_addresses_and_names_what_is_neither():
+    assert lab_config.host_name("192.168.1.20") == "192.168.1.20"
+    assert lab_config.host_name("::1") == "::1"
+    assert refusal(lab_config.host_name, "bad host!").reason == "is not a host name or IP address"
+
+
+def test_namespace_reserved_and_time_zone_refusals_read_exactly():
+    reserved = refusal(lab_config.namespace, "kube-system")
+    assert reserved.reason.startswith("belongs to Kubernetes or the lab: it is reserved: ")
+    assert reserved.fix == "pick the student's own, e.g. pulumi config rm namespace"
+    assert refusal(lab_config.time_zone, "Mars/Olympus").reason == "is not an IANA time zone name"
+    assert refusal(lab_config.image_reference, "UPPER CASE").reason == "is not an image reference"
+    assert refusal(lab_config.pinned_image, "kindest/node:v1.31.0").reason == "is not a kind node image pinned by tag and digest"
+
+
+def test_pem_blocks_refuse_anything_beside_the_blocks():
+    assert lab_config._pem_blocks(CERT) == ["CERTIFICATE"]
+    assert lab_config._pem_blocks(CERT + "trailing words\n") is None
+    assert lab_config._pem_blocks("") is None
+
+
+def test_pem_certificate_shows_the_first_40_characters_of_what_it_refuses():
+    long_line = "x" * 60
+    assert refusal(lab_config.pem_certificate, long_line + "\nmore").shown == repr("x" * 40)
+    assert refusal(lab_config.pem_certificate, "  \n ").shown == "''"
+    refused = refusal(lab_config.pem_certificate, KEY)
+    assert refused.reason == "is not a PEM certificate (-----BEGIN CERTIFICATE-----, the server's first, then its chain)"
+    unreadable = refusal(lab_config.pem_certificate, "-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n")
+    assert unreadable.reason.startswith("cannot be read as an X.509 certificate (no start line")
+    assert unreadable.shown == "'-----BEGIN CERTIFICATE-----'"
+
+
+def test_pem_private_key_refusals_read_exactly():
+    encrypted = refusal(lab_config.pem_private_key, ENCRYPTED_KEY)
+    assert encrypted.reason == "is encrypted; code-server cannot ask for its passphrase"
+    assert encrypted.fix == (
+        "decrypt it (openssl pkey -in key.pem -out plain-key.pem), then pulumi config set --secret ideTlsKey < plain-key.pem"
+    )
+    assert refusal(lab_config.pem_private_key, CERT).reason == "is not one PEM private key (-----BEGIN PRIVATE KEY-----)"
+
+
+def test_certificate_pair_check_names_openssls_reason_and_leaves_no_file_behind(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    other_key = tls_pairs.pair("other")[1]
+    assert lab_config.certificate_pair_problem(CERT, KEY) is None
+    assert lab_config.certificate_pair_problem(CERT, other_key) == "is not the private key of ideTlsCert (KEY_VALUES_MISMATCH)"
+    unreadable = lab_config.certificate_pair_problem(CERT, "-----BEGIN PRIVATE KEY-----\nQUJD\n-----END PRIVATE KEY-----\n")
+    assert unreadable is not None and unreadable.startswith("cannot be read as a private key ([SSL] PEM lib")
+    assert list(tmp_path.iterdir()) == []  # the key, a secret, was never written where the user runs
+
+
+@pytest.mark.parametrize("odd_space", ["\u2003", "\u00a0"])
+def test_a_pem_value_with_pasted_unicode_space_is_refused_not_a_traceback(workspace_root, odd_space):
+    lines = CERT.splitlines()
+    cert = "\n".join([lines[0], lines[1][:10] + odd_space + lines[1][10:], *lines[2:]]) + "\n" + odd_space
+    key_lines = KEY.splitlines()
+    key = "\n".join([key_lines[0], odd_space + key_lines[1], *key_lines[2:]]) + "\n"
+    with pytest.raises(ConfigError) as caught:
+        parse(workspace_root, ideTlsCert=cert, ideTlsKey=key, ideHost="lab.example.com")
+    text = str(caught.value)
+    assert "ideTlsCert = '-----BEGIN CERTIFICATE-----': is not a PEM certificate" in text
+    assert "ideTlsKey = (hidden): is not one PEM private key" in text

@@ -18,3 +18,10 @@ def test_problems():
     assert "no host" in docker_host_problem("ssh://")
     assert "not a number" in docker_host_problem("tcp://lab2:x")
     assert "no socket" in docker_host_problem("unix://")
+
+
+def test_each_problem_says_what_to_fix():
+    assert docker_host_problem("lab2:2376") == "its scheme must be one of unix://, npipe://, tcp://, ssh://"
+    assert docker_host_problem("ssh://") == "it names no host"
+    assert docker_host_problem("tcp://lab2:x") == "its port is not a number"
+    assert docker_host_problem("unix://") == "it names no socket or pipe path"

@@ -78,3 +78,61 @@ def test_default_checker_counts_only_address_in_use():
     # 192.0.2.1 (TEST-NET-1) is on no host: the bind fails, but not because the port is
     # taken, so it is no port conflict (bindAddress is validated by the config instead).
     assert host_ports.can_bind_tcp("192.0.2.1", 8444) is True
+
+
+class RecordingSocket:
+    """socket.socket as far as can_bind_tcp uses it: records each call; `refusal` is what bind raises."""
+
+    def __init__(self, calls: list, refusal: OSError | None = None):
+        self.calls, self.refusal = calls, refusal
+
+    def __call__(self, *args):
+        self.calls.append(("socket", args))
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def setsockopt(self, *args):
+        self.calls.append(("setsockopt", args))
+
+    def bind(self, address):
+        self.calls.append(("bind", address))
+        if self.refusal:
+            raise self.refusal
+
+
+def sockets(monkeypatch, platform: str, refusal: OSError | None = None) -> list:
+    from types import SimpleNamespace
+
+    calls: list = []
+    fake = SimpleNamespace(socket=RecordingSocket(calls, refusal), AF_INET=socket.AF_INET, SOCK_STREAM=socket.SOCK_STREAM,
+                           SOL_SOCKET=socket.SOL_SOCKET, SO_REUSEADDR=socket.SO_REUSEADDR, SO_EXCLUSIVEADDRUSE=-5)
+    monkeypatch.setattr(host_ports, "socket", fake)
+    monkeypatch.setattr(host_ports, "sys", SimpleNamespace(platform=platform))
+    return calls
+
+
+def test_on_windows_the_probe_asks_for_exclusive_use(monkeypatch):
+    # Windows lets a second socket bind over a listening one unless asked for exclusive use
+    # (SO_EXCLUSIVEADDRUSE is -5 there, ~SO_REUSEADDR); elsewhere SO_REUSEADDR as Docker's Go listener.
+    calls = sockets(monkeypatch, "win32")
+    assert host_ports.can_bind_tcp("127.0.0.1", 8444) is True
+    assert calls == [("socket", (socket.AF_INET, socket.SOCK_STREAM)), ("setsockopt", (socket.SOL_SOCKET, -5, 1)),
+                     ("bind", ("127.0.0.1", 8444))]
+    calls = sockets(monkeypatch, "linux")
+    assert host_ports.can_bind_tcp("127.0.0.1", 8444) is True
+    assert calls[1] == ("setsockopt", (socket.SOL_SOCKET, socket.SO_REUSEADDR, 1))
+
+
+def test_on_windows_winsocks_in_use_code_counts_as_taken(monkeypatch):
+    import errno
+
+    refusal = OSError(errno.EACCES, "An attempt was made to access a socket in a way forbidden by its access permissions")
+    sockets(monkeypatch, "win32", refusal)
+    assert host_ports.can_bind_tcp("127.0.0.1", 8444) is True  # refused, but not in use
+    refusal.winerror = getattr(errno, "WSAEADDRINUSE", errno.EADDRINUSE)  # what Windows sets beside its errno
+    assert host_ports.can_bind_tcp("127.0.0.1", 8444) is False

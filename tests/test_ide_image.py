@@ -133,3 +133,11 @@ def test_guard_fails_the_build_when_upstream_changes(tmp_path):
 def test_dockerfile_applies_the_guard():
     text = DOCKERFILE.read_text()
     assert "refuse-open-auth.sh /etc/s6-overlay/s6-rc.d/svc-code-server/run" in text
+
+
+def test_every_arg_without_a_default_is_named_at_once(tmp_path):
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("ARG A_VERSION\nARG TOOL_VERSION\n", encoding="utf-8")
+    with pytest.raises(ValueError) as caught:
+        ide_image._build_args(dockerfile)
+    assert str(caught.value) == "ide/Dockerfile: ARG A_VERSION, TOOL_VERSION needs a default (the version to build with)"

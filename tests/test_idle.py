@@ -215,6 +215,39 @@ def test_the_probe_goes_to_the_labs_docker_host():
     assert reading.idle_seconds == pytest.approx(1796119200 - STARTED_EPOCH)
 
 
+def test_what_docker_or_code_server_said_is_the_reason_and_no_call_can_hang():
+    from k8s_lab.runner import Result, RunError
+
+    hung = RunError(Result(("docker",), -1, "", ""), "timed out after 30 s")
+
+    def raising(argv):
+        raise hung
+
+    said = "Warning: ignored\nerror during connect: ssh: handshake failed\nCannot connect to the Docker daemon\n"
+    assert idle_probe.read_idle(FakeRunner(raising), "docker", "kim-ide") == idle.Reading(
+        None, note=f"docker did not answer: {hung}")
+    assert idle_probe.read_idle(FakeRunner({("docker", "inspect"): fails(said)}), "docker", "kim-ide") == idle.Reading(
+        None, note="docker did not answer: error during connect: ssh: handshake failed | Cannot connect to the Docker daemon")
+    stopped = FakeRunner({("docker", "inspect"): ok(f"exited {STARTED}")})
+    assert idle_probe.read_idle(stopped, "docker", "kim-ide") == idle.Reading(None, running=False, note="kim-ide is exited")
+
+    def probe_raises(argv):
+        return ok(f"running {STARTED}") if argv[1] == "inspect" else raising(argv)
+
+    assert idle_probe.read_idle(FakeRunner(probe_raises), "docker", "kim-ide") == idle.Reading(
+        None, note=f"could not ask code-server: {hung}")
+    exec_fails = FakeRunner({("docker", "inspect"): ok(f"running {STARTED}"), ("docker", "exec"): fails(said)})
+    assert idle_probe.read_idle(exec_fails, "docker", "kim-ide") == idle.Reading(
+        None, note="code-server's /healthz did not answer: error during connect: ssh: handshake failed | Cannot connect to the Docker daemon")
+    assert [call.timeout for call in exec_fails.calls] == [idle_probe.TIMEOUT_SECONDS] * 2 == [30, 30]
+    silent = FakeRunner({("docker", "inspect"): ok(f"running {STARTED}"), ("docker", "exec"): fails("")})
+    assert idle_probe.read_idle(silent, "docker", "kim-ide") == idle.Reading(None, note="code-server's /healthz did not answer")
+    # A reading is a reading, whatever the exit status that came with it.
+    noisy = FakeRunner({("docker", "inspect"): ok(f"running {STARTED}"),
+                        ("docker", "exec"): Answer(1, '1796119200\n{"lastHeartbeat":0}', "curl: (7) refused")})
+    assert idle_probe.read_idle(noisy, "docker", "kim-ide").idle_seconds == pytest.approx(1796119200 - STARTED_EPOCH)
+
+
 # ---- the rules ---------------------------------------------------------------------------
 
 
@@ -251,6 +284,49 @@ def test_decisions():
     assert not idle.decide("kim", idle.Reading(None, note="x"), 60).stop
     assert not idle.decide("kim", idle.Reading(99999, running=False), 60).stop
     assert idle.describe(3720) == "1h 02m" and idle.describe(59) == "0m"
+
+
+def test_a_bad_idle_for_says_its_fix_to_argparse():
+    import argparse
+
+    with pytest.raises(argparse.ArgumentTypeError, match=r"^'soon' is not a duration; use e.g. 2h, 90m or 1h30m$"):
+        idle.duration_argument("soon")
+
+
+def test_docker_start_times_are_read_as_python_3_10_reads_them(monkeypatch):
+    from datetime import datetime
+
+    class Python310(datetime):
+        """Python 3.10 (pyproject's target) reads no `Z` suffix; 3.11 does."""
+
+        @classmethod
+        def fromisoformat(cls, text):
+            if text.endswith(("Z", "z")):
+                raise ValueError(f"Invalid isoformat string: {text!r}")
+            return datetime.fromisoformat(text)
+
+    monkeypatch.setattr(idle, "datetime", Python310)
+    assert idle.parse_started(STARTED) == pytest.approx(STARTED_EPOCH)
+
+
+def test_what_the_probe_cannot_read_is_said_and_a_fresh_start_is_not_idle():
+    long = "<html>" + "x" * 200
+    assert idle.read_probe(f"1000\n{long}", 1.0) == idle.Reading(
+        None, note=f"code-server's /healthz answered something else: {long[:80]!r}")
+    assert idle.read_probe('1000\n{"lastHeartbeat":0}', None) == idle.Reading(
+        None, note="no browser activity since code-server started, and its start time is unknown")
+    assert idle.read_probe('1000\n{"lastHeartbeat":0}', 1000.0) == idle.Reading(0.0, note="no browser activity since the IDE started")
+
+
+def test_every_decision_says_why():
+    assert idle.decide("kim", idle.Reading(None, running=False, note="kim-ide is exited"), 7200) == idle.Decision(
+        False, "lab 'kim': the IDE is not running; nothing to stop for idleness (kim-ide is exited)")
+    assert idle.decide("kim", idle.Reading(None, note="docker did not answer"), 7200) == idle.Decision(
+        False, "lab 'kim' kept running: idle time unknown (docker did not answer)")
+    assert idle.decide("kim", idle.Reading(3720, note="since its last browser activity"), 7200) == idle.Decision(
+        False, "lab 'kim' kept running: idle for 1h 02m, less than 2h 00m")
+    assert idle.decide("kim", idle.Reading(7200, note="since its last browser activity"), 7200) == idle.Decision(
+        True, "lab 'kim' idle for 2h 00m (since its last browser activity), at least 2h 00m: stopping it")
 
 
 # ---- as users run it -----------------------------------------------------------------------

@@ -457,3 +457,23 @@ def test_an_update_run_keeps_a_healthy_cluster_whose_control_plane_is_the_last_o
     kind = kind_with({PS: ALL_RUNNING, READY: ALL_READY, ("docker", "inspect", "--format", "{{.Id}}", CP): ok("cp-1\n"), CAPS: NO_CAPS})
     kept = kind_lifecycle.create(kind, "kim", CONFIG, workers=2, timeout=60, log=lambda _: None, previous="cp-1 net-a", network_id="net-a")
     assert kept == "kept" and ("docker", "inspect", "--format", "{{.Id}}", CP) in calls(kind)
+
+
+# ---- the command line on an update run (pulumi-command sets PULUMI_COMMAND_STDOUT, the program the network) ----
+
+KEPT = {PS: ALL_RUNNING, READY: ALL_READY, CAPS: NO_CAPS, ("docker", "inspect", "--format", "{{.Id}}", CP): ok("abc123\n")}
+
+
+def test_main_update_run_on_a_new_network_keeps_the_cluster_and_prints_that_network(monkeypatch, capsys):
+    monkeypatch.setenv(kind_lifecycle.PREVIOUS_OUTPUT_ENV, "old999 net-0")
+    monkeypatch.setenv(kind_lifecycle.NETWORK_ID_ENV, "net-1")
+    code, out, err = main(kind_with(KEPT), monkeypatch, capsys, "create", "--name", "kim", "--workers", "2", stdin=CONFIG)
+    assert (code, out) == (0, "abc123 net-1\n") and "exists and every node is Ready: kept" in err
+
+
+def test_main_update_run_refuses_a_cluster_made_anew_outside_the_stack_on_the_same_network(monkeypatch, capsys):
+    monkeypatch.setenv(kind_lifecycle.PREVIOUS_OUTPUT_ENV, "old999 net-1")
+    monkeypatch.setenv(kind_lifecycle.NETWORK_ID_ENV, "net-1")
+    code, out, err = main(kind_with(KEPT), monkeypatch, capsys, "create", "--name", "kim", "--workers", "2", stdin=CONFIG)
+    assert (code, out) == (1, "")
+    assert err.startswith("k8s-lab: cluster 'kim': the cluster would have to be made anew (it was made anew outside this stack)")

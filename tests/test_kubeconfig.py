@@ -60,6 +60,47 @@ def test_merge_adds_the_lab_under_its_own_name_keeps_the_rest_and_replaces_an_ea
     assert _yaml.safe_load(merge_into("", lab, "k8s-lab-kim"))["kind"] == "Config"
 
 
+def test_a_first_merge_writes_the_kubeconfig_kubectl_reads_in_kubectls_own_order():
+    from k8s_lab.kubeconfig import merge_into
+
+    lab = yaml.safe_dump({
+        "clusters": [{"name": "kind-kim", "cluster": {"server": "https://127.0.0.1:6550"}}],
+        "users": [{"name": "kind-kim"}],  # no user body: an empty one, not null
+        "contexts": [{"name": "kind-kim", "context": {"cluster": "kind-kim", "user": "kind-kim", "namespace": "kim"}}],
+    })
+    assert merge_into("", lab, "k8s-lab-kim") == (
+        "apiVersion: v1\n"
+        "kind: Config\n"
+        "preferences: {}\n"
+        "clusters:\n"
+        "- name: k8s-lab-kim\n"
+        "  cluster:\n"
+        "    server: https://127.0.0.1:6550\n"
+        "users:\n"
+        "- name: k8s-lab-kim\n"
+        "  user: {}\n"
+        "contexts:\n"
+        "- name: k8s-lab-kim\n"
+        "  context:\n"
+        "    cluster: k8s-lab-kim\n"
+        "    namespace: kim\n"
+        "    user: k8s-lab-kim\n"
+        "current-context: k8s-lab-kim\n"
+    )
+    no_cluster_body = yaml.safe_dump({**yaml.safe_load(lab), "clusters": [{"name": "kind-kim"}]})
+    assert yaml.safe_load(merge_into("", no_cluster_body, "k8s-lab-kim"))["clusters"] == [{"name": "k8s-lab-kim", "cluster": {}}]
+
+
+@pytest.mark.parametrize("lab", ["just text", "clusters: []\nusers: [{name: u}]\ncontexts: [{name: c}]\n"])
+def test_a_lab_kubeconfig_without_its_parts_is_refused_by_name(lab):
+    from k8s_lab.kubeconfig import merge_into
+
+    with pytest.raises(KubeconfigError, match="^the lab's kubeconfig has no cluster, user or context$"):
+        merge_into("", lab, "k8s-lab-kim")
+    with pytest.raises(KubeconfigError, match="^your kubeconfig is not a YAML mapping; fix or move it, then merge again$"):
+        merge_into("- a list\n", "clusters: [{name: c}]\nusers: [{name: u}]\ncontexts: [{name: x}]\n", "k8s-lab-kim")
+
+
 LAB = """\
 clusters:
 - name: kind-kim

@@ -161,6 +161,31 @@ def test_cpus_docker_would_read_back_as_another_number_are_refused(text):
     assert "reads back from Docker as" in problem.reason and "pulumi config set labCpus" in problem.fix
 
 
+def test_the_bounds_themselves_are_allowed_and_past_them_is_named():
+    assert limits.parse_memory("256m") == limits.MIN_SHARE_MB == 256
+    assert limits.parse_cpus("256") == "256"
+    assert limits.parse_cpus("257") == limits.Problem(
+        "labCpus", "257", "is more than 256 CPUs", "pulumi config set labCpus 2 (CPUs, e.g. 1.5), or 0 for no cap")
+    assert limits.parse_cpus("two") == limits.Problem(
+        "labCpus", "two", "is not a number of CPUs", "pulumi config set labCpus 2 (CPUs, e.g. 1.5), or 0 for no cap")
+    assert limits.parse_memory("lots") == limits.Problem(
+        "labMemory", "lots", "is not a memory size", "pulumi config set labMemory 6g (a size such as 6g or 6144m), or 0 for no cap")
+
+
+def test_cpus_read_back_as_terraform_provider_docker_writes_them():
+    # helpers.go nanoInt64ToDecimalString: nine decimals; exactly nine '0's round to one, half up.
+    assert limits.provider_cpus("0") == "0"
+    assert limits.provider_cpus("0.05") == "0.1"
+    assert limits.provider_cpus("2") == "2.0" and limits.provider_cpus("1.50") == "1.5"
+
+
+def test_a_lab_too_small_for_its_containers_is_one_problem_in_a_list():
+    assert limits.lab_limits("1g", None, 2) == [limits.Problem(
+        "labMemory", "1024m",
+        "is below the typical footprint of the lab's 4 containers (2200 MB: IDE 600, control plane 800, 2 worker(s) 400 each)",
+        "pulumi config set labMemory 3g or more, fewer workers, or 0 for no cap")]
+
+
 def test_cpus_up_to_the_most_docker_takes_and_no_more():
     assert limits.parse_cpus("256") == "256"
     problem = limits.parse_cpus("257")

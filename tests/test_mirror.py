@@ -178,3 +178,21 @@ def test_a_failed_docker_run_says_what_docker_said_on_stdout_too():
     runner = FakeRunner({(*INSPECT, HUB): fails("No such object"), ("docker", "run"): Answer(125, "port taken\n", "")})
     with pytest.raises(RuntimeError, match=f"^{HUB} did not start: port taken$"):
         mirror.ensure_caches(mirror.docker_cli(runner))
+
+
+def test_the_second_cache_is_checked_on_the_port_after_the_first():
+    assert mirror.port_problems(5000) == [
+        "port 5000 is often held by macOS's AirPlay Receiver (the docker.io cache's); "
+        "fix: classroom.py mirror --port 5010, or another port off the slot plan",
+        "port 5001 is slot 0's registry port (the registry.k8s.io cache's); "
+        "fix: classroom.py mirror --port 5010, or another port off the slot plan",
+    ]
+    asked = []
+    runner = FakeRunner({INSPECT: fails("Error: No such object"), ("docker", "run"): ok("id\n")})
+    mirror.ensure_caches(mirror.docker_cli(runner), port=6000, bind_address="10.0.0.5",
+                         can_bind=lambda address, port: asked.append((address, port)) or True)
+    assert asked == [("10.0.0.5", 6000), ("10.0.0.5", 6001)]
+    with pytest.raises(RuntimeError) as caught:
+        mirror.ensure_caches(mirror.docker_cli(runner), port=6000, bind_address="10.0.0.5", can_bind=lambda address, port: port != 6001)
+    assert str(caught.value) == (
+        "k8s-lab-mirror-registry-k8s-io cannot start: 10.0.0.5:6001 is already in use; stop what listens there, or pick --port")

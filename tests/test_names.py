@@ -33,3 +33,11 @@ def test_longest_student_keeps_every_derived_name_a_dns_label():
 )
 def test_bad_student_names(bad, why):
     assert why in names.student_name_problem(bad)
+
+
+def test_a_suggestion_is_cut_to_the_longest_name_and_still_a_name():
+    longest = names.MAX_STUDENT_LENGTH
+    # Cut where a '-' falls: the suggestion ends on the letter before it.
+    assert names.suggested_name("a" * (longest - 1) + " b") == "a" * (longest - 1)
+    # Leading punctuation costs no letter of the cut.
+    assert names.suggested_name("_" + "a" * longest + "b") == "a" * longest

@@ -44,3 +44,9 @@ def test_out_of_range_slot_is_refused(slot):
 def test_max_slot_is_the_last_that_fits():
     assert max(ports.ports_for_slot(ports.MAX_SLOT).as_dict().values()) <= 65535
     assert max(ports.SEED_PORTS.values()) + ports.STRIDE * (ports.MAX_SLOT + 1) > 65535
+
+
+def test_a_class_port_may_be_any_unprivileged_port_off_the_plan():
+    assert ports.class_port_problem(1024) is None and ports.class_port_problem(ports.MAX_PORT) is None
+    assert ports.class_port_problem(1023) == f"port 1023 is outside 1024..{ports.MAX_PORT}"
+    assert ports.class_port_problem(ports.MAX_PORT + 1) == f"port {ports.MAX_PORT + 1} is outside 1024..{ports.MAX_PORT}"

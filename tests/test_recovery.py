@@ -156,7 +156,13 @@ def test_the_program_sees_the_providers_path_without_the_venv_pulumi_added():
     assert commands.provider_path(activated, "/p/venv/bin/python") == os.pathsep.join(["/p/venv/bin", "/usr/bin"])
     seen = []
     problem = commands.interpreter_problem(program_path, "/p/venv/bin/python", which=lambda n, path: seen.append(path))
-    assert seen == ["/usr/bin"] and "Activate the project's venv" in problem and "lab.py up" in problem
+    assert seen == ["/usr/bin"]
+    assert problem == (
+        "the lab's commands run `python -m k8s_lab.kind_lifecycle`, and Pulumi's command provider finds no `python` on its "
+        "PATH. Activate the project's venv before `pulumi up` (source venv/bin/activate, or venv\\Scripts\\activate on "
+        "Windows), or run `lab.py up` with the venv's python (venv/bin/python lab.py up, venv\\Scripts\\python lab.py up on "
+        "Windows), which does it for you"
+    )
 
 
 def test_an_update_without_python_stops_before_anything_is_registered(tmp_path, monkeypatch):

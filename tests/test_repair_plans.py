@@ -43,3 +43,8 @@ def test_an_ide_lost_alone_is_a_refresh_without_a_replace():
 def test_the_urn_of_another_project_and_nested_parents():
     assert repair.urn("s", ["a:b:C", "d:e:F"], "g:h:I", "n", project="p") == "urn:pulumi:s::p::a:b:C$d:e:F$g:h:I::n"
     assert repair.child_urn("lee", repair.CLUSTER_COMMAND) == CLUSTER.replace("kim", "lee")
+
+
+def test_a_replace_alone_is_a_repair():
+    assert repair.Repair(replace=["urn:pulumi:kim::k8s-lab::command:local:Command::kim-cluster"])
+    assert not repair.Repair() and repair.Repair(refresh=True)

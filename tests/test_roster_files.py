@@ -144,3 +144,54 @@ def test_a_tie_between_separators_goes_to_the_comma():
 def test_a_remote_lab_published_and_allowed_is_fine():
     assert access_problem("ssh://t@lab2", "0.0.0.0", "true") is None
     assert access_problem("ssh://t@lab2", "0.0.0.0", "TRUE") is None
+
+
+def test_a_roster_file_gets_the_class_wide_values_and_only_a_cp949_read_gets_the_cp949_hint():
+    entries, read_as = read_roster(b"student,labMemory\nkim,\n", {"labMemory": "3g"})
+    assert read_as == "UTF-8" and entries[0].settings == {"labMemory": "3g"}
+    with pytest.raises(RosterError) as caught:
+        read_roster("student\nkim\nkim\nMüller\n".encode("utf-8"))  # UTF-8, not all ASCII, and wrong
+    assert caught.value.problems == [
+        "line 3: student 'kim' is listed twice (first on line 2)",
+        "line 4: student 'Müller' is not usable: it must be lowercase letters, digits and '-', starting and ending with a letter or digit",
+    ]
+
+
+def test_set_refuses_the_slot_and_keeps_an_equals_sign_in_the_value():
+    with pytest.raises(RosterError) as caught:
+        class_defaults(["slot=3"])
+    assert caught.value.problems == [
+        "--set 'slot=3': give KEY=VALUE with KEY one of dockerHost, bindAddress, allowRemoteAccess, registryMirror, labMemory, "
+        "labCpus, hostName"
+    ]
+    with pytest.raises(RosterError) as caught:
+        class_defaults(["hostName=a=b"])
+    assert caught.value.problems[0].startswith("--set 'hostName=a=b': hostName 'a=b' is not a host name or IP address")
+
+
+def test_a_column_only_loosely_like_a_known_one_gets_no_guess():
+    with pytest.raises(RosterError) as caught:
+        parse_roster("student,dockr\nkim,x\n")
+    assert "did you mean" not in caught.value.problems[0]
+    with pytest.raises(RosterError, match="did you mean 'dockerHost'"):
+        parse_roster("student,dockerhst\nkim,x\n")
+
+
+def test_each_access_problem_names_its_fix():
+    assert access_problem("", "0.0.0.0", "false").endswith(
+        "; fix: add allowRemoteAccess true (a roster column, or --set allowRemoteAccess=true) to mean it")
+    assert access_problem("ssh://t@lab2", "127.0.0.1", "").endswith(
+        "; fix: bindAddress 0.0.0.0 and allowRemoteAccess true (roster columns, or --set bindAddress=0.0.0.0 --set allowRemoteAccess=true)")
+    assert access_problem("", "127.0.0.1", "", "teacher.lan").endswith(
+        "; fix: bindAddress 0.0.0.0 and allowRemoteAccess true (roster columns, or --set), or no hostName "
+        "(empty its cell; a stack's own: pulumi config rm hostName --stack <student>)")
+
+
+def test_an_empty_roster_and_short_rows_are_named_not_crashed_on():
+    with pytest.raises(RosterError) as caught:
+        parse_roster("")
+    assert caught.value.problems == ["line 1: the header must name the columns student, slot, dockerHost (at least 'student'); found []"]
+    with pytest.raises(RosterError) as caught:
+        parse_roster("slot,student\n3\n")  # the row stops before its student
+    assert caught.value.problems == ["line 2: student '' is not usable: it is empty"]
+    assert [(e.student, e.slot) for e in parse_roster("student,slot\nkim\n")] == [("kim", None)]

@@ -95,3 +95,58 @@ def test_output_as_text():
 def test_a_failure_without_output_is_just_the_command_and_code():
     assert str(RunError(Result(("docker", "ps"), 1))) == "`docker ps` exited with 1"
     assert str(RunError(Result(("docker", "ps"), 1, "", "a\nb\n\nc\nd\n"))) == "`docker ps` exited with 1: b | c | d"
+
+
+def test_success_keeps_argv_and_both_streams():
+    result = ProcessRunner().run(["sh", "-c", "echo out; echo err >&2"])
+    assert result == Result(("sh", "-c", "echo out; echo err >&2"), 0, "out\n", "err\n") and result.ok
+    assert ProcessRunner().run(["true"]).ok and ProcessRunner().run(["false"], check=False) == Result(("false",), 1)
+
+
+def test_check_true_raises_with_argv_and_output_kept():
+    with pytest.raises(RunError) as raised:
+        ProcessRunner().run(["sh", "-c", "echo partial; echo why >&2; exit 4"], stdin="ignored")
+    assert raised.value.result == Result(("sh", "-c", "echo partial; echo why >&2; exit 4"), 4, "partial\n", "why\n")
+    assert raised.value.reason == "exited with 4" and raised.value.command == "sh -c 'echo partial; echo why >&2; exit 4'"
+
+
+def test_an_empty_base_environment_gives_the_child_only_what_is_added(monkeypatch):
+    monkeypatch.setenv("K8S_LAB_PARENT", "1")
+    alone = ProcessRunner(base_env={}).run(["/usr/bin/env"], env={"K8S_LAB_EXTRA": "2"})
+    assert alone.stdout.split() == ["K8S_LAB_EXTRA=2"]
+    assert ProcessRunner(base_env={}).run(["/usr/bin/env"]).stdout == ""
+
+
+def test_without_a_base_the_child_gets_this_processs_environment_at_each_call(monkeypatch):
+    runner = ProcessRunner()
+    monkeypatch.setenv("K8S_LAB_PARENT", "first")
+    assert "K8S_LAB_PARENT=first" in runner.run(["/usr/bin/env"]).stdout.split()
+    monkeypatch.setenv("K8S_LAB_PARENT", "then")
+    said = runner.run(["/usr/bin/env"], env={"K8S_LAB_ADDED": "x"}).stdout.split()
+    assert "K8S_LAB_PARENT=then" in said and "K8S_LAB_ADDED=x" in said
+
+
+def test_added_environment_wins_over_the_base():
+    said = ProcessRunner(base_env={"K8S_LAB_X": "base", "K8S_LAB_Y": "kept"}).run(["/usr/bin/env"], env={"K8S_LAB_X": "added"}).stdout
+    assert sorted(said.split()) == ["K8S_LAB_X=added", "K8S_LAB_Y=kept"]
+
+
+def test_a_base_environment_is_copied_not_shared():
+    base = {"K8S_LAB_X": "1"}
+    runner = ProcessRunner(base_env=base)
+    base["K8S_LAB_X"] = "2"
+    assert runner.run(["/usr/bin/env"]).stdout.split() == ["K8S_LAB_X=1"]
+
+
+def test_a_fractional_timeout_is_said_as_given():
+    with pytest.raises(RunError) as raised:
+        ProcessRunner().run(["sleep", "5"], timeout=0.5)
+    assert raised.value.result == Result(("sleep", "5"), TIMED_OUT) and raised.value.reason == "did not finish in 0.5 s"
+
+
+def test_last_lines_prefer_stderr_and_skip_blank_lines():
+    error = RunError(Result(("x",), 1, "o1\no2\n", "  \n"))
+    assert error.last_lines() == ["o1", "o2"] and error.last_lines(1) == ["o2"]
+    assert RunError(Result(("x",), 1, "o", "e1\n\ne2")).last_lines() == ["e1", "e2"]
+    assert RunError(Result(("x",), 2)).args == ("`x` exited with 2",)  # what repr() and pickling see
+    assert RunError(Result(("x",), 2), "gave up").reason == "gave up" and str(RunError(Result(("x",), 2), "gave up")) == "`x` gave up"

@@ -52,3 +52,34 @@ def test_a_new_setting_needs_one_entry(monkeypatch):
     parsed = config.parse_lab_config({"workspaceRoot": "/l", "probe": "Europe/Berlin"}, stack="kim")
     assert parsed.timezone == "Europe/Berlin"
     assert "probe" in config.pulumi_yaml_config() and "| `probe` | `UTC` | A made-up setting. |" in config.readme_table()
+
+
+def test_the_generator_prints_exactly_the_committed_pulumi_yaml_config(capsys):
+    """`python -m k8s_lab.config --pulumi-yaml`, in-process: its output is Pulumi.yaml's
+    `config:` section as committed, to the character."""
+    assert config.main(["--pulumi-yaml"]) == 0
+    out, err = capsys.readouterr()
+    committed = (ROOT / "Pulumi.yaml").read_text(encoding="utf-8")
+    assert out.startswith("config:\n  student:\n") and committed.endswith("\n" + out) and err == ""
+
+
+def test_the_generator_prints_exactly_the_readme_table(capsys):
+    assert config.main(["--readme"]) == 0
+    out, err = capsys.readouterr()
+    assert out == config.readme_table() and out in (ROOT / "README.md").read_text(encoding="utf-8") and err == ""
+
+
+def test_the_generator_refuses_anything_else_with_its_usage(capsys, monkeypatch):
+    for wrong in ([], ["--readme", "--pulumi-yaml"], ["--yaml"]):
+        assert config.main(wrong) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err == "usage: python -m k8s_lab.config --readme | --pulumi-yaml\n"
+    monkeypatch.setattr(config.sys, "argv", ["config.py", "--readme"])
+    assert config.main() == 0 and capsys.readouterr().out == config.readme_table()
+
+
+def test_the_generated_pulumi_yaml_keeps_non_ascii_text_readable(capsys, monkeypatch):
+    """A description in another language is written as itself, not as \\u escapes."""
+    monkeypatch.setattr(config, "pulumi_yaml_config", lambda: {"probe": {"type": "string", "description": "학생 이름 (é)"}})
+    assert config.main(["--pulumi-yaml"]) == 0
+    assert capsys.readouterr().out == "config:\n  probe:\n    type: string\n    description: 학생 이름 (é)\n"
