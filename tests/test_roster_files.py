@@ -195,3 +195,19 @@ def test_an_empty_roster_and_short_rows_are_named_not_crashed_on():
         parse_roster("slot,student\n3\n")  # the row stops before its student
     assert caught.value.problems == ["line 2: student '' is not usable: it is empty"]
     assert [(e.student, e.slot) for e in parse_roster("student,slot\nkim\n")] == [("kim", None)]
+
+
+def test_a_header_with_as_many_commas_as_semicolons_is_read_as_commas():
+    # "student,note;x": one of each. A tie goes to the comma, the CSV default (it comes first).
+    from k8s_lab.roster import _delimiter
+
+    assert _delimiter("student,note;x\nkim,a;b\n") == ","
+    assert _delimiter("student;slot,x;y\n") == ";"
+    assert _delimiter("\n\n") == ","
+
+
+def test_a_header_read_on_its_own_is_line_one():
+    from k8s_lab.roster import read_header
+
+    columns, problems = read_header(["name"])
+    assert columns == [None] and problems[0].startswith("line 1: the header must name the columns")
