@@ -253,28 +253,3 @@ def test_a_shared_backend_is_told_which_passphrase_preview_yml_needs(tmp_path, m
     assert any("repository secret PULUMI_CONFIG_PASSPHRASE" in n and "s3://class-state as PULUMI_BACKEND_URL" in n for n in notices)
     _, own = classroom.class_env({"PATH": "/usr/bin", "PULUMI_CONFIG_PASSPHRASE": "x"}, "s3://class-state", prepared)
     assert own == []  # the teacher's own passphrase: nothing to tell
-
-
-def test_each_caches_port_is_checked_on_its_own_and_named():
-    # 1042 is free; 1043, the registry.k8s.io cache's, is slot 6's https port.
-    assert mirror.port_problems(1042) == [
-        f"port 1043 is slot 6's https port (the registry.k8s.io cache's); fix: classroom.py mirror --port {mirror.DEFAULT_PORT}, "
-        "or another port off the slot plan"
-    ]
-
-
-def test_a_cache_is_asked_for_on_its_own_port_at_the_given_address():
-    asked = []
-
-    def can_bind(address, port):
-        asked.append((address, port))
-        return port != 6001
-
-    def docker(argv):
-        from subprocess import CompletedProcess
-
-        return CompletedProcess(argv, 1 if argv[0] == "inspect" else 0, "", "No such object")
-
-    with pytest.raises(RuntimeError, match=r"registry-k8s-io.* cannot start: 127.0.0.1:6001 is already in use"):
-        mirror.ensure_caches(docker, port=6000, bind_address="127.0.0.1", can_bind=can_bind)
-    assert asked == [("127.0.0.1", 6000), ("127.0.0.1", 6001)]

@@ -186,26 +186,6 @@ def test_a_lab_too_small_for_its_containers_is_one_problem_in_a_list():
         "pulumi config set labMemory 3g or more, fewer workers, or 0 for no cap")]
 
 
-def test_cpus_up_to_the_most_docker_takes_and_no_more():
-    assert limits.parse_cpus("256") == "256"
-    problem = limits.parse_cpus("257")
-    assert isinstance(problem, Problem) and problem.reason == "is more than 256 CPUs"
-    assert limits.parse_cpus("two").reason == "is not a number of CPUs"
-
-
-def test_lab_limits_lists_a_memory_below_the_footprint_as_its_one_problem():
-    problems = limits.lab_limits("1g", "2", 2)
-    assert isinstance(problems, list) and len(problems) == 1
-    assert problems[0].key == "labMemory" and problems[0].value == "1024m" and "below the typical footprint" in problems[0].reason
-
-
-def test_memory_from_the_smallest_share_up():
-    assert limits.parse_memory("256m") == 256
-    assert limits.parse_memory("255m").reason == "is below 256 MB"
-    assert limits.parse_memory("lots").reason == "is not a memory size"
-
-
-def test_no_cpus_and_one_nano_cpu_as_the_provider_stores_them():
-    # nanoInt64ToDecimalString: 0 is "0"; 1 nano CPU is nine decimals with nine '0's, so one decimal.
-    assert limits.provider_cpus("0") == "0"
+def test_one_nano_cpu_as_the_provider_stores_it():
+    # nanoInt64ToDecimalString: 1 nano CPU is nine decimals holding nine '0's, so one decimal.
     assert limits.provider_cpus("0.000000001") == "0.0"
