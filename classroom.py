@@ -20,7 +20,6 @@ import shlex
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -414,7 +413,7 @@ def run_with_progress(students: list[str], job, parallel: int, console=None) -> 
     """The class's runs, with a live table of each student's phase and elapsed time, on
     `console` (tests pass one; by default stderr: stdout is the summary's, and `status
     --json`'s, which tools read)."""
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor, wait
 
     from rich.console import Console
     from rich.live import Live
@@ -433,9 +432,8 @@ def run_with_progress(students: list[str], job, parallel: int, console=None) -> 
 
     with ThreadPoolExecutor(max_workers=1) as pool, Live(render(), refresh_per_second=2, console=console or Console(stderr=True)) as live:
         future = pool.submit(run_all, students, job, parallel, progress)
-        while not future.done():
+        while wait([future], timeout=0.5).not_done:  # a class that ends is reported at once, not up to 0.5 s later
             live.update(render())
-            time.sleep(0.5)
         live.update(render())
         return future.result()
 

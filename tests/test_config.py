@@ -503,3 +503,91 @@ def test_a_pem_value_with_pasted_unicode_space_is_refused_not_a_traceback(worksp
     text = str(caught.value)
     assert "ideTlsCert = '-----BEGIN CERTIFICATE-----': is not a PEM certificate" in text
     assert "ideTlsKey = (hidden): is not one PEM private key" in text
+
+
+STUDENT_FIX = "pulumi config set student <name>, e.g. 'kim-minsu' (lowercase letters, digits and '-', at most 49 characters)"
+NAME_RULE = "it must be lowercase letters, digits and '-', starting and ending with a letter or digit"
+ENV_FIX = 'pulumi config set --path "ideEnv[0]" NAME=value (a list of NAME=value strings, like lines of a .env file)'
+KNOWN_KEYS = (
+    "student, slot, bindAddress, workspaceRoot, idePassword, ideImage, nodeImage, workers, mountDockerSocket, timezone, "
+    "ideEnv, ingress, registry, namespace, dockerHost, allowRemoteAccess, hostName, ideTlsCert, ideTlsKey, networkMtu, "
+    "labMemory, labCpus, registryMirror"
+)
+EXACT = [
+    # (raw settings besides workspaceRoot, every problem as (key, shown value, reason, fix))
+    ({"bindAddress": "::1"}, [("bindAddress", "'::1'", "is an IPv6 address; the lab network is IPv4-only", "use an IPv4 address such as 127.0.0.1")]),
+    ({"bindAddress": "224.0.0.1"}, [("bindAddress", "'224.0.0.1'", "is a multicast address", "use 127.0.0.1 or an address of this machine")]),
+    ({"ingress": "yes"}, [("ingress", "'yes'", "is not true or false", "pulumi config set ingress true (or false)")]),
+    ({"student": "Kim"}, [("student", "'Kim'", f"not a usable student name: {NAME_RULE}", STUDENT_FIX)]),
+    ({"slots": "3"}, [("slots", "'3'", "is not a k8s-lab setting", f"remove it (pulumi config rm slots); known keys: {KNOWN_KEYS}")]),
+    ({"ideEnv": "A=1"}, [("ideEnv", "'A=1'", "is not a list of NAME=value strings", ENV_FIX)]),
+    # Every bad entry of the list at once, each shown by itself.
+    ({"ideEnv": json.dumps(["1A=x", "HOME", "PASSWORD=x", "B=1", "B=2"])}, [
+        ("ideEnv", "'1A=x'", "is not NAME=value with a valid variable name", ENV_FIX),
+        ("ideEnv", "'HOME'", "is not NAME=value with a valid variable name", ENV_FIX),
+        ("ideEnv", "'PASSWORD=x'", "PASSWORD is set by the lab itself", "remove it; use the timezone and idePassword settings instead"),
+        ("ideEnv", "'B=2'", "B is set twice", "keep one entry per variable"),
+    ]),
+    ({"ideTlsCert": CERT}, [(
+        "ideTlsKey", "(unset)", "is needed with ideTlsCert: code-server serves a certificate only with its private key",
+        "pulumi config set --secret ideTlsKey < key.pem (the key of that certificate), or pulumi config rm ideTlsCert for a self-signed one",
+    )]),
+    ({"ideTlsKey": KEY}, [(
+        "ideTlsCert", "(unset)", "is needed with ideTlsKey: a private key alone serves nothing",
+        "pulumi config set ideTlsCert < cert.pem (the certificate of that key), or pulumi config rm ideTlsKey",
+    )]),
+    ({"ideTlsCert": CERT, "ideTlsKey": OTHER_KEY}, [(
+        "ideTlsKey", "(hidden)", "is not the private key of ideTlsCert (KEY_VALUES_MISMATCH)",
+        "give the certificate and the key made with it: pulumi config set ideTlsCert < cert.pem and "
+        "pulumi config set --secret ideTlsKey < key.pem",
+    )]),
+]
+
+
+@pytest.mark.parametrize("raw, expected", EXACT, ids=[next(iter(raw)) + f":{i}" for i, (raw, _) in enumerate(EXACT)])
+def test_each_refusal_reads_exactly(workspace_root, raw, expected):
+    """The whole line the user reads: the value as given, the reason and the fix, for every problem."""
+    from k8s_lab.config import Problem
+
+    assert problems_of({"workspaceRoot": workspace_root, **raw}) == [Problem(*each) for each in expected]
+
+
+def test_a_bad_stack_name_and_a_blank_root_are_shown_as_given():
+    from k8s_lab.config import BY_KEY, Problem
+
+    with pytest.raises(ConfigError) as refused:
+        parse_lab_config({"workspaceRoot": "  "}, stack="Dev_Stack")
+    assert refused.value.problems == [
+        Problem("student", "'Dev_Stack'", f"not a usable student name (taken from the stack name 'Dev_Stack'): {NAME_RULE}", STUDENT_FIX),
+        Problem("workspaceRoot", "'  '", "cannot name the student folders: it is not set", BY_KEY["workspaceRoot"].fix),
+    ]
+
+
+def test_a_blank_setting_is_its_default(workspace_root):
+    cfg = parse(workspace_root, slot="  ", ingress=" ", workers="\t", student=" ")
+    assert (cfg.slot, cfg.ingress, cfg.workers, cfg.student) == (0, True, 2, "kim")
+
+
+def test_a_bad_plaintext_tls_key_is_one_problem_not_two(workspace_root):
+    problems = problems_of({"workspaceRoot": workspace_root, "ideTlsCert": CERT, "ideTlsKey": "nope"}, tls_key_is_secret=False)
+    assert [(p.key, p.reason) for p in problems] == [("ideTlsKey", "is not one PEM private key (-----BEGIN PRIVATE KEY-----)")]
+
+
+def test_ide_env_is_a_secret_only_when_pulumi_says_so(workspace_root):
+    raw = {"workspaceRoot": workspace_root, "ideEnv": json.dumps(["A=1"])}
+    assert parse_lab_config(raw, stack="kim").ide_env_secret is False
+    assert parse_lab_config(raw, stack="kim", ide_env_secret=True).ide_env_secret is True
+    assert parse_lab_config({"workspaceRoot": workspace_root}, stack="kim", ide_env_secret=True).ide_env_secret is False
+
+
+def test_pem_bodies_are_strict_base64():
+    # Data after '=' padding: base64 without validate would read it, OpenSSL would not.
+    key = "-----BEGIN PRIVATE KEY-----\nAAA=AAAA\n-----END PRIVATE KEY-----\n"
+    assert refusal(lab_config.pem_private_key, key).reason == "is not one PEM private key (-----BEGIN PRIVATE KEY-----)"
+
+
+def test_a_certificate_pasted_on_one_line_shows_its_first_40_characters():
+    one_line = "".join(CERT.splitlines())
+    refused = refusal(lab_config.pem_certificate, one_line)
+    assert refused.reason.startswith("cannot be read as an X.509 certificate (no start line")
+    assert refused.shown == repr(one_line[:40])
