@@ -156,3 +156,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for marker, count in left.items():
         if count:
             terminalreporter.write_line(f"{count} {marker} tests deselected: {why[marker]}")
+
+
+@pytest.fixture
+def ascii_locale():
+    """A locale whose default text encoding is not UTF-8, as Windows' cp1252 is not: Python's
+    default for open() and Popen follows LC_CTYPE, which is set here for this process only."""
+    import locale
+
+    before = locale.setlocale(locale.LC_CTYPE)
+    try:
+        locale.setlocale(locale.LC_CTYPE, "C")
+        if locale.getpreferredencoding(False).replace("-", "").lower() == "utf8":
+            pytest.skip("this Python runs in UTF-8 mode (PYTHONUTF8=1 or -X utf8): every locale reads as UTF-8")
+        yield
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)

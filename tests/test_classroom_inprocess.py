@@ -865,3 +865,156 @@ def test_the_question_is_on_the_screen_before_the_answer_is_read(monkeypatch):
             return super().readline()
 
     assert classroom.confirm_destroy(["kim"], yes=False, stdin=Asking("yes\n")) is None
+
+
+# --- what the mutation run of classroom.py found unpinned ------------------------------------
+
+
+def test_a_background_run_gets_its_interrupt_back_and_a_handler_of_its_own_is_kept():
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a shell starts `classroom.py up ... &`
+        classroom.interruptible()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+        def own(number, frame):
+            pass
+
+        signal.signal(signal.SIGINT, own)
+        classroom.interruptible()
+        assert signal.getsignal(signal.SIGINT) is own
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_a_new_log_is_created_owner_only_not_made_so_afterwards(tmp_path, monkeypatch):
+    # The mode is the file's from its first byte: the chmod after it is for a log that existed.
+    monkeypatch.setattr(os, "chmod", lambda path, mode: None)
+    argv = [sys.executable, "-m", "classroom_student", "stop", "kim", "--slot", "0"]
+    classroom.run_child(argv, tmp_path / "kim-stop.log", lambda phase: None, popen=FakePopen(FakeRunner(child_answer)))
+    assert stat.S_IMODE((tmp_path / "kim-stop.log").stat().st_mode) == 0o600
+
+
+def test_a_childs_utf8_output_reaches_the_log_and_the_summary_whatever_the_locale(tmp_path, ascii_locale):
+    # Pulumi and kind print UTF-8 (✔, box lines, a student's Korean error) on every system.
+    folder = tmp_path / "김민수"  # a teacher's home folder, in the header line
+    folder.mkdir()
+    argv = child(folder, "import sys\nsys.stdout.buffer.write('PHASE \\u2714 cluster\\n'.encode())\nsys.stdout.flush()\n"
+                         "sys.stderr.buffer.write('error: \\ud3ec\\ud2b8 \\u2717\\n'.encode())\nsys.exit(3)\n")  # an ASCII script
+    phases: list[str] = []
+    with pytest.raises(classroom.StudentFailed) as caught:
+        classroom.run_child(argv, tmp_path / "kim-up.log", phases.append)
+    assert phases == ["✔ cluster"] and str(caught.value) == "error: 포트 ✗"
+    lines = (tmp_path / "kim-up.log").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == f"$ {shlex.join(argv)}" and sorted(lines[1:]) == ["PHASE ✔ cluster", "error: 포트 ✗"]
+
+
+def test_a_failures_last_words_on_one_line_longer_than_the_tail_are_still_shown(tmp_path):
+    log = tmp_path / "kim-up.log"
+    log.write_text("$ child\n" + "z" * (classroom.TAIL_BYTES + 100) + "\n")
+    assert classroom.last_line(log) == "z" * (classroom.DETAIL_CHARS - 1) + "…"
+
+
+def test_a_mirror_is_on_this_host_by_loopback_or_by_this_hosts_own_address(monkeypatch):
+    addresses = {"localhost": "127.0.0.1", "teacher-pc": "10.0.0.5", "lab2": "10.0.0.9"}
+
+    def resolve(name):
+        if name not in addresses:
+            raise socket.gaierror(name)
+        return addresses[name]
+
+    monkeypatch.setattr(socket, "gethostname", lambda: "teacher-pc")
+    monkeypatch.setattr(socket, "gethostbyname", resolve)
+    assert classroom.on_this_host("http://localhost:5010")  # loopback, though not this host's own address
+    assert classroom.on_this_host("http://teacher-pc:5010")
+    assert not classroom.on_this_host("http://lab2:5010")
+    assert not classroom.on_this_host("http://nowhere:5010")
+
+
+def test_only_the_mirrors_the_class_names_are_checked_against_the_slots():
+    from k8s_lab.roster import Entry
+
+    entries = [Entry(2, "kim", 0, ""), Entry(3, "lee", 1, ""), Entry(4, "park", 2, "")]
+    settings = {"kim": {"registryMirror": "http://teacher-pc:5010"}, "lee": {}, "park": {"registryMirror": ""}}
+    asked: list[str] = []
+    assert classroom.mirror_problems(entries, {"kim": 0, "lee": 1, "park": 2}, settings, lambda url: asked.append(url) or False) == []
+    assert asked == ["http://teacher-pc:5010"]
+
+
+def test_a_remote_docker_is_asked_with_this_machines_environment_and_its_desktop_is_seen():
+    desktop = FakeRunner({("docker", "info"): ok(json.dumps({"MemTotal": 4 * GIB, "OperatingSystem": "Docker Desktop"}))})
+    far = classroom.read_host("ssh://t@lab2", desktop)
+    assert (far.name, far.memory_mb, far.docker_desktop) == ("ssh://t@lab2", 4096.0, True)
+    assert desktop.calls[-1].env == dict(os.environ, DOCKER_HOST="ssh://t@lab2")  # PATH and the rest, to find ssh
+
+
+def test_the_question_shortens_a_class_of_six_or_more(capsys):
+    classroom.confirm_destroy(["a", "b", "c", "d", "e", "f"], yes=False, stdin=Terminal("no\n"))
+    assert capsys.readouterr().out == "destroy removes the labs of 6 student(s) (a, b, c, d, e, …); their files stay. Type 'yes' to go on: "
+
+
+def test_status_json_is_indented_and_an_unknown_status_without_a_log_is_one_plain_line(capsys):
+    from k8s_lab.orchestrate import Outcome
+
+    report = status.Report("kim", "stopped", "absent", "0 of 3", False, {"ide": False}, None, 6144.0, None, 2.0, None, [], [])
+    classroom.show_status([Outcome("kim", True, 1.0, outputs={"status": json.dumps(report.as_dict())}), Outcome("lee", False, 1.0, "stack not found")], True)
+    out, err = capsys.readouterr()
+    assert out.startswith('[\n  {\n    "student": "kim",\n') and json.loads(out) == [report.as_dict()]
+    assert err == "lee: status unknown: stack not found\n"
+
+
+def test_the_live_table_names_each_student_in_the_first_column():
+    from rich.console import Console
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=100)
+
+    def job(student, report):
+        report("creating cluster")
+        deadline = time.monotonic() + 5
+        while not re.search(rf"{student}\s*│\s*creating cluster\s*│", screen.getvalue()):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the live table never showed {student}'s row")
+            time.sleep(0.05)
+        return {}
+
+    outcomes = classroom.run_with_progress(["kim", "lee"], job, 2, console)
+    assert [(o.student, o.ok, o.detail) for o in outcomes] == [("kim", True, ""), ("lee", True, "")]
+
+
+def test_a_handout_is_titled_with_its_student(tmp_path):
+    from k8s_lab.orchestrate import Outcome
+
+    outputs = {"ideUrl": "http://127.0.0.1:8444", "idePassword": password("kim")}
+    classroom.write_handouts([Outcome("kim", True, 1.0, outputs=outputs), Outcome("lee", False, 1.0, "failed")], tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["kim.md"]
+    assert (tmp_path / "kim.md").read_text().splitlines()[0] == "# kim's practice lab"
+
+
+def test_the_mirror_refuses_a_port_with_each_problem_on_its_own_line(capsys):
+    docker = FakeRunner({})
+    assert classroom.main(["mirror", "--port", "8443"], runner=docker) == Exit.USAGE
+    fix = "fix: classroom.py mirror --port 5010, or another port off the slot plan"
+    assert capsys.readouterr().err.splitlines() == [
+        f"classroom: port 8443 is slot 80's https port (the docker.io cache's); {fix}",
+        f"classroom: port 8444 is slot 0's ide port (the registry.k8s.io cache's); {fix}",
+    ]
+    assert docker.calls == []
+
+
+def test_a_parallel_below_one_is_a_usage_error_saying_so(teacher, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        teacher.main("up", teacher.roster, "--parallel", "0")
+    assert stopped.value.code == Exit.USAGE
+    assert capsys.readouterr().err.splitlines()[-1] == "classroom.py: error: --parallel must be at least 1"
+
+
+def test_a_shared_backend_names_the_secrets_pull_request_previews_need(monkeypatch):
+    monkeypatch.setattr(session, "workspace_env", lambda env, make=True: ({"PULUMI_CONFIG_PASSPHRASE_FILE": "/state/passphrase"}, None))
+    env, notices = classroom.class_env({"PATH": "/usr/bin"}, "s3://class-state", session.PreparedTools(path="/tools/bin"))
+    assert env["PULUMI_BACKEND_URL"] == "s3://class-state"
+    assert notices == [
+        "The class's stack secrets use the passphrase in /state/passphrase. For pull-request previews "
+        "(.github/workflows/preview.yml) store it as the repository secret PULUMI_CONFIG_PASSPHRASE, and "
+        "s3://class-state as PULUMI_BACKEND_URL."
+    ]
