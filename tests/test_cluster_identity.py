@@ -80,3 +80,14 @@ def test_an_update_run_that_turns_caps_off_stops_instead_of_lying():
     kind = FakeKind(running, ready=True, control_plane="cp-1111", caps=(2234 * 2**20, 0))
     with pytest.raises(kl.LifecycleError, match="cannot lift"):
         kl.create(kind, "k", "", 1, 5, log=lambda _: None, shares=limits.Shares(), previous=PREVIOUS, network_id="net-aaaa")
+
+
+def test_a_cap_that_stays_names_every_node_holding_one():
+    running = {name: "running" for name in NODES}
+    kind = FakeKind(running, ready=True, control_plane="cp-1111", caps=(2234 * 2**20, 0))
+    with pytest.raises(kl.LifecycleError) as error:
+        kl.create(kind, "k", "", 1, 5, log=lambda _: None, shares=limits.Shares(), previous=PREVIOUS, network_id="net-aaaa")
+    assert str(error.value) == (
+        "cluster 'k': a cap turned off stays on k-control-plane, k-worker (`docker update` cannot lift it); "
+        f"the cluster must be made anew. {kl.REMAKE_REPAIR}"
+    )

@@ -477,3 +477,23 @@ def test_main_update_run_refuses_a_cluster_made_anew_outside_the_stack_on_the_sa
     code, out, err = main(kind_with(KEPT), monkeypatch, capsys, "create", "--name", "kim", "--workers", "2", stdin=CONFIG)
     assert (code, out) == (1, "")
     assert err.startswith("k8s-lab: cluster 'kim': the cluster would have to be made anew (it was made anew outside this stack)")
+
+
+def test_a_cached_manifest_is_read_as_utf8_whatever_the_locale(monkeypatch, tmp_path, ascii_locale):
+    import hashlib
+
+    text = "# café ✔\nkind: Namespace\n"  # as it was verified: the same bytes go to kubectl on Windows' cp1252 too
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    monkeypatch.setenv(kind_lifecycle.CACHE_DIR_ENV, str(tmp_path))
+    (tmp_path / f"{sha}.yaml").write_bytes(text.encode())
+    assert kind_lifecycle.cached_manifest("https://x/deploy.yaml", sha, fetch=None) == text
+
+
+def test_a_node_cap_that_is_not_a_number_is_a_usage_error(monkeypatch, capsys):
+    kind = kind_with({})
+    monkeypatch.setattr("sys.stdin", io.StringIO(CONFIG))
+    for flag in ("--control-plane-memory", "--worker-memory"):
+        with pytest.raises(SystemExit) as stopped:
+            kind_lifecycle.main(["create", "--name", "kim", flag, "800m"], kind_factory=lambda: kind)
+        assert stopped.value.code == 2 and f"argument {flag}: invalid int value: '800m'" in capsys.readouterr().err
+    assert kind.runner.calls == []  # type: ignore[attr-defined]
