@@ -1077,3 +1077,27 @@ def test_a_kubeconfig_in_a_folder_that_is_not_there_yet_is_made_with_its_folders
     target = tmp_path / "home" / "me" / ".kube" / "config"
     session.merge_kubeconfig(yaml.safe_dump(kubeconfig("kind-kim", "https://127.0.0.1:1")), "lab-kim", {"KUBECONFIG": str(target)})
     assert yaml.safe_load(target.read_text())["current-context"] == "lab-kim" and stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+# --- text and modes whatever the machine ------------------------------------------------------------
+
+
+def test_a_failure_log_is_utf8_whatever_the_locale(tmp_path, ascii_locale):
+    # Pulumi prints ✔ and box lines, a student's error may be Korean: Windows' cp1252 could write neither.
+    text = "✔ created\nerror: 포트가 사용 중입니다\n"
+    assert session.write_log("kim", "up", text, log_dir=tmp_path).read_bytes() == text.encode("utf-8")
+
+
+def test_a_users_kubeconfig_with_non_ascii_names_is_read_as_utf8_whatever_the_locale(tmp_path, ascii_locale):
+    target = tmp_path / "config"
+    target.write_bytes(yaml.safe_dump(kubeconfig("작업", "https://work.example"), allow_unicode=True).encode("utf-8"))
+    session.merge_kubeconfig(yaml.safe_dump(kubeconfig("kind-kim", "https://127.0.0.1:1")), "lab-kim", {"KUBECONFIG": str(target)})
+    assert [c["name"] for c in yaml.safe_load(target.read_bytes().decode("utf-8"))["contexts"]] == ["작업", "lab-kim"]
+
+
+def test_a_new_kubeconfig_is_owner_only_from_its_first_byte(tmp_path, monkeypatch):
+    # The chmod is for a file that existed; a new one must never be readable by others, even for a moment.
+    monkeypatch.setattr(os, "chmod", lambda path, mode: None)
+    target = tmp_path / "config"
+    session.merge_kubeconfig(yaml.safe_dump(kubeconfig("kind-kim", "https://127.0.0.1:1")), "lab-kim", {"KUBECONFIG": str(target)})
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
