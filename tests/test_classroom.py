@@ -247,3 +247,9 @@ def test_class_status_is_one_table_of_every_student_and_names_who_could_not_be_a
 def test_cli_mirror_needs_no_roster():
     help_text = classroom("mirror", "--help").stdout
     assert "--port" in help_text and "--host" in help_text and "roster" not in help_text
+
+
+def test_a_handout_with_a_password_of_any_alphabet_is_utf8_whatever_the_locale(tmp_path, ascii_locale):
+    # idePassword may be any text of 12 characters or more; Windows' cp1252 cannot write Hangul.
+    text = render_handout("kim", "http://127.0.0.1:8444", "비밀번호-안전한-암호-2024", None, None)
+    assert write_handout(tmp_path, "kim", text).read_bytes() == text.encode("utf-8")
