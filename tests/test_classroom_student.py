@@ -58,10 +58,13 @@ OUTPUTS = {"ideCertificate": value("-----BEGIN CERTIFICATE-----"), "ideUrl": val
 
 
 @pytest.fixture
-def automation(monkeypatch):
-    """auto.create_or_select_stack hands out this stand-in stack and records how it was asked."""
+def automation(monkeypatch, tmp_path):
+    """auto.create_or_select_stack hands out this stand-in stack and records how it was asked.
+    The project's tools folder is an empty one of the test's: a Pulumi CLI that `lab.py up`
+    fetched into the checkout's .tools/ must not decide how the stand-in is opened."""
     from pulumi import automation as auto
 
+    monkeypatch.setattr(session, "TOOLS_DIR", tmp_path / "tools")
     made = {}
 
     def create_or_select_stack(stack_name, work_dir, opts):
