@@ -1101,3 +1101,10 @@ def test_a_new_kubeconfig_is_owner_only_from_its_first_byte(tmp_path, monkeypatc
     target = tmp_path / "config"
     session.merge_kubeconfig(yaml.safe_dump(kubeconfig("kind-kim", "https://127.0.0.1:1")), "lab-kim", {"KUBECONFIG": str(target)})
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_a_stack_file_with_a_hangul_home_folder_is_read_as_utf8_whatever_the_locale(tmp_path, ascii_locale):
+    # Pulumi writes Pulumi.<stack>.yaml in UTF-8; a student's home folder may be C:\Users\김민수.
+    text = "config:\n  k8s-lab:workspaceRoot: C:\\Users\\김민수\\k8s-lab\n  k8s-lab:slot: \"3\"\n"
+    (tmp_path / "Pulumi.kim.yaml").write_bytes(text.encode("utf-8"))
+    assert session.file_settings("kim", tmp_path) == {"workspaceRoot": "C:\\Users\\김민수\\k8s-lab", "slot": "3"}
