@@ -784,12 +784,17 @@ def test_the_runner_size_in_the_timings_is_read_from_the_runner(e2e, tmp_path):
     assert "K8S_LAB_E2E_RUNNER" not in json.dumps(e2e_step(e2e, "pytest")), "the size comes from the runner, not the workflow"
     text = E2E_WORKFLOW.read_text()
     assert not re.search(r"\d+ vCPUs|\d+ GB\)", text), "no runner size written into the workflow"
-    github_env = tmp_path / "github_env"
-    done = run_script(step["run"], tmp_path, {"GITHUB_ENV": str(github_env), "RUNNER_ENVIRONMENT": "github-hosted", "ImageOS": "ubuntu24"})
-    assert done.returncode == 0, done.stderr
-    (line,) = github_env.read_text().splitlines()
-    assert line.startswith("K8S_LAB_E2E_RUNNER=github-hosted ubuntu24 (")
-    assert f"({os.cpu_count()} CPUs, " in line and " GB memory, " in line and " GB free disk)" in line
+    # GitHub's image sets ImageOS and ImageVersion (actions/runner-images, configure-environment.sh);
+    # each case sets both, so the variables of the machine running this test do not leak in.
+    for image_version, image in (("20260816.277.1", "github-hosted ubuntu24 20260816.277.1"), ("", "github-hosted ubuntu24")):
+        github_env = tmp_path / "github_env"
+        github_env.unlink(missing_ok=True)
+        runner = {"GITHUB_ENV": str(github_env), "RUNNER_ENVIRONMENT": "github-hosted", "ImageOS": "ubuntu24", "ImageVersion": image_version}
+        done = run_script(step["run"], tmp_path, runner)
+        assert done.returncode == 0, done.stderr
+        (line,) = github_env.read_text().splitlines()
+        assert line.startswith(f"K8S_LAB_E2E_RUNNER={image} ("), line
+        assert f"({os.cpu_count()} CPUs, " in line and " GB memory, " in line and " GB free disk)" in line
 
 
 @posix_only
