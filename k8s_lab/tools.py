@@ -476,11 +476,6 @@ def usable(command: str, version: Version | None, exact_pulumi: bool = False) ->
         return None
     if version is None:
         return "its version could not be read"
-    if command == "pulumi" and exact_pulumi and version != _parsed(PULUMI_VERSION):
-        return (
-            f"in CI ({' or '.join(CI_VARIABLES)} is set) the Pulumi CLI must be the pinned v{PULUMI_VERSION}, "
-            f"so that CI tests the engine the lab pins (students may keep any release from v{PULUMI_MINIMUM} on)"
-        )
     if command == "kind" and version != parse_version(KIND_VERSION):
         return (
             f"the lab's node image is built for kind {KIND_VERSION}, "
@@ -490,6 +485,11 @@ def usable(command: str, version: Version | None, exact_pulumi: bool = False) ->
         return (
             f"it is older than v{PULUMI_MINIMUM}, the first Pulumi CLI that replaces what lives in the "
             "cluster when the cluster is replaced (pulumi/pulumi#23818)"
+        )
+    if command == "pulumi" and exact_pulumi and version != _parsed(PULUMI_VERSION):
+        return (
+            f"in CI ({' or '.join(CI_VARIABLES)} is set) the Pulumi CLI must be the pinned v{PULUMI_VERSION}, "
+            f"so that CI tests the engine the lab pins (students may keep any release from v{PULUMI_MINIMUM} on)"
         )
     return None
 

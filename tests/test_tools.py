@@ -575,6 +575,8 @@ def test_in_ci_only_the_pinned_pulumi_cli_is_usable_and_kind_is_judged_as_anywhe
         ), other
     assert tools.usable("kind", v(tools.KIND_VERSION), exact_pulumi=True) is None
     assert tools.usable("pulumi", None, exact_pulumi=True) == "its version could not be read"
+    # Older than the minimum is said as such in CI too: it is the stronger reason.
+    assert "older than v3.260.0" in tools.usable("pulumi", v("v3.257.0"), exact_pulumi=True)
 
 
 @pytest.mark.parametrize(
