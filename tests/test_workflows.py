@@ -749,7 +749,9 @@ def free_disk_stand_ins(tmp_path: Path, base_gb: int) -> tuple[Path, Path]:
 def test_free_disk_removes_nothing_when_the_estimate_fits(e2e, tmp_path):
     step = e2e_step(e2e, ".ci/free-disk")
     needed = int(step["run"].split()[-1])
-    assert needed >= 12, "the estimate's peak is 9-12 GB"
+    # The estimate's 12 GB peak, the measured 1 GB of a .ci/run (venv, npm packages, test
+    # files), and a margin.
+    assert needed >= 12 + 1 + 3, "the estimate's peak is 9-12 GB, plus about 1 GB measured"
     assert step_index(e2e, step) < step_index(e2e, e2e_step(e2e, "requirements-dev.txt")), "free the disk before filling it"
     bin_dir, prefix = free_disk_stand_ins(tmp_path, base_gb=16)
     done = run_script(step["run"], bin_dir, {"FREE_DISK_PREFIX": str(prefix)})
