@@ -753,7 +753,7 @@ def test_free_disk_removes_nothing_when_the_estimate_fits(e2e, tmp_path):
     # files), and a margin.
     assert needed >= 12 + 1 + 3, "the estimate's peak is 9-12 GB, plus about 1 GB measured"
     assert step_index(e2e, step) < step_index(e2e, e2e_step(e2e, "requirements-dev.txt")), "free the disk before filling it"
-    bin_dir, prefix = free_disk_stand_ins(tmp_path, base_gb=16)
+    bin_dir, prefix = free_disk_stand_ins(tmp_path, base_gb=needed)
     done = run_script(step["run"], bin_dir, {"FREE_DISK_PREFIX": str(prefix)})
     assert done.returncode == 0 and "enough, nothing removed" in done.stdout, done.stdout + done.stderr
     assert (prefix / "usr/local/lib/android").is_dir()
