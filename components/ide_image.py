@@ -32,7 +32,7 @@ class IdeImage(pulumi.ComponentResource):
             # same tag on every stack, and docker.Image never deletes an image on destroy.
             built = docker.Image(
                 f"{name}-built",
-                image_name=ide_image.image_name(ide_image.IDE_DIR, args.build_args),
+                image_name=ide_image.image_name(ide_image.IDE_DIR, args.build_args, args.platform),
                 # platform: pulumi-docker's Check would fill in this machine's GOARCH
                 # (provider/provider.go:212-233), so a preview on another machine would differ.
                 build=docker.DockerBuildArgs(context="ide", args=args.build_args, platform=args.platform),

@@ -76,18 +76,20 @@ def prepare_context(context_dir: Path) -> None:
                 raise ContextProblem(f"{path} has mode {path.stat().st_mode & 0o7777:o}, and it cannot be made {CONTEXT_MODE:o} ({error.strerror}). Fix: chmod {CONTEXT_MODE:o} {path}") from None
 
 
-def content_tag(context_dir: Path, build_args: dict[str, str]) -> str:
+def content_tag(context_dir: Path, build_args: dict[str, str], platform: str | None = None) -> str:
     """A tag that changes exactly when the build's inputs do: every file of the build
-    context (line endings normalised, so a checkout made before .gitattributes hashes like
-    a Linux one) and the build arguments."""
+    context (line endings normalised), the build arguments and the platform when one is
+    chosen (an arm64 and an amd64 build are different images)."""
     digest = hashlib.sha256()
     for path in context_files(context_dir):
         relative = path.relative_to(context_dir).as_posix()
         digest.update(relative.encode() + b"\0")
         digest.update(path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
     digest.update(json.dumps(build_args, sort_keys=True).encode())
+    if platform:  # unset: the tag stacks had before idePlatform
+        digest.update(b"\0" + platform.encode())
     return digest.hexdigest()[:16]
 
 
-def image_name(context_dir: Path = IDE_DIR, build_args: dict[str, str] = BUILD_ARGS) -> str:
-    return f"{IMAGE_REPOSITORY}:{content_tag(context_dir, build_args)}"
+def image_name(context_dir: Path = IDE_DIR, build_args: dict[str, str] = BUILD_ARGS, platform: str | None = None) -> str:
+    return f"{IMAGE_REPOSITORY}:{content_tag(context_dir, build_args, platform)}"

@@ -521,13 +521,13 @@ def look_for_repairs(stack_name: str, config: dict[str, str], deployed: bool):
     if not deployed:
         return repair.Repair()
     try:
-        docker_host, student, prebuilt = (read_setting(config, key) for key in ("dockerHost", "student", "ideImage"))
+        docker_host, student, prebuilt, platform = (read_setting(config, key) for key in ("dockerHost", "student", "ideImage", "idePlatform"))
     except ValueError:
         return repair.Repair()  # a bad setting: the program's config check names it with its fix
     docker_env = DockerHost(docker_host).environment() or None
     presence = drift.probe(LabNames(student or stack_name), docker_env)
     prebuilt = prebuilt or ""
-    image = drift.image_present(prebuilt or ide_image.image_name(), docker_env)
+    image = drift.image_present(prebuilt or ide_image.image_name(platform=platform), docker_env)
     if presence is None:
         return repair.Repair()  # Docker did not answer: the preflight says why
     findings = repair.Findings(
