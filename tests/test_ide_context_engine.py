@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import clone_this_repository
 
 pytestmark = pytest.mark.engine
 
@@ -24,14 +24,6 @@ COPY refuse-open-auth.sh run /ctx/
 RUN ["/bin/busybox", "sh", "-c", "mkdir -p /usr/bin && /bin/busybox --install -s /usr/bin && sh /ctx/refuse-open-auth.sh /ctx/run"]
 """
 SERVICE_SCRIPT = 'if [ -z "$PASSWORD" ]; then\n    AUTH="none"\nfi\n'
-
-
-def autocrlf_clone(target: Path) -> Path:
-    inside = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--is-inside-work-tree"], capture_output=True, text=True)
-    if inside.stdout.strip() != "true":
-        pytest.skip(f"this test clones the repository, and {ROOT} is not a git checkout")
-    subprocess.run(["git", "-c", "core.autocrlf=true", "clone", "-q", "--no-hardlinks", str(ROOT), str(target)], check=True, timeout=120)
-    return target
 
 
 def without_the_rules(clone: Path) -> None:
@@ -67,7 +59,7 @@ def build(client, base: str, script: bytes, context: Path) -> tuple[bool, str]:
 
 
 def test_a_crlf_checkout_fails_the_build_without_the_rules_and_builds_with_them(docker_client, base_image, tmp_path):
-    clone = autocrlf_clone(tmp_path / "k8s-lab")
+    clone = clone_this_repository(tmp_path / "k8s-lab", "-c", "core.autocrlf=true")
     with_rules = (clone / "ide" / "refuse-open-auth.sh").read_bytes()
     assert b"\r\n" not in with_rules
     built, log = build(docker_client, base_image, with_rules, tmp_path / "with-rules")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, clone_this_repository
 from k8s_lab import ide_image
 from provider_check import Client, check_image
 
@@ -128,23 +128,12 @@ CHECKOUTS = {
 }
 
 
-def git_clone(target: Path, options: tuple[str, ...], umask: int) -> Path:
-    subprocess.run(
-        ["git", *options, "clone", "-q", "--no-hardlinks", str(ROOT), str(target)],
-        check=True, capture_output=True, timeout=120, preexec_fn=lambda: os.umask(umask),  # noqa: PLW1509 - the umask is the point
-    )
-    return target
-
-
 @pytest.fixture(scope="module")
 def checkouts(tmp_path_factory):
     """name -> (clone, the modes of its ide/ files as cloned, Pulumi machine, sys.platform)."""
-    inside = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--is-inside-work-tree"], capture_output=True, text=True)
-    if inside.stdout.strip() != "true":
-        pytest.skip(f"these tests clone the repository, and {ROOT} is not a git checkout")
     made = {}
     for name, (options, umask, client, platform) in CHECKOUTS.items():
-        clone = git_clone(tmp_path_factory.mktemp("checkout") / "k8s-lab", options, umask)
+        clone = clone_this_repository(tmp_path_factory.mktemp("checkout") / "k8s-lab", *options, umask=umask)
         modes = {p.name: p.stat().st_mode & 0o777 for p in (clone / "ide").iterdir()}
         made[name] = (clone, modes, client, platform)
     return made
