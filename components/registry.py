@@ -9,7 +9,7 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_command as command
 
-from k8s_lab import commands, registry
+from k8s_lab import commands, docker_diff, registry
 from k8s_lab.docker_host import DockerHost
 from k8s_lab.names import LabNames
 
@@ -42,8 +42,13 @@ class LocalRegistry(pulumi.ComponentResource):
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name)],
             restart="unless-stopped",
             must_run=True,
+            destroy_grace_seconds=registry.STOP_GRACE_SECONDS,
             # Fixed name and host port (pulumi-docker issue 1356).
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                delete_before_replace=True,
+                **docker_diff.ports_by_trigger([(registry.CONTAINER_PORT, args.host_port)], args.bind_address),
+            ),
         )
         # Every node, including ones of a remade cluster, learns where localhost:<port> is.
         command.local.Command(
