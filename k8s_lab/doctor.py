@@ -22,8 +22,9 @@ import platform
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from k8s_lab import host_ports, kind_config
+from k8s_lab import host_ports, kind_config, limits
 from k8s_lab import ports as lab_ports
 from k8s_lab.runner import DEFAULT_RUNNER, Runner, RunError
 
@@ -32,6 +33,7 @@ MIN_FREE_DISK_GB = 20  # node image ~1 GB per pull, images students build, etcd;
 INOTIFY_WATCHES = 524288  # kind known issues
 INOTIFY_INSTANCES = 512
 HOST_RESERVED_MB = 2048  # the OS and the Docker daemon (README, Benchmark)
+CGROUP_KEYS = ("MemoryLimit", "CpuCfsQuota", "NCPU")  # what of docker info decides the caps (limits.host_problems)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,9 @@ class Facts:
     lab_footprint_mb: float = 2220  # typical, 3 nodes + registry (README, Benchmark)
     slot: int = 0
     bind_address: str = "127.0.0.1"
+    cgroups: dict[str, Any] = field(default_factory=dict)  # docker info MemoryLimit, CpuCfsQuota, NCPU
+    lab_memory: str | None = None  # the lab's labMemory and labCpus settings (None: the default)
+    lab_cpus: str | None = None
 
 
 @dataclass(frozen=True)
@@ -152,8 +157,16 @@ def platform_findings(facts: Facts) -> list[Finding]:
     return found
 
 
+def cap_findings(facts: Facts) -> list[Finding]:
+    """Caps this Docker cannot apply (k8s_lab.limits.host_problems): `up` refuses them."""
+    return [
+        Finding("problem", f"{problem.key} = {problem.value!r}: {problem.reason}", problem.fix)
+        for problem in limits.host_problems(facts.lab_memory, facts.lab_cpus, facts.cgroups)
+    ]
+
+
 RULES: tuple[Callable[[Facts], list[Finding]], ...] = (
-    memory_findings, disk_findings, inotify_findings, port_findings, subnet_findings, platform_findings,
+    memory_findings, disk_findings, inotify_findings, port_findings, subnet_findings, platform_findings, cap_findings,
 )
 
 
@@ -237,6 +250,7 @@ def gather(
         labs=labs,
         slot=slot,
         bind_address=bind_address,
+        cgroups={key: info[key] for key in CGROUP_KEYS if key in info},
     )
 
 
