@@ -209,3 +209,15 @@ def test_code_server_and_the_registry_get_a_grace_period_on_stop():
     lab = evaluate({"workspaceRoot": "/w"}, stack="kim", preview=True)
     graces = {which: lab.one(CONTAINER, which).inputs.get("destroyGraceSeconds") for which in ("ide-container", "registry-container")}
     assert graces == {"ide-container": 30, "registry-container": 10}
+
+
+def test_a_changed_local_registry_hosting_configmap_is_replaced():
+    """pulumi-kubernetes makes ConfigMap `data` a replace field unless enableConfigMapMutable
+    (k8s diff.go:32-33, default false); the program sets no such provider option."""
+    lab = evaluate({"workspaceRoot": "/w"}, stack="kim", preview=True)
+    configmap = lab.one("kubernetes:core/v1:ConfigMap")
+    assert "enableConfigMapMutable" not in lab.one("pulumi:providers:kubernetes").inputs
+    rules = MODEL["kubernetes:core/v1:ConfigMap"]
+    inputs = {**configmap.inputs, "data": {"localRegistryHosting.v1": "host: localhost:5301\n"}}
+    assert step(rules, [], configmap.inputs, inputs) == "replace"
+
