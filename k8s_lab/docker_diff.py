@@ -21,7 +21,10 @@ to the engine as a `replacement_trigger` instead: the engine compares the trigge
 the one it stored, never with Docker (pulumi pkg/resource/deploy/step_generator.go
 shouldTriggerReplace, since v3.208.0), so a changed slot, bindAddress or networkMtu still
 replaces, and nothing Docker adds does. A trigger missing from an older state is no change
-(shouldTriggerReplace: a null on either side is "no trigger").
+(shouldTriggerReplace: a null on either side is "no trigger"). The replacement gets the
+program's new ports or options, not the ignored old ones: before a replace the engine
+checks the program's inputs again, without ignore_changes (step_generator.go:1954 and
+:2003-2023 at v3.259.0; an update keeps the old ones, :1264-1269, which is the point).
 """
 
 from __future__ import annotations
