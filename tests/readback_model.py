@@ -208,6 +208,11 @@ CONTAINER = "docker:index/container:Container"
 TPD = "tpd resource_docker_container.go"
 TPD_FUNCS = "tpd resource_docker_container_funcs.go"
 
+# The type token (kubernetes:core/v1:ConfigMap) is apiVersion and kind: another is another
+# resource (a new URN), never a diff of this one.
+_K8S_TYPE = "the Pulumi type token is apiVersion + kind: a change is a new URN"
+_K8S_NAME = "k8s diff.go:207-212 metadataForceNewProperties (.metadata.name, .namespace); provider.go:1558-1566"
+
 MODEL: dict[str, dict[str, Rule]] = {
     CONTAINER: {
         "name": Rule(as_given, True, f"{TPD}:50 ForceNew; {TPD_FUNCS}:828 Read trims Docker's '/'"),
@@ -253,7 +258,7 @@ MODEL: dict[str, dict[str, Rule]] = {
     # CommandOutputs{CommandInputs: input}); only `triggers` replaces
     # (cmd common/inputs.go:10 provider:"replaceOnChanges"), anything else re-runs create.
     "command:local:Command": {
-        key: Rule(as_given, key == "triggers", "cmd local/commandController.go Create/Update; common/inputs.go:10")
+        key: Rule(as_given, key == "triggers", "cmd local/commandController.go:41 Create, :74 Update store the inputs; common/inputs.go:10 replaceOnChanges")
         for key in ("create", "delete", "update", "environment", "stdin", "triggers", "logging", "addPreviousOutputInEnv")
     },
     # terraform-provider-random's password: every argument RequiresReplace, stored as given.
@@ -267,14 +272,14 @@ MODEL: dict[str, dict[str, Rule]] = {
     # what the API server adds outside the program's keys (labels, status, uid) is pruned,
     # a value changed in the cluster under one of them is a difference.
     "kubernetes:core/v1:Namespace": {
-        "apiVersion": Rule(as_given, True, "k8s provider.go Diff: a new kind or version replaces"),
-        "kind": Rule(as_given, True, "k8s provider.go Diff"),
-        "metadata": Rule(as_given, True, "k8s provider.go Diff: metadata.name is immutable (forceNewProperties)"),
+        "apiVersion": Rule(as_given, True, _K8S_TYPE),
+        "kind": Rule(as_given, True, _K8S_TYPE),
+        "metadata": Rule(as_given, True, _K8S_NAME),
     },
     "kubernetes:core/v1:ConfigMap": {
-        "apiVersion": Rule(as_given, True, "k8s provider.go Diff"),
-        "kind": Rule(as_given, True, "k8s provider.go Diff"),
-        "metadata": Rule(as_given, True, "k8s provider.go Diff: metadata.name/namespace are immutable"),
+        "apiVersion": Rule(as_given, True, _K8S_TYPE),
+        "kind": Rule(as_given, True, _K8S_TYPE),
+        "metadata": Rule(as_given, True, _K8S_NAME),
         # enableConfigMapMutable defaults to false (provider.go:696-709), so `data` is a
         # replace field (diff.go:32-33); the name is fixed, so the provider asks for
         # delete-before-replace (provider.go:1651-1658).
