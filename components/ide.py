@@ -51,6 +51,7 @@ class IdeContainer(pulumi.ComponentResource):
         ]
         https = args.https is not None
         healthcheck = ide_container.healthcheck(https)
+        bindings = ide_container.port_bindings(args.ports, args.bind_address, args.docker_hostname is not None)
         container = docker.Container(
             f"{name}-container",
             name=args.names.ide_container,
@@ -58,8 +59,7 @@ class IdeContainer(pulumi.ComponentResource):
             envs=ide_container.environment(args.timezone, args.extra_env, args.extra_env_secret, https),
             working_dir=ide_container.WORKING_DIR,
             ports=[
-                docker.ContainerPortArgs(internal=internal, external=external, ip=args.bind_address)
-                for internal, external in ide_container.published_ports(args.ports)
+                docker.ContainerPortArgs(internal=internal, external=external, ip=ip) for internal, external, ip in bindings
             ],  # ignored in diffs, a replacement trigger instead: k8s_lab.docker_diff
             volumes=volumes,
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name)],
@@ -114,7 +114,7 @@ class IdeContainer(pulumi.ComponentResource):
                 parent=self,
                 delete_before_replace=True,
                 replace_on_changes=ide_container.REPLACE_ON_CHANGES,
-                **docker_diff.ports_by_trigger(ide_container.published_ports(args.ports), args.bind_address),
+                **docker_diff.ports_by_trigger(bindings),
             ),
         )
         self.name = container.name

@@ -33,9 +33,9 @@ from collections.abc import Iterable
 from typing import Any
 
 
-def ports_by_trigger(published: Iterable[tuple[int, int]], bind_address: str) -> dict[str, Any]:
-    """ResourceOptions keywords for a container publishing (internal, external) ports."""
-    ports = [{"internal": internal, "external": external, "ip": bind_address} for internal, external in published]
+def ports_by_trigger(bindings: Iterable[tuple[int, int, str]]) -> dict[str, Any]:
+    """ResourceOptions keywords for a container publishing (internal, external, host address) ports."""
+    ports = [{"internal": internal, "external": external, "ip": ip} for internal, external, ip in bindings]
     return {"ignore_changes": ["ports"], "replacement_trigger": {"ports": sorted(ports, key=lambda port: port["internal"])}}
 
 

@@ -188,8 +188,9 @@ def doctor(lab: LabTarget) -> int:
 
 
 def doctor_before_up(lab: LabTarget, warn: Callable[[str], None]) -> int:
-    """The doctor's problems as warnings before `up` (ports stop it elsewhere); caps this
-    Docker cannot apply stop it here, one line each, before Pulumi runs: Exit.USAGE."""
+    """The doctor's problems as warnings before `up` (ports stop it elsewhere; what labs
+    publish is for `doctor` itself: this `up` republishes its own lab as the table says);
+    caps this Docker cannot apply stop it here, one line each, before Pulumi runs: Exit.USAGE."""
     from k8s_lab import doctor as lab_doctor
 
     try:
@@ -202,7 +203,7 @@ def doctor_before_up(lab: LabTarget, warn: Callable[[str], None]) -> int:
         warn(f"k8s-lab: {finding.what}. Fix: {finding.fix}")
     if refused:
         return Exit.USAGE
-    ports = lab_doctor.port_findings(facts)
+    ports = lab_doctor.port_findings(facts) + lab_doctor.exposure_findings(facts)
     for finding in lab_doctor.findings(facts):
         if finding.severity == "problem" and finding not in ports:
             warn(f"Warning (lab.py doctor): {finding}")
