@@ -253,3 +253,22 @@ def test_a_shared_backend_is_told_which_passphrase_preview_yml_needs(tmp_path, m
     assert any("repository secret PULUMI_CONFIG_PASSPHRASE" in n and "s3://class-state as PULUMI_BACKEND_URL" in n for n in notices)
     _, own = classroom.class_env({"PATH": "/usr/bin", "PULUMI_CONFIG_PASSPHRASE": "x"}, "s3://class-state", prepared)
     assert own == []  # the teacher's own passphrase: nothing to tell
+
+
+def test_caps_a_docker_host_cannot_apply_are_named_per_student():
+    """Issue #31: a Docker without memory/CPU cgroups drops or refuses the caps; the class is
+    told before anything starts, with the --set that turns them off."""
+    entries = classroom.read_roster(b"student,dockerHost\nkim,\nlee,ssh://t@nas\n")[0]
+    settings = {"kim": {}, "lee": {"labMemory": "0", "labCpus": "0"}}
+    no_cgroups = {"MemoryLimit": False, "CpuCfsQuota": False, "NCPU": 4}
+    asked = []
+
+    def read(docker_host):
+        asked.append(docker_host)
+        return capacity.Host(docker_host or "this host", 64 * GB, cgroups=no_cgroups)
+
+    problems = classroom.cap_problems(entries, settings, read)
+    assert [p.split(":")[0] for p in problems] == ["kim (this host)", "kim (this host)"]  # lee's caps are off
+    assert problems[0].startswith("kim (this host): labMemory = '6g': this Docker host has no memory cgroup")
+    assert problems[1].endswith("Fix: --set labCpus=0 (no cap)")
+    assert classroom.cap_problems(entries, settings, lambda host: capacity.Host("x", 64 * GB)) == []  # Docker said nothing
