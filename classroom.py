@@ -1,4 +1,4 @@
-"""Run the lab for a whole class: `python classroom.py up|preview|destroy|status|stop|start roster.csv`.
+"""Run the lab for a whole class: `classroom.py up|preview|destroy|status|stop|start|mirror roster.csv`.
 
 One stack per student (named after the student), each run in its own process through
 Pulumi's Automation API, at most --parallel at a time. Before anything runs: the roster is
@@ -13,23 +13,35 @@ and the exit code says whether anyone did.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import shlex
-import socket
-import subprocess
+# This file stays readable by Python 3.8, as lab.py: an older Python, or one without the
+# venv's packages, is told what it needs (k8s_lab/cli.py) instead of a traceback.
 import sys
-from pathlib import Path
-from urllib.parse import urlsplit
 
-from classroom_student import ACTIONS
-from k8s_lab import capacity, idle, session
-from k8s_lab.handout import render_handout, write_handout
-from k8s_lab.orchestrate import Outcome, Progress, exit_code, run_all
-from k8s_lab.roster import Entry, RosterError, access_problem, allocate_slots, class_defaults, read_roster
-from k8s_lab.runner import ProcessRunner, Runner, RunError
+from k8s_lab import cli
 
+cli.require_python()
+
+with cli.venv_imports("classroom.py"):
+    import argparse
+    import json
+    import os
+    import re
+    import shlex
+    import socket
+    import subprocess
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
+    from classroom_student import ACTIONS
+    from k8s_lab import capacity, idle, session
+    from k8s_lab import exits
+    from k8s_lab.exits import Exit
+    from k8s_lab.handout import render_handout, write_handout
+    from k8s_lab.orchestrate import Outcome, Progress, exit_code, run_all
+    from k8s_lab.roster import Entry, RosterError, access_problem, allocate_slots, class_defaults, read_roster
+    from k8s_lab.runner import ProcessRunner, Runner, RunError
+
+SHELL = cli.Shell("classroom", "classroom.py")  # the voice it shares with lab.py (k8s_lab/cli.py)
 ROOT = Path(__file__).resolve().parent
 TAIL_BYTES = 16384  # of a failed student's log, for the one line the summary shows
 PROTOCOL = ("PHASE ", "RESULT ", "FAILED ")  # the child's lines to us on stdout
@@ -351,24 +363,22 @@ def read_host(docker_host: str, runner: Runner | None = None) -> capacity.Host:
     )
 
 
-def capacity_problems(entries: list[Entry], settings: dict[str, dict[str, str]], read=read_host) -> list[str]:
+def capacity_problems(entries: list[Entry], settings: dict[str, dict[str, str]], read=read_host, overridden: bool = False) -> list[str]:
     by_host: dict[str, list[int]] = {}
     for entry in entries:
         by_host.setdefault(entry.docker_host, []).append(capacity.lab_mb(settings[entry.student].get("labMemory")))
-    return [problem for host, each in by_host.items() for problem in capacity.problems(read(host), each)]
+    return [problem for host, each in by_host.items() for problem in capacity.problems(read(host), each, overridden)]
 
 
 def confirm_destroy(students: list[str], yes: bool, stdin=None) -> str | None:
     """None when destroying is confirmed; else why not. Never waits on a stdin that is no terminal."""
     if yes:
         return None
-    stdin = stdin or sys.stdin
     what = f"destroy removes the labs of {len(students)} student(s) ({', '.join(students[:5])}{', …' if len(students) > 5 else ''}); their files stay"
-    if stdin is None or not stdin.isatty():
+    answer = SHELL.ask(f"{what}. Type 'yes' to go on: ", stdin)  # on stderr, as every message (k8s_lab/cli.py)
+    if answer is None:
         return f"{what}. Nothing was removed: run again with --yes to confirm (there is no terminal to ask on)"
-    print(f"{what}. Type 'yes' to go on: ", end="", flush=True)
-    answer = stdin.readline().strip().lower()
-    return None if answer == "yes" else f"{what}. Nothing was removed: you did not answer 'yes'"
+    return None if answer.lower() == "yes" else f"{what}. Nothing was removed: you did not answer 'yes'"
 
 
 # --- display ----------------------------------------------------------------------------------
@@ -503,8 +513,12 @@ def run_mirror(args: argparse.Namespace, runner: Runner | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="classroom.py", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="action", required=True)
+    parser = argparse.ArgumentParser(
+        prog="classroom.py",
+        description=(__doc__ or "").split("\n\n")[0],
+        epilog="Exit codes: " + "; ".join(f"{int(code)} {meaning}" for code, meaning in exits.MEANING.items()),
+    )
+    sub = parser.add_subparsers(dest="action", metavar="VERB", required=True)
     for action in ACTIONS:
         each = sub.add_parser(action, help=f"{action} every student's lab in the roster")
         each.add_argument("roster", type=Path, help="CSV with a header: student, optional slot, dockerHost and settings columns")
@@ -537,23 +551,36 @@ def load_roster(args: argparse.Namespace) -> list[Entry]:
     defaults = class_defaults(args.set)
     entries, encoding = read_roster(args.roster.read_bytes(), defaults)
     if encoding not in ("UTF-8", "UTF-8 with BOM"):
-        print(f"classroom: read {args.roster} as {encoding}")
+        SHELL.err(f"read {args.roster} as {encoding}")  # not on stdout: `status --json` is JSON alone there
     return entries
 
 
-def fail(message: str, code: int = 2) -> int:
-    print(f"classroom: {message}", file=sys.stderr)
+def fail(message: str, code: int = Exit.USAGE) -> int:
+    SHELL.err(message)
     return code
 
 
 def main(argv: list[str] | None = None, *, runner: Runner | None = None, popen=subprocess.Popen) -> int:
     """The command line; `runner` runs docker (the mirror, the capacity check), `popen` the
-    students' children (tests pass recording fakes of both)."""
-    parser = build_parser()
+    students' children (tests pass recording fakes of both). Every way it ends is an exit
+    code of k8s_lab/exits.py and a message, never a traceback (k8s_lab/cli.py)."""
     words = sys.argv[1:] if argv is None else argv
-    if not words:  # like lab.py: a bare command prints its help, not an argparse error
-        parser.print_help()
-        return 2
+    verb = next((word for word in words if not word.startswith("-")), "classroom")
+    return SHELL.guarded(lambda: run_command(words, runner, popen), lambda text: bug_log(verb, text))
+
+
+def bug_log(verb: str, text: str) -> str:
+    try:
+        return str(session.write_log("classroom", verb, text))
+    except OSError as error:
+        return f"no file: writing the log failed too ({error})"
+
+
+def run_command(words: list[str], runner: Runner | None, popen) -> int:
+    parser = build_parser()
+    answered = SHELL.before_verb(parser, words)  # a bare command, a mistyped verb: as lab.py answers them
+    if answered is not None:
+        return answered
     args = parser.parse_args(words)
     if args.action == "mirror":
         return run_mirror(args, runner)
@@ -578,9 +605,11 @@ def main(argv: list[str] | None = None, *, runner: Runner | None = None, popen=s
 
 def run_class(args: argparse.Namespace, entries: list[Entry], runner: Runner | None = None, popen=subprocess.Popen) -> int:
     environ = dict(os.environ)
-    prepared = session.prepare_tools(args.action, fetch=not args.no_fetch, environ=environ, layout=session.tools_layout(environ))
-    if isinstance(prepared, int):
-        return prepared
+    prepared = session.prepare_tools(
+        args.action, fetch=not args.no_fetch, environ=environ, layout=session.tools_layout(environ), err=tools_message(args)
+    )
+    if isinstance(prepared, int):  # what is missing was said
+        return Exit.NOT_READY if prepared else Exit.OK
     students = [e.student for e in entries]
     try:
         stacks = {student: stack_file_settings(student) for student in students}
@@ -608,6 +637,18 @@ def run_class(args: argparse.Namespace, entries: list[Entry], runner: Runner | N
     return exit_code(outcomes)
 
 
+def tools_message(args: argparse.Namespace):
+    """How the tools' report reaches the teacher: on stderr, with the classroom command that
+    fetches kind and the Pulumi CLI where the shared report names lab.py's (k8s_lab/session.py
+    TOOLS: a teacher running lab.py up would make a lab of their own)."""
+    fetching = SHELL.command("up" if args.action in ("stop", "start", "status") else args.action, shlex.quote(str(args.roster)))
+
+    def say(message: str) -> None:
+        print(re.sub(r"`[^`]*lab\.py up`", lambda _: f"`{fetching}`", message), file=sys.stderr)
+
+    return say
+
+
 def checks_before_start(
     args: argparse.Namespace, entries: list[Entry], slots: dict[str, int], settings: dict[str, dict[str, str]], runner: Runner | None = None
 ) -> list[str]:
@@ -618,7 +659,7 @@ def checks_before_start(
         problems += port_problems(entries, slots, settings, session.ide_container_exists)
         problems += mirror_problems(entries, slots, settings)
     if args.action in ("up", "start"):
-        over = capacity_problems(entries, settings, lambda host: read_host(host, runner))
+        over = capacity_problems(entries, settings, lambda host: read_host(host, runner), overridden=args.over_capacity)
         if args.over_capacity:
             for warning in over:
                 print(f"classroom: warning (--over-capacity): {warning}", file=sys.stderr)

@@ -13,6 +13,7 @@ import pytest
 
 import classroom
 from k8s_lab import capacity, mirror, ports
+from k8s_lab.exits import Exit
 from k8s_lab.orchestrate import Progress
 from k8s_lab.roster import parse_roster
 
@@ -154,7 +155,7 @@ def test_destroy_asks_on_a_terminal_and_takes_only_yes(capsys):
     assert "did not answer 'yes'" in classroom.confirm_destroy(["kim"], yes=False, stdin=Terminal("y\n"))
     assert "--yes" in classroom.confirm_destroy(["kim"], yes=False, stdin=io.StringIO("yes\n"))  # a pipe is no terminal
     assert classroom.confirm_destroy(["kim"], yes=True, stdin=None) is None
-    assert "Type 'yes'" in capsys.readouterr().out
+    assert "Type 'yes'" in capsys.readouterr().err  # a question is no data: stderr
 
 
 def test_a_students_clock_runs_from_its_start_to_its_end():
@@ -195,7 +196,7 @@ def test_a_fetch_that_fails_is_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(tools, "install_pulumi", unreachable)
     roster = tmp_path / "class.csv"
     roster.write_text("student\nkim\n")
-    assert classroom.main(["preview", str(roster)]) == 2
+    assert classroom.main(["preview", str(roster)]) == Exit.NOT_READY  # as lab.py: the tools are not ready
     assert capsys.readouterr().err == "k8s-lab: cannot reach get.pulumi.com: network is unreachable\n"
 
 
