@@ -37,7 +37,7 @@ with cli.venv_imports("classroom.py"):
     from k8s_lab import exits
     from k8s_lab.exits import Exit
     from k8s_lab.handout import render_handout, write_handout
-    from k8s_lab.orchestrate import Outcome, Progress, exit_code, run_all
+    from k8s_lab.orchestrate import NO_LAB, Outcome, Progress, exit_code, run_all
     from k8s_lab.roster import Entry, RosterError, access_problem, allocate_slots, class_defaults, read_roster
     from k8s_lab.runner import ProcessRunner, Runner, RunError
 
@@ -384,21 +384,47 @@ def confirm_destroy(students: list[str], yes: bool, stdin=None) -> str | None:
 # --- display ----------------------------------------------------------------------------------
 
 
-def show_status(outcomes: list[Outcome], as_json: bool) -> None:
-    """Every student's lab status as one table (or JSON); students whose stack failed are listed after it."""
+def class_reports(outcomes: list[Outcome], make: str) -> list:
+    """One status report per roster student, in roster order: their lab's; "absent" for a
+    student with no lab here (its repair `make`, the classroom command that makes it);
+    "unknown" for one whose run failed, with why."""
+    from k8s_lab import status
+
+    reports = []
+    for outcome in outcomes:
+        if outcome.ok and "status" in outcome.outputs:
+            reports.append(status.Report(**json.loads(outcome.outputs["status"])))
+            continue
+        absent = no_lab(outcome)
+        reports.append(status.Report(
+            outcome.student, "absent" if absent else "unknown", ide="-", nodes_ready="-", api_reachable=False,
+            ports_bound=dict.fromkeys(status.PUBLISHER, False), memory_mb=None, memory_cap_mb=None, cpu_percent=None, cpus_cap=None,
+            last_change=None, problems=[outcome.detail or "its run gave no status"], repair=make if absent else None,
+        ))
+    return reports
+
+
+def no_lab(outcome: Outcome) -> bool:
+    return not outcome.ok and outcome.detail.startswith(NO_LAB)
+
+
+def show_status(outcomes: list[Outcome], as_json: bool, make: str = "") -> list:
+    """Every roster student's lab status as one table (or JSON, alone on stdout); why a
+    student's status is unknown also on stderr. The reports shown."""
     from rich.console import Console
 
     from k8s_lab import status
 
-    reports = [status.Report(**json.loads(o.outputs["status"])) for o in outcomes if o.ok and "status" in o.outputs]
+    reports = class_reports(outcomes, make)
     if as_json:
         print(json.dumps([r.as_dict() for r in reports], indent=2))
     else:
         Console().print(status.render_table(reports))
         print("\n".join(status.repair_lines(reports)))
     for outcome in outcomes:
-        if not outcome.ok:
+        if not outcome.ok and not no_lab(outcome):
             print(f"{outcome.student}: status unknown: {outcome.detail}" + (f" (log: {outcome.log})" if outcome.log else ""), file=sys.stderr)
+    return reports
 
 
 def show(outcomes: list[Outcome], action: str) -> None:
@@ -633,8 +659,13 @@ def run_class(args: argparse.Namespace, entries: list[Entry], runner: Runner | N
         timeout=args.student_timeout * 60 if args.student_timeout > 0 else None, idle_for=getattr(args, "idle_for", None), popen=popen,
     )
     outcomes = run_with_progress(students, job, args.parallel)
-    finish(args, outcomes)
-    return exit_code(outcomes)
+    return finish(args, outcomes)
+
+
+def make_command(args: argparse.Namespace) -> str:
+    """What makes a student's missing lab: the class's up, not `lab.py up`, which would make a
+    lab named after the teacher's login, outside the class's slots."""
+    return SHELL.command("up", shlex.quote(str(args.roster)))
 
 
 def tools_message(args: argparse.Namespace):
@@ -668,14 +699,23 @@ def checks_before_start(
     return problems
 
 
-def finish(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
-    """Handouts for who is up, then the summary table (a status table for status)."""
+def finish(args: argparse.Namespace, outcomes: list[Outcome]) -> int:
+    """Handouts for who is up, then the summary table (a status table for status); the exit
+    code as lab.py's for one lab: 3 when no student has a lab here, and status is 0 only
+    when every lab runs without a problem (README, Exit codes), so cron sees a dead class."""
     if args.action in ("up", "status"):
         write_handouts(outcomes, args.handouts)
     if args.action == "status":
-        show_status(outcomes, args.json)
+        reports = show_status(outcomes, args.json, make_command(args))
     else:
+        for outcome in outcomes:
+            outcome.detail += f": `{make_command(args)}` makes it" if no_lab(outcome) else ""
         show(outcomes, args.action)
+    if outcomes and all(no_lab(outcome) for outcome in outcomes):
+        return Exit.NO_SUCH_LAB
+    if args.action == "status":
+        return Exit.OK if all(report.state == "running" for report in reports) else Exit.FAILED
+    return exit_code(outcomes)
 
 
 def interruptible() -> None:

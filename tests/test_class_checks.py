@@ -254,3 +254,11 @@ def test_a_shared_backend_is_told_which_passphrase_preview_yml_needs(tmp_path, m
     assert any("repository secret PULUMI_CONFIG_PASSPHRASE" in n and "s3://class-state as PULUMI_BACKEND_URL" in n for n in notices)
     _, own = classroom.class_env({"PATH": "/usr/bin", "PULUMI_CONFIG_PASSPHRASE": "x"}, "s3://class-state", prepared)
     assert own == []  # the teacher's own passphrase: nothing to tell
+
+
+def test_a_problem_under_over_capacity_names_the_other_fixes_but_not_the_flag_given():
+    small = capacity.Host("this host", 12 * 1024, inotify_watches=8192, inotify_instances=128, pid_max=32768)
+    for overridden in (False, True):
+        found = capacity.problems(small, [6 * 1024] * 30, overridden)  # memory, inotify and PIDs: 30 x 1500 > 32768
+        assert len(found) == 3 and all((capacity.OVERRIDE in problem) is not overridden for problem in found), found
+        assert all("Fix: " in problem for problem in found)

@@ -282,7 +282,7 @@ def test_status_json_is_json_alone_on_stdout(teacher, capsys):
     teacher.children.answers = status_answer
     assert teacher.main("status", teacher.roster, "--json") == Exit.FAILED
     out, err = capsys.readouterr()
-    assert [report["student"] for report in json.loads(out)] == ["kim", "lee"]
+    assert [(report["student"], report["state"]) for report in json.loads(out)] == [("kim", "stopped"), ("lee", "stopped"), ("park", "unknown")]
     assert "park: status unknown: stack not found (log: " in err and "park-status.log" in err
     assert "succeeded" not in out + err  # the status table replaces the run summary
     assert password("kim") not in out + err and password("kim") in (teacher.root / "handouts" / "kim.md").read_text()
@@ -971,7 +971,9 @@ def test_status_json_is_indented_and_an_unknown_status_without_a_log_is_one_plai
     report = status.Report("kim", "stopped", "absent", "0 of 3", False, {"ide": False}, None, 6144.0, None, 2.0, None, [], [])
     classroom.show_status([Outcome("kim", True, 1.0, outputs={"status": json.dumps(report.as_dict())}), Outcome("lee", False, 1.0, "stack not found")], True)
     out, err = capsys.readouterr()
-    assert out.startswith('[\n  {\n    "student": "kim",\n') and json.loads(out) == [report.as_dict()]
+    assert out.startswith('[\n  {\n    "student": "kim",\n') and json.loads(out)[0] == report.as_dict()
+    assert json.loads(out)[1] | {"ports_bound": {}} == status.Report(
+        "lee", "unknown", "-", "-", False, {}, None, None, None, None, None, ["stack not found"], None).as_dict()  # every student
     assert err == "lee: status unknown: stack not found\n"
 
 
