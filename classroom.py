@@ -36,9 +36,9 @@ with cli.venv_imports("classroom.py"):
     from k8s_lab import capacity, idle, session
     from k8s_lab import exits
     from k8s_lab.exits import Exit
-    from k8s_lab.handout import render_handout, write_handout
+    from k8s_lab.handout import LANGUAGES, render_handout, roster_language, void_handout, write_handout
     from k8s_lab.orchestrate import NO_LAB, Outcome, Progress, exit_code, run_all
-    from k8s_lab.roster import Entry, RosterError, access_problem, allocate_slots, class_defaults, read_roster
+    from k8s_lab.roster import Entry, RosterError, access_problem, allocate_slots, class_defaults, decode_roster, read_roster
     from k8s_lab.runner import ProcessRunner, Runner, RunError
 
 SHELL = cli.Shell("classroom", "classroom.py")  # the voice it shares with lab.py (k8s_lab/cli.py)
@@ -474,9 +474,9 @@ def run_with_progress(students: list[str], job, parallel: int, console=None) -> 
         return future.result()
 
 
-def write_handouts(outcomes: list[Outcome], folder: Path) -> None:
-    """Each student's handout, with the program's URLs as they are: the stack's hostName
-    (k8s_lab/config.py) already names the host the students' laptops reach."""
+def write_handouts(outcomes: list[Outcome], folder: Path, lang: str = "en") -> None:
+    """Each student's handout, in `lang`, with the program's URLs as they are: the stack's
+    hostName (k8s_lab/config.py) already names the host the students' laptops reach."""
     for outcome in outcomes:
         if outcome.ok and "idePassword" in outcome.outputs:
             text = render_handout(
@@ -486,6 +486,7 @@ def write_handouts(outcomes: list[Outcome], folder: Path) -> None:
                 outcome.outputs.get("registry"),
                 outcome.outputs.get("ingressUrl"),
                 outcome.outputs.get("ideCertificate"),
+                lang,
             )
             write_handout(folder, outcome.student, text)
 
@@ -568,6 +569,9 @@ def build_parser() -> argparse.ArgumentParser:
             each.add_argument("--yes", action="store_true", help="destroy without asking")
         if action == "status":
             each.add_argument("--json", action="store_true", help="the students' lab status as JSON, for tools")
+        if action in ("up", "status"):
+            each.add_argument("--lang", choices=LANGUAGES, default=None,
+                              help="the handouts' language (default: ko for a roster with Hangul in it, else en)")
     add_mirror_parser(sub)
     return parser
 
@@ -575,9 +579,12 @@ def build_parser() -> argparse.ArgumentParser:
 def load_roster(args: argparse.Namespace) -> list[Entry]:
     """The roster's entries; RosterError or OSError say why not."""
     defaults = class_defaults(args.set)
-    entries, encoding = read_roster(args.roster.read_bytes(), defaults)
+    data = args.roster.read_bytes()
+    entries, encoding = read_roster(data, defaults)
     if encoding not in ("UTF-8", "UTF-8 with BOM"):
         SHELL.err(f"read {args.roster} as {encoding}")  # not on stdout: `status --json` is JSON alone there
+    if getattr(args, "lang", "") is None:  # a Korean roster's students get Korean handouts
+        args.lang = roster_language(decode_roster(data)[0])
     return entries
 
 
@@ -704,7 +711,11 @@ def finish(args: argparse.Namespace, outcomes: list[Outcome]) -> int:
     code as lab.py's for one lab: 3 when no student has a lab here, and status is 0 only
     when every lab runs without a problem (README, Exit codes), so cron sees a dead class."""
     if args.action in ("up", "status"):
-        write_handouts(outcomes, args.handouts)
+        write_handouts(outcomes, args.handouts, getattr(args, "lang", None) or "en")
+    if args.action == "destroy":  # a destroyed lab's address and password are void
+        for outcome in outcomes:
+            if outcome.ok and void_handout(args.handouts, outcome.student):
+                SHELL.err(f"removed {args.handouts / outcome.student}.md: that lab is gone")
     if args.action == "status":
         reports = show_status(outcomes, args.json, make_command(args))
     else:

@@ -313,3 +313,25 @@ def test_the_over_capacity_warning_does_not_suggest_over_capacity(project):
     assert any(w.startswith("classroom: warning (--over-capacity): this host: 3 labs may use 20.0 GB at their caps") for w in warnings)
     assert all(warning.count("--over-capacity") == 1 for warning in warnings)
     assert any("add memory (caps are limits" in warning for warning in warnings)
+
+
+def test_destroy_removes_the_handouts_of_the_labs_it_removed(project):
+    root = project[0]
+    assert run(project, "up", "class.csv", "--over-capacity").returncode == Exit.OK
+    assert sorted(p.name for p in (root / "handouts").iterdir()) == ["kim.md", "lee.md", "park.md"]
+    result = run(project, "destroy", "class.csv", "--yes", extra_env={"STAND_IN_FLOOD": "lee"})  # lee's destroy fails
+    assert result.returncode == Exit.FAILED
+    assert [p.name for p in (root / "handouts").iterdir()] == ["lee.md"]  # lee's lab is still there, so is its handout
+    assert f"classroom: removed {root / 'handouts' / 'kim.md'}: that lab is gone" in result.stderr
+
+
+def test_a_loopback_handout_says_it_opens_only_on_this_machine_in_the_rosters_language(project):
+    root = project[0]
+    (root / "class.csv").write_bytes("student,이름\nkim,김민수\n".encode("cp949"))
+    assert run(project, "up", "class.csv", "--over-capacity").returncode == Exit.OK
+    korean = (root / "handouts" / "kim.md").read_text(encoding="utf-8")
+    assert korean.startswith("# kim의 실습환경\n") and "- 비밀번호: `pw-kim`" in korean
+    assert "이 주소는 실습환경이 실행 중인 컴퓨터에서만 열립니다 (주소의 127.0.0.1: " in korean
+    assert run(project, "up", "class.csv", "--over-capacity", "--lang", "en").returncode == Exit.OK
+    english = (root / "handouts" / "kim.md").read_text(encoding="utf-8")
+    assert english.startswith("# kim's practice lab\n") and "These addresses open only on the computer the lab runs on" in english
