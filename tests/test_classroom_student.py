@@ -404,14 +404,16 @@ def test_a_bug_is_a_traceback_in_the_log_and_exit_70(monkeypatch, capsys):
     assert out == "FAILED 'ideUrl'\n" and err.startswith("Traceback (most recent call last):") and "KeyError: 'ideUrl'" in err
 
 
-def test_a_broken_pulumi_on_path_costs_the_handout_not_the_status(tmp_path, capsys):
+def test_a_broken_pulumi_on_path_costs_the_handout_not_the_status(tmp_path, capsys, monkeypatch):
     # `pulumi version` fails (a half-installed CLI): status needs no Pulumi, so the stack has no outputs
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "pulumi").write_text("#!/bin/sh\necho 'pulumi: broken install' >&2\nexit 1\n")
     (tmp_path / "bin" / "pulumi").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")  # the Automation API finds it there
     environ = {"PATH": str(tmp_path / "bin"), session.TOOLS_DIR_ENV: str(tmp_path / "tools"), "HOME": str(tmp_path)}
     assert classroom_student.FileStack("kim", environ).outputs() == {}
-    assert "the Pulumi CLI at hand failed" in capsys.readouterr().err
+    # the words: "Command '['pulumi', 'version']' returned non-zero exit status 1", now in the log only
+    assert "the Pulumi CLI at hand failed: Command '['pulumi', 'version']' returned non-zero" in capsys.readouterr().err
 
 
 # ---- the settings-file stack (stop, start, status): its outputs through a Pulumi CLI at hand, never fetched ----
