@@ -224,14 +224,12 @@ def confirmed(args: argparse.Namespace) -> bool:
         return True
     name = args.stack or session.default_stack_name()
     again = lab_command("destroy", "--stack", name, "--yes")
-    if not sys.stdin.isatty():
+    # Asked on stderr, as classroom.py asks (k8s_lab/cli.py): stdout is the output a pipe reads.
+    answer = SHELL.ask(f"Remove lab {name!r}: its cluster, IDE and registry (your files under the workspace folder stay)? [y/N] ")
+    if answer is None:
         err(f"k8s-lab: destroy removes lab {name!r} (your files stay); with no terminal to confirm on, run: {again}")
         return False
-    try:
-        answer = input(f"Remove lab {name!r}: its cluster, IDE and registry (your files under the workspace folder stay)? [y/N] ")
-    except EOFError:
-        answer = ""
-    if answer.strip().lower() in ("y", "yes"):
+    if answer.lower() in ("y", "yes"):
         return True
     err("k8s-lab: nothing was removed.")
     return False
