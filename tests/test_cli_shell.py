@@ -109,3 +109,16 @@ def test_a_missing_tool_is_exit_4_with_the_programs_own_fix(tmp_path, script, wo
     said = re.search(r"Get it: `([^`]*)` fetches the Pulumi CLI", answer.err)
     assert said and said.group(1).endswith(" ".join([script, *words[:-1]]))
     assert script == "lab.py" or "lab.py" not in answer.err  # a teacher running lab.py up would make a lab of their own
+
+
+@pytest.mark.parametrize(("script", "after", "name"), PROGRAMS)
+def test_an_older_python_is_refused_before_any_import_of_the_lab_also_where_none_is_installed(student, script, after, name):
+    """The same check where no real 3.9 is at hand (a CI runner): this Python, saying it is
+    3.9 before the program runs, is refused before the program imports anything of the lab's."""
+    pretend = (
+        "import runpy, sys; sys.version_info = (3, 9, 18, 'final', 0); "
+        f"sys.argv = [{script!r}, 'up', *{list(after)!r}]; runpy.run_path({script!r}, run_name='__main__')"
+    )
+    answer = run(student, script, interpreter=("venv/bin/python", "-c", pretend, "--"))
+    assert answer.code == Exit.WRONG_PYTHON and answer.out == ""
+    assert answer.first_line.startswith("k8s-lab needs Python 3.10 or newer; this is Python 3.9 ")
