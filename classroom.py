@@ -522,18 +522,19 @@ def run_mirror(args: argparse.Namespace, runner: Runner | None = None) -> int:
 
     problems = mirror.port_problems(args.port)
     if problems:
-        print("\n".join(f"classroom: {problem}" for problem in problems), file=sys.stderr)
-        return 2
+        for problem in problems:
+            SHELL.err(problem)
+        return Exit.USAGE
 
     docker = mirror.docker_cli(runner or ProcessRunner())
     try:
         for line in mirror.ensure_caches(docker, args.port, args.image or registry.IMAGE, args.bind, can_bind=host_ports.can_bind_tcp):
             print(line)
     except (RuntimeError, RunError) as error:
-        print(f"classroom: {error}", file=sys.stderr)
-        return 1
+        SHELL.err(str(error))
+        return Exit.FAILED
     print(mirror.instructions(f"http://{args.host or socket.gethostname()}:{args.port}"))
-    return 0
+    return Exit.OK
 
 
 # --- the command line ---------------------------------------------------------------------------
@@ -700,7 +701,7 @@ def checks_before_start(
         over = capacity_problems(entries, settings, lambda host: read_host(host, runner), overridden=args.over_capacity)
         if args.over_capacity:
             for warning in over:
-                print(f"classroom: warning (--over-capacity): {warning}", file=sys.stderr)
+                SHELL.err(f"warning (--over-capacity): {warning}")
         else:
             problems += over
     return problems
