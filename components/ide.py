@@ -58,8 +58,8 @@ class IdeContainer(pulumi.ComponentResource):
             envs=ide_container.environment(args.timezone, args.extra_env, args.extra_env_secret, https),
             working_dir=ide_container.WORKING_DIR,
             ports=[
-                docker.ContainerPortArgs(internal=internal, external=external, ip=args.bind_address)
-                for internal, external in ide_container.published_ports(args.ports)
+                docker.ContainerPortArgs(internal=internal, external=external, ip=ip)
+                for internal, external, ip in ide_container.port_bindings(args.ports, args.bind_address, args.docker_hostname is not None)
             ],
             volumes=volumes,
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name)],

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_command as command
 
-from k8s_lab import commands, registry
+from k8s_lab import commands, exposure, registry
 from k8s_lab.docker_host import DockerHost
 from k8s_lab.names import LabNames
 
@@ -37,7 +37,8 @@ class LocalRegistry(pulumi.ComponentResource):
             f"{name}-container",
             name=args.names.registry_container,
             image=image.image_id,
-            ports=[docker.ContainerPortArgs(internal=registry.CONTAINER_PORT, external=args.host_port, ip=args.bind_address)],
+            # On loopback whatever bindAddress says (k8s_lab.exposure: pushed by this host's daemon).
+            ports=[docker.ContainerPortArgs(internal=registry.CONTAINER_PORT, external=args.host_port, ip=exposure.address("registry", args.bind_address, args.docker.remote))],
             volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path=registry.DATA_DIR)],
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name)],
             restart="unless-stopped",

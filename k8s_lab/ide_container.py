@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from k8s_lab import exposure
 from k8s_lab.ports import SlotPorts, reachable_host
 
 CONFIG_DIR = "/config"  # linuxserver's HOME: VS Code settings and extensions live here
@@ -137,6 +138,12 @@ def environment(timezone: str, extra: tuple[tuple[str, str], ...], extra_secret:
 def published_ports(ports: SlotPorts) -> list[tuple[int, int]]:
     """(container port, host port) pairs."""
     return [(CODE_SERVER_PORT, ports.ide), (LIVE_SERVER_PORT, ports.live_server)]
+
+
+def port_bindings(ports: SlotPorts, bind_address: str, remote: bool) -> list[tuple[int, int, str]]:
+    """(container port, host port, host address): each on k8s_lab.exposure's address."""
+    purposes = {CODE_SERVER_PORT: "ide", LIVE_SERVER_PORT: "live_server"}
+    return [(inside, outside, exposure.address(purposes[inside], bind_address, remote)) for inside, outside in published_ports(ports)]
 
 
 def ide_url(bind_address: str, ports: SlotPorts, docker_hostname: str | None = None, https: bool = False, host_name: str = "") -> str:

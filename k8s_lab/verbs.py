@@ -182,7 +182,8 @@ def doctor(lab: LabTarget) -> int:
 
 
 def doctor_before_up(lab: LabTarget, warn: Callable[[str], None]) -> None:
-    """The doctor's problems as warnings before `up` (ports stop it elsewhere)."""
+    """The doctor's problems as warnings before `up` (ports stop it elsewhere; what labs
+    publish is for `doctor` itself: this `up` republishes its own lab as the table says)."""
     from k8s_lab import doctor as lab_doctor
 
     try:
@@ -190,7 +191,7 @@ def doctor_before_up(lab: LabTarget, warn: Callable[[str], None]) -> None:
     except Exception as error:  # noqa: BLE001 - a check that cannot run never stops `up`
         warn(f"doctor could not check this host ({error})")
         return
-    ports = lab_doctor.port_findings(facts)
+    ports = lab_doctor.port_findings(facts) + lab_doctor.exposure_findings(facts)
     for finding in lab_doctor.findings(facts):
         if finding.severity == "problem" and finding not in ports:
             warn(f"Warning (lab.py doctor): {finding}")

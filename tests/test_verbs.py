@@ -248,7 +248,10 @@ def doctor_answers(memory_gb: float, ide_there=True):
     info = {"MemTotal": int(memory_gb * 1024**3), "OperatingSystem": "Ubuntu 24.04", "DockerRootDir": "/nonexistent",
             "HTTPProxy": f"http://teacher:{SECRET}@proxy:3128"}
     return {INFO: ok(json.dumps(info)), (*PS_NAMES, "label=io.x-k8s.kind.cluster=kim"): ok("kim-control-plane\n"),
-            (*PS_NAMES, "name=^/kim-ide$"): ok("kim-ide\n" if ide_there else "")}
+            (*PS_NAMES, "name=^/kim-ide$"): ok("kim-ide\n" if ide_there else ""), RUNNING: ok("")}
+
+
+RUNNING = ("docker", "ps", "--format", "{{.Names}}")  # the doctor's look at what labs publish
 
 
 def remote(answers):
@@ -261,7 +264,25 @@ def test_doctor_facts_on_a_remote_docker_read_only_dockers_answers():
     assert facts.docker_memory_mb == 16 * 1024 and facts.own_lab_present and facts.slot == 1
     assert facts.disk_free_gb is None and facts.inotify_watches is None and facts.taken_ports == [] and facts.routes == []
     assert facts.lab_footprint_mb == 600 + 800 + 400 * 2 + 20
-    assert [call.env for call in runner(lab).calls] == [{"DOCKER_HOST": "ssh://t@lab2"}] * 3
+    assert [call.env for call in runner(lab).calls] == [{"DOCKER_HOST": "ssh://t@lab2"}] * 4
+    assert runner(lab).argvs[-1] == RUNNING and facts.remote
+
+
+def test_doctor_on_a_class_host_lists_each_running_labs_ports_beyond_loopback(capsys):
+    """Through the runner, on the lab's Docker: an open registry (a lab made before issue 30)
+    is a problem (exit 1) with its fix; the IDE beyond loopback is a note."""
+    answers = doctor_answers(64)
+    answers[RUNNING] = ok("lee-ide\nlee-registry\nlee-worker\n")
+    containers = [
+        {"Name": "/lee-ide", "NetworkSettings": {"Ports": {"8443/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8544"}]}}},
+        {"Name": "/lee-registry", "NetworkSettings": {"Ports": {"5000/tcp": [{"HostIp": "0.0.0.0", "HostPort": "5101"}]}}},
+    ]
+    answers[("docker", "inspect", "lee-ide", "lee-registry")] = ok(json.dumps(containers))
+    assert verbs.doctor(remote(answers)) == 1
+    out = capsys.readouterr().out
+    assert "[problem] lab lee publishes beyond loopback what k8s_lab/exposure.py keeps on it: 0.0.0.0:5101 (the student's image registry" in out
+    assert "[note] lab lee is reachable beyond loopback on 0.0.0.0:8544 (code-server" in out
+    assert out.rstrip().endswith("doctor: 1 problem(s), 1 note(s).")
 
 
 def test_doctor_is_one_when_a_finding_is_a_problem_and_prints_no_secret(capsys):
@@ -288,6 +309,9 @@ def test_before_up_warns_of_problems_but_not_of_ports_or_notes(monkeypatch):
     found = [doctor.Finding("problem", "low memory", "add memory"), port, doctor.Finding("note", "Resource Saver", "turn it off")]
     monkeypatch.setattr(doctor, "findings", lambda facts: found)
     monkeypatch.setattr(doctor, "port_findings", lambda facts: [port])
+    opened = doctor.Finding("problem", "lab lee publishes beyond loopback ...", "lab.py up --stack lee")
+    found.append(opened)  # another lab's (or this one's, which this `up` republishes): for `doctor` to say
+    monkeypatch.setattr(doctor, "exposure_findings", lambda facts: [opened])
     warned = []
     verbs.doctor_before_up(remote(doctor_answers(64)), warn=warned.append)
     assert warned == ["Warning (lab.py doctor): [problem] low memory\n    Fix: add memory"]
