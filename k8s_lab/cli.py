@@ -30,12 +30,23 @@ def require_python() -> None:
         sys.exit(exits.Exit.WRONG_PYTHON)
 
 
+# requirements.txt's packages that most verbs reach, imported late (in a function): asked for
+# up front, so a Python without them is told so before a verb has done anything, whatever
+# the verb and whatever the order of its checks (a missing roster, say).
+VENV_PACKAGES = ("yaml", "rich", "pulumi")
+
+
 @contextlib.contextmanager
 def venv_imports(script: str) -> Iterator[None]:
     """Around a program's imports: a Python without the venv's packages (`python3
     classroom.py`) is told how to run `script` with the venv's Python, exit 5."""
+    import importlib.util
+
     try:
         yield
+        missing = next((name for name in VENV_PACKAGES if importlib.util.find_spec(name) is None), None)
+        if missing:
+            raise ModuleNotFoundError(f"No module named {missing!r}", name=missing)
     except ModuleNotFoundError as missing:
         print(exits.missing_package_problem(missing.name or "a package", script=script), file=sys.stderr)
         sys.exit(exits.Exit.WRONG_PYTHON)

@@ -70,6 +70,15 @@ def test_outside_the_venv_says_how_to_run_it(student, script, after, name):
     ), answer.first_line
 
 
+@pytest.mark.parametrize(("script", "words"), [("lab.py", ("doctor",)), ("classroom.py", ("status", "nosuch.csv"))])
+def test_outside_the_venv_is_said_first_whatever_the_verb_would_check(student, script, words):
+    system_python = shutil.which("python3", path="/usr/bin:/bin")
+    if not system_python or Path(system_python).resolve() == Path(sys.executable).resolve():
+        pytest.skip("no Python besides the venv's here")
+    answer = run(student, script, *words, interpreter=(system_python, "-S"))
+    assert answer.code == Exit.WRONG_PYTHON and "is not the project's venv" in answer.first_line  # not "no roster at nosuch.csv"
+
+
 def older_python(version: str) -> str | None:
     # A real interpreter, not pyenv's shim (a bash script, and the test's PATH has no bash).
     found = sorted(Path.home().glob(f".pyenv/versions/{version}.*/bin/python")) + [Path(p) for p in [shutil.which(f"python{version}")] if p]
