@@ -677,10 +677,11 @@ def make_command(args: argparse.Namespace) -> str:
 
 
 def tools_message(args: argparse.Namespace):
-    """How the tools' report reaches the teacher: on stderr, with the classroom command that
-    fetches kind and the Pulumi CLI where the shared report names lab.py's (k8s_lab/session.py
-    TOOLS: a teacher running lab.py up would make a lab of their own)."""
-    fetching = SHELL.command("up" if args.action in ("stop", "start", "status") else args.action, shlex.quote(str(args.roster)))
+    """How the tools' report reaches the teacher: on stderr, with the teacher's own command
+    (which fetches kind and the Pulumi CLI when run without --no-fetch) where the shared report
+    names lab.py's (k8s_lab/session.py TOOLS): a teacher running lab.py up would make a lab of
+    their own."""
+    fetching = SHELL.command(args.action, shlex.quote(str(args.roster)))
 
     def say(message: str) -> None:
         print(re.sub(r"`[^`]*lab\.py up`", lambda _: f"`{fetching}`", message), file=sys.stderr)
@@ -720,8 +721,8 @@ def finish(args: argparse.Namespace, outcomes: list[Outcome]) -> int:
     if args.action == "status":
         reports = show_status(outcomes, args.json, make_command(args))
     else:
-        for outcome in outcomes:
-            outcome.detail += f": `{make_command(args)}` makes it" if no_lab(outcome) else ""
+        for outcome in filter(no_lab, outcomes):
+            outcome.detail += f": `{make_command(args)}` makes it"
         show(outcomes, args.action)
     if outcomes and all(no_lab(outcome) for outcome in outcomes):
         return Exit.NO_SUCH_LAB

@@ -111,7 +111,7 @@ class Shell:
             import traceback
 
             where = log_bug("".join(traceback.format_exception(type(error), error, error.__traceback__)))
-            self.err(f"stopped on an error {self.name} does not expect ({type(error).__name__}: {error}); details in {where}")
+            self.err(f"stopped on an error k8s-lab does not expect ({type(error).__name__}: {error}); details in {where}")
             return exits.Exit.INTERNAL
 
     def ask(self, question: str, stdin: Optional[TextIO] = None) -> Optional[str]:

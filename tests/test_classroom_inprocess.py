@@ -1013,3 +1013,22 @@ def test_a_shared_backend_names_the_secrets_pull_request_previews_need(monkeypat
         "(.github/workflows/preview.yml) store it as the repository secret PULUMI_CONFIG_PASSPHRASE, and "
         "s3://class-state as PULUMI_BACKEND_URL."
     ]
+
+
+def test_a_bug_in_classroom_py_is_one_line_exit_70_and_its_traceback_in_a_log(teacher, monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(session, "LOG_DIR", tmp_path / "bug-logs")
+    monkeypatch.setattr(classroom, "run_class", lambda *args: {}["ideUrl"])  # a KeyError of ours
+    assert teacher.main("status", teacher.roster) == Exit.INTERNAL
+    out, err = capsys.readouterr()
+    (log,) = (tmp_path / "bug-logs").iterdir()
+    assert out == "" and err == f"classroom: stopped on an error k8s-lab does not expect (KeyError: 'ideUrl'); details in {log}\n"
+    assert log.name.startswith("classroom-status-") and "Traceback (most recent call last)" in log.read_text()
+
+
+def test_ctrl_c_is_exit_130_without_a_traceback(teacher, monkeypatch, capsys):
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(classroom, "run_class", interrupted)
+    assert teacher.main("stop", teacher.roster) == Exit.INTERRUPTED
+    assert capsys.readouterr().err == "classroom: interrupted.\n"
