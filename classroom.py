@@ -33,8 +33,7 @@ with cli.venv_imports("classroom.py"):
     from urllib.parse import urlsplit
 
     from classroom_student import ACTIONS
-    from k8s_lab import capacity, idle, session
-    from k8s_lab import exits
+    from k8s_lab import capacity, exits, idle, session
     from k8s_lab.exits import Exit
     from k8s_lab.handout import LANGUAGES, render_handout, roster_language, void_handout, write_handout
     from k8s_lab.orchestrate import NO_LAB, Outcome, Progress, exit_code, run_all
