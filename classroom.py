@@ -23,6 +23,7 @@ cli.require_python()
 
 with cli.venv_imports("classroom.py"):
     import argparse
+    import functools
     import json
     import os
     import re
@@ -352,13 +353,15 @@ def read_host(docker_host: str, runner: Runner | None = None) -> capacity.Host:
     info = doctor.read_docker_info(runner or ProcessRunner(), env=env)
     memory = info["MemTotal"] / 1048576 if info.get("MemTotal") else None
     desktop = "docker desktop" in str(info.get("OperatingSystem", "")).lower()
+    cgroups = {key: info[key] for key in doctor.CGROUP_KEYS if key in info}
     if docker_host:
-        return capacity.Host(docker_host, memory, desktop)
+        return capacity.Host(docker_host, memory, desktop, cgroups=cgroups)
     local_linux = sys.platform.startswith("linux") and not desktop
     proc = doctor.read_int if local_linux else (lambda path: None)
     return capacity.Host(
         "this host", memory, desktop,
         proc("/proc/sys/fs/inotify/max_user_watches"), proc("/proc/sys/fs/inotify/max_user_instances"), proc("/proc/sys/kernel/pid_max"),
+        cgroups,
     )
 
 
@@ -367,6 +370,23 @@ def capacity_problems(entries: list[Entry], settings: dict[str, dict[str, str]],
     for entry in entries:
         by_host.setdefault(entry.docker_host, []).append(capacity.lab_mb(settings[entry.student].get("labMemory")))
     return [problem for host, each in by_host.items() for problem in capacity.problems(read(host), each, overridden)]
+
+
+def cap_problems(entries: list[Entry], settings: dict[str, dict[str, str]], read=read_host) -> list[str]:
+    """Caps a student's Docker host cannot apply (k8s_lab.limits.host_problems): refused even
+    under --over-capacity, since Docker drops or refuses them whatever the class's size."""
+    from k8s_lab import limits
+
+    def set_for_class(key: str, value: str) -> str:
+        return f"--set {key}={value}"
+
+    return [
+        f"{entry.student} ({read(entry.docker_host).name}): {problem}"
+        for entry in entries
+        for problem in limits.host_problems(
+            settings[entry.student].get("labMemory"), settings[entry.student].get("labCpus"), read(entry.docker_host).cgroups, set_for_class
+        )
+    ]
 
 
 def confirm_destroy(students: list[str], yes: bool, stdin=None) -> str | None:
@@ -698,7 +718,9 @@ def checks_before_start(
         problems += port_problems(entries, slots, settings, session.ide_container_exists)
         problems += mirror_problems(entries, slots, settings)
     if args.action in ("up", "start"):
-        over = capacity_problems(entries, settings, lambda host: read_host(host, runner), overridden=args.over_capacity)
+        read = functools.cache(lambda host: read_host(host, runner))  # one docker info per Docker host
+        problems += cap_problems(entries, settings, read)
+        over = capacity_problems(entries, settings, read, overridden=args.over_capacity)
         if args.over_capacity:
             for warning in over:
                 SHELL.err(f"warning (--over-capacity): {warning}")

@@ -260,7 +260,7 @@ def run_up(stack, workspace_root: str | None) -> int:
 
     started = verbs.before_up(stack.name, config, deployed=bool(stack.outputs()), err=err)
     if started:
-        return Exit.FAILED
+        return Exit.USAGE if started == Exit.USAGE else Exit.FAILED
     try:
         conflict = session.port_problem(stack.name, config, session.ide_container_exists)
     except ValueError:  # config.Invalid: the program's config check names it with its fix

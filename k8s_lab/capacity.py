@@ -15,7 +15,8 @@ kind runs on the machine this was written on): a 3-node lab runs some 25 Go prog
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from k8s_lab import limits
 
@@ -41,6 +42,7 @@ class Host:
     inotify_watches: int | None = None  # local Linux only
     inotify_instances: int | None = None
     pid_max: int | None = None
+    cgroups: dict[str, Any] = field(default_factory=dict)  # docker info MemoryLimit, CpuCfsQuota, NCPU (limits.host_problems)
 
 
 def lab_mb(lab_memory: str | None) -> int:

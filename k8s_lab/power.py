@@ -12,7 +12,9 @@ network answers with the new address.
 
 Pulumi is not involved: a stopped container is still there, so `lab.py up`'s repair
 (k8s_lab.drift looks with `docker ps -a`) never takes a stopped lab for a lost one, and a
-plain `pulumi up` or `preview` (no refresh) diffs config against state and changes nothing.
+plain `pulumi up` or `preview` diffs config against state and changes nothing; after a
+`pulumi refresh` of the stopped lab, `up` starts the IDE and the registry again rather than
+replacing them (k8s_lab.docker_diff).
 """
 
 from __future__ import annotations

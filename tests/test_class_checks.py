@@ -262,3 +262,22 @@ def test_a_problem_under_over_capacity_names_the_other_fixes_but_not_the_flag_gi
         found = capacity.problems(small, [6 * 1024] * 30, overridden)  # memory, inotify and PIDs: 30 x 1500 > 32768
         assert len(found) == 3 and all((capacity.OVERRIDE in problem) is not overridden for problem in found), found
         assert all("Fix: " in problem for problem in found)
+
+
+def test_caps_a_docker_host_cannot_apply_are_named_per_student():
+    """Issue #31: a Docker without memory/CPU cgroups drops or refuses the caps; the class is
+    told before anything starts, with the --set that turns them off."""
+    entries = classroom.read_roster(b"student,dockerHost\nkim,\nlee,ssh://t@nas\n")[0]
+    settings = {"kim": {}, "lee": {"labMemory": "0", "labCpus": "0"}}
+    no_cgroups = {"MemoryLimit": False, "CpuCfsQuota": False, "NCPU": 4}
+    asked = []
+
+    def read(docker_host):
+        asked.append(docker_host)
+        return capacity.Host(docker_host or "this host", 64 * GB, cgroups=no_cgroups)
+
+    problems = classroom.cap_problems(entries, settings, read)
+    assert [p.split(":")[0] for p in problems] == ["kim (this host)", "kim (this host)"]  # lee's caps are off
+    assert problems[0].startswith("kim (this host): labMemory = '6g': this Docker host has no memory cgroup")
+    assert problems[1].endswith("Fix: --set labCpus=0 (no cap)")
+    assert classroom.cap_problems(entries, settings, lambda host: capacity.Host("x", 64 * GB)) == []  # Docker said nothing
