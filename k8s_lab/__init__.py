@@ -17,7 +17,8 @@ lab.py, classroom.py and the commands Pulumi runs, never to compute a resource i
   read-only `docker ps`, for warnings and repairs), tools (the pinned fetcher), host_ports,
   power (stop/start), status, doctor, verbs, session (what lab.py and classroom.py share:
   tools, state backend, passphrase, stack selection, repairs), runner (the one way to run a program),
-  idle_probe (reads an IDE's idle time through `docker exec`).
+  idle_probe (reads an IDE's idle time through `docker exec`), cli (the command-line shell
+  lab.py and classroom.py share: the Python check, help, verbs, questions, exit codes).
 
 tests/test_module_kinds.py holds the rules to that: none imports a module that acts.
 """
@@ -28,4 +29,4 @@ RULES = (
     "idle", "exits", "capacity", "exposure", "docker_diff",
 )
 ACTIONS = ("kind_lifecycle", "drift", "tools", "host_ports", "power", "status", "doctor", "verbs", "session", "runner",
-           "idle_probe")
+           "idle_probe", "cli")

@@ -74,13 +74,13 @@ def test_stop_is_zero_and_says_what_it_stopped():
     lab = target(lab_answers())
     assert verbs.stop(lab, log=said.append, err=errors.append) == 0
     assert runner(lab).argvs[-1][:2] == ("docker", "stop") and errors == []
-    assert said == [f"lab 'kim' stopped (5 containers); everything is kept. `{LAB} start` brings it back"]
+    assert said == [f"lab 'kim' stopped (5 containers); everything is kept. `{LAB} start --stack kim` brings it back"]
 
 
 def test_stop_of_nothing_is_one_and_says_how_to_make_the_lab():
     errors = []
     assert verbs.stop(target(lab_answers(ide=None, registry=None, cluster=ok(""))), log=print, err=errors.append) == 1
-    assert errors == [f"k8s-lab: there is no lab of 'kim' in this Docker to stop. `{LAB} up` makes it"]
+    assert errors == [f"k8s-lab: there is no lab of 'kim' in this Docker to stop. `{LAB} up --stack kim` makes it"]
 
 
 def test_start_is_zero_and_ends_saying_the_lab_runs(monkeypatch):
@@ -94,7 +94,7 @@ def test_start_is_zero_and_ends_saying_the_lab_runs(monkeypatch):
 def test_start_of_a_lab_with_gone_parts_is_one_and_names_the_repair():
     said, errors = [], []
     assert verbs.start(target(lab_answers(ide=None)), log=said.append, err=errors.append) == 1
-    assert errors == [f"k8s-lab: lab 'kim' lacks kim-ide: `{LAB} up` makes what is missing again"] and said == []
+    assert errors == [f"k8s-lab: lab 'kim' lacks kim-ide: `{LAB} up --stack kim` makes what is missing again"] and said == []
 
 
 @pytest.mark.parametrize(
@@ -441,7 +441,7 @@ def test_an_idle_stop_tells_the_decision_and_the_stop_through_log_and_nothing_th
     assert errors == [] and runner(lab).argvs[-1][:2] == ("docker", "stop")
     assert said == [
         "lab 'kim' idle for 3h 00m (no browser activity since the IDE started), at least 2h 00m: stopping it",
-        f"lab 'kim' stopped (5 containers); everything is kept. `{LAB} start` brings it back",
+        f"lab 'kim' stopped (5 containers); everything is kept. `{LAB} start --stack kim` brings it back",
     ]
 
 
@@ -450,7 +450,7 @@ def test_an_idle_stop_that_fails_tells_the_decision_through_log_and_the_failure_
     lab = target(lab_answers(ide=None, registry=None, cluster=ok(""), extra=IDLE_THREE_HOURS))
     assert verbs.stop_if_idle(lab, 7200, log=said.append, err=errors.append) == 1
     assert said == ["lab 'kim' idle for 3h 00m (no browser activity since the IDE started), at least 2h 00m: stopping it"]
-    assert errors == [f"k8s-lab: there is no lab of 'kim' in this Docker to stop. `{LAB} up` makes it"]
+    assert errors == [f"k8s-lab: there is no lab of 'kim' in this Docker to stop. `{LAB} up --stack kim` makes it"]
 
 
 def test_the_idle_probe_asks_the_labs_docker_host():
