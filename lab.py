@@ -251,7 +251,7 @@ def run_class_host_verb(stack, settings: dict[str, str], args: argparse.Namespac
 
 
 def run_up(stack, workspace_root: str | None) -> int:
-    problem = session.store_workspace_root(stack, workspace_root)
+    problem = session.store_workspace_root(stack, workspace_root) or session.store_ide_platform(stack)
     if problem:
         err(f"k8s-lab: {problem}")
         return Exit.USAGE
