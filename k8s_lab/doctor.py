@@ -24,8 +24,9 @@ import platform
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from k8s_lab import exposure, host_ports, kind_config
+from k8s_lab import exposure, host_ports, kind_config, limits
 from k8s_lab import ports as lab_ports
 from k8s_lab.exits import lab_command
 from k8s_lab.runner import DEFAULT_RUNNER, Runner, RunError
@@ -35,6 +36,7 @@ MIN_FREE_DISK_GB = 20  # node image ~1 GB per pull, images students build, etcd;
 INOTIFY_WATCHES = 524288  # kind known issues
 INOTIFY_INSTANCES = 512
 HOST_RESERVED_MB = 2048  # the OS and the Docker daemon (README, Benchmark)
+CGROUP_KEYS = ("MemoryLimit", "CpuCfsQuota", "NCPU")  # what of docker info decides the caps (limits.host_problems)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ class Facts:
     bind_address: str = "127.0.0.1"
     remote: bool = False  # the Docker asked is another host's (dockerHost)
     published: list[Binding] = field(default_factory=list)  # running labs' host ports
+    cgroups: dict[str, Any] = field(default_factory=dict)  # docker info MemoryLimit, CpuCfsQuota, NCPU
+    lab_memory: str | None = None  # the lab's labMemory and labCpus settings (None: the default)
+    lab_cpus: str | None = None
 
 
 @dataclass(frozen=True)
@@ -219,9 +224,17 @@ def _listed(bindings: list[Binding]) -> str:
     return "; ".join(one(b) for b in sorted(bindings, key=lambda b: (b.host_port, b.host_ip)))
 
 
+def cap_findings(facts: Facts) -> list[Finding]:
+    """Caps this Docker cannot apply (k8s_lab.limits.host_problems): `up` refuses them."""
+    return [
+        Finding("problem", f"{problem.key} = {problem.value!r}: {problem.reason}", problem.fix)
+        for problem in limits.host_problems(facts.lab_memory, facts.lab_cpus, facts.cgroups)
+    ]
+
+
 RULES: tuple[Callable[[Facts], list[Finding]], ...] = (
     memory_findings, disk_findings, inotify_findings, port_findings, subnet_findings, platform_findings,
-    exposure_findings,
+    exposure_findings, cap_findings,
 )
 
 
@@ -340,6 +353,7 @@ def gather(
         labs=labs,
         slot=slot,
         bind_address=bind_address,
+        cgroups={key: info[key] for key in CGROUP_KEYS if key in info},
         remote=not local,
         published=read_published(runner, env=env),
     )

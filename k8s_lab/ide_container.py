@@ -106,6 +106,16 @@ def https_config(https: Https) -> str:
         return f"cert: true\ncert-host: {json.dumps(https.cert_host)}\n"
     return f"cert: {json.dumps(HTTPS_CERT_FILE)}\ncert-key: {json.dumps(HTTPS_KEY_FILE)}\n"
 WAIT_TIMEOUT_SECONDS = 300
+# How long a replace or destroy lets code-server shut down (SIGTERM, then SIGKILL): it
+# writes its settings and extension state on the way out. terraform-provider-docker's
+# Delete stops the container with this timeout and 0 when unset (v4.5.0
+# resource_docker_container_funcs.go:1086-1093); it is read from the state of the
+# container being deleted, never from Docker (":931 can't be imported"), and not ForceNew.
+STOP_GRACE_SECONDS = 30
+# Health-check properties the provider's Update never sends to Docker (its list of updated
+# attributes, resource_docker_container_funcs.go:1016-1017, has none of them), so a changed
+# check replaces the container instead of leaving Docker with the old one.
+REPLACE_ON_CHANGES = ["memory", "memorySwap", "healthcheck"]
 
 
 SECRET_ENV_DIR = "/run/secrets"

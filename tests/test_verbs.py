@@ -74,13 +74,13 @@ def test_stop_is_zero_and_says_what_it_stopped():
     lab = target(lab_answers())
     assert verbs.stop(lab, log=said.append, err=errors.append) == 0
     assert runner(lab).argvs[-1][:2] == ("docker", "stop") and errors == []
-    assert said == [f"lab 'kim' stopped (5 containers); everything is kept. `{LAB} start` brings it back"]
+    assert said == [f"lab 'kim' stopped (5 containers); everything is kept. `{LAB} start --stack kim` brings it back"]
 
 
 def test_stop_of_nothing_is_one_and_says_how_to_make_the_lab():
     errors = []
     assert verbs.stop(target(lab_answers(ide=None, registry=None, cluster=ok(""))), log=print, err=errors.append) == 1
-    assert errors == [f"k8s-lab: there is no lab of 'kim' in this Docker to stop. `{LAB} up` makes it"]
+    assert errors == [f"k8s-lab: there is no lab of 'kim' in this Docker to stop. `{LAB} up --stack kim` makes it"]
 
 
 def test_start_is_zero_and_ends_saying_the_lab_runs(monkeypatch):
@@ -94,7 +94,7 @@ def test_start_is_zero_and_ends_saying_the_lab_runs(monkeypatch):
 def test_start_of_a_lab_with_gone_parts_is_one_and_names_the_repair():
     said, errors = [], []
     assert verbs.start(target(lab_answers(ide=None)), log=said.append, err=errors.append) == 1
-    assert errors == [f"k8s-lab: lab 'kim' lacks kim-ide: `{LAB} up` makes what is missing again"] and said == []
+    assert errors == [f"k8s-lab: lab 'kim' lacks kim-ide: `{LAB} up --stack kim` makes what is missing again"] and said == []
 
 
 @pytest.mark.parametrize(
@@ -317,6 +317,34 @@ def test_before_up_warns_of_problems_but_not_of_ports_or_notes(monkeypatch):
     assert warned == ["Warning (lab.py doctor): [problem] low memory\n    Fix: add memory"]
 
 
+def test_before_up_refuses_caps_a_docker_without_cgroups_cannot_apply():
+    """One line per cap, with the setting and its fix, and Exit.USAGE before Pulumi runs."""
+    answers = doctor_answers(64)
+    info = {"MemTotal": 64 * 1024**3, "OperatingSystem": "Ubuntu 24.04", "MemoryLimit": False, "CpuCfsQuota": False, "NCPU": 8}
+    answers[INFO] = ok(json.dumps(info))
+    said = []
+    assert verbs.doctor_before_up(target(answers, dockerHost="ssh://t@lab2", labCpus="1.5"), warn=said.append) == 2
+    assert said == [
+        "k8s-lab: labMemory = '6g': this Docker host has no memory cgroup (docker info MemoryLimit false: rootless Docker without "
+        "cgroup delegation, some WSL and NAS setups): Docker drops the cap and every `up` would replace the IDE. "
+        "Fix: lab.py config labMemory 0 (no cap)",
+        "k8s-lab: labCpus = '1.5': this Docker host has no CPU CFS scheduler (docker info CpuCfsQuota false: rootless Docker "
+        "without cgroup delegation, some WSL and NAS setups): Docker refuses to create the containers. Fix: lab.py config labCpus 0 (no cap)",
+    ]
+    said.clear()
+    uncapped = target(answers, dockerHost="ssh://t@lab2", labMemory="0", labCpus="0")
+    assert verbs.doctor_before_up(uncapped, warn=said.append) == 0 and said == []
+
+
+def test_the_doctor_names_caps_this_docker_cannot_apply(capsys):
+    answers = doctor_answers(64)
+    answers[INFO] = ok(json.dumps({"MemTotal": 64 * 1024**3, "OperatingSystem": "Ubuntu 24.04", "MemoryLimit": True, "CpuCfsQuota": True, "NCPU": 1}))
+    assert verbs.doctor(remote(answers)) == 1
+    out = capsys.readouterr().out
+    assert "[problem] labCpus = '2': is more than the 1 CPUs this Docker host has (docker info NCPU)" in out
+    assert "Fix: lab.py config labCpus 1 (or less, or 0 for no cap)" in out
+
+
 def test_a_doctor_that_cannot_run_never_stops_up(monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("no /proc")
@@ -330,7 +358,7 @@ def test_a_doctor_that_cannot_run_never_stops_up(monkeypatch):
 def test_before_up_starts_a_deployed_stopped_lab_then_skips_the_doctor(monkeypatch):
     seen = []
     monkeypatch.setattr(verbs, "start_if_stopped", lambda lab, err: seen.append(("start", lab.names.student)) or 1)
-    monkeypatch.setattr(verbs, "doctor_before_up", lambda lab, warn: seen.append(("doctor", lab.names.student)))
+    monkeypatch.setattr(verbs, "doctor_before_up", lambda lab, warn: seen.append(("doctor", lab.names.student)) or 0)
     assert verbs.before_up("kim", {}, deployed=True, err=print) == 1 and seen == [("start", "kim")]
     seen.clear()
     monkeypatch.setattr(verbs, "start_if_stopped", lambda lab, err: seen.append(("start", lab.names.student)) or 0)
@@ -413,7 +441,7 @@ def test_an_idle_stop_tells_the_decision_and_the_stop_through_log_and_nothing_th
     assert errors == [] and runner(lab).argvs[-1][:2] == ("docker", "stop")
     assert said == [
         "lab 'kim' idle for 3h 00m (no browser activity since the IDE started), at least 2h 00m: stopping it",
-        f"lab 'kim' stopped (5 containers); everything is kept. `{LAB} start` brings it back",
+        f"lab 'kim' stopped (5 containers); everything is kept. `{LAB} start --stack kim` brings it back",
     ]
 
 
@@ -422,7 +450,7 @@ def test_an_idle_stop_that_fails_tells_the_decision_through_log_and_the_failure_
     lab = target(lab_answers(ide=None, registry=None, cluster=ok(""), extra=IDLE_THREE_HOURS))
     assert verbs.stop_if_idle(lab, 7200, log=said.append, err=errors.append) == 1
     assert said == ["lab 'kim' idle for 3h 00m (no browser activity since the IDE started), at least 2h 00m: stopping it"]
-    assert errors == [f"k8s-lab: there is no lab of 'kim' in this Docker to stop. `{LAB} up` makes it"]
+    assert errors == [f"k8s-lab: there is no lab of 'kim' in this Docker to stop. `{LAB} up --stack kim` makes it"]
 
 
 def test_the_idle_probe_asks_the_labs_docker_host():
