@@ -10,6 +10,7 @@ import os
 import pwd
 import re
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,22 @@ def test_this_run_is_a_non_root_docker_group_user_with_the_runners_variables():
     if socket.exists():
         assert os.access(socket, os.R_OK | os.W_OK) and stat.S_ISSOCK(socket.stat().st_mode)
     assert ROOT.stat().st_uid == os.geteuid(), "the checkout is the runner's"
+
+
+@pytest.mark.parametrize(
+    "lint, pytest_exit, expected",
+    [(0, 0, 0), (0, 1, 1), (0, 5, 5), (1, 0, 1), (1, 2, 2)],
+    ids=["all pass", "a test fails", "no test ran", "a lint finding", "pytest interrupted after a lint finding"],
+)
+def test_ci_runs_exit_code_is_pytests_else_the_lint_gates(tmp_path, lint, pytest_exit, expected):
+    """The tail of .ci/run (from the README's test command on), with a stand-in pytest."""
+    tail = CI_RUN[CI_RUN.index("# The README's test command.") :]
+    (tmp_path / "venv" / "bin").mkdir(parents=True)
+    python = tmp_path / "venv" / "bin" / "python"
+    python.write_text(f"#!/bin/sh\necho \"$K8S_LAB_REQUIRE_ENGINE $*\"\nexit {pytest_exit}\n")
+    python.chmod(0o755)
+    script = f"set -euo pipefail\nstarted=$(date +%s)\nstatus={lint}\n{tail}"
+    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == expected, done.stdout + done.stderr
+    assert done.stdout.startswith("1 -m pytest --run-slow\n")
+    assert ("ci: pytest ran no test (exit 5)" in done.stdout) is (pytest_exit == 5)
