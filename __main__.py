@@ -10,6 +10,7 @@ import pulumi
 from components import (
     ClusterBootstrap,
     ClusterBootstrapArgs,
+    GatewayApi,
     IdeContainer,
     IdeContainerArgs,
     IdeImage,
@@ -29,12 +30,19 @@ from components import (
 )
 from components.docker_host import docker_options
 from components.settings import read_lab_config
+from k8s_lab import ide_image, versions
 from k8s_lab.ingress import ingress_url
 
 lab = read_lab_config()
 on_docker = docker_options(lab.docker)
 
-image = IdeImage("ide-image", IdeImageArgs(prebuilt=lab.ide_image), on_docker)
+row = lab.version_row
+# The seed's row builds with ide/Dockerfile's own ARG defaults; another row's kubectl
+# changes the build arguments and so the image's content tag.
+image_args = IdeImageArgs(prebuilt=lab.ide_image)
+if row.minor != versions.SEED:
+    image_args = IdeImageArgs(prebuilt=lab.ide_image, build_args=row.ide_build_args(ide_image.BUILD_ARGS))
+image = IdeImage("ide-image", image_args, on_docker)
 workspace = Workspace(
     "workspace", WorkspaceArgs(names=lab.names, paths=lab.workspace, bind_folders=not lab.docker.remote), on_docker
 )
@@ -80,10 +88,16 @@ ClusterBootstrap(
     ),
 )
 if lab.ingress:
-    IngressNginx(
+    way_in = GatewayApi if row.way_in == "gateway-api" else IngressNginx
+    way_in(
         "ingress",
         IngressNginxArgs(
-            names=lab.names, cluster=cluster.command, cluster_identity=cluster.identity, docker=lab.docker, after=cluster.pulls_ready
+            names=lab.names,
+            cluster=cluster.command,
+            cluster_identity=cluster.identity,
+            docker=lab.docker,
+            after=cluster.pulls_ready,
+            manifests=row.manifests,
         ),
     )
     pulumi.export("ingressUrl", ingress_url(lab.bind_address, lab.ports.http, lab.docker.hostname, lab.host_name))
