@@ -372,7 +372,7 @@ def apply_manifests(kind: Kind, args: argparse.Namespace) -> None:
     if len(args.url) != len(args.sha256):
         raise LifecycleError("manifest: give one --sha256 for each --url")
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
-    texts = [cached_manifest(url, sha) for url, sha in zip(args.url, args.sha256)]
+    texts = [cached_manifest(url, sha) for url, sha in zip(args.url, args.sha256, strict=True)]
     if len(texts) == 1 and not args.stdin:
         manifest(kind, args.name, texts[0], args.remove, log=log)
         return

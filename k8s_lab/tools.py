@@ -72,7 +72,19 @@ KIND_SHA256 = {
         "kind-linux-arm64": "a416d6c311882337f0e56910e4a2e1f8c106ec70c22cbf0ac1dd8f33c1e284fe",
         "kind-darwin-amd64": "81c77f104b4b668812f7930659dc01ad88fa4d1cfc56900863eacdfb2731c457",
         "kind-darwin-arm64": "68ec87c1e1ea2a708df883f4b94091150d19552d7b344e80ca59f449b301c2a0",
-    }
+    },
+    # kind v0.32.0 (the maintained row of k8s_lab/versions.py): the release's .sha256sum
+    # files are not reachable from where this was written, so each value is one that
+    # several independent public repositories pin and verify (Makefiles, install scripts,
+    # CI workflows fetching from the release and running `sha256sum -c`), every platform in
+    # at least three. A wrong value fails closed: the download is refused, nothing installed.
+    "v0.32.0": {
+        "kind-linux-amd64": "50030de23cf40a18505f20426f6a8506bedf13c6e509244bd1fa9463721b0f54",
+        "kind-linux-arm64": "b92cd615e97585de8ddade28ed5cd7feb4248d717c233eea5b03c37298900f5d",
+        "kind-darwin-amd64": "295ac6d0d634c9819c9907df45e3017d1f13166bd13c3404c45e79f7faa47498",
+        "kind-darwin-arm64": "dca67911095a110c2b5c36e26df6cac860c602033e456c0db47be498cdef1ebb",
+        "kind-windows-amd64": "0bcb2d1cfedc1912d664014db716937e8a0e843e91c6807b4db2025dbc8989fa",
+    },
 }
 # The binaries kind publishes per release (there is no windows/arm64 build).
 KIND_PLATFORMS = {("linux", "amd64"), ("linux", "arm64"), ("darwin", "amd64"), ("darwin", "arm64"), ("windows", "amd64")}
