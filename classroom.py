@@ -43,6 +43,15 @@ DEFAULT_TIMEOUT_MINUTES = 90
 # --- the class's stacks -----------------------------------------------------------------------
 
 
+def quiet_stack_settings(student: str) -> dict[str, str]:
+    """The student's stack settings, or none when its file cannot be read (run_class says
+    why after the tools: stack_file_settings)."""
+    try:
+        return stack_file_settings(student)
+    except RosterError:
+        return {}
+
+
 def stack_file_settings(student: str, root: Path | None = None) -> dict[str, str]:
     """The student's stack settings as Pulumi keeps them, in Pulumi.<student>.yaml next to
     Pulumi.yaml (session.file_settings: for every backend, without the Pulumi CLI, secrets
@@ -518,7 +527,7 @@ def build_parser() -> argparse.ArgumentParser:
         each.add_argument("--no-fetch", action="store_true", help="fetch nothing: use only the docker, kind and pulumi on PATH (or in .tools/)")
         each.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                           help="a setting for every student whose roster cell is empty: bindAddress, allowRemoteAccess, hostName "
-                               "(the host the handouts name), registryMirror, labMemory, labCpus, dockerHost")
+                               "(the host the handouts name), registryMirror, labMemory, labCpus, kubernetesVersion, dockerHost")
         if action in ("up", "start"):
             each.add_argument("--over-capacity", action="store_true", help="start even when the capacity check says the host is too small")
         if action == "stop":
@@ -578,7 +587,11 @@ def main(argv: list[str] | None = None, *, runner: Runner | None = None, popen=s
 
 def run_class(args: argparse.Namespace, entries: list[Entry], runner: Runner | None = None, popen=subprocess.Popen) -> int:
     environ = dict(os.environ)
-    prepared = session.prepare_tools(args.action, fetch=not args.no_fetch, environ=environ, layout=session.tools_layout(environ))
+    # Each student's kubernetesVersion row (roster, --set, else their stack) picks a kind release.
+    kinds = [session.version_row({**quiet_stack_settings(e.student), **e.settings}).kind_version for e in entries]
+    prepared = session.prepare_tools(
+        args.action, fetch=not args.no_fetch, environ=environ, layout=session.tools_layout(environ), kind_versions=kinds
+    )
     if isinstance(prepared, int):
         return prepared
     students = [e.student for e in entries]

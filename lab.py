@@ -206,13 +206,18 @@ def run_verb(args: argparse.Namespace) -> int:
     if needs.stack == "settings":
         settings = session.settings_of(name, make=lab_command("up", *stack_arg(args)))  # before the tools: a typo is said first
     environ = dict(os.environ)
+    # The lab's kubernetesVersion row picks its kind release (k8s_lab/versions.py).
+    row = session.version_row(session.file_settings(name) if "kind" in needs.tools else None)
     prepared = session.prepare_tools(
         args.action,
         fetch=needs.fetch and not args.no_fetch,
         fetch_now=getattr(args, "fetch", False),
         environ=environ,
         layout=session.tools_layout(environ),
+        kind_versions=(row.kind_version,),
     )
+    if args.action == "check":  # after the tools' lines: which row they serve
+        print(session.row_line(name, row))
     if isinstance(prepared, int):
         return Exit.NOT_READY if prepared else Exit.OK
     if needs.stack == "settings":

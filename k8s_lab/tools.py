@@ -143,6 +143,19 @@ def kind_asset(plat: Platform) -> str:
     return f"kind-{plat.os}-{plat.arch}"
 
 
+def kind_command(version: str) -> str:
+    """The name the lab's commands run kind `version` by (k8s_lab/kind_lifecycle.py Kind.locate)."""
+    return "kind" if version == KIND_VERSION else f"kind-{version}"
+
+
+def kind_command_version(command: str) -> str | None:
+    """The kind release a command name stands for: KIND_VERSION for `kind`, v0.32.0 for
+    `kind-v0.32.0`, None for any other tool."""
+    if command == "kind":
+        return KIND_VERSION
+    return command.removeprefix("kind-") if command.startswith("kind-v") else None
+
+
 def kind_url(plat: Platform, version: str = KIND_VERSION, base: str = KIND_RELEASE_URL) -> str:
     return base.format(version=version, asset=kind_asset(plat))
 
@@ -166,6 +179,11 @@ class ToolsLayout:
     @property
     def kind(self) -> Path:
         return self.bin_dir / f"kind{self.platform.exe_suffix}"
+
+    def kind_for(self, version: str) -> Path:
+        """The seed's kind as `kind`, another row's release beside it as `kind-<version>`:
+        two labs on one host may need two releases, each verified."""
+        return self.kind if version == KIND_VERSION else self.bin_dir / f"{kind_command(version)}{self.platform.exe_suffix}"
 
     @property
     def pulumi_root(self) -> Path:
@@ -351,13 +369,14 @@ def install_kind(
     timeout: float = DOWNLOAD_TIMEOUT_SECONDS,
     log: Callable[[str], None] = print,
 ) -> Path:
-    """Fetch kind `version` for the layout's platform into `layout.kind`, verified."""
+    """Fetch kind `version` for the layout's platform into `layout.kind_for(version)`, verified."""
     url = kind_url(layout.platform, version, base_url)
+    target = layout.kind_for(version)
     log(f"Fetching kind {version} ({layout.platform}) from {url}")
-    log(f"  into {layout.kind}")
+    log(f"  into {target}")
     expected, source = kind_expected_sha256(layout.platform, version, url=url, pinned=pinned, opener=opener, timeout=timeout)
     log(f"  sha256 {expected} ({source})")
-    path = download_verified(url, layout.kind, expected, opener=opener, timeout=timeout)
+    path = download_verified(url, target, expected, opener=opener, timeout=timeout)
     log(f"  verified and installed: {path}")
     return path
 
@@ -459,7 +478,7 @@ def read_version(command: str, path: str, runner: Runner) -> Version | None:
     (does not start, fails without printing one, prints something else, hangs)."""
     try:
         result = runner.run(
-            [path, *VERSION_ARGS[command]],
+            [path, *VERSION_ARGS["kind" if kind_command_version(command) else command]],
             env={"PULUMI_SKIP_UPDATE_CHECK": "true"},  # `pulumi version` would otherwise ask the network
             timeout=VERSION_TIMEOUT_SECONDS,
             check=False,
@@ -472,13 +491,14 @@ def read_version(command: str, path: str, runner: Runner) -> Version | None:
 def usable(command: str, version: Version | None) -> str | None:
     """Why this kind or Pulumi CLI is not the one the lab uses, or None when it is. Docker
     is used as found (the daemon's own check says whether it works)."""
-    if command not in ("kind", "pulumi"):
+    wanted_kind = kind_command_version(command)
+    if command != "pulumi" and wanted_kind is None:
         return None
     if version is None:
         return "its version could not be read"
-    if command == "kind" and version != parse_version(KIND_VERSION):
+    if wanted_kind and version != parse_version(wanted_kind):
         return (
-            f"the lab's node image is built for kind {KIND_VERSION}, "
+            f"the lab's node image is built for kind {wanted_kind}, "
             "and kind supports a node image only with the release it was built for"
         )
     if command == "pulumi" and not version.at_least(_parsed(PULUMI_MINIMUM)):
