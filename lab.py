@@ -284,6 +284,10 @@ def run_up(stack, workspace_root: str | None) -> int:
     config = session.stack_settings(stack)
     from k8s_lab import verbs
 
+    refused = verbs.version_refusal(stack.name, config)
+    if refused:
+        err(f"k8s-lab: {refused}")
+        return Exit.USAGE
     started = verbs.before_up(stack.name, config, deployed=bool(stack.outputs()), err=err)
     if started:
         return Exit.FAILED

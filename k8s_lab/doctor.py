@@ -15,6 +15,7 @@ every rule is tested with hand-made facts. Sources:
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import json
 import os
@@ -23,7 +24,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from k8s_lab import host_ports, kind_config
+from k8s_lab import host_ports, kind_config, versions
 from k8s_lab import ports as lab_ports
 from k8s_lab.runner import DEFAULT_RUNNER, Runner, RunError
 
@@ -50,6 +51,9 @@ class Facts:
     lab_footprint_mb: float = 2220  # typical, 3 nodes + registry (README, Benchmark)
     slot: int = 0
     bind_address: str = "127.0.0.1"
+    cgroup_version: str = ""  # docker info CgroupVersion: "1" or "2"; "" when not known
+    kubernetes_version: str = versions.SEED  # the lab's kubernetesVersion row
+    today: datetime.date | None = None  # for the row's end of life; None: not judged
 
 
 @dataclass(frozen=True)
@@ -152,8 +156,30 @@ def platform_findings(facts: Facts) -> list[Finding]:
     return found
 
 
+def cgroup_findings(facts: Facts) -> list[Finding]:
+    """kubelet 1.35 and newer refuse a cgroup v1 host (kubernetes#134298): a row that needs
+    cgroup v2 is a problem there, said before anything is made."""
+    if facts.kubernetes_version not in versions.ROWS:
+        return []
+    problem = versions.cgroup_v1_problem(facts.kubernetes_version, facts.cgroup_version)
+    if problem is None:
+        return []
+    return [Finding("problem", problem.split(": its Docker")[0] + ": Docker here uses cgroup v1", problem.split("Rows that run here: ", 1)[1])]
+
+
+def end_of_life_findings(facts: Facts) -> list[Finding]:
+    if facts.today is None or facts.kubernetes_version not in versions.ROWS:
+        return []
+    note = versions.end_of_life_note(facts.kubernetes_version, facts.today)
+    if note is None:
+        return []
+    what, _, move = note.partition("; ")
+    return [Finding("note", what, move)]
+
+
 RULES: tuple[Callable[[Facts], list[Finding]], ...] = (
     memory_findings, disk_findings, inotify_findings, port_findings, subnet_findings, platform_findings,
+    cgroup_findings, end_of_life_findings,
 )
 
 
@@ -214,6 +240,8 @@ def gather(
     local: bool = True,
     env: dict[str, str] | None = None,
     runner: Runner = DEFAULT_RUNNER,
+    kubernetes_version: str = versions.SEED,
+    today: datetime.date | None = None,
 ) -> Facts:
     """`env`: what the lab adds to this process's environment to reach its Docker."""
     info = read_docker_info(runner, env=env)
@@ -237,6 +265,9 @@ def gather(
         labs=labs,
         slot=slot,
         bind_address=bind_address,
+        cgroup_version=str(info.get("CgroupVersion", "")),
+        kubernetes_version=kubernetes_version,
+        today=today,
     )
 
 
