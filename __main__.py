@@ -11,6 +11,7 @@ from components import (
     ClusterBootstrap,
     ClusterBootstrapArgs,
     GatewayApi,
+    GatewayApiArgs,
     IdeContainer,
     IdeContainerArgs,
     IdeImage,
@@ -88,18 +89,11 @@ ClusterBootstrap(
     ),
 )
 if lab.ingress:
-    way_in = GatewayApi if row.way_in == "gateway-api" else IngressNginx
-    way_in(
-        "ingress",
-        IngressNginxArgs(
-            names=lab.names,
-            cluster=cluster.command,
-            cluster_identity=cluster.identity,
-            docker=lab.docker,
-            after=cluster.pulls_ready,
-            manifests=row.manifests,
-        ),
-    )
+    way_in = dict(names=lab.names, cluster=cluster.command, cluster_identity=cluster.identity, docker=lab.docker, after=cluster.pulls_ready)
+    if row.way_in == "gateway-api":
+        GatewayApi("ingress", GatewayApiArgs(**way_in, manifests=row.manifests))
+    else:
+        IngressNginx("ingress", IngressNginxArgs(**way_in))
     pulumi.export("ingressUrl", ingress_url(lab.bind_address, lab.ports.http, lab.docker.hostname, lab.host_name))
 password = IdePassword("ide-password", IdePasswordArgs(configured=lab.ide_password))
 ide = IdeContainer(

@@ -4,7 +4,7 @@ from components.cluster import KindCluster, KindClusterArgs
 from components.cluster_bootstrap import ClusterBootstrap, ClusterBootstrapArgs
 from components.ide import IdeContainer, IdeContainerArgs
 from components.ide_image import IdeImage, IdeImageArgs
-from components.ingress import GatewayApi, IngressNginx, IngressNginxArgs
+from components.ingress import GatewayApi, GatewayApiArgs, IngressNginx, IngressNginxArgs
 from components.network import LabNetwork, LabNetworkArgs
 from components.password import IdePassword, IdePasswordArgs
 from components.registry import LocalRegistry, LocalRegistryArgs
@@ -20,6 +20,7 @@ __all__ = [
     "IdePassword",
     "IdePasswordArgs",
     "GatewayApi",
+    "GatewayApiArgs",
     "IngressNginx",
     "IngressNginxArgs",
     "KindCluster",

@@ -27,7 +27,6 @@ class IngressNginxArgs:
     cluster_identity: pulumi.Input[str]  # changes when the cluster is made anew
     docker: DockerHost = field(default_factory=lambda: DockerHost(""))
     after: list[pulumi.Resource] = field(default_factory=list)  # the mirror's hosts.toml: the first pulls use it
-    manifests: tuple[versions.Manifest, ...] = ()  # the version row's way in (GatewayApi); IngressNginx pins its own
 
 
 class IngressNginx(pulumi.ComponentResource):
@@ -49,13 +48,18 @@ class IngressNginx(pulumi.ComponentResource):
         self.register_outputs({})
 
 
+@dataclass
+class GatewayApiArgs(IngressNginxArgs):
+    manifests: tuple[versions.Manifest, ...] = ()  # the version row's way in, applied in order
+
+
 class GatewayApi(pulumi.ComponentResource):
     """A maintained row's way in (k8s_lab/gateway.py): the Gateway API's standard CRDs and
     NGINX Gateway Fabric, pinned by sha256, then the lab's NginxProxy and Gateway (given on
     stdin, so they are in the command's inputs and a change to them re-runs it), applied by
     one command in that order, as IngressNginx applies its manifest."""
 
-    def __init__(self, name: str, args: IngressNginxArgs, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, args: GatewayApiArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("k8s-lab:index:GatewayApi", name, None, opts)
         pinned = (args.names.cluster, args.manifests)
         command.local.Command(
