@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from classroom_student import ACTIONS
-from k8s_lab import capacity, idle, session
+from k8s_lab import capacity, idle, session, versions
 from k8s_lab.handout import render_handout, write_handout
 from k8s_lab.orchestrate import Outcome, Progress, exit_code, run_all
 from k8s_lab.roster import Entry, RosterError, access_problem, allocate_slots, class_defaults, read_roster
@@ -350,14 +350,31 @@ def read_host(docker_host: str, runner: Runner | None = None) -> capacity.Host:
     info = doctor.read_docker_info(runner or ProcessRunner(), env=env)
     memory = info["MemTotal"] / 1048576 if info.get("MemTotal") else None
     desktop = "docker desktop" in str(info.get("OperatingSystem", "")).lower()
+    cgroup = str(info.get("CgroupVersion", ""))
     if docker_host:
-        return capacity.Host(docker_host, memory, desktop)
+        return capacity.Host(docker_host, memory, desktop, cgroup_version=cgroup)
     local_linux = sys.platform.startswith("linux") and not desktop
     proc = doctor.read_int if local_linux else (lambda path: None)
     return capacity.Host(
         "this host", memory, desktop,
         proc("/proc/sys/fs/inotify/max_user_watches"), proc("/proc/sys/fs/inotify/max_user_instances"), proc("/proc/sys/kernel/pid_max"),
+        cgroup_version=cgroup,
     )
+
+
+def version_problems(entries: list[Entry], settings: dict[str, dict[str, str]], read=read_host) -> list[str]:
+    """Students whose kubernetesVersion row does not run on their Docker host (cgroup v1 for a
+    kubelet that refuses it): said before anyone starts. Hosts are asked only for such rows."""
+    rows = {e.student: session.version_row(settings[e.student]) for e in entries}
+    hosts = {e.docker_host for e in entries if not rows[e.student].runs_on_cgroup_v1}
+    cgroups = {host: read(host).cgroup_version for host in hosts}
+    found = []
+    for entry in entries:
+        problem = versions.cgroup_v1_problem(rows[entry.student].minor, cgroups.get(entry.docker_host, ""))
+        if problem:
+            seed = versions.cgroup_v1_rows()[0]
+            found.append(f"{entry.student}: {problem}; for the class: the roster's kubernetesVersion column, or --set kubernetesVersion={seed}")
+    return found
 
 
 def capacity_problems(entries: list[Entry], settings: dict[str, dict[str, str]], read=read_host) -> list[str]:
@@ -630,6 +647,7 @@ def checks_before_start(
     if args.action == "up":
         problems += port_problems(entries, slots, settings, session.ide_container_exists)
         problems += mirror_problems(entries, slots, settings)
+        problems += version_problems(entries, settings, lambda host: read_host(host, runner))
     if args.action in ("up", "start"):
         over = capacity_problems(entries, settings, lambda host: read_host(host, runner))
         if args.over_capacity:

@@ -35,6 +35,7 @@ class Host:
     inotify_watches: int | None = None  # local Linux only
     inotify_instances: int | None = None
     pid_max: int | None = None
+    cgroup_version: str = ""  # docker info CgroupVersion ("1", "2"); "" when Docker did not say
 
 
 def lab_mb(lab_memory: str | None) -> int:

@@ -1013,3 +1013,13 @@ def test_a_class_on_the_maintained_row_gets_its_kind_before_anyone_starts(teache
     assert teacher.kind_versions == [["v0.23.0", "v0.32.0"]]
     assert teacher.student("kim")[-2:] == ("--set", "kubernetesVersion=1.36")
     assert teacher.student("lee")[-2:] == ("--set", "kubernetesVersion=1.29")
+
+
+def test_a_class_on_the_maintained_row_is_refused_on_a_cgroup_v1_host_before_anyone_starts(teacher, capsys):
+    teacher.docker.answers[("docker", "info")] = ok(json.dumps({"MemTotal": 64 * GIB, "OperatingSystem": "CentOS 7", "CgroupVersion": "1"}))
+    (teacher.root / "class.csv").write_text("student,kubernetesVersion\nkim,1.36\nlee,1.29\n")
+    assert teacher.main("up", teacher.roster) == Exit.USAGE
+    err = capsys.readouterr().err
+    assert "kim: kubernetesVersion 1.36 does not run on this host" in err and "lee:" not in err
+    assert "the roster's kubernetesVersion column, or --set kubernetesVersion=1.29" in err
+    assert "Rows that run here: 1.29" in err and teacher.children.calls == []
