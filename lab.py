@@ -277,17 +277,18 @@ def run_class_host_verb(stack, settings: dict[str, str], args: argparse.Namespac
 
 
 def run_up(stack, workspace_root: str | None) -> int:
+    from k8s_lab import verbs
+
+    # First, before anything is stored or made: does this host run the lab's Kubernetes version?
+    refused = verbs.version_refusal(stack.name, session.stack_settings(stack))
+    if refused:
+        err(f"k8s-lab: {refused}")
+        return Exit.USAGE
     problem = session.store_workspace_root(stack, workspace_root)
     if problem:
         err(f"k8s-lab: {problem}")
         return Exit.USAGE
     config = session.stack_settings(stack)
-    from k8s_lab import verbs
-
-    refused = verbs.version_refusal(stack.name, config)
-    if refused:
-        err(f"k8s-lab: {refused}")
-        return Exit.USAGE
     started = verbs.before_up(stack.name, config, deployed=bool(stack.outputs()), err=err)
     if started:
         return Exit.FAILED
