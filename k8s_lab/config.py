@@ -432,12 +432,16 @@ SETTINGS: tuple[Setting, ...] = (
         'pulumi config set --path "ideEnv[0]" NAME=value (a list of NAME=value strings, like lines of a .env file)',
         ide_env,
     ),
-    switch("ingress", "ingress", True, "Install ingress-nginx for kind, reachable on the slot's http/https ports."),
+    switch(
+        "ingress", "ingress", True,
+        "Install the kubernetesVersion row's way in (1.29: ingress-nginx for kind; 1.36: the Gateway API with NGINX Gateway "
+        "Fabric and a Gateway), reachable on the slot's http/https ports.",
+    ),
     switch("registry", "registry", True, "Run a local registry (<student>-registry) the IDE can push to and the nodes pull from."),
     Setting(
         "namespace", "namespace", "string", None,
         "The student's Kubernetes namespace, default namespace of the IDE's kubeconfig (default, "
-        "kube-system, kube-public, kube-node-lease, ingress-nginx and local-path-storage are refused). Empty means the student name.",
+        "kube-system, kube-public, kube-node-lease, ingress-nginx, nginx-gateway and local-path-storage are refused). Empty means the student name.",
         "pulumi config set namespace <name>, e.g. 'kim-minsu', or pulumi config rm namespace for the student name",
         namespace, shown_default="the student name", declared_default="",
     ),
