@@ -369,7 +369,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "bindAddress", "bind_address", "string", DEFAULT_BIND_ADDRESS,
-        "IPv4 address the IDE and ingress ports are published on (0.0.0.0 for every interface).",
+        "IPv4 address the IDE, live-server and ingress ports are published on (0.0.0.0 for every interface); the registry, "
+        "and the API server on this machine's Docker, stay on 127.0.0.1 (README, What a lab publishes).",
         "use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)",
         bind_address,
     ),

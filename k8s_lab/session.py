@@ -248,6 +248,7 @@ def prepare_tools(
     log: Callable[[str], None] = print,
     err: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
     kind_versions: Sequence[str] = (),
+    about: str | None = None,  # `check`: the line naming the lab's version row, before the verdict
 ) -> PreparedTools | int:
     """Find docker, kind and pulumi (the tools folder first, then PATH), ask each its
     version, and fetch the pinned kind and Pulumi CLI where none is found or the one found
@@ -266,7 +267,7 @@ def prepare_tools(
         err(problem)
         return 2
     if action == "check" and not fetch_now:
-        return report_check(findings, layout, log, err)
+        return report_check(findings, layout, log, err, about=about)
     try:
         pulumi_command = fetch_pinned(findings, layout, kind_installer, pulumi_installer, log)
     except tools.FetchError as error:
@@ -283,7 +284,7 @@ def prepare_tools(
             return 2
     if action == "check":
         # What is used now, asked again: the fetched tools must say the pinned versions.
-        return report_check(survey(needed, layout, path, which, runner or ProcessRunner()), layout, log, err, fetched=True)
+        return report_check(survey(needed, layout, path, which, runner or ProcessRunner()), layout, log, err, fetched=True, about=about)
     return PreparedTools(path=tools.path_with_tools(layout, path), pulumi_command=pulumi_command)
 
 
@@ -319,7 +320,8 @@ def fetch_pinned(findings: Sequence[Finding], layout: tools.ToolsLayout, kind_in
 
 
 def report_check(
-    findings: Sequence[Finding], layout: tools.ToolsLayout, log: Callable[[str], None], err: Callable[[str], None], fetched: bool = False
+    findings: Sequence[Finding], layout: tools.ToolsLayout, log: Callable[[str], None], err: Callable[[str], None], fetched: bool = False,
+    about: str | None = None,
 ) -> int:
     """`check`: each tool's version, path and whether it is the one used, and what `up`
     would fetch from where instead; after `check --fetch`, a tool still not usable is an error."""
@@ -341,6 +343,8 @@ def report_check(
         except tools.UnsupportedPlatform as error:
             err(f"- {finding.command}: {error}")
             status = 2
+    if about:
+        log(about)
     if status == 0 and not any(f.to_fetch for f in findings):
         log(f"{', '.join(f.command for f in findings)}: ready.")
     elif status == 0:

@@ -66,6 +66,9 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, (str, int, float, bool, type(None))) else f"<{type(value).__name__}>"
 
 
+COMMAND = "command:local:Command"  # pulumi-command's SDK adds replace_on_changes ["triggers[*]"] to each
+
+
 def record(name: str) -> dict[str, Any]:
     from lab_mocks import evaluate
 
@@ -85,6 +88,10 @@ def record(name: str) -> dict[str, Any]:
                 "retain_on_delete": r.retain_on_delete,
                 "deleted_with": r.deleted_with,
                 "provider": r.provider.rsplit("::", 1)[0] if r.provider else "",
+                # the diff-shaping options, when set (k8s_lab.docker_diff, the IDE's replace_on_changes)
+                **({"replace_on_changes": r.replace_on_changes} if r.replace_on_changes and r.type != COMMAND else {}),
+                **({"ignore_changes": r.ignore_changes} if r.ignore_changes else {}),
+                **({"replacement_trigger": r.replacement_trigger} if r.replacement_trigger is not None else {}),
             },
             "inputs": _plain(r.raw_inputs),
         }

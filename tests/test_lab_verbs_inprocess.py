@@ -170,8 +170,8 @@ def test_check_and_up_take_the_kind_of_the_labs_version_row(lab_session, capsys)
     lab_session.stack.settings["kubernetesVersion"] = "1.36"
     assert lab.main(["check"]) == Exit.OK
     assert lab_session.steps[1][2]["kind_versions"] == ("v0.32.0",)
-    out = capsys.readouterr().out
-    assert "lab 'kim': kubernetesVersion 1.36" in out and "kind v0.32.0 as kind-v0.32.0" in out and "way in gateway-api" in out
+    about = lab_session.steps[1][2]["about"]  # check's line naming the row, before its verdict
+    assert "lab 'kim': kubernetesVersion 1.36" in about and "kind v0.32.0 as kind-v0.32.0" in about and "way in gateway-api" in about
 
 
 def test_no_python_next_to_the_interpreter_is_not_ready_before_pulumi(lab_session, monkeypatch, capsys):
@@ -250,18 +250,20 @@ class Terminal(io.StringIO):
         return True
 
 
+QUESTION = "Remove lab 'kim': its cluster, IDE and registry (your files under the workspace folder stay)? [y/N] "
+
+
 def answer_with(monkeypatch, reply: str | None, terminal: bool = True) -> list[str]:
-    """stdin a terminal (or not) and `input` answering `reply` (None: end of input)."""
+    """stdin a terminal (or not) answering `reply` (None: end of input); the list returned
+    gets an entry each time the answer is read."""
     asked: list[str] = []
 
-    def fake_input(prompt=""):
-        asked.append(prompt)
-        if reply is None:
-            raise EOFError
-        return reply
+    class Answering(Terminal if terminal else io.StringIO):  # type: ignore[misc]
+        def readline(self, *args) -> str:
+            asked.append("read")
+            return super().readline(*args)
 
-    monkeypatch.setattr("sys.stdin", Terminal() if terminal else io.StringIO())
-    monkeypatch.setattr("builtins.input", fake_input)
+    monkeypatch.setattr("sys.stdin", Answering("" if reply is None else reply + "\n"))
     return asked
 
 
@@ -269,16 +271,17 @@ def answer_with(monkeypatch, reply: str | None, terminal: bool = True) -> list[s
 def test_destroy_runs_when_the_student_says_yes(lab_session, monkeypatch, capsys, reply):
     asked = answer_with(monkeypatch, reply)
     assert lab.main(["destroy", "--stack", "kim"]) == Exit.OK
-    assert asked == ["Remove lab 'kim': its cluster, IDE and registry (your files under the workspace folder stay)? [y/N] "]
+    assert asked == ["read"]
     assert lab_session.stack.operations == [("destroy", {"on_output": print})]
-    assert capsys.readouterr().out == "The lab is gone; your files under the workspace folder were kept.\n"
+    out, err = capsys.readouterr()
+    assert out == "The lab is gone; your files under the workspace folder were kept.\n" and err == QUESTION  # stdout: no question
 
 
 @pytest.mark.parametrize("reply", ["", "n", "no", "yess", None])
 def test_destroy_removes_nothing_unless_the_answer_is_yes(lab_session, monkeypatch, capsys, reply):
     answer_with(monkeypatch, reply)
     assert lab.main(["destroy"]) == Exit.USAGE
-    assert capsys.readouterr().err == "k8s-lab: nothing was removed.\n"
+    assert capsys.readouterr().err == QUESTION + "k8s-lab: nothing was removed.\n"
     assert lab_session.steps == [] and lab_session.stack.operations == []
 
 

@@ -6,6 +6,7 @@ No test reaches the internet or runs Pulumi's installer: the release is served f
 
 import functools
 import hashlib
+import re
 import http.client
 import http.server
 import os
@@ -555,7 +556,7 @@ def test_kind_must_be_the_pinned_release_and_pulumi_at_least_the_minimum():
     for other in ("v0.32.0", "v0.22.0", f"{tools.KIND_VERSION}-alpha"):
         assert f"built for kind {tools.KIND_VERSION}" in tools.usable("kind", v(other)), other
     assert "older than v3.260.0" in tools.usable("pulumi", v("v3.257.0"))
-    assert "pulumi/pulumi#23818" in tools.usable("pulumi", v("v3.259.9"))
+    assert "the oldest Pulumi CLI whose engine the lab is checked against" in tools.usable("pulumi", v("v3.259.9"))
     assert tools.usable("pulumi", v("v3.260.0-dev.0")) is not None  # a pre-release comes before its release
     for fine in ("v3.260.0", "v3.260.1-dev.0", f"v{tools.PULUMI_VERSION}", "v3.300.0", "v4.0.0"):
         assert tools.usable("pulumi", v(fine)) is None, fine
@@ -567,7 +568,7 @@ def test_kind_must_be_the_pinned_release_and_pulumi_at_least_the_minimum():
 def test_the_pinned_pulumi_cli_has_what_the_program_needs():
     pinned, minimum = tools.parse_version(tools.PULUMI_VERSION), tools.parse_version(tools.PULUMI_MINIMUM)
     assert pinned and minimum and pinned.at_least(minimum)
-    assert tools.PULUMI_MINIMUM == "3.260.0"  # the first release after v3.259.0 with pulumi/pulumi#23818
+    assert tools.PULUMI_MINIMUM == "3.260.0"  # the first release of the engine source the read-back model cites
 
 
 def test_versions_are_asked_through_the_runner():
@@ -693,6 +694,8 @@ def test_lab_py_check_says_ready_with_the_pinned_tools(tmp_path):
     done = lab_py("check", path=path, tools_dir=tmp_path / "tools")
     assert done.returncode == 0 and done.stdout.splitlines()[-1] == "docker, kind, pulumi: ready.", done.stdout + done.stderr
     assert sum(line.endswith("  used") for line in done.stdout.splitlines()) == 3
+    # Before the verdict, the lab's kubernetesVersion row and what it runs.
+    assert re.match(r"^lab '[^']+': kubernetesVersion 1\.29 .*kind v0\.23\.0 as kind, ", done.stdout.splitlines()[-2])
 
 
 def test_versions_come_through_the_runner_and_a_fetch_that_does_not_help_is_an_error(tmp_path):
@@ -943,8 +946,8 @@ def test_why_a_kind_or_pulumi_is_not_used_is_said_in_full():
         "and kind supports a node image only with the release it was built for"
     )
     assert tools.usable("pulumi", tools.parse_version("v3.257.0")) == (
-        f"it is older than v{tools.PULUMI_MINIMUM}, the first Pulumi CLI that replaces what lives in the "
-        "cluster when the cluster is replaced (pulumi/pulumi#23818)"
+        f"it is older than v{tools.PULUMI_MINIMUM}, the oldest Pulumi CLI whose engine the lab "
+        "is checked against (k8s_lab/tools.py PULUMI_MINIMUM)"
     )
 
 

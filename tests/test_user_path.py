@@ -251,13 +251,13 @@ def test_python_too_old_is_told_before_anything_needs_a_newer_one():
 
     from k8s_lab import exits
 
-    for path in ("lab.py", "k8s_lab/__init__.py", "k8s_lab/exits.py"):  # what runs before the version check
+    for path in ("lab.py", "k8s_lab/__init__.py", "k8s_lab/exits.py", "k8s_lab/cli.py"):  # what runs before the version check
         ast.parse((ROOT / path).read_text(encoding="utf-8"), feature_version=(3, 8))
     message = exits.python_problem((3, 8))
     assert message and "needs Python 3.10 or newer; this is Python 3.8" in message and "-m venv venv" in message
     assert exits.python_problem((3, 10)) is None and exits.python_problem((3, 13)) is None
     source = (ROOT / "lab.py").read_text(encoding="utf-8")
-    assert source.index("exits.python_problem()") < re.search(r"from k8s_lab import .*session", source).start()
+    assert source.index("cli.require_python()") < re.search(r"from k8s_lab import .*session", source).start()
 
 
 def test_hints_name_the_venvs_python_for_the_os_and_the_checkout(tmp_path):
