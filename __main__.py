@@ -35,14 +35,16 @@ from k8s_lab import ide_image, versions
 from k8s_lab.ingress import ingress_url
 
 lab = read_lab_config()
+if not lab.ide_image:  # before any resource: a CRLF or unsettled ide/ stops here, with the fix
+    ide_image.prepare_context(ide_image.IDE_DIR)
 on_docker = docker_options(lab.docker)
 
 row = lab.version_row
 # The seed's row builds with ide/Dockerfile's own ARG defaults; another row's kubectl
 # changes the build arguments and so the image's content tag.
-image_args = IdeImageArgs(prebuilt=lab.ide_image)
+image_args = IdeImageArgs(prebuilt=lab.ide_image, platform=lab.ide_platform)
 if row.minor != versions.SEED:
-    image_args = IdeImageArgs(prebuilt=lab.ide_image, build_args=row.ide_build_args(ide_image.BUILD_ARGS))
+    image_args.build_args = row.ide_build_args(ide_image.BUILD_ARGS)
 image = IdeImage("ide-image", image_args, on_docker)
 workspace = Workspace(
     "workspace", WorkspaceArgs(names=lab.names, paths=lab.workspace, bind_folders=not lab.docker.remote), on_docker

@@ -74,7 +74,7 @@ def configure_stack(
         stack.set_config(key, auto.ConfigValue(value))
     if not any(key.endswith(":idePassword") for key in config):
         stack.set_config("idePassword", auto.ConfigValue(secrets.token_urlsafe(15), secret=True))
-    problem = session.store_workspace_root(stack, workspace_root)
+    problem = session.store_workspace_root(stack, workspace_root) or session.store_ide_platform(stack)
     if problem:
         raise Refusal(problem)
 

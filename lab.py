@@ -262,7 +262,7 @@ def run_up(stack, workspace_root: str | None) -> int:
     if refused:
         err(f"k8s-lab: {refused}")
         return Exit.USAGE
-    problem = session.store_workspace_root(stack, workspace_root)
+    problem = session.store_workspace_root(stack, workspace_root) or session.store_ide_platform(stack)
     if problem:
         err(f"k8s-lab: {problem}")
         return Exit.USAGE

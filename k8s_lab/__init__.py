@@ -4,12 +4,13 @@ Rules, safe to call while Pulumi evaluates the program (they run no program, ope
 socket, fetch nothing, and give the same answer on every machine):
   config (the settings table), names, ports, workspace (path rules; `ensure_folders` makes
   the folders during `up` only), kind_config, kubeconfig, ide_container, ide_image (reads
-  ide/ only), ingress, registry, network, docker_host, commands, limits, mirror, repair,
-  roster, orchestrate, handout, idle (when a lab counts as idle), exits (lab.py's exit codes
-  and how to run it here), capacity (whether a class fits its host), exposure (which port is
-  published on which address, and what protects it), docker_diff (what pulumi-docker diffs
-  by a replacement trigger instead of Docker's read-back), versions (the kubernetesVersion
-  rows), gateway (the Gateway API way in's own objects).
+  ide/, and gives its files one mode before any resource), ingress, registry, network,
+  docker_host, commands, limits, mirror, repair, roster, orchestrate, handout, idle (when a
+  lab counts as idle), exits (lab.py's exit codes and how to run it here), capacity
+  (whether a class fits its host), exposure (which port is published on which address, and
+  what protects it), docker_diff (what pulumi-docker diffs by a replacement trigger instead
+  of Docker's read-back), versions (the kubernetesVersion rows), gateway (the Gateway API
+  way in's own objects).
 
 Actions, which run programs or talk to Docker, kind or the network, and are called by
 lab.py, classroom.py and the commands Pulumi runs, never to compute a resource input:

@@ -185,6 +185,15 @@ def image_reference(text: str) -> str:
     return text
 
 
+IDE_PLATFORMS = ("linux/amd64", "linux/arm64")  # what linuxserver/code-server and amazon/aws-cli publish
+
+
+def ide_platform(text: str) -> str:
+    if text not in IDE_PLATFORMS:
+        raise Invalid(f"is not a platform the IDE image can be built for ({' or '.join(IDE_PLATFORMS)})")
+    return text
+
+
 def pinned_image(text: str) -> str:
     if not PINNED_IMAGE_REFERENCE.match(text):
         raise Invalid("is not a kind node image pinned by tag and digest")
@@ -395,6 +404,14 @@ SETTINGS: tuple[Setting, ...] = (
         image_reference, shown_default="build `ide/`", declared_default="",
     ),
     Setting(
+        "idePlatform", "ide_platform", "string", None,
+        "The platform the IDE image is built for: the Docker host's (linux/amd64 or linux/arm64), not this "
+        "machine's, so a preview elsewhere sees the same image. lab.py up stores it; empty: the Pulumi machine's.",
+        "pulumi config set idePlatform linux/amd64 (or linux/arm64): what "
+        "`docker version --format {{.Server.Os}}/{{.Server.Arch}}` prints for the lab's Docker host",
+        ide_platform, shown_default="stored by `lab.py up`", declared_default="",
+    ),
+    Setting(
         "kubernetesVersion", "kubernetes_version", "string", versions.SEED,
         "The Kubernetes minor the lab runs, one row of k8s_lab/versions.py with its kind release, node image, "
         "IDE kubectl and way in: 1.29 (the course notes' cluster, ingress-nginx) or 1.36 (maintained, Gateway API). "
@@ -517,6 +534,7 @@ class LabConfig:
     workspace_root: str
     ide_password: str | None = field(repr=False)  # None: generate one
     ide_image: str | None  # None: build ide/ locally
+    ide_platform: str | None  # None: pulumi-docker's default, the Pulumi machine's architecture
     node_image: str
     workers: int
     mount_docker_socket: bool

@@ -22,7 +22,8 @@ GOLDEN_DIR = HERE / "golden"
 
 # name -> (stack, config). Preview evaluations: no folder is made, any path will do.
 STACKS: dict[str, tuple[str, dict[str, str]]] = {
-    "defaults": ("kim", {"workspaceRoot": "/home/kim/k8s-lab"}),
+    # idePlatform: what lab.py up stores from the daemon (an amd64 laptop; an arm64 teacher host).
+    "defaults": ("kim", {"workspaceRoot": "/home/kim/k8s-lab", "idePlatform": "linux/amd64"}),
     "classroom-slot-3": (
         "class-7",
         {
@@ -49,7 +50,7 @@ STACKS: dict[str, tuple[str, dict[str, str]]] = {
     ),
     "remote-host": (
         "choi",
-        {"dockerHost": "ssh://teacher@lab2", "bindAddress": "0.0.0.0", "allowRemoteAccess": "true"},
+        {"dockerHost": "ssh://teacher@lab2", "bindAddress": "0.0.0.0", "allowRemoteAccess": "true", "idePlatform": "linux/arm64"},
     ),
 }
 

@@ -19,7 +19,7 @@ Abbreviations in `source`:
   k8s    pulumi/pulumi-kubernetes v4.32.0, provider/pkg/provider/ (requirements.txt pins
          4.34.2, whose source was not at hand: re-read these lines when moving the pin)
   rnd    pulumi/pulumi-random (bridges terraform-provider-random, framework resources)
-  pdn    pulumi/pulumi-docker, provider/ (the native docker.Image)
+  pdn    pulumi/pulumi-docker at 237b7899 (5.2.0's provider.go), provider/ (the native docker.Image)
   bridge pulumi/pulumi-terraform-bridge at 59de6c6 (pulumi-docker 5.2.0 requires v3.137.0)
   engine pulumi/pulumi pkg/resource/deploy/, v3.259.0 and later
 
@@ -248,9 +248,14 @@ MODEL: dict[str, dict[str, Rule]] = {
         "name": Rule(as_given, True, "tpd resource_docker_image.go:36 ForceNew"),
         "keepLocally": Rule(as_given, False, "tpd resource_docker_image.go:55, never read"),
     },
-    # The native provider keeps its inputs as state and diffs inputs (pdn provider/image.go).
+    # The native provider stores its Checked inputs (pdn provider/provider.go:396 and :472
+    # checkpointObject) and diffs the old inputs against the new Checked ones (:295); Diff sets
+    # no replace keys (:271-328), so any change is an update that rebuilds, never a replace.
+    # Check fills build.dockerfile, build.contextDigest and an unset build.platform from the
+    # machine running Pulumi (:144-233): the same on every machine only for an LF, 0755 ide/
+    # and a stored idePlatform (tests/test_machine_independence.py, tests/provider_check.py).
     "docker:index/image:Image": {
-        key: Rule(as_given, key in ("imageName", "build"), "pdn provider/image.go: inputs are stored as given")
+        key: Rule(as_given, False, "pdn provider/provider.go:271-328 Diff (no replace keys); :396/:472 stores the Checked inputs")
         for key in ("imageName", "build", "skipPush", "buildOnPreview")
     },
     "pulumi:providers:docker": {"host": Rule(as_given, False, "provider configuration, stored as given")},

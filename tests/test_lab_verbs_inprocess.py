@@ -625,6 +625,7 @@ def up_steps(monkeypatch):
     monkeypatch.setattr(lab_verbs, "before_up", before_up)
     monkeypatch.setattr(session, "port_problem", port_problem)
     monkeypatch.setattr(session, "look_for_repairs", look_for_repairs)
+    monkeypatch.setattr(session, "daemon_platform", lambda docker_host: "linux/amd64")
     return seen
 
 
@@ -633,12 +634,16 @@ def test_up_stores_the_folder_it_is_given_and_checks_the_lab_with_its_settings(t
     folder = tmp_path / "mine"
     assert lab.run_up(stack, str(folder)) == Exit.OK
     assert stack.config["k8s-lab:workspaceRoot"].value == str(folder)
-    settings = {"slot": "3", "workspaceRoot": str(folder)}
+    assert stack.config["k8s-lab:idePlatform"].value == "linux/amd64"  # the daemon's, stored with the stack
+    settings = {"slot": "3", "workspaceRoot": str(folder), "idePlatform": "linux/amd64"}
     assert up_steps["before_up"] == ("kim", settings, False, lab.err)
     assert up_steps["port_problem"] == ("kim", settings, session.ide_container_exists)
     assert up_steps["look_for_repairs"] == ("kim", settings, False)
     assert stack.operations == [("up", {"on_output": print, "replace": None, "refresh": None})]
-    assert capsys.readouterr().out == f"workspaceRoot: {folder} (stored in stack kim's config)\n"
+    assert capsys.readouterr().out == (
+        f"workspaceRoot: {folder} (stored in stack kim's config)\n"
+        "idePlatform: linux/amd64 (the Docker host's, stored in stack kim's config)\n"
+    )
 
 
 def test_up_of_a_made_lab_says_it_is_deployed(tmp_path, up_steps):

@@ -154,6 +154,7 @@ def test_a_lab_through_its_life(student):
 
     up = student.lab("up", STAND_IN_OUTPUTS=json.dumps(OUTPUTS))
     assert up.code == Exit.OK, up
+    assert "idePlatform: linux/amd64 (the Docker host's, stored in stack kim's config)" in up.out.splitlines()
     assert "IDE:        http://127.0.0.1:8444" in up.out and "stand-in-password-1" not in up.out
     assert student.lab("info").first_line == "IDE:        http://127.0.0.1:8444"
     assert student.lab("password").out == "stand-in-password-1\n"
@@ -220,6 +221,17 @@ def test_doctor_works_offline_with_docker_only(tmp_path):
     # Reading a lab needs the Pulumi CLI, which only up, preview, destroy and check --fetch fetch.
     info = student.lab("info")
     assert info.code == Exit.NOT_READY and "pulumi is missing" in info.err and not (tmp_path / "tools").exists()
+
+
+def test_a_daemon_the_ide_cannot_be_built_for_stops_up_with_the_fix(student):
+    run = student.lab("up", STAND_IN_DOCKER_PLATFORM="linux/arm")
+    assert run.code == Exit.USAGE, run
+    said = [line for line in run.err.splitlines() if line.startswith("k8s-lab:")]  # after the doctor's warnings
+    assert said == [
+        "k8s-lab: the lab's Docker host runs linux/arm; the IDE image is built for linux/amd64 or linux/arm64 only. "
+        "Fix: use a Docker host of one of those, or set ideImage to a prebuilt image for it"
+    ]
+    assert "Traceback" not in run.err and "pulumi up" not in (student.tmp / "calls").read_text()
 
 
 def test_docker_down_is_said_with_the_daemons_reason_not_a_template_error(student):
