@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from k8s_lab.versions import KIND_VERSION_ENV
+
 SCHEMES = ("unix", "npipe", "tcp", "ssh")
 
 
@@ -28,8 +30,6 @@ class DockerHost:
 
     def environment(self) -> dict[str, str]:
         """For the docker and kind CLIs the commands run."""
-        from k8s_lab.versions import KIND_VERSION_ENV  # noqa: PLC0415 (versions imports nothing of this)
-
         kind = {KIND_VERSION_ENV: self.kind_version} if self.kind_version else {}
         return ({"DOCKER_HOST": self.url} if self.url else {}) | kind
 
