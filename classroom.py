@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from classroom_student import ACTIONS
 from k8s_lab import capacity, idle, session
+from k8s_lab.exits import lab_command
 from k8s_lab.handout import render_handout, write_handout
 from k8s_lab.orchestrate import Outcome, Progress, exit_code, run_all
 from k8s_lab.roster import Entry, RosterError, access_problem, allocate_slots, class_defaults, read_roster
@@ -69,7 +70,7 @@ def existing_slots(stacks: dict[str, dict[str, str]]) -> dict[str, int]:
             slots[student] = int(value, 10)
         except ValueError:
             raise RosterError([f"stack {student!r} has slot {value!r}, not a whole number; fix it with "
-                               f"pulumi config set slot <n> --stack {student}"]) from None
+                               f"{lab_command('config', 'slot', '<n>', '--stack', student)}"]) from None
     return slots
 
 

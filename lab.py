@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         err(f"k8s-lab: {missing}")
         return Exit.NO_SUCH_LAB
     except ConfigError as invalid:
-        problems = "; ".join(f"{p.key} = {p.value}: {p.reason}. Fix: {as_lab_config(p.fix)}" for p in invalid.problems)
+        problems = "; ".join(f"{p.key} = {p.value}: {p.reason}. Fix: {as_lab_config(p.fix, stack_of(argv))}" for p in invalid.problems)
         err(f"k8s-lab: this lab's settings are invalid: {problems}")
         return Exit.USAGE
     except ModuleNotFoundError as missing:
@@ -404,7 +404,7 @@ def set_setting(stack, key: str, value: str, secret: bool) -> int:
         setting.parse(value.strip())
     except Invalid as invalid:
         shown = "(hidden)" if setting.secret else (invalid.shown or repr(value))
-        fix = as_lab_config(invalid.fix or setting.fix)
+        fix = as_lab_config(invalid.fix or setting.fix, stack.name)
         err(f"k8s-lab: {Problem(key, shown, invalid.reason, fix)}; nothing was stored")
         return Exit.USAGE
     secret = secret or setting.secret
@@ -413,13 +413,12 @@ def set_setting(stack, key: str, value: str, secret: bool) -> int:
     return Exit.OK
 
 
-def as_lab_config(fix: str) -> str:
-    """The settings table's fixes name `pulumi config set/rm` (the program's own errors reach
-    plain Pulumi users too); here, the lab.py command that does it."""
-    import re
+def as_lab_config(fix: str, stack: str) -> str:
+    """The settings table's fix templates (k8s_lab/shell_form.py) as the lab.py commands that
+    do them, for this lab and this system's shell."""
+    from k8s_lab import shell_form
 
-    fix = re.sub(r"pulumi config set (--secret )?(?!--path)", lambda match: lab_command("config") + " ", fix)
-    return re.sub(r"pulumi config rm (\w+)", lambda match: lab_command("config", match.group(1), "--unset"), fix)
+    return shell_form.render_fix(fix, "lab", stack)
 
 
 def list_settings(stack) -> int:

@@ -50,6 +50,7 @@ class Facts:
     lab_footprint_mb: float = 2220  # typical, 3 nodes + registry (README, Benchmark)
     slot: int = 0
     bind_address: str = "127.0.0.1"
+    stack: str | None = None  # the lab's name, for the fixes' --stack
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def inotify_findings(facts: Facts) -> list[Finding]:
 def port_findings(facts: Facts) -> list[Finding]:
     if not facts.taken_ports or facts.own_lab_present:
         return []
-    message = host_ports.port_conflict_message(facts.bind_address, facts.slot, facts.taken_ports)
+    message = host_ports.port_conflict_message(facts.bind_address, facts.slot, facts.taken_ports, facts.stack)
     what, _, fix = message.partition("\nFix: ")
     return [Finding("problem", what.replace("\n", " ").replace("  - ", ""), fix)]
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from urllib.parse import urlsplit
 
+from k8s_lab import shell_form
+
 MEMORY_KEY = "labMemory"
 CPUS_KEY = "labCpus"
 MIRROR_KEY = "registryMirror"
@@ -46,7 +48,7 @@ class Problem:
     fix: str
 
     def __str__(self) -> str:
-        return f"{self.key} = {self.value!r}: {self.reason}. Fix: {self.fix}"
+        return f"{self.key} = {self.value!r}: {self.reason}. Fix: {shell_form.render_fix(self.fix)}"
 
 
 def _off(raw: str | None) -> bool:
@@ -58,7 +60,7 @@ def parse_memory(raw: str | None, key: str = MEMORY_KEY) -> int | None | Problem
     if _off(raw):
         return None
     assert raw is not None
-    fix = f"pulumi config set {key} 6g (a size such as 6g or 6144m), or 0 for no cap"
+    fix = f"[[set {key} 6g]] (a size such as 6g or 6144m), or [[set {key} 0]] for no cap"
     match = _MEMORY.match(raw.strip())
     if not match:
         return Problem(key, raw, "is not a memory size", fix)
@@ -73,7 +75,7 @@ def parse_cpus(raw: str | None, key: str = CPUS_KEY) -> str | None | Problem:
     if _off(raw) or (raw is not None and _CPUS.match(raw.strip()) and float(raw) == 0):
         return None
     assert raw is not None
-    fix = f"pulumi config set {key} 2 (CPUs, e.g. 1.5), or 0 for no cap"
+    fix = f"[[set {key} 2]] (CPUs, e.g. 1.5), or [[set {key} 0]] for no cap"
     text = raw.strip()
     if not _CPUS.match(text):
         return Problem(key, raw, "is not a number of CPUs", fix)
@@ -109,7 +111,7 @@ def parse_mirror(raw: str | None, key: str = MIRROR_KEY) -> str | None | Problem
     """A pull-through cache's URL, http(s)://host[:port], without a path or credentials."""
     if raw is None or not raw.strip():
         return None
-    fix = f"pulumi config set {key} http://<teacher-host>:5010 (python classroom.py mirror prints it), or pulumi config rm {key}"
+    fix = f"[[set {key} http://teacher.school.lan:5010]] (classroom.py mirror prints it), or [[rm {key}]]"
     text = raw.strip().rstrip("/")
     try:
         parts = urlsplit(text)
@@ -153,7 +155,7 @@ def shares(memory_mb: int | None, cpus: str | None, workers: int) -> Shares | Pr
             f"{memory_mb}m",
             f"is below the typical footprint of the lab's {2 + workers} containers ({total} MB: IDE {WEIGHT_MB['ide']}, "
             f"control plane {WEIGHT_MB['control-plane']}, {workers} worker(s) {WEIGHT_MB['worker']} each)",
-            f"pulumi config set {MEMORY_KEY} {need}g or more, fewer workers, or 0 for no cap",
+            f"[[set {MEMORY_KEY} {need}g]] or more, fewer workers, or [[set {MEMORY_KEY} 0]] for no cap",
         )
     part = {role: memory_mb * weight // total for role, weight in WEIGHT_MB.items()}
     return Shares(part["ide"], part["control-plane"], part["worker"] if workers else None, cpus)

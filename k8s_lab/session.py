@@ -420,7 +420,7 @@ def port_problem(stack_name: str, config: dict[str, str], own_lab_running: Calla
     if own_lab_running(student):
         return None
     taken = host_ports.taken_ports(bind_address, ports_for_slot(slot))
-    return host_ports.port_conflict_message(bind_address, slot, taken) if taken else None
+    return host_ports.port_conflict_message(bind_address, slot, taken, stack_name) if taken else None
 
 
 def ide_container_exists(student: str) -> bool:

@@ -152,7 +152,7 @@ def diagnose(facts: Facts, names: LabNames, nodes: set[str], ready: int) -> tupl
     for name, c in sorted(present.items()):
         if c.memory_mb is not None and c.memory_cap_mb and c.memory_mb >= NEAR_CAP * c.memory_cap_mb:
             problems.append(f"{name} uses {c.memory_mb:.0f} of its {c.memory_cap_mb:.0f} MB cap: the next allocation there is OOM-killed")
-            repair = repair or f"{lab_command('config', 'labMemory', '<more, e.g. 8g>')}, then {lab_command('up')}"
+            repair = repair or f"{lab_command('config', 'labMemory', '<more, e.g. 8g>', '--stack', facts.stack)}, then {command('up', facts.stack)}"
     return problems, repair
 
 

@@ -29,6 +29,7 @@ class LabTarget:
     slot: int
     bind_address: str
     docker_env: dict[str, str]
+    stack: str | None = None  # the stack's name, for the fixes' --stack
 
     # How its programs run: a real runner, or tests/fakes.py's FakeRunner (dataclasses.replace).
     runner: Runner = dataclasses.field(default_factory=ProcessRunner, compare=False, repr=False)
@@ -50,6 +51,7 @@ def target(stack_name: str, config: Mapping[str, str]) -> LabTarget:
         slot=read_setting(config, "slot"),
         bind_address=read_setting(config, "bindAddress"),
         docker_env=DockerHost(read_setting(config, "dockerHost")).environment(),
+        stack=stack_name,
     )
 
 
@@ -169,7 +171,7 @@ def doctor_facts(lab: LabTarget):
         runner=lab.runner,
     )
     # The typical footprint of this lab's shape (README, Benchmark): IDE, control plane, workers, registry.
-    return dataclasses.replace(facts, lab_footprint_mb=600 + 800 + 400 * lab.workers + 20)
+    return dataclasses.replace(facts, lab_footprint_mb=600 + 800 + 400 * lab.workers + 20, stack=lab.stack)
 
 
 def doctor(lab: LabTarget) -> int:

@@ -125,7 +125,7 @@ def test_port_check_names_a_taken_port_before_up():
     with holder:
         holder.listen()
         message = session.port_problem("kim", {"slot": str(slot)}, own_lab_running=lambda s: False)
-    assert f"127.0.0.1:{ports_for_slot(slot).ide} (ide)" in message and "lab.py config slot <n>" in message
+    assert f"127.0.0.1:{ports_for_slot(slot).ide} (ide)" in message and "lab.py config slot '<n>' --stack kim" in message
 
 
 def test_port_check_skips_a_lab_that_is_already_up(monkeypatch):
@@ -179,7 +179,7 @@ def test_config_refuses_a_bad_value_with_the_tables_reason_and_stores_nothing(ca
     assert config(stack, "slto", "1") == Exit.USAGE
     err = capsys.readouterr().err
     assert "slot = 'x': is not a whole number" in err and "nothing was stored" in err
-    assert f"Fix: {lab_command('config', 'slot', '<n>')} with a whole number" in err  # not a bare `pulumi config set`
+    assert f"Fix: {lab_command('config', 'slot', '1', '--stack', stack.name)} (a whole number" in err  # not a bare `pulumi config set`
     assert "workers = '12': is outside 0..9" in err
     assert "idePassword = (hidden)" in err and "short" not in err.replace("shorter", "")
     assert "'slto' is not a k8s-lab setting; did you mean slot?" in err

@@ -464,14 +464,14 @@ def test_ctrl_c_is_exit_130_in_one_line(lab_session, monkeypatch, capsys):
 
 def test_invalid_settings_name_each_problem_with_the_lab_py_fix(lab_session, monkeypatch, capsys):
     failing_with(monkeypatch, ConfigError([
-        Problem("slot", "'x'", "is not a whole number", "pulumi config set slot <n>"),
-        Problem("workers", "'12'", "is outside 0..9", "pulumi config rm workers"),
+        Problem("slot", "'x'", "is not a whole number", "[[set slot 1]]"),
+        Problem("workers", "'12'", "is outside 0..9", "[[rm workers]]"),
     ]))
-    assert lab.main(["status"]) == Exit.USAGE
+    assert lab.main(["status", "--stack", "lee"]) == Exit.USAGE
     assert capsys.readouterr().err == (
         "k8s-lab: this lab's settings are invalid: "
-        f"slot = 'x': is not a whole number. Fix: {lab_command('config')} slot <n>; "
-        f"workers = '12': is outside 0..9. Fix: {lab_command('config', 'workers', '--unset')}\n"
+        f"slot = 'x': is not a whole number. Fix: {lab_command('config', 'slot', '1', '--stack', 'lee')}; "
+        f"workers = '12': is outside 0..9. Fix: {lab_command('config', 'workers', '--unset', '--stack', 'lee')}\n"
     )
 
 
@@ -720,16 +720,22 @@ def test_a_bad_value_is_checked_as_stored_and_named_with_the_tables_fix(capsys):
     assert config(stack, "slot", " 7 ") == Exit.OK  # the table reads it stripped, as the program will
     assert config(stack, "idePassword", "  short   ") == Exit.USAGE  # 10 characters, 5 of them a password
     err = capsys.readouterr().err
-    fix = f"{lab_command('config')} idePassword <a longer password>, or {lab_command('config', 'idePassword', '--unset')} to generate one"
+    fix = (
+        f"{lab_command('config', 'idePassword', '<a longer password>', '--stack', 'kim')}, "
+        f"or {lab_command('config', 'idePassword', '--unset', '--stack', 'kim')} to generate one"
+    )
     assert err == f"k8s-lab: idePassword = (hidden): is shorter than 8 characters. Fix: {fix}; nothing was stored\n"
 
 
-def test_as_lab_config_rewrites_set_secret_and_rm_but_not_set_path():
-    assert lab.as_lab_config("pulumi config set --secret ideTlsKey < plain.pem") == f"{lab_command('config')} ideTlsKey < plain.pem"
-    assert lab.as_lab_config("pulumi config set slot <n>") == f"{lab_command('config')} slot <n>"
-    assert lab.as_lab_config("or pulumi config rm hostName") == f"or {lab_command('config', 'hostName', '--unset')}"
-    path = 'pulumi config set --path "ideEnv[0]" NAME=value'
-    assert lab.as_lab_config(path) == path
+def test_as_lab_config_renders_each_template_as_the_lab_py_command_that_does_it():
+    """A PEM file goes to `config KEY -` on stdin: `config ideTlsKey < plain.pem` printed
+    `(unset)`, exited 0 and stored nothing (issue 28)."""
+    assert lab.as_lab_config("[[file ideTlsKey plain.pem]]", "lee") == f"{lab_command('config', 'ideTlsKey', '-', '--stack', 'lee')} < plain.pem"
+    assert lab.as_lab_config("[[set slot 1]]", "lee") == lab_command("config", "slot", "1", "--stack", "lee")
+    assert lab.as_lab_config("or [[rm hostName]]", "lee") == f"or {lab_command('config', 'hostName', '--unset', '--stack', 'lee')}"
+    env = '[[set ideEnv ["NAME=value"]]]'
+    assert lab.as_lab_config(env, "lee") == lab_command("config", "ideEnv", '["NAME=value"]', "--stack", "lee")
+    assert "pulumi config" not in lab.as_lab_config(env, "lee")
 
 
 def test_config_list_lines_up_the_values_and_masks_what_is_secret_either_way(capsys):

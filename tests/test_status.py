@@ -294,7 +294,8 @@ def test_two_unbound_ports_and_the_exact_memory_repair():
     report = status.assess(healthy(containers=with_container("kim-ide", published=())))
     assert report.problems == ["ports not bound: ide, live_server"]
     near = status.assess(healthy(containers=with_container("kim-worker", memory_mb=1100)))
-    assert near.repair == f"{LAB} config labMemory <more, e.g. 8g>, then {LAB} up"
+    stack = healthy().stack
+    assert near.repair == f"{LAB} config labMemory '<more, e.g. 8g>' --stack {stack}, then {LAB} up --stack {stack}"
 
 
 def test_odd_entries_from_docker_parse_without_failing():
