@@ -103,14 +103,14 @@ TOOLS = (
     Tool(
         "kind",
         "creates the Kubernetes cluster",
-        f"`lab.py up` fetches kind {tools.KIND_VERSION} into .tools/ itself (without --no-fetch); or install exactly that "
+        f"`{lab_command('up')}` fetches kind {tools.KIND_VERSION} into .tools/ itself (without --no-fetch); or install exactly that "
         f"release yourself: its binary from https://github.com/kubernetes-sigs/kind/releases/tag/{tools.KIND_VERSION} "
         f"(Windows: `choco install kind --version {tools.KIND_VERSION.removeprefix('v')}`)",
     ),
     Tool(
         "pulumi",
         "creates and removes the lab",
-        f"`lab.py up` fetches the Pulumi CLI v{tools.PULUMI_VERSION} into .tools/ itself (without --no-fetch); "
+        f"`{lab_command('up')}` fetches the Pulumi CLI v{tools.PULUMI_VERSION} into .tools/ itself (without --no-fetch); "
         f"or install v{tools.PULUMI_MINIMUM} or newer: Windows `choco install pulumi`; macOS `brew install pulumi/tap/pulumi`; Linux: "
         "https://www.pulumi.com/docs/iac/download-install/",
     ),
@@ -323,7 +323,7 @@ def report_check(
     if status == 0 and not any(f.to_fetch for f in findings):
         log(f"{', '.join(f.command for f in findings)}: ready.")
     elif status == 0:
-        log("`lab.py check --fetch` fetches that now; with --no-fetch, `lab.py up` refuses instead.")
+        log(f"`{lab_command('check', '--fetch')}` fetches that now; with --no-fetch, `lab.py up` refuses instead.")
     return status
 
 

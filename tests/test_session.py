@@ -18,6 +18,7 @@ import yaml
 
 from fakes import FakeRunner, FakeStack, FakeWorkspace, fails, ok
 from k8s_lab import session, tools
+from k8s_lab.exits import lab_command
 from k8s_lab.runner import RunError
 
 LINUX = tools.Platform("linux", "amd64")
@@ -341,7 +342,7 @@ def test_check_says_what_up_would_fetch_instead_and_fetches_nothing(tmp_path):
         f"        instead, `lab.py up` fetches it: {session.fetch_plan('kind', layout)}",
         "pulumi  -                -  not found",
         f"        `lab.py up` fetches it: {session.fetch_plan('pulumi', layout)}",
-        "`lab.py check --fetch` fetches that now; with --no-fetch, `lab.py up` refuses instead.",
+        f"`{lab_command('check', '--fetch')}` fetches that now; with --no-fetch, `lab.py up` refuses instead.",
     ]
 
 
@@ -602,7 +603,8 @@ def test_the_port_check_names_the_taken_ports_of_the_slot(monkeypatch):
 
     monkeypatch.setattr(host_ports, "taken_ports", taken)
     problem = session.port_problem("kim", {"slot": "2", "bindAddress": "0.0.0.0"}, lambda student: False)
-    assert problem == host_ports.port_conflict_message("0.0.0.0", 2, [("ide", ports_for_slot(2).as_dict()["ide"])])
+    assert problem == host_ports.port_conflict_message("0.0.0.0", 2, [("ide", ports_for_slot(2).as_dict()["ide"])], "kim")
+    assert "--stack kim)" in problem  # the fix names the lab it is for (issue 28)
     assert probed == [("0.0.0.0", ports_for_slot(2))]
     assert session.port_problem("kim", {}, lambda student: False) is None and probed[-1] == ("127.0.0.1", ports_for_slot(0))
 
