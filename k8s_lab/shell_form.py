@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = re.compile(r"\[\[(set|secret|file|rm) ([A-Za-z]+)(?: (.+?))?\]\](?!\])")
 # The stack settings a roster column (or classroom.py --set) gives; k8s_lab/roster.py's.
 ROSTER_SETTINGS = ("bindAddress", "allowRemoteAccess", "registryMirror", "labMemory", "labCpus", "hostName")
+CLASS_KEYS = ("dockerHost", *ROSTER_SETTINGS)  # a roster's columns beyond student and slot
 # The settings always stored as secrets (config.py's `secret=True`; a test holds the two equal).
 SECRET_KEYS = ("idePassword", "ideTlsKey")
 _POWERSHELL_PLAIN = re.compile(r"^[A-Za-z0-9_./\\:=+-]+$")  # no , ; ( ) { } @ $ ` ' " < > | & # or space
@@ -82,9 +83,10 @@ def venv_python(windows: Optional[bool] = None) -> str:
 
 
 def script_argv(
-    script: str, args: Sequence[str], windows: Optional[bool] = None, cwd: Optional[Path] = None, root: Path = ROOT
+    script: str, args: Sequence[str], windows: Optional[bool] = None, cwd: Optional[Path] = None, root: Optional[Path] = None
 ) -> list:
     """`venv/bin/python SCRIPT ARGS`; from outside the project folder, both with its path."""
+    root = ROOT if root is None else root
     python = venv_python(windows)
     here = Path.cwd() if cwd is None else cwd
     if here.resolve() != root:
@@ -93,7 +95,7 @@ def script_argv(
     return [python, script, *args]
 
 
-def lab_command(*args: str, windows: Optional[bool] = None, cwd: Optional[Path] = None, root: Path = ROOT) -> str:
+def lab_command(*args: str, windows: Optional[bool] = None, cwd: Optional[Path] = None, root: Optional[Path] = None) -> str:
     """`venv/bin/python lab.py ARGS` (venv\\Scripts\\python on Windows), quoted for the shell."""
     return join(script_argv("lab.py", args, windows, cwd, root), windows)
 
@@ -140,7 +142,7 @@ def _lab_fix(kind: str, key: str, value: str, stack: Optional[str], windows: Opt
 
 
 def _class_fix(kind: str, key: str, value: str, stack: Optional[str], windows: Optional[bool]) -> str:
-    if key not in ("dockerHost", *ROSTER_SETTINGS):  # not a roster column: the student's own lab.py config
+    if key not in CLASS_KEYS:  # not a roster column: the student's own lab.py config
         return _lab_fix(kind, key, value, stack or "<student>", windows)
     if kind == "rm":
         return f"empty the roster's {key} cell and leave {key} out of --set"
