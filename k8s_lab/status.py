@@ -230,6 +230,44 @@ def render_table(reports: list[Report]):
     return table
 
 
+def render_lines(reports: list[Report], width: int | None = None) -> list[str]:
+    """Each lab as a line of whole values, wrapped between values (never inside one) to fit
+    `width` (the terminal's), its problems below it: readable at 80 columns, where a table
+    of ten columns cut every value."""
+    import shutil
+    import textwrap
+
+    width = width or shutil.get_terminal_size().columns
+    lines: list[str] = []
+    for r in reports:
+        lines += _fitted([f"{r.student}  {r.state}", *_values(r)], width)
+        for problem in r.problems:
+            lines += textwrap.wrap(problem, width, initial_indent="  - ", subsequent_indent="    ", break_long_words=False) or ["  -"]
+    return lines
+
+
+def _values(r: Report) -> list[str]:
+    ports = "all" if all(r.ports_bound.values()) else "missing " + ", ".join(p for p, ok in r.ports_bound.items() if not ok)
+    memory = f"memory {r.memory_mb:.0f} MB" if r.memory_mb is not None else "memory -"
+    memory += f" (cap {r.memory_cap_mb:.0f})" if r.memory_cap_mb else ""
+    cpu = f"CPU {r.cpu_percent:.0f}%" if r.cpu_percent is not None else "CPU -"
+    cpu += f" (cap {r.cpus_cap:g})" if r.cpus_cap else ""
+    values = [f"IDE {r.ide}", f"nodes {r.nodes_ready} Ready", f"API {'yes' if r.api_reachable else 'no'}", f"ports {ports}", memory, cpu]
+    values += [f"idle {describe_idle(r.idle_seconds)}"] if r.idle_seconds is not None else []
+    return values + ([f"last change: {r.last_change}"] if r.last_change else [])
+
+
+def _fitted(values: list[str], width: int) -> list[str]:
+    """`values` joined by two spaces, a new line (indented) where the next would pass `width`."""
+    lines = [values[0]]
+    for value in values[1:]:
+        if len(lines[-1]) + 2 + len(value) > width:
+            lines.append("   " + value)
+        else:
+            lines[-1] += "  " + value
+    return lines
+
+
 def repair_lines(reports: list[Report]) -> list[str]:
     """One line per broken lab, whole, so it can be copied (a table would wrap it)."""
     return [f"Repair {r.student}: {r.repair}" for r in reports if r.repair]

@@ -150,10 +150,7 @@ def status(lab: LabTarget, stack, as_json: bool = False) -> int:
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
-        from rich.console import Console
-
-        Console().print(lab_status.render_table([report]))
-        print("\n".join(lab_status.repair_lines([report])))
+        print("\n".join([*lab_status.render_lines([report]), *lab_status.repair_lines([report])]))
     return 0 if report.state == "running" else 1
 
 
