@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from classroom_student import ACTIONS
-from k8s_lab import capacity, idle, session
+from k8s_lab import capacity, idle, session, shell_form
 from k8s_lab.exits import lab_command
 from k8s_lab.handout import render_handout, write_handout
 from k8s_lab.orchestrate import Outcome, Progress, exit_code, run_all
@@ -550,6 +550,7 @@ def fail(message: str, code: int = 2) -> int:
 def main(argv: list[str] | None = None, *, runner: Runner | None = None, popen=subprocess.Popen) -> int:
     """The command line; `runner` runs docker (the mirror, the capacity check), `popen` the
     students' children (tests pass recording fakes of both)."""
+    shell_form.tolerant_output()  # a Hangul roster or path under a Latin-1 locale
     parser = build_parser()
     words = sys.argv[1:] if argv is None else argv
     if not words:  # like lab.py: a bare command prints its help, not an argparse error

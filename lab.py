@@ -30,7 +30,7 @@ try:
     from collections.abc import Callable
     from typing import Any
 
-    from k8s_lab import idle, session
+    from k8s_lab import idle, session, shell_form
     from k8s_lab.config import BY_KEY, SETTINGS, ConfigError, Invalid, Problem
     from k8s_lab.exits import Exit, lab_command
 except ModuleNotFoundError as missing:
@@ -109,6 +109,7 @@ def mistyped_verb(parser: argparse.ArgumentParser, argv: list[str]) -> str | Non
 def main(argv: list[str] | None = None) -> int:
     """Run one verb; every failure a user can meet ends in one message and an exit code."""
     argv = sys.argv[1:] if argv is None else argv
+    shell_form.tolerant_output()
     try:
         return run(argv)
     except KeyboardInterrupt:
@@ -324,7 +325,13 @@ def verb_password(stack, args) -> int:
     outputs = outputs_or_none(stack, args)
     if outputs is None:
         return Exit.FAILED
-    print(outputs["idePassword"].value)
+    password = outputs["idePassword"].value
+    print(password)
+    if shell_form.unshowable(password):
+        encoding = sys.stdout.encoding
+        err(f"k8s-lab: this terminal's encoding ({encoding}) cannot show every character of the password ('?' above). "
+            f"Run it again with PYTHONIOENCODING=utf-8 (and a UTF-8 terminal), or set an ASCII one: "
+            f"{lab_command('config', 'idePassword', '<new password>', '--stack', stack.name)}")
     return Exit.OK
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -103,6 +104,29 @@ def lab_command(*args: str, windows: Optional[bool] = None, cwd: Optional[Path] 
 def class_command(*args: str, windows: Optional[bool] = None, cwd: Optional[Path] = None) -> str:
     """`venv/bin/python classroom.py ARGS`, quoted for the shell."""
     return join(script_argv("classroom.py", args, windows, cwd), windows)
+
+
+# --- output under any locale ---------------------------------------------------------------
+
+
+def tolerant_output() -> None:
+    """stdout and stderr replace what their encoding cannot show instead of raising: under a
+    Latin-1 locale (en_US.ISO-8859-1, PYTHONIOENCODING=latin-1) a Hangul path, password or
+    rich's `…` ended lab.py in exit 70. stderr already backslash-escapes (Python's default)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)  # a TextIOWrapper's; a test's capture may have none
+        if reconfigure is not None and stream.errors == "strict":
+            reconfigure(errors="replace")
+
+
+def unshowable(text: str, stream=None) -> bool:
+    """Whether `stream` (stdout) cannot show `text` as it is."""
+    encoding = getattr(stream or sys.stdout, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return True
+    return False
 
 
 # --- the settings' fix templates ------------------------------------------------------------

@@ -761,3 +761,39 @@ def test_without_pulumi_installed_no_error_is_taken_for_pulumis(monkeypatch):
     monkeypatch.setitem(sys.modules, "pulumi.automation", None)  # `import` raises ImportError
     assert lab.is_pulumi_failure(ValueError("x")) is False
     assert lab.is_pulumi_failure(RunError(Result(("x",), 1, "", ""))) is False
+
+
+# --- output under any locale (issue 28) ---------------------------------------------------------------
+
+
+def latin1_output(monkeypatch):
+    """stdout and stderr as a Latin-1 locale (en_US.ISO-8859-1, or PYTHONIOENCODING=latin-1)
+    makes them: what they cannot encode raised UnicodeEncodeError, and lab.py ended in 70.
+    Called in the test itself: pytest puts its own capture back on sys.stdout after fixtures."""
+    import io
+
+    streams = {name: io.TextIOWrapper(io.BytesIO(), encoding="latin-1", newline="\n") for name in ("stdout", "stderr")}
+    for name, stream in streams.items():
+        monkeypatch.setattr(sys, name, stream)
+
+    def written(name: str) -> str:
+        stream = streams[name]
+        stream.flush()
+        return stream.buffer.getvalue().decode("latin-1")
+
+    return written
+
+
+def test_a_hangul_password_under_a_latin1_locale_is_printed_replaced_and_said(lab_session, monkeypatch):
+    written = latin1_output(monkeypatch)
+    lab_session.stack.stack_outputs["idePassword"] = FakeOutput("비밀번호-secret", secret=True)
+    code = lab.main(["password"])
+    assert (code, written("stdout")) == (Exit.OK, "????-secret\n"), written("stderr")
+    assert "cannot show" in written("stderr") and "PYTHONIOENCODING=utf-8" in written("stderr")
+
+
+def test_a_hangul_setting_under_a_latin1_locale_is_listed_replaced(lab_session, monkeypatch):
+    written = latin1_output(monkeypatch)
+    lab_session.stack.config["k8s-lab:workspaceRoot"] = FakeConfigValue("/home/김/k8s-lab")
+    assert lab.main(["config"]) == Exit.OK
+    assert "/home/?/k8s-lab" in written("stdout")
