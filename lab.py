@@ -1,4 +1,4 @@
-"""Bring a k8s-lab up or down on this machine: `lab.py up|preview|destroy|info|password|kubeconfig|list|config|check|stop|start|status|doctor`.
+"""Bring a k8s-lab up or down on this machine: `lab.py VERB`, with the verbs below.
 
 Each verb needs only what it uses (k8s_lab.session.NEEDS): `doctor` needs Docker; `info`,
 `password`, `kubeconfig`, `list` and `config` the Pulumi CLI; `stop`, `start` and `status`
@@ -189,7 +189,7 @@ def run(argv: list[str]) -> int:
     if mistyped:
         err(mistyped)
         return Exit.USAGE
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     if args.version:
         print(session.version_text())
         return Exit.OK
@@ -201,11 +201,32 @@ def run(argv: list[str]) -> int:
     return run_verb(args)
 
 
+def parse_args(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """argparse's reading, but `config KEY VALUE` with a VALUE that starts with '-' (`-1g`, a
+    PEM) takes it as the value, so the setting's own check answers, not "unrecognized arguments"."""
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.action == "config" and len(args.setting) == 1 and len(extra) == 1 and extra[0] in argv[argv.index(args.setting[0]):]:
+        args.setting.append(extra[0])
+        return args
+    return parser.parse_args(argv) if extra else args  # argparse's own error for a mistyped option
+
+
+def make_hint(args: argparse.Namespace) -> str:
+    """The `up` that makes the lab a verb did not find: with the name `up` can use (`Root` is
+    not a student name; `root` is)."""
+    from k8s_lab.names import student_name_problem, suggested_name
+
+    name = args.stack
+    if name and student_name_problem(name):
+        name = suggested_name(name) or name
+    return lab_command("up", *(["--stack", name] if name else []))
+
+
 def run_verb(args: argparse.Namespace) -> int:
     needs = session.NEEDS[args.action]
     name = args.stack or session.default_stack_name()
     if needs.stack == "settings":
-        settings = session.settings_of(name, make=lab_command("up", *stack_arg(args)))  # before the tools: a typo is said first
+        settings = session.settings_of(name, make=make_hint(args))  # before the tools: a typo is said first
     environ = dict(os.environ)
     prepared = session.prepare_tools(
         args.action,
@@ -230,7 +251,7 @@ def run_verb(args: argparse.Namespace) -> int:
     if needs.stack == "create":
         stack = session.select_stack(name, prepared, environ)
     else:
-        stack = session.existing_stack(name, session.open_workspace(prepared, environ), make=lab_command("up", *stack_arg(args)))
+        stack = session.existing_stack(name, session.open_workspace(prepared, environ), make=make_hint(args))
     return VERBS[args.action](stack, args)
 
 
@@ -394,7 +415,7 @@ def verb_config(stack, args) -> int:
         print("(unset)" if value is None else ("[secret]" if value.secret else value.value))
         return Exit.OK
     if len(args.setting) > 2:
-        quoted = lab_command("config", key, '"..."')
+        quoted = lab_command("config", key, "<a value with spaces>")
         err(f"k8s-lab: config takes one KEY and one VALUE; quote a value with spaces: {quoted}")
         return Exit.USAGE
     value = sys.stdin.read().strip() if args.setting[1] == "-" else args.setting[1]  # a PEM file: config ideTlsCert - < cert.pem
@@ -435,7 +456,7 @@ def list_settings(stack) -> int:
     for setting in SETTINGS:
         value = stored.get(f"{session.PROJECT}:{setting.key}")
         if value is None:
-            shown = f"(default: {setting.readme_default().strip('`')})"
+            shown = f"(default: {setting.readme_default().replace('`', '')})"  # README's markup, not the terminal's
         elif value.secret or setting.secret:
             shown = "[secret]"
         else:

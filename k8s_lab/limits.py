@@ -30,6 +30,7 @@ DEFAULT_CPUS = "2"
 OFF = ("", "0", "off", "none")
 MIN_SHARE_MB = 256  # below this a kind node or code-server does not start
 MAX_CPUS = 256.0
+MAX_MEMORY_MB = 1024 * 1024  # 1 TB: past what a host that runs labs has, so a typo (999999g) is not a cap of nothing
 
 # Typical MiB of each part, the weights of the memory split (bench/durations.py
 # FOOTPRINT_MB: control plane 700 + ingress controller 100, worker 400, IDE 600).
@@ -67,6 +68,8 @@ def parse_memory(raw: str | None, key: str = MEMORY_KEY) -> int | None | Problem
     megabytes = int(float(match.group(1)) * _UNIT_MB[match.group(2).lower()])
     if megabytes < MIN_SHARE_MB:
         return Problem(key, raw, f"is below {MIN_SHARE_MB} MB", fix)
+    if megabytes > MAX_MEMORY_MB:
+        return Problem(key, raw, f"is more than {MAX_MEMORY_MB // 1024} GB, more than a host has", fix)
     return megabytes
 
 

@@ -134,9 +134,9 @@ def docker_problem(run: Callable[..., subprocess.CompletedProcess] = subprocess.
                 f"Docker's daemon runs but refuses you: {detail}. Add yourself to the docker group "
                 "(`sudo usermod -aG docker $USER`), log out and in, and try again"
             )
-        return "Docker is installed but its daemon does not answer" + (f": {detail}" if detail else "") + (
-            ". Start Docker Desktop (or `sudo systemctl start docker`) and try again"
-        )
+        said = f": {detail.rstrip('.')}" if detail else ""
+        end = " " if said.endswith(("?", "!")) else ". "  # Docker's "Is the docker daemon running?" ends a sentence
+        return f"Docker is installed but its daemon does not answer{said}{end}Start Docker Desktop (or `sudo systemctl start docker`) and try again"
     return None
 
 

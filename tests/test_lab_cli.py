@@ -1,5 +1,6 @@
 """lab.py: the checks and set-up it does before handing over to Pulumi."""
 
+import os
 import stat
 import subprocess
 import sys
@@ -232,3 +233,15 @@ def test_a_program_that_failed_is_said_with_what_it_said(monkeypatch, capsys):
     monkeypatch.setattr(lab, "run_verb", failing)
     assert lab.main(["start"]) == Exit.FAILED
     assert capsys.readouterr().err == "k8s-lab: `start` failed: `docker start kim-ide` exited with 1: Error: No such container: kim-ide\n"
+
+
+def test_help_at_80_columns_breaks_no_word(tmp_path):
+    """argparse broke a long word ("pa\\nssword") where it did not fit: at 80 columns the help
+    has the same words as at 500."""
+    def words(columns: int, *args: str) -> list[str]:
+        env = {**os.environ, "COLUMNS": str(columns)}
+        result = subprocess.run([sys.executable, str(ROOT / "lab.py"), *args, "--help"], capture_output=True, text=True, env=env, check=True)
+        return result.stdout.split()
+
+    for verb in ([], ["config"], ["up"]):
+        assert words(80, *verb) == words(500, *verb), verb

@@ -678,7 +678,7 @@ def test_config_shows_an_unset_setting_as_unset(capsys):
 def test_config_with_more_than_one_value_says_to_quote_it_and_stores_nothing(capsys):
     stack = FakeStack()
     assert config(stack, "timezone", "Asia/Seoul", "extra") == Exit.USAGE
-    quoted = lab_command("config", "timezone", '"..."')
+    quoted = lab_command("config", "timezone", "<a value with spaces>")  # quoted for this shell: '<a value with spaces>'
     assert capsys.readouterr().err == f"k8s-lab: config takes one KEY and one VALUE; quote a value with spaces: {quoted}\n"
     assert stack.config == {}
 
@@ -797,3 +797,37 @@ def test_a_hangul_setting_under_a_latin1_locale_is_listed_replaced(lab_session, 
     lab_session.stack.config["k8s-lab:workspaceRoot"] = FakeConfigValue("/home/김/k8s-lab")
     assert lab.main(["config"]) == Exit.OK
     assert "/home/?/k8s-lab" in written("stdout")
+
+
+# --- values that start with '-', names that are not the lab's, help text (issue 28) ------------------
+
+
+def test_a_config_value_starting_with_a_dash_is_the_value_and_gets_the_settings_error(lab_session, capsys):
+    """`config labMemory -1g` was argparse's "unrecognized arguments" with the top-level usage line."""
+    assert lab.main(["config", "labMemory", "-1g", "--stack", "kim"]) == Exit.USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("k8s-lab: labMemory = '-1g': is not a memory size") and "unrecognized" not in err
+
+
+def test_a_pem_given_on_the_command_line_is_the_value(lab_session, capsys):
+    pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
+    assert lab.main(["config", "ideTlsCert", pem]) == Exit.USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("k8s-lab: ideTlsCert = '-----BEGIN CERTIFICATE-----': cannot be read as an X.509 certificate")
+
+
+def test_a_mistyped_option_of_config_is_still_argparses_error(lab_session, capsys):
+    with pytest.raises(SystemExit) as leaving:
+        lab.main(["config", "--secrte", "idePassword", "x"])
+    assert leaving.value.code == 2 and "unrecognized arguments: --secrte" in capsys.readouterr().err
+
+
+def test_a_lab_name_with_capitals_is_answered_with_the_name_up_would_use(lab_session, capsys):
+    assert lab.main(["destroy", "--yes", "--stack", "Root"]) == Exit.NO_SUCH_LAB
+    assert capsys.readouterr().err.rstrip().endswith(f"Make it with: {lab_command('up', '--stack', 'root')}")
+
+
+def test_the_config_list_has_balanced_backticks(capsys):
+    assert config(FakeStack()) == Exit.OK
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(line.count("`") % 2 == 0 for line in lines), [line for line in lines if line.count("`") % 2]

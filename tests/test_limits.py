@@ -189,3 +189,11 @@ def test_a_lab_too_small_for_its_containers_is_one_problem_in_a_list():
 def test_one_nano_cpu_as_the_provider_stores_it():
     # nanoInt64ToDecimalString: 1 nano CPU is nine decimals holding nine '0's, so one decimal.
     assert limits.provider_cpus("0.000000001") == "0.0"
+
+
+def test_memory_past_what_a_host_has_is_refused():
+    """`config labMemory 999999g` was accepted (issue 28): a cap no host can give caps nothing."""
+    assert limits.parse_memory(f"{limits.MAX_MEMORY_MB // 1024}g") == limits.MAX_MEMORY_MB
+    problem = limits.parse_memory("999999g")
+    assert isinstance(problem, limits.Problem) and problem.reason == f"is more than {limits.MAX_MEMORY_MB // 1024} GB, more than a host has"
+    assert isinstance(limits.parse_memory("2t"), limits.Problem) and limits.parse_cpus("256") == "256"

@@ -56,7 +56,8 @@ SAMPLES = {
     "f'registryMirror={mirror}'": "registryMirror=http://teacher.school.lan:5010",
 }
 STARRED = {"*argv[1:]": [], "*sys.argv[1:]": ["up", "--stack", "lee"], "*stack_arg(args)": ["--stack", "lee"],
-           "*args": ["password", "--stack", "lee"], "*(['--stack', stack] if stack else [])": ["--stack", "lee"]}
+           "*args": ["password", "--stack", "lee"], "*(['--stack', stack] if stack else [])": ["--stack", "lee"],
+           "*(['--stack', name] if name else [])": ["--stack", "root"]}
 PLACEHOLDER = re.compile(r"^<.*>$")
 
 

@@ -93,9 +93,12 @@ def test_a_daemon_refusing_the_user_names_the_docker_group():
 def test_a_daemon_that_is_down_says_why_and_how_to_start_it():
     problem = session.docker_problem(run_answering(1, stderr="Cannot connect to the Docker daemon at unix:///var/run/docker.sock.\n"))
     assert problem == (
-        "Docker is installed but its daemon does not answer: Cannot connect to the Docker daemon at unix:///var/run/docker.sock.. "
+        "Docker is installed but its daemon does not answer: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
         "Start Docker Desktop (or `sudo systemctl start docker`) and try again"
     )
+    # Docker's own question ends the sentence: no "running?. Start" (issue 28).
+    asked = session.docker_problem(run_answering(1, stderr="Cannot connect to the Docker daemon at unix:///x.sock. Is the docker daemon running?\n"))
+    assert "Is the docker daemon running? Start Docker Desktop" in asked
     # Nothing said on stderr: stdout is read; nothing at all: no detail, the same fix.
     assert session.docker_problem(run_answering(1, stdout="daemon not running")).startswith(
         "Docker is installed but its daemon does not answer: daemon not running. Start"
