@@ -402,7 +402,7 @@ SETTINGS: tuple[Setting, ...] = (
     switch(
         "mountDockerSocket", "mount_docker_socket", True,
         "Mount the host's docker socket into the IDE, as the seed does, so students can build images: it is root on the "
-        "host, over every other student's lab too (README, Classroom). false for classes that build no images.",
+        "host, over every other student's lab too (README, A classroom). false for classes that build no images.",
     ),
     Setting(
         "timezone", "timezone", "string", DEFAULT_TIMEZONE,

@@ -56,6 +56,7 @@ class Needs:
     tools: tuple[str, ...]
     fetch: bool
     stack: str
+    fetch_asked: bool = False  # fetches only when asked (check --fetch); README must not say it fetches
 
     def describe(self) -> str:
         """README's "needs" column (tests/test_user_path.py holds README to it)."""
@@ -65,7 +66,7 @@ class Needs:
         if self.stack == "settings":
             text += " and the lab's settings file"
         if self.fetch:
-            text += " (kind and the Pulumi CLI fetched when missing)"
+            text += " (fetched only with `--fetch`)" if self.fetch_asked else " (kind and the Pulumi CLI fetched when missing)"
         return text
 
 
@@ -73,7 +74,7 @@ NEEDS: dict[str, Needs] = {
     "up": Needs(ALL_TOOLS, fetch=True, stack="create"),
     "preview": Needs(ALL_TOOLS, fetch=True, stack="create"),
     "destroy": Needs(ALL_TOOLS, fetch=True, stack="select"),
-    "check": Needs(ALL_TOOLS, fetch=True, stack="none"),  # fetches only with --fetch
+    "check": Needs(ALL_TOOLS, fetch=True, stack="none", fetch_asked=True),
     "doctor": Needs(("docker",), fetch=False, stack="optional"),
     "status": Needs(("docker",), fetch=False, stack="settings"),
     "stop": Needs(("docker",), fetch=False, stack="settings"),

@@ -91,3 +91,72 @@ def verb_exit_codes(text: str) -> dict[str, str]:
 def test_both_readmes_give_each_verb_the_same_exit_codes():
     assert set(verb_exit_codes(README)) == set(session.NEEDS)
     assert verb_exit_codes(KOREAN) == verb_exit_codes(README)
+
+
+VERSION = re.compile(r"(?<![\d.])v?(\d+\.\d+\.\d+|3\.\d{3})(?![.\d])")  # x.y.z, and Pulumi's 3.nnn
+
+
+def test_the_korean_readme_states_no_version_the_english_one_does_not():
+    """README.ko's 준비물 said "kind v0.23.0 이상과 Pulumi CLI 3.150 이상" against "exactly v0.23.0"
+    and "3.260.0 or newer" (issue 28): every version number of README.ko is README's, the pins
+    of k8s_lab/tools.py are in both, and neither says kind's may be newer."""
+    from k8s_lab import tools
+
+    english, korean = set(VERSION.findall(README)), set(VERSION.findall(KOREAN))
+    assert korean <= english, f"README.ko.md states versions README.md does not: {sorted(korean - english)}"
+    kind = tools.KIND_VERSION.removeprefix("v")
+    for text in (README, KOREAN):
+        assert {kind, tools.PULUMI_MINIMUM, tools.PULUMI_VERSION} <= set(VERSION.findall(text))
+        assert not re.search(rf"kind\**\s+v?{re.escape(kind)}\**\s*(이상|or newer)", text)
+        assert re.search(r"Python\**\s+3\.10", text)
+
+
+def test_the_version_parity_check_can_fail():
+    wrong = KOREAN + "\n- **kind** v0.23.0 이상과 **Pulumi CLI** 3.150 이상\n"
+    assert "3.150" in set(VERSION.findall(wrong)) - set(VERSION.findall(README))
+
+
+def test_the_verbs_table_says_check_fetches_only_with_fetch():
+    """The table's needs column said check fetches "when missing"; it never does unless asked."""
+    for text in (README, KOREAN):
+        row = re.search(r"^\| `lab\.py check` \|.*$", text, re.M)
+        assert row and "fetched when missing" not in row.group(0) and "없으면 받음" not in row.group(0)
+        assert "--fetch" in row.group(0).split("|")[3]
+
+
+REFERENCE = re.compile(
+    r"(?:README(?:\.md)?,\s+|TROUBLESHOOTING(?:\.md)?,\s+|see\s+)\"?([A-Z][\w/ ,-]{2,50}?)\"?(?=[);.:]|,\s+says|\s+(?:above|below))"
+)
+
+
+def test_every_cross_reference_names_a_section_there_is():
+    """`(README, Classroom)` and `see "Quick start"` for why the Pulumi CLI must be 3.260.0
+    pointed at sections that are not, or do not say it (issue 28)."""
+    headings = {re.sub(r"^#+\s*", "", line).strip() for name in ("README.md", "TROUBLESHOOTING.md")
+                for line in (ROOT / name).read_text(encoding="utf-8").splitlines() if line.startswith("#")}
+    sources = [ROOT / "README.md", ROOT / "TROUBLESHOOTING.md", *(ROOT / "k8s_lab").glob("*.py"), ROOT / "lab.py", ROOT / "classroom.py"]
+    bad = []
+    for path in sources:
+        text = " ".join(path.read_text(encoding="utf-8").split())
+        for match in REFERENCE.finditer(text):
+            name = match.group(1).strip().rstrip(",")
+            if name not in ("TROUBLESHOOTING", "README") and not any(h.lower().startswith(name.lower()) for h in headings):
+                bad.append(f"{path.name}: {match.group(0)}")
+    assert not bad, bad
+
+
+def section(name: str) -> str:
+    for text in (README, (ROOT / "TROUBLESHOOTING.md").read_text(encoding="utf-8")):
+        parts = re.split(r"^#+ ", text, flags=re.M)
+        for part in parts:
+            if part.lower().startswith(name.lower()):
+                return part
+    return ""
+
+
+def test_a_reference_for_why_the_pulumi_cli_must_be_new_names_the_section_that_says_why():
+    for name in ("README.md", "TROUBLESHOOTING.md"):
+        text = " ".join((ROOT / name).read_text(encoding="utf-8").split())
+        for match in REFERENCE.finditer(text):
+            if "3.260.0" in text[max(0, match.start() - 120):match.start()]:
+                assert "pulumi/pulumi#23818" in section(match.group(1).strip().rstrip(",")), f"{name}: {match.group(0)}"
