@@ -160,3 +160,28 @@ def test_a_reference_for_why_the_pulumi_cli_must_be_new_names_the_section_that_s
         for match in REFERENCE.finditer(text):
             if "3.260.0" in text[max(0, match.start() - 120):match.start()]:
                 assert "pulumi/pulumi#23818" in section(match.group(1).strip().rstrip(",")), f"{name}: {match.group(0)}"
+
+
+def before_you_start(text: str) -> str:
+    quick = text.split("\n## ")[1]
+    box = re.search(r"^> \*\*(Before you start|시작하기 전에)\*\*.*?(?=\n\n(?!>))", quick, re.M | re.S)
+    assert box, "the quick start has no 'before you start' box"
+    return box.group(0)
+
+
+def test_both_quick_starts_say_which_python_each_system_needs_and_what_the_first_up_costs():
+    """macOS's own python3 is 3.9 (pip fails before lab.py can speak); Windows on ARM needs an
+    x64 Python (grpcio has no win_arm64 wheel); the first up's size and time, as an estimate."""
+    english, korean = before_you_start(README), before_you_start(KOREAN)
+    for box in (english, korean):
+        for word in ("3.10", "3.9", "python.org", "Homebrew", "x64", "win_arm64", "grpcio", "ResolutionImpossible"):
+            assert word in box, word
+    assert "estimate" in english and "추정" in korean
+    figures = re.compile(r"(\d+(?:[.-]\d+)*)\s*(GB|minutes|분)")
+    assert [n for n, _ in figures.findall(english)] == [n for n, _ in figures.findall(korean)] != []
+
+
+def test_troubleshooting_does_not_say_windows_on_arm_works_natively():
+    text = (ROOT / "TROUBLESHOOTING.md").read_text(encoding="utf-8")
+    arm = re.search(r"^- \*\*Windows on ARM\*\*.*?(?=\n- |\n\n)", text, re.M | re.S)
+    assert arm and "x64" in arm.group(0) and "win_arm64" in arm.group(0) and re.search(r"\bnot\b[^.]*natively", arm.group(0))
