@@ -6,7 +6,8 @@ socket, fetch nothing, and give the same answer on every machine):
   the folders during `up` only), kind_config, kubeconfig, ide_container, ide_image (reads
   ide/ only), ingress, registry, network, docker_host, commands, limits, mirror, repair,
   roster, orchestrate, handout, idle (when a lab counts as idle), exits (lab.py's exit codes
-  and how to run it here), capacity (whether a class fits its host).
+  and how to run it here), capacity (whether a class fits its host), shell_form (every
+  command printed for a user, quoted for this system's shell; the settings' fix templates).
 
 Actions, which run programs or talk to Docker, kind or the network, and are called by
 lab.py, classroom.py and the commands Pulumi runs, never to compute a resource input:
@@ -22,7 +23,7 @@ tests/test_module_kinds.py holds the rules to that: none imports a module that a
 RULES = (
     "config", "names", "ports", "workspace", "kind_config", "kubeconfig", "ide_container", "ide_image", "ingress",
     "registry", "network", "docker_host", "commands", "limits", "mirror", "repair", "roster", "orchestrate", "handout",
-    "idle", "exits", "capacity",
+    "idle", "exits", "capacity", "shell_form",
 )
 ACTIONS = ("kind_lifecycle", "drift", "tools", "host_ports", "power", "status", "doctor", "verbs", "session", "runner",
            "idle_probe")

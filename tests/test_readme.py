@@ -185,3 +185,47 @@ def test_troubleshooting_does_not_say_windows_on_arm_works_natively():
     text = (ROOT / "TROUBLESHOOTING.md").read_text(encoding="utf-8")
     arm = re.search(r"^- \*\*Windows on ARM\*\*.*?(?=\n- |\n\n)", text, re.M | re.S)
     assert arm and "x64" in arm.group(0) and "win_arm64" in arm.group(0) and re.search(r"\bnot\b[^.]*natively", arm.group(0))
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lowercase, punctuation dropped (letters of any script,
+    digits, '-' and '_' kept), each space a '-'."""
+    return "".join(c for c in heading.lower() if c.isalnum() or c in "-_ ").replace(" ", "-")
+
+
+def contents(text: str) -> str:
+    headings = re.findall(r"^## (.+)$", text, re.M)
+    return "\n".join(f"- [{h}](#{slug(h)})" for h in headings) + "\n"
+
+
+@pytest.mark.parametrize("name", ["TROUBLESHOOTING.md", "TROUBLESHOOTING.ko.md"])
+def test_troubleshootings_contents_are_its_headings(name):
+    """The contents list covered about half the sections (issue 28); it is generated now."""
+    import os
+
+    path = ROOT / name
+    text = path.read_text(encoding="utf-8")
+    listed = re.search(r"\n\n((?:- \[.*\]\(#.*\)\n)+)", text)
+    assert listed, f"{name} has no contents list"
+    if os.environ.get("K8S_LAB_WRITE_DOCS"):
+        path.write_text(text.replace(listed.group(1), contents(text)), encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
+        listed = re.search(r"\n\n((?:- \[.*\]\(#.*\)\n)+)", text)
+    assert listed and listed.group(1) == contents(text), (
+        f"regenerate: K8S_LAB_WRITE_DOCS=1 venv/bin/python -m pytest tests/test_readme.py -k contents ({name})"
+    )
+
+
+def test_the_korean_troubleshooting_has_every_section_and_command_of_the_english_one():
+    english = (ROOT / "TROUBLESHOOTING.md").read_text(encoding="utf-8")
+    korean = (ROOT / "TROUBLESHOOTING.ko.md").read_text(encoding="utf-8")
+    assert len(re.findall(r"^## ", korean, re.M)) == len(re.findall(r"^## ", english, re.M))
+    blocks = re.compile(r"^```\w*\n(.*?)^```", re.M | re.S)
+    assert blocks.findall(korean) == blocks.findall(english)  # the same commands, in the same order
+    assert "TROUBLESHOOTING.ko.md" in KOREAN and "TROUBLESHOOTING.ko.md" in english
+
+
+def test_slugs_are_githubs():
+    assert slug("First: `lab.py check`") == "first-labpy-check"
+    assert slug("docker.sock permission denied / Docker does not answer") == "dockersock-permission-denied--docker-does-not-answer"
+    assert slug("준비물 자세히") == "준비물-자세히"
