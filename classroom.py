@@ -267,6 +267,7 @@ def class_env(
     env.update(made)
     env["PATH"] = session.path_with_interpreter(prepared.path)
     env[session.K8S_DELETE_UNREACHABLE_ENV] = "true"
+    env[shell_form.FIXES_ENV] = "class"  # a student's program names a roster cell or --set in its fixes
     notices = [notice] if notice else []
     if not env["PULUMI_BACKEND_URL"].startswith("file://") and made.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
         notices.append(

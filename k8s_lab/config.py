@@ -82,15 +82,21 @@ class Problem:
     fix: str
 
     def __str__(self) -> str:  # as plain Pulumi's users read it; lab.py and classroom.py render their own
-        return f"{self.key} = {self.value}: {self.reason}. Fix: {shell_form.render_fix(self.fix)}"
+        return self.text()
+
+    def text(self, audience: str = "pulumi", stack: str | None = None) -> str:
+        return f"{self.key} = {self.value}: {self.reason}. Fix: {shell_form.render_fix(self.fix, audience, stack)}"
 
 
 class ConfigError(ValueError):
-    """One error for every bad key, raised before any resource is registered."""
+    """One error for every bad key, raised before any resource is registered; its fixes are
+    commands of the tool that runs the program (shell_form.FIXES_ENV)."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], stack: str | None = None):
         self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
+        audience = shell_form.audience()
+        named = stack if audience != "pulumi" else None  # plain pulumi works on the selected stack
+        lines = "\n".join(f"  - {p.text(audience, named)}" for p in problems)
         super().__init__(f"k8s-lab configuration is invalid; nothing was created:\n{lines}")
 
 
@@ -623,7 +629,7 @@ def parse_lab_config(
     _rules_across_keys(reader, values, password_is_secret)
     _certificate_rules(reader, values, tls_key_is_secret)
     if reader.problems:
-        raise ConfigError(reader.problems)
+        raise ConfigError(reader.problems, stack)
     values["network_mtu"] = values["network_mtu"] or None
     values["ide_tls_cert"] = values["ide_tls_cert"] or None
     values["ide_env_secret"] = ide_env_secret and bool(values["ide_env"])

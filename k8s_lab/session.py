@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from k8s_lab import tools
+from k8s_lab import shell_form, tools
 from k8s_lab.names import MAX_STUDENT_LENGTH
 from k8s_lab.runner import ProcessRunner, Runner
 from k8s_lab.exits import lab_command
@@ -515,6 +515,7 @@ def workspace_options(
     # A cluster that is gone: its objects leave state instead of failing refresh or destroy,
     # also for providers recorded before the program set deleteUnreachable.
     env[K8S_DELETE_UNREACHABLE_ENV] = "true"
+    env[shell_form.FIXES_ENV] = "lab"  # lab.py's Pulumi run: the program's errors name lab.py config
     env.update(docker_host_env(environ, plat or tools.detect_platform(), docker_context_host))
     return auto.LocalWorkspaceOptions(env_vars=env, pulumi_command=prepared.pulumi_command)
 

@@ -131,6 +131,16 @@ def unshowable(text: str, stream=None) -> bool:
 
 # --- the settings' fix templates ------------------------------------------------------------
 
+# Who reads the program's own errors: lab.py and classroom.py set it for the Pulumi run they
+# start ("lab", "class"); plain `pulumi up` leaves it unset ("pulumi"). A message, never an input.
+FIXES_ENV = "K8S_LAB_FIXES"
+
+
+def audience() -> str:
+    chosen = os.environ.get(FIXES_ENV, "pulumi")
+    return chosen if chosen in ("lab", "class", "pulumi") else "pulumi"
+
+
 
 def templates(text: str) -> list:
     """The (kind, key, value) of each fix template in `text`."""

@@ -590,3 +590,23 @@ def test_a_certificate_pasted_on_one_line_shows_its_first_40_characters():
     refused = refusal(lab_config.pem_certificate, one_line)
     assert refused.reason.startswith("cannot be read as an X.509 certificate (no start line")
     assert refused.shown == repr(one_line[:40])
+
+
+def test_the_programs_error_names_the_command_of_whoever_runs_it(monkeypatch):
+    """Inside `lab.py up` the program's own error said `pulumi config set workers ...`, which
+    a student cannot run without the lab's backend and passphrase (issue 28): lab.py and
+    classroom.py say who reads it (K8S_LAB_FIXES), and the stack's name is in the command."""
+    from k8s_lab import shell_form
+
+    for audience, expected in (
+        ("lab", shell_form.lab_command("config", "workers", "2", "--stack", "kim")),
+        ("class", shell_form.lab_command("config", "workers", "2", "--stack", "kim")),
+        (None, "pulumi config set workers 2"),
+    ):
+        if audience:
+            monkeypatch.setenv(shell_form.FIXES_ENV, audience)
+        else:
+            monkeypatch.delenv(shell_form.FIXES_ENV, raising=False)
+        with pytest.raises(ConfigError) as caught:
+            lab_config.parse_lab_config({"workers": "12", "workspaceRoot": "/home/kim/k8s-lab"}, stack="kim")
+        assert f"Fix: {expected} (a whole number" in str(caught.value), audience

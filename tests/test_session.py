@@ -488,7 +488,9 @@ def test_workspace_options_carry_the_backend_path_and_the_tools_pulumi(capsys):
     prepared = session.PreparedTools(path="/tools/bin:/usr/bin", pulumi_command="tools-pulumi")
     environ = {"PULUMI_BACKEND_URL": "file:///b", "PULUMI_CONFIG_PASSPHRASE": "x"}
     opts = session.workspace_options(prepared, environ, LINUX)
-    assert opts.env_vars == {"PULUMI_BACKEND_URL": "file:///b", "PATH": "/tools/bin:/usr/bin", "PULUMI_K8S_DELETE_UNREACHABLE": "true"}
+    assert opts.env_vars == {
+        "PULUMI_BACKEND_URL": "file:///b", "PATH": "/tools/bin:/usr/bin", "PULUMI_K8S_DELETE_UNREACHABLE": "true", "K8S_LAB_FIXES": "lab"
+    }  # K8S_LAB_FIXES: the program's errors name lab.py config (issue 28)
     assert opts.pulumi_command == "tools-pulumi" and capsys.readouterr().out == ""
     opts = session.workspace_options(prepared, {**environ, "DOCKER_CONTEXT": "rancher"}, WINDOWS)
     assert "DOCKER_HOST" not in opts.env_vars
@@ -576,7 +578,8 @@ def test_open_workspace_reads_without_making_a_passphrase(monkeypatch, tmp_path)
     prepared = session.PreparedTools(path="/p", pulumi_command="cli")
     assert session.open_workspace(prepared, {"PULUMI_BACKEND_URL": "file:///b"}, LINUX) == "workspace"
     assert opened == [
-        {"work_dir": str(session.ROOT), "env_vars": {"PULUMI_BACKEND_URL": "file:///b", "PATH": "/p", "PULUMI_K8S_DELETE_UNREACHABLE": "true"}, "pulumi_command": "cli"}
+        {"work_dir": str(session.ROOT), "env_vars": {"PULUMI_BACKEND_URL": "file:///b", "PATH": "/p", "PULUMI_K8S_DELETE_UNREACHABLE": "true",
+                                                         "K8S_LAB_FIXES": "lab"}, "pulumi_command": "cli"}
     ]
     assert not file.exists()
 
