@@ -225,6 +225,10 @@ def make_hint(args: argparse.Namespace) -> str:
 def run_verb(args: argparse.Namespace) -> int:
     needs = session.NEEDS[args.action]
     name = args.stack or session.default_stack_name()
+    refused = early_value_problem(args, name)
+    if refused:
+        err(refused)
+        return Exit.USAGE
     if needs.stack == "settings":
         settings = session.settings_of(name, make=make_hint(args))  # before the tools: a typo is said first
     environ = dict(os.environ)
@@ -428,17 +432,34 @@ def set_setting(stack, key: str, value: str, secret: bool) -> int:
     from pulumi import automation as auto
 
     setting = BY_KEY[key]
-    try:
-        setting.parse(value.strip())
-    except Invalid as invalid:
-        shown = "(hidden)" if setting.secret else (invalid.shown or repr(value))
-        fix = as_lab_config(invalid.fix or setting.fix, stack.name)
-        err(f"k8s-lab: {Problem(key, shown, invalid.reason, fix)}; nothing was stored")
+    refused = value_problem(key, value, stack.name)
+    if refused:
+        err(refused)
         return Exit.USAGE
     secret = secret or setting.secret
     stack.set_config(key, auto.ConfigValue(value, secret=secret))
     print(f"{key} set for lab {stack.name}{' (as a secret)' if secret else ''}; `{lab_command('up', '--stack', stack.name)}` applies it.")
     return Exit.OK
+
+
+def value_problem(key: str, value: str, stack: str) -> str | None:
+    """The settings table's refusal of `value` for `key`, with its fix as lab.py commands."""
+    setting = BY_KEY[key]
+    try:
+        setting.parse(value.strip())
+    except Invalid as invalid:
+        shown = "(hidden)" if setting.secret else (invalid.shown or repr(value))
+        return f"k8s-lab: {Problem(key, shown, invalid.reason, as_lab_config(invalid.fix or setting.fix, stack))}; nothing was stored"
+    return None
+
+
+def early_value_problem(args: argparse.Namespace, name: str) -> str | None:
+    """`config KEY VALUE`'s value checked before any tool or stack is looked for: a fresh
+    clone without the Pulumi CLI hears about the bad value first."""
+    words = args.setting if args.action == "config" else []
+    if len(words) != 2 or words[0] not in BY_KEY or words[1] == "-" or args.unset:
+        return None
+    return value_problem(words[0], words[1], name)
 
 
 def as_lab_config(fix: str, stack: str) -> str:

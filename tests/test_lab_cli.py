@@ -245,3 +245,15 @@ def test_help_at_80_columns_breaks_no_word(tmp_path):
 
     for verb in ([], ["config"], ["up"]):
         assert words(80, *verb) == words(500, *verb), verb
+
+
+def test_a_bad_config_value_is_refused_first_under_a_latin1_locale_as_a_subprocess(tmp_path):
+    """`config labMemory -1g` on a fresh clone (no Pulumi CLI, no lab): the setting's own
+    refusal, exit 2, no argparse usage line, no traceback, under PYTHONIOENCODING=latin-1 too."""
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1", "PATH": "/nonexistent", "K8S_LAB_TOOLS_DIR": str(tmp_path / "tools")}
+    result = subprocess.run([sys.executable, str(ROOT / "lab.py"), "config", "labMemory", "-1g", "--stack", "김"],
+                            capture_output=True, env=env, cwd=tmp_path)
+    err = result.stderr.decode("latin-1")
+    assert result.returncode == 2, err
+    assert err.startswith("k8s-lab: labMemory = '-1g': is not a memory size. Fix: ") and "Traceback" not in err
+    assert "config labMemory 6g --stack" in err and "usage:" not in err
