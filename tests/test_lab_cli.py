@@ -257,3 +257,18 @@ def test_a_bad_config_value_is_refused_first_under_a_latin1_locale_as_a_subproce
     assert result.returncode == 2, err
     assert err.startswith("k8s-lab: labMemory = '-1g': is not a memory size. Fix: ") and "Traceback" not in err
     assert "config labMemory 6g --stack" in err and "usage:" not in err
+
+
+def test_doctor_names_caps_a_docker_without_cgroups_cannot_apply(tmp_path):
+    """Issue #31, as a student runs it: one problem per cap with its fix, exit 1, no traceback."""
+    info = '{"MemTotal": 68719476736, "OperatingSystem": "Ubuntu 24.04", "MemoryLimit": false, "CpuCfsQuota": false, "NCPU": 8}'
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(f"#!/bin/sh\ncase \"$*\" in *info*) echo '{info}';; *) echo '';; esac\n")
+    (bin_dir / "docker").chmod(0o755)
+    result = run_lab(tmp_path, "doctor", "--stack", "kim")
+    assert result.returncode == Exit.FAILED, result.stderr
+    assert "[problem] labMemory = '6g': this Docker host has no memory cgroup (docker info MemoryLimit false" in result.stdout
+    assert f"    Fix: {lab_command('config', 'labMemory', '0', '--stack', 'kim')} (no cap)" in result.stdout.splitlines()
+    assert f"    Fix: {lab_command('config', 'labCpus', '0', '--stack', 'kim')} (no cap)" in result.stdout.splitlines()
+    assert "Traceback" not in result.stdout + result.stderr

@@ -48,12 +48,14 @@ FILLED = {
     "[[rm {key}]]": ["[[rm registryMirror]]", "[[rm slots]]"],
     "[[set {MEMORY_KEY} {need}g]]": ["[[set labMemory 3g]]"],
     "[[set {MEMORY_KEY} 0]]": ["[[set labMemory 0]]"],
+    "[[set {key} {value}]]": ["[[set labMemory 0]]", "[[set labCpus 0]]", "[[set labCpus 8]]"],
 }
 # Samples for the arguments of lab_command/class_command calls that are not constants.
 SAMPLES = {
     "stack": "lee", "name": "lee", "stack.name": "lee", "student": "lee", "facts.stack": "lee", "verb": "up",
     "near[0]": "status", "key": "slot", "str(DEFAULT_PORT)": "5010", "mirror": "http://teacher.school.lan:5010",
     "f'registryMirror={mirror}'": "registryMirror=http://teacher.school.lan:5010",
+    "lab": "lee", "names.student": "lee", "script": "lab.py", "self.script": "lab.py",
 }
 STARRED = {"*argv[1:]": [], "*sys.argv[1:]": ["up", "--stack", "lee"], "*stack_arg(args)": ["--stack", "lee"],
            "*args": ["password", "--stack", "lee"], "*(['--stack', stack] if stack else [])": ["--stack", "lee"],
@@ -250,15 +252,17 @@ def test_each_fix_template_for_plain_pulumi_is_a_pulumi_config_command(template)
 
 
 def command_calls() -> list[tuple[str, str, list[str]]]:
-    """(file, function, argv) of every lab_command/class_command call in the code."""
+    """(file, script, argv) of every lab_command/class_command/script_command call in the code."""
     calls = []
     for path in SOURCES:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call):
                 continue
             name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-            if name not in ("lab_command", "class_command") or path.name in ("shell_form.py", "exits.py") and not node.args:
+            if name not in ("lab_command", "class_command", "script_command") or path.name == "shell_form.py":
                 continue
+            if path.name == "exits.py" and name == "script_command" and node.args and isinstance(node.args[0], ast.Constant):
+                continue  # lab_command itself
             argv: list[str] = []
             for arg in node.args:
                 text = ast.unparse(arg)
@@ -270,7 +274,11 @@ def command_calls() -> list[tuple[str, str, list[str]]]:
                 else:
                     assert text in SAMPLES, f"{path.name}: add a sample for {text} to SAMPLES"
                     argv.append(SAMPLES[text])
-            calls.append((path.name, name, argv))
+            if name == "script_command":
+                script, argv = argv[0], argv[1:]
+            else:
+                script = "lab.py" if name == "lab_command" else "classroom.py"
+            calls.append((path.name, script, argv))
     return calls
 
 
@@ -282,15 +290,13 @@ def test_every_command_call_of_the_code_is_collected():
 
 @pytest.mark.parametrize("call", command_calls(), ids=lambda call: f"{call[0]}:{' '.join(call[2])}")
 def test_each_printed_command_runs_in_a_posix_shell_and_in_powershell(call, spaced_checkout):
-    file, function, argv = call
-    script = "lab.py" if function == "lab_command" else "classroom.py"
-    render = getattr(shell_form, function)
+    file, script, argv = call
     for windows in (False, True):
         sep = "\\" if windows else "/"
         intended = [f"{spaced_checkout}{sep}{shell_form.venv_python(windows)}", f"{spaced_checkout}{sep}{script}", *argv]
-        line = render(*argv, windows=windows)
+        line = exits.script_command(script, *argv, windows=windows)
         assert (shlex.split(line) if not windows else powershell_pipeline(line)[-1]) == intended, line
-    if function == "lab_command":
+    if script == "lab.py":
         parse_lab(argv)
     else:
         classroom.build_parser().parse_args(argv)
@@ -339,9 +345,8 @@ def listing() -> str:
         teacher = shown(lambda w, t=template: shell_form.render_fix(t, "class", windows=w), False)
         rows.append(f"| {cell(template)} | {cell(posix)} | {cell(windows)} | {teacher.replace('|', '/')} |")
     rows += ["", "## Commands named in messages", "", "| where | POSIX shell | Windows PowerShell |", "| --- | --- | --- |"]
-    for file, function, argv in sorted({(f, fn, tuple(a)) for f, fn, a in command_calls()}):
-        render = getattr(shell_form, function)
-        posix, windows = (shown(lambda w, r=render, a=argv: r(*a, windows=w), w) for w in (False, True))
+    for file, script, argv in sorted({(f, s, tuple(a)) for f, s, a in command_calls()}):
+        posix, windows = (shown(lambda w, s=script, a=argv: exits.script_command(s, *a, windows=w), w) for w in (False, True))
         rows.append(f"| {file} | {cell(posix)} | {cell(windows)} |")
     rows += ["", "## Making the venv", "", f"- POSIX: {cell(shown(lambda w: exits.install_command(windows=w), False))}",
              f"- Windows PowerShell: {cell(shown(lambda w: exits.install_command(windows=w), True))}", ""]
