@@ -467,7 +467,8 @@ def store_workspace_root(stack, explicit: str | None, home: Path | None = None) 
         stack.set_config("workspaceRoot", auto.ConfigValue(root))
         print(f"workspaceRoot: {root} (stored in stack {stack.name}'s config)")
     why = workspace.writable_problem(root)
-    return f"workspaceRoot = {root!r} cannot hold your files: {why}. Fix: lab.py up --workspace-root <folder you can write>" if why else None
+    fix = lab_command("up", "--workspace-root", "<folder you can write>")
+    return f"workspaceRoot = {root!r} cannot hold your files: {why}. Fix: {fix}" if why else None
 
 
 DAEMON_PLATFORM_FORMAT = "{{.Server.Os}}/{{.Server.Arch}}"  # moby's GOOS/GOARCH, as the daemon reports them

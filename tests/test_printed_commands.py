@@ -180,6 +180,19 @@ def test_the_source_has_fix_templates_and_no_bare_pulumi_config_fix():
                or "The private key of ideTlsCert" in text for text in raw), raw
 
 
+def test_no_fix_names_a_bare_lab_py_or_classroom_py_command():
+    """`Fix: lab.py up --workspace-root ...` ran nothing when pasted (no venv python, no
+    quoting): a fix names its command through lab_command/class_command or a template."""
+    bare = re.compile(r"(?i)\b(fix|run|then):\s*`?(python\s+)?(lab|classroom)\.py\s+[a-z]")
+    found = []
+    for path in SOURCES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and bare.search(node.value):
+                found.append(f"{path.name}: {node.value[:80]}")
+    assert not found, found
+    assert bare.search("Fix: lab.py up --workspace-root x")  # the check can fail
+
+
 def test_the_always_secret_keys_are_the_tables():
     assert set(shell_form.SECRET_KEYS) == {s.key for s in config.SETTINGS if s.secret}
     assert set(shell_form.ROSTER_SETTINGS) == set(roster.SETTING_COLUMNS)
