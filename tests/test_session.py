@@ -1017,7 +1017,7 @@ def test_an_unwritable_workspace_root_names_the_value_and_the_fix(tmp_path):
     blocker.write_text("x")
     problem = session.store_workspace_root(FakeStack(), str(blocker / "labs"), home=tmp_path)
     assert problem.startswith(f"workspaceRoot = {str(blocker / 'labs')!r} cannot hold your files: ")
-    assert problem.endswith(". Fix: lab.py up --workspace-root <folder you can write>")
+    assert problem.endswith(f". Fix: {lab_command('up', '--workspace-root', '<folder you can write>')}")
 
 
 def session_config_value(value):
