@@ -31,7 +31,7 @@ from typing import Optional, Sequence
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = re.compile(r"\[\[(set|secret|file|rm) ([A-Za-z]+)(?: (.+?))?\]\](?!\])")
 # The stack settings a roster column (or classroom.py --set) gives; k8s_lab/roster.py's.
-ROSTER_SETTINGS = ("bindAddress", "allowRemoteAccess", "registryMirror", "labMemory", "labCpus", "hostName")
+ROSTER_SETTINGS = ("bindAddress", "allowRemoteAccess", "registryMirror", "labMemory", "labCpus", "hostName", "kubernetesVersion")
 CLASS_KEYS = ("dockerHost", *ROSTER_SETTINGS)  # a roster's columns beyond student and slot
 # The settings always stored as secrets (config.py's `secret=True`; a test holds the two equal).
 SECRET_KEYS = ("idePassword", "ideTlsKey")

@@ -8,7 +8,8 @@ pulumi the module skips, naming what is missing (K8S_LAB_REQUIRE_E2E=1 turns tha
 failure, as the e2e workflow sets). Tests run in file order and share module-scoped labs,
 so one `up` serves many checks:
 
-  lab  (slot 37, workers 1)  first up (timed) -> password -> kubectl -> registry+ingress ->
+  lab  (slot 37, workers 1)  first up (timed) -> password -> kubectl -> registry+ingress
+                             (or, on a Gateway API row, registry+HTTPRoute from host and IDE) ->
                              memory -> second up changes nothing -> ...
   pre  (slot 38, workers 0)  up with the image cached (timed) -> preview from a second
                              checkout (own folder, own venv) changes nothing -> destroy
@@ -19,7 +20,8 @@ so one `up` serves many checks:
   k1..k3 (slots 40-42)       classroom.py up --parallel 3 -> classroom.py destroy
   lab                        destroy (timed) leaves no container, network or volume; files stay
 
-State: a file backend in pytest's tmp dir and a fixed passphrase (nothing of it is
+K8S_LAB_E2E_KUBERNETES_VERSION picks the kubernetesVersion row of the lab, pre and gone
+stacks (default the seed's 1.29; e2e.yml runs both rows). State: a file backend in pytest's tmp dir and a fixed passphrase (nothing of it is
 uploaded). Each command's output is kept, with every secret the test knows replaced, in
 K8S_LAB_E2E_LOGS (default: tmp dir)/NN-step.log: that is the Pulumi engine's output of the
 step as the student sees it (lab.py prints the engine's events). Pulumi's own `-v`/
@@ -87,6 +89,7 @@ if MISSING:
 
 from pulumi import automation as auto  # noqa: E402  (only where the CLI exists)
 
+from k8s_lab import gateway, versions  # noqa: E402
 from k8s_lab.ports import ports_for_slot  # noqa: E402
 
 RUN_ID = uuid.uuid4().hex[:6]
@@ -94,6 +97,10 @@ LAB, PRE, GONE = f"e2e{RUN_ID}-lab", f"e2e{RUN_ID}-pre", f"e2e{RUN_ID}-gone"
 CLASS = {f"e2e{RUN_ID}-k{n}": 39 + n for n in (1, 2, 3)}  # slots 40..42
 PASSPHRASE = "e2e-only-not-a-secret"
 MINUTE = 60
+# The kubernetesVersion row the labs run (e2e.yml's matrix axis): the seed's by default.
+ROW = versions.row(os.environ.get("K8S_LAB_E2E_KUBERNETES_VERSION") or versions.SEED)
+GATEWAY_ROW = ROW.way_in == "gateway-api"
+WAY_IN_NAMESPACE = gateway.NAMESPACE if GATEWAY_ROW else "ingress-nginx"
 
 
 # --- running commands as a student, keeping their output ---------------------------------------------
@@ -325,6 +332,8 @@ def bring_up(run: Runner, timings: Timings, name: str, slot: int, workers: int, 
     recorded); checks that the IDE answered on the slot's port by the time `up` returned."""
     run.lab(f"{name}-config-slot", "config", "slot", str(slot), stack=name)
     run.lab(f"{name}-config-workers", "config", "workers", str(workers), stack=name)
+    if ROW.minor != versions.SEED:
+        run.lab(f"{name}-config-version", "config", "kubernetesVersion", ROW.minor, stack=name)
     image_cached = bool(ide_images())
     poll = FirstAnswer(f"http://127.0.0.1:{ports_for_slot(slot).ide}")
     poll.start()
@@ -396,28 +405,65 @@ def test_kubectl_in_the_ide_sees_every_node_ready(lab):
     nodes_seen_ready(lab.outputs["ideContainer"], expected=2, within=0)  # workers=1: control plane + 1
 
 
+def in_ide(ide: str, command: str) -> str:
+    done = subprocess.run(["docker", "exec", ide, "sh", "-c", command], capture_output=True, text=True, timeout=10 * MINUTE)
+    assert done.returncode == 0, f"{command}: {done.stderr}"
+    return done.stdout
+
+
+def registry_answers(url: str) -> bool:
+    """The registry's API root answers `{}`: the student's app, reached through the way in."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200 and response.read().strip() == b"{}"
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@pytest.mark.skipif(GATEWAY_ROW, reason=f"kubernetesVersion {ROW.minor} has no ingress-nginx: its way in is the Gateway API (next test)")
 def test_image_pushed_from_the_ide_runs_behind_the_ingress(lab):
     ide, registry = lab.outputs["ideContainer"], lab.outputs["registry"]
-
-    def in_ide(command: str) -> None:
-        done = subprocess.run(["docker", "exec", ide, "sh", "-c", command], capture_output=True, text=True, timeout=10 * MINUTE)
-        assert done.returncode == 0, f"{command}: {done.stderr}"
-
     # The host's docker already has registry:2 (the lab pulled it): push it as the student's app.
-    in_ide(f"docker tag registry:2.8.3 {registry}/app:1 && docker push {registry}/app:1")
-    in_ide(f"kubectl run app --image={registry}/app:1 --port=5000 && kubectl wait --for=condition=ready pod/app --timeout=180s")
-    in_ide("kubectl wait -n ingress-nginx --for=condition=ready pod --selector=app.kubernetes.io/component=controller --timeout=180s")
-    in_ide("kubectl expose pod app --port=5000 && kubectl create ingress app --class=nginx --rule='/v2/*=app:5000'")
+    in_ide(ide, f"docker tag registry:2.8.3 {registry}/app:1 && docker push {registry}/app:1")
+    in_ide(ide, f"kubectl run app --image={registry}/app:1 --port=5000 && kubectl wait --for=condition=ready pod/app --timeout=180s")
+    in_ide(ide, "kubectl wait -n ingress-nginx --for=condition=ready pod --selector=app.kubernetes.io/component=controller --timeout=180s")
+    in_ide(ide, "kubectl expose pod app --port=5000 && kubectl create ingress app --class=nginx --rule='/v2/*=app:5000'")
     url = lab.outputs["ingressUrl"].rstrip("/") + "/v2/"
+    assert wait_until(lambda: registry_answers(url), 90), f"{url} never answered with the registry's {{}}"
 
-    def registry_answers_through_ingress() -> bool:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                return response.status == 200 and response.read().strip() == b"{}"
-        except (urllib.error.URLError, OSError):
-            return False
 
-    assert wait_until(registry_answers_through_ingress, 90), f"{url} never answered with the registry's {{}}"
+HTTP_ROUTE = f"""apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: app
+spec:
+  parentRefs:
+  - name: {gateway.GATEWAY}
+    namespace: {gateway.NAMESPACE}
+  rules:
+  - matches:
+    - path: {{type: PathPrefix, value: /v2}}
+    backendRefs:
+    - name: app
+      port: 5000
+"""
+
+
+@pytest.mark.skipif(not GATEWAY_ROW, reason=f"kubernetesVersion {ROW.minor}'s way in is ingress-nginx (previous test)")
+def test_a_service_is_served_through_the_gateway_from_the_host_and_the_ide(lab):
+    """The README's HTTPRoute to a Service, attached to the lab's Gateway: reached at the
+    slot's port 80 from the host (ingressUrl) and from the IDE (the control plane's port 80
+    on the lab network, where NGINX Gateway Fabric's hostPort is)."""
+    ide, registry = lab.outputs["ideContainer"], lab.outputs["registry"]
+    in_ide(ide, f"docker tag registry:2.8.3 {registry}/app:1 && docker push {registry}/app:1")
+    in_ide(ide, f"kubectl run app --image={registry}/app:1 --port=5000 && kubectl wait --for=condition=ready pod/app --timeout=180s")
+    in_ide(ide, "kubectl expose pod app --port=5000")
+    in_ide(ide, f"kubectl wait -n {gateway.NAMESPACE} --for=condition=Programmed gateway/{gateway.GATEWAY} --timeout=300s")
+    in_ide(ide, f"printf '%s' '{HTTP_ROUTE}' | kubectl apply -f -")
+    url = lab.outputs["ingressUrl"].rstrip("/") + "/v2/"
+    assert wait_until(lambda: registry_answers(url), 120), f"{url} never answered with the registry's {{}}"
+    assert in_ide(ide, f"curl -fsS http://{LAB}-control-plane/v2/").strip() == "{}"
+    assert in_ide(ide, "kubectl version --client -o json").count(f'"minor": "{ROW.minor.split(".")[1]}"') == 1
 
 
 def test_host_memory_of_the_lab_is_measured(lab, timings):
@@ -574,7 +620,7 @@ def test_plain_up_refresh_after_containers_and_network_were_removed(runner, lab)
     nodes_seen_ready(f"{LAB}-ide", expected=2)
     control_plane = f"{LAB}-control-plane"
     kubectl = ["exec", control_plane, "kubectl", "--kubeconfig=/etc/kubernetes/admin.conf"]
-    assert docker(*kubectl, "get", "namespace", "ingress-nginx", "-o", "name").strip() == "namespace/ingress-nginx"
+    assert docker(*kubectl, "get", "namespace", WAY_IN_NAMESPACE, "-o", "name").strip() == f"namespace/{WAY_IN_NAMESPACE}"
     docker(*kubectl, "get", "namespace", LAB)
     assert wait_until(lambda: answers(lab.outputs["ideUrl"]), 120)
 

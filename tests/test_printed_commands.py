@@ -56,6 +56,7 @@ SAMPLES = {
     "near[0]": "status", "key": "slot", "str(DEFAULT_PORT)": "5010", "mirror": "http://teacher.school.lan:5010",
     "f'registryMirror={mirror}'": "registryMirror=http://teacher.school.lan:5010",
     "lab": "lee", "names.student": "lee", "script": "lab.py", "self.script": "lab.py",
+    "cgroup_v1_rows()[0]": "1.29", "maintained[-1]": "1.36",
 }
 STARRED = {"*argv[1:]": [], "*sys.argv[1:]": ["up", "--stack", "lee"], "*stack_arg(args)": ["--stack", "lee"],
            "*args": ["password", "--stack", "lee"], "*(['--stack', stack] if stack else [])": ["--stack", "lee"],

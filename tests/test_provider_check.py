@@ -1,17 +1,15 @@
 """tests/provider_check.py computes contextDigest as pulumi-docker's own code does.
 
-The expected digests were printed by tests/fixtures/hash_context/main.go: provider/provider.go's
-contextHashAccumulator, hashPath and hexSumContext copied verbatim (pulumi-docker 237b7899,
-lines 544-604), walking the same files with filepath.WalkDir (fsutil fs.go:49), go1.19.8
-linux/amd64. The fixture is rebuilt here byte for byte and mode for mode; where a Go
-toolchain is at hand, the last test builds that program and asks it again."""
+The expected digests were printed once by pulumi-docker's own code: provider/provider.go's
+contextHashAccumulator, hashPath and hexSumContext (pulumi-docker 237b7899, lines 544-604),
+built with go1.19.8 linux/amd64 from a fetched copy of that source, walking the same files
+with filepath.WalkDir (fsutil fs.go:49). That program is third-party code and is not kept in
+this repository; to check again after moving the pin, build those lines around a WalkDir over
+the fixture below and compare. The fixture is rebuilt here byte for byte and mode for mode."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import stat
-import subprocess
 
 import pytest
 
@@ -105,21 +103,3 @@ def test_the_program_and_the_provider_agree_on_the_ide_context():
     ide = ROOT / "ide"
     hashed = walked_files(ide, ignore_patterns(ide, ide / "Dockerfile"))  # ide/.dockerignore, read as moby reads it
     assert hashed == [p.name for p in ide_image.context_files(ide)] == ["Dockerfile", "refuse-open-auth.sh"]
-
-
-def test_the_providers_own_code_agrees_where_go_is_at_hand(context, tmp_path_factory):
-    go = shutil.which("go")
-    if go is None:
-        pytest.skip("no Go toolchain here; the digests pinned above were printed by tests/fixtures/hash_context")
-    build = tmp_path_factory.mktemp("go")
-    env = {**os.environ, "GOCACHE": str(build / "cache"), "GOPATH": str(build / "path"), "GOTOOLCHAIN": "local", "GOFLAGS": ""}
-    binary = build / "hash"
-    source = ROOT / "tests" / "fixtures" / "hash_context"
-    subprocess.run([go, "build", "-o", str(binary), "."], cwd=source, env=env, check=True, capture_output=True, timeout=600)
-
-    def provider_digest(*kept: str) -> str:
-        return subprocess.run([str(binary), str(context), *kept], capture_output=True, text=True, check=True, timeout=60).stdout.strip()
-
-    assert provider_digest("B", "Dockerfile", "a.sh", "sub/b.txt", "sub/c", "sub.txt") == context_digest(context, context / "Dockerfile") == ALL_FILES_DIGEST
-    (context / ".dockerignore").write_bytes(b"*\n!Dockerfile\n!sub/c\n")
-    assert provider_digest("Dockerfile", "sub/c") == context_digest(context, context / "Dockerfile") == ALLOW_LIST_DIGEST
