@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import platform
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,6 +82,8 @@ class Timings:
     runner: str
     measurements: dict[str, dict[str, Any]] = field(default_factory=dict)
     memory: dict[str, Any] | None = None
+    group: str | None = None  # the e2e group (one job of e2e.yml's matrix); None: every test
+    wall_seconds: float | None = None  # the group's run, its first fixture to its last test
 
     def record(self, name: str, seconds: float, **details: Any) -> None:
         if name not in LABELS:
@@ -97,6 +100,8 @@ class Timings:
             "platform": f"{platform.system()} {platform.release()} {platform.machine()}",
             "measurements": self.measurements,
             "memory": self.memory,
+            "group": self.group,
+            "wall_seconds": self.wall_seconds,
         }
 
     def markdown(self) -> str:
@@ -115,7 +120,43 @@ class Timings:
                 f"| host memory of one lab once up | {gib(self.memory['bytes'])} | "
                 f"`docker stats --no-stream`, {len(self.memory['containers'])} containers of {self.memory['student']} |"
             )
-        return f"### k8s-lab e2e timings ({self.runner})\n\n" + "\n".join(rows) + "\n"
+        if self.wall_seconds is not None:
+            rows.append(f"| the whole group | {self.wall_seconds / 60:.1f} min | its fixtures and tests |")
+        title = f"group {self.group}, " if self.group else ""
+        return f"### k8s-lab e2e timings ({title}{self.runner})\n\n" + "\n".join(rows) + "\n"
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Timings:
+        return cls(
+            runner=data["runner"], measurements=dict(data.get("measurements") or {}), memory=data.get("memory"),
+            group=data.get("group"), wall_seconds=data.get("wall_seconds"),
+        )
+
+
+def summary(texts: Iterable[str], expected_groups: Iterable[str] = ()) -> str:
+    """One job summary for every group of a matrix run: each group's table, in group order,
+    and a line for each expected group that left no timings (it failed before writing them,
+    or was cancelled)."""
+    records = sorted((Timings.from_json(load(text)) for text in texts), key=lambda record: record.group or "")
+    seen = {record.group for record in records}
+    missing = [name for name in expected_groups if name not in seen]
+    parts = ["## k8s-lab e2e: every group's timings\n"] + [record.markdown() for record in records]
+    if missing:
+        parts.append("No timings from: " + ", ".join(missing) + " (the group failed before writing them, or was cancelled).\n")
+    return "\n".join(parts)
+
+
+def main(argv: list[str]) -> int:
+    """`python tests/e2e_timings.py --summary FOLDER [GROUP...]`: the Markdown of every
+    timings JSON under FOLDER (e2e.yml's summary job, after downloading each group's)."""
+    from pathlib import Path
+
+    if len(argv) < 2 or argv[0] != "--summary":
+        print("usage: e2e_timings.py --summary FOLDER [GROUP...]", file=sys.stderr)
+        return 2
+    texts = [path.read_text(encoding="utf-8") for path in sorted(Path(argv[1]).rglob("*.json"))]
+    print(summary(texts, argv[2:]))
+    return 0
 
 
 def load(text: str) -> dict[str, Any]:
@@ -143,3 +184,7 @@ def secret_values(outputs: Mapping[str, Any]) -> set[str]:
             if colon and (name.endswith("-data") or name == "token") and value.strip():
                 found.add(value.strip())
     return found
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

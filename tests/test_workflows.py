@@ -58,6 +58,10 @@ UPLOAD_ARTIFACT_INPUTS = frozenset(
 # Node 20 from its runners): checkout v5, setup-python v6, upload-artifact v6 (v5 still ran
 # node20 by default), pulumi/actions v7. Read from each repository's tags' action.yml.
 NODE24_SINCE = {"actions/checkout": 5, "actions/setup-python": 6, "actions/upload-artifact": 6, "pulumi/actions": 7}
+# actions/download-artifact: node20 up to v6, node24 from v7 (its action.yml at those tags).
+NODE24_SINCE["actions/download-artifact"] = 7
+# actions/download-artifact action.yml at v7: its `inputs`.
+DOWNLOAD_ARTIFACT_INPUTS = frozenset({"name", "artifact-ids", "path", "pattern", "merge-multiple", "github-token", "repository", "run-id"})
 RUNNER = "ubuntu-24.04"  # named, not ubuntu-latest: the workflows are written against its preinstalled tools
 
 
@@ -329,8 +333,11 @@ def e2e() -> dict[str, Any]:
 
 
 def e2e_job(e2e: dict[str, Any]) -> dict[str, Any]:
-    (job,) = e2e["jobs"].values()
-    return job
+    return e2e["jobs"]["e2e"]
+
+
+def e2e_matrix(e2e: dict[str, Any]) -> list[dict[str, Any]]:
+    return e2e_job(e2e)["strategy"]["matrix"]["include"]
 
 
 def e2e_runs(e2e: dict[str, Any]) -> list[str]:
@@ -359,16 +366,23 @@ def github_expression(text: str, context: dict[str, Any]) -> Any:
         "github.event.action": "action",
         "github.event_name": "event_name",
         "github.ref": "ref",
+        "github.run_id": "run_id",
     }
     for name, key in names.items():
         text = text.replace(name, f"ctx[{key!r}]")
     text = text.replace("&&", " and ").replace("||", " or ").replace("\n", " ")
     assert "github." not in text and "!" not in text.replace("!=", ""), text
-    return eval(text, {"ctx": context, "contains": lambda items, item: item in items})  # noqa: S307 - our own workflow's text
+    functions = {"contains": lambda items, item: item in items, "format": lambda pattern, *args: pattern.format(*args)}
+    return eval(text, {"ctx": context, **functions})  # noqa: S307 - our own workflow's text
 
 
-def pull_request(action: str, labels: list[str], label: str | None = None) -> dict[str, Any]:
-    return {"event_name": "pull_request", "action": action, "labels": labels, "label": label, "ref": "refs/pull/7/merge"}
+def github_template(text: str, context: dict[str, Any]) -> str:
+    """A string with ${{ }} expressions in it, as GitHub renders it."""
+    return re.sub(r"\$\{\{(.*?)\}\}", lambda match: str(github_expression(match.group(1), context)), text)
+
+
+def pull_request(action: str, labels: list[str], label: str | None = None, run_id: int = 100) -> dict[str, Any]:
+    return {"event_name": "pull_request", "action": action, "labels": labels, "label": label, "ref": "refs/pull/7/merge", "run_id": run_id}
 
 
 def test_e2e_runs_on_main_nightly_by_hand_and_on_labelled_pull_requests(e2e):
@@ -395,19 +409,35 @@ def test_e2e_runs_on_main_nightly_by_hand_and_on_labelled_pull_requests(e2e):
 
 def test_e2e_concurrency_is_per_event_kind_and_cancels_only_pull_request_runs(e2e):
     concurrency = e2e["concurrency"]
-    main = {"ref": "refs/heads/main"}
     group = concurrency["group"]
 
     def rendered(event: str, ref: str) -> str:
-        return group.replace("${{ github.event_name }}", event).replace("${{ github.ref }}", ref)
+        return github_template(group, {"event_name": event, "ref": ref, "action": None, "label": None, "run_id": 100})
 
     assert "${{" not in rendered("push", "refs/heads/main")
-    assert rendered("push", main["ref"]) != rendered("schedule", main["ref"]), "a push to main cancels the nightly run"
+    assert rendered("push", "refs/heads/main") != rendered("schedule", "refs/heads/main"), "a push to main cancels the nightly run"
     assert rendered("pull_request", "refs/pull/7/merge") != rendered("pull_request", "refs/pull/8/merge")
     cancel = concurrency["cancel-in-progress"]
     assert github_expression(cancel, {"event_name": "pull_request"}) is True
     for event in ("push", "schedule", "workflow_dispatch"):
         assert github_expression(cancel, {"event_name": event}) is False, event
+
+
+def test_an_unrelated_label_never_cancels_an_e2e_run(e2e):
+    """GitHub places a run in its concurrency group, cancelling the run in progress there,
+    before the job's `if:` skips it: the group of a `labeled` event for another label than
+    e2e must be one no other run has."""
+    group = e2e["concurrency"]["group"]
+    in_flight = github_template(group, pull_request("synchronize", ["e2e"], run_id=100))
+    assert github_template(group, pull_request("labeled", ["e2e"], "e2e", run_id=101)) == in_flight  # e2e again: a new run
+    assert github_template(group, pull_request("synchronize", ["e2e"], run_id=102)) == in_flight  # a newer push: a new run
+    for label in ("docs", "dependencies"):
+        unrelated = github_template(group, pull_request("labeled", ["e2e", label], label, run_id=103))
+        assert unrelated != in_flight, label
+        assert unrelated != github_template(group, pull_request("labeled", ["e2e", label], label, run_id=104))
+        assert not github_expression(e2e_job(e2e)["if"], pull_request("labeled", ["e2e", label], label)), "and it runs nothing"
+    comment = " ".join(line.strip().lstrip("#").strip() for line in E2E_WORKFLOW.read_text().splitlines() if line.lstrip().startswith("#"))
+    assert "before any job's `if:` is evaluated" in comment and "cancels nothing" in comment
 
 
 def test_every_workflow_runs_on_the_named_image_with_node24_actions():
@@ -455,18 +485,38 @@ def test_e2e_asks_for_the_e2e_tests_and_may_not_skip(e2e):
 def test_e2e_pytest_step_times_out_before_the_job_leaving_time_to_collect_and_upload(e2e):
     job = e2e_job(e2e)
     pytest_step = e2e_step(e2e, "pytest")
-    after = [step for step in job["steps"] if "cancelled()" in str(step.get("if", ""))]
+    assert job["timeout-minutes"] == "${{ matrix.job_minutes }}" and pytest_step["timeout-minutes"] == "${{ matrix.pytest_minutes }}"
+    after = [step for step in job["steps"] if "failure()" in str(step.get("if", "")) or "cancelled()" in str(step.get("if", ""))]
     assert after and all("timeout-minutes" in step for step in after)
-    before = [step.get("timeout-minutes", 0) for step in job["steps"][: step_index(e2e, pytest_step)]]
-    spare = job["timeout-minutes"] - pytest_step["timeout-minutes"] - sum(before)
-    assert spare >= sum(step["timeout-minutes"] for step in after), "the failure steps would be cut off by the job's timeout"
-    assert 60 <= pytest_step["timeout-minutes"] < job["timeout-minutes"] <= 120
+    before = job["steps"][: step_index(e2e, pytest_step)]
+    assert all("timeout-minutes" in step for step in before if "run" in step), "a set-up step without a timeout eats the job's"
+    for group in e2e_matrix(e2e):
+        spare = group["job_minutes"] - group["pytest_minutes"] - sum(step.get("timeout-minutes", 0) for step in before)
+        assert spare >= sum(step["timeout-minutes"] for step in after), (group["group"], "the failure steps would be cut off")
+        assert 30 <= group["pytest_minutes"] < group["job_minutes"] <= 120, group
+
+
+def test_e2e_groups_each_have_a_cluster_budget_that_fits_their_timeout(e2e):
+    """Each group: a cold IDE image build (up to 10 min) and up to 5 min for each cluster it
+    creates and checks, within its pytest step's timeout with a quarter to spare."""
+    groups = e2e_matrix(e2e)
+    assert len(groups) >= 5 and len({group["group"] for group in groups}) == len(groups)
+    assert e2e_job(e2e)["strategy"]["fail-fast"] is False
+    for group in groups:
+        assert set(group) == {"group", "clusters", "pytest_minutes", "job_minutes"}, group
+        assert 1 <= group["clusters"] <= 4, group
+        assert (10 + 5 * group["clusters"]) * 1.25 <= group["pytest_minutes"], group
+    step = e2e_step(e2e, "pytest")
+    assert step["env"]["K8S_LAB_E2E_GROUP"] == "${{ matrix.group }}"
+    assert step["env"]["K8S_LAB_E2E_TIMINGS"] == "${{ runner.temp }}/e2e/timings-${{ matrix.group }}.json"
 
 
 def test_e2e_uploads_diagnostics_on_failure_and_cancellation_and_never_state_or_secrets(e2e):
     steps = e2e_job(e2e)["steps"]
     diagnose = e2e_step(e2e, ".ci/e2e-diagnostics")
-    for step in (diagnose, *[s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@") and s["with"]["name"] == "e2e-diagnostics"]):
+    uploads_of_diagnostics = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@") and "diagnostics" in s["with"]["name"]]
+    assert [s["with"]["name"] for s in uploads_of_diagnostics] == ["e2e-diagnostics-${{ matrix.group }}"]
+    for step in (diagnose, *uploads_of_diagnostics):
         assert step["if"] == "failure() || cancelled()", step
     assert (ROOT / ".ci" / "e2e-diagnostics").is_file()
     uploads = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
@@ -671,3 +721,58 @@ def test_asking_for_the_e2e_tests_selects_them(tmp_path):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert len(e2e_ids(done.stdout)) >= 10
     assert "e2e tests deselected" not in done.stdout
+
+
+# --- e2e.yml's matrix: the groups, as the jobs select them, and their one summary ----------------------------
+
+
+@posix_only
+def test_the_e2e_groups_are_disjoint_and_together_every_e2e_test(e2e, tmp_path):
+    """The matrix runs each group with --e2e-group (K8S_LAB_E2E_GROUP): collected as it runs
+    them, no test is in two groups and none is in no group."""
+    every = collect(["--run-e2e", "tests/test_e2e.py"], {}, tmp_path / "all")
+    assert every.returncode == 0, every.stdout[-2000:] + every.stderr[-2000:]
+    everything = e2e_ids(every.stdout)
+    assert len(everything) >= 19
+    seen: dict[str, str] = {}
+    for group in (entry["group"] for entry in e2e_matrix(e2e)):
+        done = collect(["--run-e2e", "tests/test_e2e.py"], {"K8S_LAB_E2E_GROUP": group}, tmp_path / group)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        ids = e2e_ids(done.stdout)
+        assert ids, f"group {group} selects no test"
+        twice = {test: seen[test] for test in ids if test in seen}
+        assert twice == {}, f"in {group} and another group"
+        seen.update(dict.fromkeys(ids, group))
+    assert sorted(seen) == sorted(everything), set(everything) - set(seen)
+    unknown = collect(["--run-e2e", "--e2e-group", "no-such-group", "tests/test_e2e.py"], {}, tmp_path / "unknown")
+    assert unknown.returncode != 0 and "no e2e test is in that group" in unknown.stdout + unknown.stderr
+
+
+@posix_only
+def test_one_job_summary_gathers_every_groups_timings(e2e, tmp_path):
+    job = e2e["jobs"]["timings"]
+    assert job["needs"] == "e2e" and job["if"] == "always() && needs.e2e.result != 'skipped'"
+    (download,) = [step for step in job["steps"] if str(step.get("uses", "")).startswith("actions/download-artifact@")]
+    assert download["with"]["pattern"] == "e2e-timings-*" and set(download["with"]) <= DOWNLOAD_ARTIFACT_INPUTS
+    (upload,) = [s for s in e2e_job(e2e)["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact@") and "timings" in s["with"]["name"]]
+    assert upload["with"]["name"] == "e2e-timings-${{ matrix.group }}" and "failure()" in upload["if"]
+    (summary,) = [step for step in job["steps"] if "run" in step]
+    assert summary["env"]["E2E_GROUPS"].split() == [entry["group"] for entry in e2e_matrix(e2e)]
+    # Run it as the job does: two groups' artifacts downloaded, one group left none.
+    from e2e_timings import Timings
+
+    folder = tmp_path / "runner-temp" / "timings"
+    for name, seconds in (("first-up", 412.0), ("classroom", 95.5)):
+        record = Timings(runner="github-hosted ubuntu24 (4 CPUs)", group=name, wall_seconds=seconds * 3)
+        record.record("first_up", seconds, image_cached=False, workers=1)
+        (folder / f"e2e-timings-{name}").mkdir(parents=True)
+        (folder / f"e2e-timings-{name}" / f"timings-{name}.json").write_text(json.dumps(record.as_json()))
+    summary_file = tmp_path / "summary.md"
+    env = {"RUNNER_TEMP": str(tmp_path / "runner-temp"), "GITHUB_STEP_SUMMARY": str(summary_file), "E2E_GROUPS": summary["env"]["E2E_GROUPS"]}
+    done = run_script(summary["run"], tmp_path, env)
+    assert done.returncode == 0, done.stderr
+    text = summary_file.read_text()
+    assert "### k8s-lab e2e timings (group classroom, " in text and "### k8s-lab e2e timings (group first-up, " in text
+    assert "| 412.0 s |" in text and "| 20.6 min |" in text
+    assert text.index("group classroom") < text.index("group first-up")
+    assert "No timings from: second-checkout, repairs, caps-refresh, beyond-loopback" in text

@@ -1,0 +1,125 @@
+"""The e2e harness's dry run: tests/test_e2e.py, group by group as e2e.yml's matrix runs it,
+with its own fixtures and calls (lab.py, classroom.py, the Automation API) in their order,
+against the stand-in docker, kind and pulumi of tests/stand_ins/, in a fresh copy of the
+project. The stand-ins make no cluster, so the checks of the real world fail there and stay
+the e2e run's; what fails here is a harness that cannot get past its own setup (a fixture
+that errors) or a call the CLI refuses: a usage error, "no such lab", a missing file, a
+traceback (test_e2e.py's Runner fails those as "refused:"). Issue 27: every e2e test once
+errored at setup, because bring_up set a slot on a lab that did not exist yet, and nothing
+here noticed. Slow (10-25 s per group): `pytest --run-slow`, the README's test command."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.name == "nt", reason="the stand-ins are scripts with a #! line")]
+
+E2E_WORKFLOW = ROOT / ".github" / "workflows" / "e2e.yml"
+# What a refused call leaves in a failure: Runner's verdict, or the Automation API's error.
+REFUSED = re.compile(r"refused: |no stack named|there is no lab named|usage: |No such file or directory|Traceback \(most recent")
+OUTPUTS = {
+    name: {"value": value, "secret": name in ("idePassword", "kubeconfig", "hostKubeconfig")}
+    for name, value in {
+        "ideUrl": "http://127.0.0.1:8444", "idePassword": "dry-run-password-1", "clusterName": "dry", "networkName": "kind-dry",
+        "ideContainer": "dry-ide", "ingressUrl": "http://127.0.0.1:8080", "registry": "127.0.0.1:5001",
+        "kubeconfig": "apiVersion: v1\nkind: Config\n", "hostKubeconfig": "apiVersion: v1\nkind: Config\n",
+    }.items()
+}
+
+
+def matrix_groups() -> list[str]:
+    return [entry["group"] for entry in yaml.safe_load(E2E_WORKFLOW.read_text())["jobs"]["e2e"]["strategy"]["matrix"]["include"]]
+
+
+def project_copy(destination: Path) -> Path:
+    """The project as a clone has it, tests included, with the venv running this linked in."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
+    for name in filter(None, listed.stdout.split("\0")):
+        if (ROOT / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, destination / name)
+    (destination / "venv").symlink_to(Path(sys.executable).parent.parent)
+    return destination
+
+
+def stand_ins(folder: Path) -> Path:
+    folder.mkdir()
+    for tool in ("docker", "kind", "pulumi"):
+        text = (ROOT / "tests" / "stand_ins" / tool).read_text().replace("#!/usr/bin/env python3", f"#!{sys.executable}", 1)
+        (folder / tool).write_text(text)
+        (folder / tool).chmod(0o755)
+    return folder
+
+
+def dry_run(tmp_path: Path, group: str, project: Path | None = None) -> tuple[subprocess.CompletedProcess, ElementTree.Element]:
+    project = project or project_copy(tmp_path / "k8s-lab")
+    bin_dir = stand_ins(tmp_path / "bin")
+    keep = {k: v for k, v in os.environ.items() if k in ("LANG", "LC_ALL", "TMPDIR")}
+    env = {
+        **keep,
+        "PATH": os.pathsep.join([str(bin_dir), "/usr/bin", "/bin"]),  # the stand-ins, never the host's docker
+        "HOME": str(tmp_path / "home"),
+        "USER": "dry",
+        "K8S_LAB_TOOLS_DIR": str(tmp_path / "tools"),
+        "K8S_LAB_E2E_DRY_RUN": "1",
+        "K8S_LAB_REQUIRE_E2E": "1",  # a module that skips would pass here: it fails instead
+        "K8S_LAB_E2E_LOGS": str(tmp_path / "logs"),
+        "K8S_LAB_E2E_TIMINGS": str(tmp_path / "timings.json"),
+        "STAND_IN_OUTPUTS": json.dumps(OUTPUTS),
+        "STAND_IN_CALLS": str(tmp_path / "calls"),
+    }
+    report = tmp_path / "report.xml"
+    command = [sys.executable, "-m", "pytest", "--run-e2e", "-m", "e2e", "--e2e-group", group, "-p", "no:cacheprovider",
+               "-q", f"--junitxml={report}", f"--basetemp={tmp_path / 'base'}", "tests/test_e2e.py"]
+    done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=900)
+    assert report.is_file(), done.stdout[-3000:] + done.stderr[-3000:]
+    return done, ElementTree.parse(report).getroot()
+
+
+@pytest.mark.parametrize("group", matrix_groups())
+def test_the_e2e_harness_gets_past_its_setup_and_no_call_is_refused(tmp_path, group):
+    done, report = dry_run(tmp_path, group)
+    cases = report.findall(".//testcase")
+    assert cases, done.stdout[-3000:]
+    errors = {case.get("name"): (error.get("message") or "") + (error.text or "")[-1500:] for case in cases for error in case.findall("error")}
+    assert errors == {}, "a fixture of the harness fails before its test runs"
+    skipped = [case.get("name") for case in cases if case.find("skipped") is not None]
+    assert skipped == [], "the dry run may not skip"
+    refused = {
+        case.get("name"): (failure.get("message") or "") + "\n" + (failure.text or "")[-1500:]
+        for case in cases
+        for failure in case.findall("failure")
+        if REFUSED.search((failure.get("message") or "") + (failure.text or ""))
+    }
+    assert refused == {}, "a call of the harness is refused by the CLI"
+    # The calls ran through the stand-ins: bring_up's three, in order, at least.
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert any(call.startswith("pulumi up ") for call in calls), calls[-20:]
+    steps = sorted(path.name for path in (tmp_path / "logs").glob("*.log"))
+    assert [re.sub(r"^\d+-e2e\w+-", "", name) for name in steps[:3]] == ["lab-config-slot.log", "lab-config-workers.log", "lab-up.log"], steps
+
+
+def test_the_dry_run_fails_when_bring_up_calls_a_refused_verb(tmp_path):
+    """It can fail: bring_up naming a setting that is no setting (lab.py config exits 2) errors
+    every test of the group at setup, as "refused:"."""
+    project = project_copy(tmp_path / "k8s-lab")
+    test_file = project / "tests" / "test_e2e.py"
+    source = test_file.read_text()
+    broken = source.replace('f"{name}-config-slot", "config", "slot"', 'f"{name}-config-slot", "config", "slto"', 1)
+    assert broken != source, "bring_up's `config slot` call"
+    test_file.write_text(broken)
+    done, report = dry_run(tmp_path, "beyond-loopback", project)
+    errors = [error.get("message") or "" for error in report.iter("error")]
+    assert errors and all("refused: " in message for message in errors), done.stdout[-3000:]
