@@ -767,6 +767,7 @@ def test_one_job_summary_gathers_every_groups_timings(e2e, tmp_path):
         record.record("first_up", seconds, image_cached=False, workers=1)
         (folder / f"e2e-timings-{name}").mkdir(parents=True)
         (folder / f"e2e-timings-{name}" / f"timings-{name}.json").write_text(json.dumps(record.as_json()))
+    stand_in(tmp_path, "python", f'exec "{sys.executable}" "$@"\n')  # setup-python's `python`; a runner's PATH may have only python3
     summary_file = tmp_path / "summary.md"
     env = {"RUNNER_TEMP": str(tmp_path / "runner-temp"), "GITHUB_STEP_SUMMARY": str(summary_file), "E2E_GROUPS": summary["env"]["E2E_GROUPS"]}
     done = run_script(summary["run"], tmp_path, env)
