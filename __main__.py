@@ -29,12 +29,15 @@ from components import (
 )
 from components.docker_host import docker_options
 from components.settings import read_lab_config
+from k8s_lab import ide_image
 from k8s_lab.ingress import ingress_url
 
 lab = read_lab_config()
+if not lab.ide_image:  # before any resource: a CRLF or unsettled ide/ stops here, with the fix
+    ide_image.prepare_context(ide_image.IDE_DIR)
 on_docker = docker_options(lab.docker)
 
-image = IdeImage("ide-image", IdeImageArgs(prebuilt=lab.ide_image), on_docker)
+image = IdeImage("ide-image", IdeImageArgs(prebuilt=lab.ide_image, platform=lab.ide_platform), on_docker)
 workspace = Workspace(
     "workspace", WorkspaceArgs(names=lab.names, paths=lab.workspace, bind_folders=not lab.docker.remote), on_docker
 )

@@ -1,4 +1,4 @@
-"""Run the lab for a whole class: `python classroom.py up|preview|destroy|status|stop|start roster.csv`.
+"""Run the lab for a whole class: `classroom.py up|preview|destroy|status|stop|start|mirror roster.csv`.
 
 One stack per student (named after the student), each run in its own process through
 Pulumi's Automation API, at most --parallel at a time. Before anything runs: the roster is
@@ -13,23 +13,35 @@ and the exit code says whether anyone did.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import shlex
-import socket
-import subprocess
+# This file stays readable by Python 3.8, as lab.py: an older Python, or one without the
+# venv's packages, is told what it needs (k8s_lab/cli.py) instead of a traceback.
 import sys
-from pathlib import Path
-from urllib.parse import urlsplit
 
-from classroom_student import ACTIONS
-from k8s_lab import capacity, idle, session
-from k8s_lab.handout import render_handout, write_handout
-from k8s_lab.orchestrate import Outcome, Progress, exit_code, run_all
-from k8s_lab.roster import Entry, RosterError, access_problem, allocate_slots, class_defaults, read_roster
-from k8s_lab.runner import ProcessRunner, Runner, RunError
+from k8s_lab import cli
 
+cli.require_python()
+
+with cli.venv_imports("classroom.py"):
+    import argparse
+    import functools
+    import json
+    import os
+    import re
+    import shlex
+    import socket
+    import subprocess
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
+    from classroom_student import ACTIONS
+    from k8s_lab import capacity, exits, idle, session
+    from k8s_lab.exits import Exit
+    from k8s_lab.handout import LANGUAGES, render_handout, roster_language, void_handout, write_handout
+    from k8s_lab.orchestrate import NO_LAB, Outcome, Progress, exit_code, run_all
+    from k8s_lab.roster import Entry, RosterError, access_problem, allocate_slots, class_defaults, decode_roster, read_roster
+    from k8s_lab.runner import ProcessRunner, Runner, RunError
+
+SHELL = cli.Shell("classroom", "classroom.py")  # the voice it shares with lab.py (k8s_lab/cli.py)
 ROOT = Path(__file__).resolve().parent
 TAIL_BYTES = 16384  # of a failed student's log, for the one line the summary shows
 PROTOCOL = ("PHASE ", "RESULT ", "FAILED ")  # the child's lines to us on stdout
@@ -341,54 +353,97 @@ def read_host(docker_host: str, runner: Runner | None = None) -> capacity.Host:
     info = doctor.read_docker_info(runner or ProcessRunner(), env=env)
     memory = info["MemTotal"] / 1048576 if info.get("MemTotal") else None
     desktop = "docker desktop" in str(info.get("OperatingSystem", "")).lower()
+    cgroups = {key: info[key] for key in doctor.CGROUP_KEYS if key in info}
     if docker_host:
-        return capacity.Host(docker_host, memory, desktop)
+        return capacity.Host(docker_host, memory, desktop, cgroups=cgroups)
     local_linux = sys.platform.startswith("linux") and not desktop
     proc = doctor.read_int if local_linux else (lambda path: None)
     return capacity.Host(
         "this host", memory, desktop,
         proc("/proc/sys/fs/inotify/max_user_watches"), proc("/proc/sys/fs/inotify/max_user_instances"), proc("/proc/sys/kernel/pid_max"),
+        cgroups,
     )
 
 
-def capacity_problems(entries: list[Entry], settings: dict[str, dict[str, str]], read=read_host) -> list[str]:
+def capacity_problems(entries: list[Entry], settings: dict[str, dict[str, str]], read=read_host, overridden: bool = False) -> list[str]:
     by_host: dict[str, list[int]] = {}
     for entry in entries:
         by_host.setdefault(entry.docker_host, []).append(capacity.lab_mb(settings[entry.student].get("labMemory")))
-    return [problem for host, each in by_host.items() for problem in capacity.problems(read(host), each)]
+    return [problem for host, each in by_host.items() for problem in capacity.problems(read(host), each, overridden)]
+
+
+def cap_problems(entries: list[Entry], settings: dict[str, dict[str, str]], read=read_host) -> list[str]:
+    """Caps a student's Docker host cannot apply (k8s_lab.limits.host_problems): refused even
+    under --over-capacity, since Docker drops or refuses them whatever the class's size."""
+    from k8s_lab import limits
+
+    def set_for_class(key: str, value: str) -> str:
+        return f"--set {key}={value}"
+
+    return [
+        f"{entry.student} ({read(entry.docker_host).name}): {problem}"
+        for entry in entries
+        for problem in limits.host_problems(
+            settings[entry.student].get("labMemory"), settings[entry.student].get("labCpus"), read(entry.docker_host).cgroups, set_for_class
+        )
+    ]
 
 
 def confirm_destroy(students: list[str], yes: bool, stdin=None) -> str | None:
     """None when destroying is confirmed; else why not. Never waits on a stdin that is no terminal."""
     if yes:
         return None
-    stdin = stdin or sys.stdin
     what = f"destroy removes the labs of {len(students)} student(s) ({', '.join(students[:5])}{', …' if len(students) > 5 else ''}); their files stay"
-    if stdin is None or not stdin.isatty():
+    answer = SHELL.ask(f"{what}. Type 'yes' to go on: ", stdin)  # on stderr, as every message (k8s_lab/cli.py)
+    if answer is None:
         return f"{what}. Nothing was removed: run again with --yes to confirm (there is no terminal to ask on)"
-    print(f"{what}. Type 'yes' to go on: ", end="", flush=True)
-    answer = stdin.readline().strip().lower()
-    return None if answer == "yes" else f"{what}. Nothing was removed: you did not answer 'yes'"
+    return None if answer.lower() == "yes" else f"{what}. Nothing was removed: you did not answer 'yes'"
 
 
 # --- display ----------------------------------------------------------------------------------
 
 
-def show_status(outcomes: list[Outcome], as_json: bool) -> None:
-    """Every student's lab status as one table (or JSON); students whose stack failed are listed after it."""
+def class_reports(outcomes: list[Outcome], make: str) -> list:
+    """One status report per roster student, in roster order: their lab's; "absent" for a
+    student with no lab here (its repair `make`, the classroom command that makes it);
+    "unknown" for one whose run failed, with why."""
+    from k8s_lab import status
+
+    reports = []
+    for outcome in outcomes:
+        if outcome.ok and "status" in outcome.outputs:
+            reports.append(status.Report(**json.loads(outcome.outputs["status"])))
+            continue
+        absent = no_lab(outcome)
+        reports.append(status.Report(
+            outcome.student, "absent" if absent else "unknown", ide="-", nodes_ready="-", api_reachable=False,
+            ports_bound=dict.fromkeys(status.PUBLISHER, False), memory_mb=None, memory_cap_mb=None, cpu_percent=None, cpus_cap=None,
+            last_change=None, problems=[outcome.detail or "its run gave no status"], repair=make if absent else None,
+        ))
+    return reports
+
+
+def no_lab(outcome: Outcome) -> bool:
+    return not outcome.ok and outcome.detail.startswith(NO_LAB)
+
+
+def show_status(outcomes: list[Outcome], as_json: bool, make: str = "") -> list:
+    """Every roster student's lab status as one table (or JSON, alone on stdout); why a
+    student's status is unknown also on stderr. The reports shown."""
     from rich.console import Console
 
     from k8s_lab import status
 
-    reports = [status.Report(**json.loads(o.outputs["status"])) for o in outcomes if o.ok and "status" in o.outputs]
+    reports = class_reports(outcomes, make)
     if as_json:
         print(json.dumps([r.as_dict() for r in reports], indent=2))
     else:
         Console().print(status.render_table(reports))
         print("\n".join(status.repair_lines(reports)))
     for outcome in outcomes:
-        if not outcome.ok:
+        if not outcome.ok and not no_lab(outcome):
             print(f"{outcome.student}: status unknown: {outcome.detail}" + (f" (log: {outcome.log})" if outcome.log else ""), file=sys.stderr)
+    return reports
 
 
 def show(outcomes: list[Outcome], action: str) -> None:
@@ -438,9 +493,9 @@ def run_with_progress(students: list[str], job, parallel: int, console=None) -> 
         return future.result()
 
 
-def write_handouts(outcomes: list[Outcome], folder: Path) -> None:
-    """Each student's handout, with the program's URLs as they are: the stack's hostName
-    (k8s_lab/config.py) already names the host the students' laptops reach."""
+def write_handouts(outcomes: list[Outcome], folder: Path, lang: str = "en") -> None:
+    """Each student's handout, in `lang`, with the program's URLs as they are: the stack's
+    hostName (k8s_lab/config.py) already names the host the students' laptops reach."""
     for outcome in outcomes:
         if outcome.ok and "idePassword" in outcome.outputs:
             text = render_handout(
@@ -450,6 +505,7 @@ def write_handouts(outcomes: list[Outcome], folder: Path) -> None:
                 outcome.outputs.get("registry"),
                 outcome.outputs.get("ingressUrl"),
                 outcome.outputs.get("ideCertificate"),
+                lang,
             )
             write_handout(folder, outcome.student, text)
 
@@ -485,26 +541,31 @@ def run_mirror(args: argparse.Namespace, runner: Runner | None = None) -> int:
 
     problems = mirror.port_problems(args.port)
     if problems:
-        print("\n".join(f"classroom: {problem}" for problem in problems), file=sys.stderr)
-        return 2
+        for problem in problems:
+            SHELL.err(problem)
+        return Exit.USAGE
 
     docker = mirror.docker_cli(runner or ProcessRunner())
     try:
         for line in mirror.ensure_caches(docker, args.port, args.image or registry.IMAGE, args.bind, can_bind=host_ports.can_bind_tcp):
             print(line)
     except (RuntimeError, RunError) as error:
-        print(f"classroom: {error}", file=sys.stderr)
-        return 1
+        SHELL.err(str(error))
+        return Exit.FAILED
     print(mirror.instructions(f"http://{args.host or socket.gethostname()}:{args.port}"))
-    return 0
+    return Exit.OK
 
 
 # --- the command line ---------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="classroom.py", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="action", required=True)
+    parser = argparse.ArgumentParser(
+        prog="classroom.py",
+        description=(__doc__ or "").split("\n\n")[0],
+        epilog="Exit codes: " + "; ".join(f"{int(code)} {meaning}" for code, meaning in exits.MEANING.items()),
+    )
+    sub = parser.add_subparsers(dest="action", metavar="VERB", required=True)
     for action in ACTIONS:
         each = sub.add_parser(action, help=f"{action} every student's lab in the roster")
         each.add_argument("roster", type=Path, help="CSV with a header: student, optional slot, dockerHost and settings columns")
@@ -528,6 +589,9 @@ def build_parser() -> argparse.ArgumentParser:
             each.add_argument("--yes", action="store_true", help="destroy without asking")
         if action == "status":
             each.add_argument("--json", action="store_true", help="the students' lab status as JSON, for tools")
+        if action in ("up", "status"):
+            each.add_argument("--lang", choices=LANGUAGES, default=None,
+                              help="the handouts' language (default: ko for a roster with Hangul in it, else en)")
     add_mirror_parser(sub)
     return parser
 
@@ -535,25 +599,41 @@ def build_parser() -> argparse.ArgumentParser:
 def load_roster(args: argparse.Namespace) -> list[Entry]:
     """The roster's entries; RosterError or OSError say why not."""
     defaults = class_defaults(args.set)
-    entries, encoding = read_roster(args.roster.read_bytes(), defaults)
+    data = args.roster.read_bytes()
+    entries, encoding = read_roster(data, defaults)
     if encoding not in ("UTF-8", "UTF-8 with BOM"):
-        print(f"classroom: read {args.roster} as {encoding}")
+        SHELL.err(f"read {args.roster} as {encoding}")  # not on stdout: `status --json` is JSON alone there
+    if getattr(args, "lang", "") is None:  # a Korean roster's students get Korean handouts
+        args.lang = roster_language(decode_roster(data)[0])
     return entries
 
 
-def fail(message: str, code: int = 2) -> int:
-    print(f"classroom: {message}", file=sys.stderr)
+def fail(message: str, code: int = Exit.USAGE) -> int:
+    SHELL.err(message)
     return code
 
 
 def main(argv: list[str] | None = None, *, runner: Runner | None = None, popen=subprocess.Popen) -> int:
     """The command line; `runner` runs docker (the mirror, the capacity check), `popen` the
-    students' children (tests pass recording fakes of both)."""
-    parser = build_parser()
+    students' children (tests pass recording fakes of both). Every way it ends is an exit
+    code of k8s_lab/exits.py and a message, never a traceback (k8s_lab/cli.py)."""
     words = sys.argv[1:] if argv is None else argv
-    if not words:  # like lab.py: a bare command prints its help, not an argparse error
-        parser.print_help()
-        return 2
+    verb = next((word for word in words if not word.startswith("-")), "classroom")
+    return SHELL.guarded(lambda: run_command(words, runner, popen), lambda text: bug_log(verb, text))
+
+
+def bug_log(verb: str, text: str) -> str:
+    try:
+        return str(session.write_log("classroom", verb, text))
+    except OSError as error:
+        return f"no file: writing the log failed too ({error})"
+
+
+def run_command(words: list[str], runner: Runner | None, popen) -> int:
+    parser = build_parser()
+    answered = SHELL.before_verb(parser, words)  # a bare command, a mistyped verb: as lab.py answers them
+    if answered is not None:
+        return answered
     args = parser.parse_args(words)
     if args.action == "mirror":
         return run_mirror(args, runner)
@@ -578,9 +658,11 @@ def main(argv: list[str] | None = None, *, runner: Runner | None = None, popen=s
 
 def run_class(args: argparse.Namespace, entries: list[Entry], runner: Runner | None = None, popen=subprocess.Popen) -> int:
     environ = dict(os.environ)
-    prepared = session.prepare_tools(args.action, fetch=not args.no_fetch, environ=environ, layout=session.tools_layout(environ))
-    if isinstance(prepared, int):
-        return prepared
+    prepared = session.prepare_tools(
+        args.action, fetch=not args.no_fetch, environ=environ, layout=session.tools_layout(environ), err=tools_message(args)
+    )
+    if isinstance(prepared, int):  # what is missing was said
+        return Exit.NOT_READY if prepared else Exit.OK
     students = [e.student for e in entries]
     try:
         stacks = {student: stack_file_settings(student) for student in students}
@@ -604,8 +686,26 @@ def run_class(args: argparse.Namespace, entries: list[Entry], runner: Runner | N
         timeout=args.student_timeout * 60 if args.student_timeout > 0 else None, idle_for=getattr(args, "idle_for", None), popen=popen,
     )
     outcomes = run_with_progress(students, job, args.parallel)
-    finish(args, outcomes)
-    return exit_code(outcomes)
+    return finish(args, outcomes)
+
+
+def make_command(args: argparse.Namespace) -> str:
+    """What makes a student's missing lab: the class's up, not `lab.py up`, which would make a
+    lab named after the teacher's login, outside the class's slots."""
+    return SHELL.command("up", shlex.quote(str(args.roster)))
+
+
+def tools_message(args: argparse.Namespace):
+    """How the tools' report reaches the teacher: on stderr, with the teacher's own command
+    (which fetches kind and the Pulumi CLI when run without --no-fetch) where the shared report
+    names lab.py's (k8s_lab/session.py TOOLS): a teacher running lab.py up would make a lab of
+    their own."""
+    fetching = SHELL.command(args.action, shlex.quote(str(args.roster)))
+
+    def say(message: str) -> None:
+        print(re.sub(r"`[^`]*lab\.py up`", lambda _: f"`{fetching}`", message), file=sys.stderr)
+
+    return say
 
 
 def checks_before_start(
@@ -618,23 +718,38 @@ def checks_before_start(
         problems += port_problems(entries, slots, settings, session.ide_container_exists)
         problems += mirror_problems(entries, slots, settings)
     if args.action in ("up", "start"):
-        over = capacity_problems(entries, settings, lambda host: read_host(host, runner))
+        read = functools.cache(lambda host: read_host(host, runner))  # one docker info per Docker host
+        problems += cap_problems(entries, settings, read)
+        over = capacity_problems(entries, settings, read, overridden=args.over_capacity)
         if args.over_capacity:
             for warning in over:
-                print(f"classroom: warning (--over-capacity): {warning}", file=sys.stderr)
+                SHELL.err(f"warning (--over-capacity): {warning}")
         else:
             problems += over
     return problems
 
 
-def finish(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
-    """Handouts for who is up, then the summary table (a status table for status)."""
+def finish(args: argparse.Namespace, outcomes: list[Outcome]) -> int:
+    """Handouts for who is up, then the summary table (a status table for status); the exit
+    code as lab.py's for one lab: 3 when no student has a lab here, and status is 0 only
+    when every lab runs without a problem (README, Exit codes), so cron sees a dead class."""
     if args.action in ("up", "status"):
-        write_handouts(outcomes, args.handouts)
+        write_handouts(outcomes, args.handouts, getattr(args, "lang", None) or "en")
+    if args.action == "destroy":  # a destroyed lab's address and password are void
+        for outcome in outcomes:
+            if outcome.ok and void_handout(args.handouts, outcome.student):
+                SHELL.err(f"removed {args.handouts / outcome.student}.md: that lab is gone")
     if args.action == "status":
-        show_status(outcomes, args.json)
+        reports = show_status(outcomes, args.json, make_command(args))
     else:
+        for outcome in filter(no_lab, outcomes):
+            outcome.detail += f": `{make_command(args)}` makes it"
         show(outcomes, args.action)
+    if outcomes and all(no_lab(outcome) for outcome in outcomes):
+        return Exit.NO_SUCH_LAB
+    if args.action == "status":
+        return Exit.OK if all(report.state == "running" for report in reports) else Exit.FAILED
+    return exit_code(outcomes)
 
 
 def interruptible() -> None:

@@ -2,9 +2,10 @@
 --slot N [...]`, in a process of its own (the Automation API's programs share global state,
 so two students never share a process). It configures the student's stack, runs ACTION and
 speaks to the parent in lines: `PHASE <what it does now>` while it works, then `RESULT
-<json>` with the outputs the teacher's table and the handouts need, or `FAILED <one line>`
-(the whole error, traceback included, goes to stderr: the parent keeps both in the
-student's log)."""
+<json>` with the outputs the teacher's table and the handouts need, or `FAILED <one line>`.
+The whole error goes to stderr (the parent keeps both in the student's log): a refusal
+("no lab here", a Pulumi error, Docker's answer) as its text, exit 1; only a bug of ours
+with its traceback, exit 70."""
 
 from __future__ import annotations
 
@@ -18,9 +19,27 @@ import traceback
 from pathlib import Path
 
 from k8s_lab import idle, session
+from k8s_lab.exits import Exit
+from k8s_lab.orchestrate import NO_LAB
 
 ROOT = Path(__file__).resolve().parent
 ACTIONS = ("up", "preview", "destroy", "status", "stop", "start")
+
+
+class Refusal(RuntimeError):
+    """What the child says no to, with the reason: not a bug, so no traceback."""
+
+
+def refusals() -> tuple[type[BaseException], ...]:
+    """The errors that are answers, not bugs: ours, a bad setting, a program (Docker, kind)
+    or a file that failed, and a failed Pulumi operation (its whole output is the detail)."""
+    from pulumi.automation import errors
+
+    from k8s_lab.config import ConfigError
+    from k8s_lab.kind_lifecycle import LifecycleError
+    from k8s_lab.runner import RunError
+
+    return (Refusal, ConfigError, LifecycleError, RunError, OSError, session.NoSuchLab, errors.CommandError)
 
 
 def backend_env(backend: str | None) -> dict[str, str]:
@@ -55,9 +74,9 @@ def configure_stack(
         stack.set_config(key, auto.ConfigValue(value))
     if not any(key.endswith(":idePassword") for key in config):
         stack.set_config("idePassword", auto.ConfigValue(secrets.token_urlsafe(15), secret=True))
-    problem = session.store_workspace_root(stack, workspace_root)
+    problem = session.store_workspace_root(stack, workspace_root) or session.store_ide_platform(stack)
     if problem:
-        raise RuntimeError(problem)
+        raise Refusal(problem)
 
 
 def pulumi_command(environ: dict[str, str]):
@@ -137,18 +156,22 @@ class FileStack(session.SettingsOnlyStack):
 
         settings = session.file_settings(self.name, ROOT)
         if settings is None:
-            raise RuntimeError(f"{self.name} has no lab here (no Pulumi.{self.name}.yaml): classroom.py up makes it")
+            raise Refusal(f"{NO_LAB} (no Pulumi.{self.name}.yaml)")  # the parent adds the command that makes it
         return {f"{session.PROJECT}:{key}": SimpleNamespace(value=value, secret=False) for key, value in settings.items()}
 
     def outputs(self) -> dict:
         """The stack's outputs from a Pulumi CLI already at hand (never fetched), else none."""
         from pulumi import automation as auto
 
-        command = pulumi_command(self.environ)
-        if command is None and not shutil.which("pulumi", path=self.environ.get("PATH")):
+        try:
+            command = pulumi_command(self.environ)
+            if command is None and not shutil.which("pulumi", path=self.environ.get("PATH")):
+                return {}
+            options = auto.LocalWorkspaceOptions(env_vars=self.environ, pulumi_command=command)
+            return dict(auto.select_stack(stack_name=self.name, work_dir=str(ROOT), opts=options).outputs())
+        except Exception as error:  # noqa: BLE001 - status needs no Pulumi: a broken one costs the handout, not the status
+            print(f"classroom_student: no outputs for the handout, the Pulumi CLI at hand failed: {error}", file=sys.stderr)
             return {}
-        options = auto.LocalWorkspaceOptions(env_vars=self.environ, pulumi_command=command)
-        return dict(auto.select_stack(stack_name=self.name, work_dir=str(ROOT), opts=options).outputs())
 
 
 def outputs_of(stack, with_status: bool) -> dict[str, str]:
@@ -175,11 +198,11 @@ def power_one(action: str, stack, phase, idle_for: int | None = None) -> dict[st
 
         code = verbs.stop_if_idle(target, idle_for, log=tell, err=errors.append)
         if code:
-            raise RuntimeError(" ".join(errors))
+            raise Refusal(" ".join(errors))
         return {"idle": said[0] if said else ""}
     code = (verbs.stop if action == "stop" else verbs.start)(target, log=phase, err=errors.append)
     if code:
-        raise RuntimeError(" ".join(errors))
+        raise Refusal(" ".join(errors))
     return {}
 
 
@@ -207,11 +230,21 @@ def main(argv: list[str] | None = None) -> int:
         env = backend_env(args.backend)
         outputs = run_one(args.action, args.student, args.slot, args.docker_host, env, args.workspace_root, settings, args.idle_for)
     except Exception as error:  # noqa: BLE001 - one line for the teacher's table, the whole of it in the log
-        traceback.print_exc()
-        print(f"FAILED {one_line(error)}", flush=True)
-        return 1
+        return failed(error)
     print("RESULT " + json.dumps(outputs), flush=True)
     return 0
+
+
+def failed(error: Exception) -> int:
+    """A refusal is its text in the log and exit 1; anything else is a bug of ours: its
+    traceback in the log, exit 70 (as lab.py's), so a teacher can tell the two apart."""
+    bug = not isinstance(error, refusals())
+    if bug:
+        traceback.print_exc()
+    else:
+        print(f"classroom_student: {error}", file=sys.stderr)
+    print(f"FAILED {one_line(error)}", flush=True)
+    return Exit.INTERNAL if bug else Exit.FAILED
 
 
 def one_line(error: Exception) -> str:

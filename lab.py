@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import sys
 
-from k8s_lab import exits
+from k8s_lab import cli, exits
 
-if exits.python_problem():
-    print(exits.python_problem(), file=sys.stderr)
-    sys.exit(exits.Exit.WRONG_PYTHON)
+cli.require_python()
 
-try:
+with cli.venv_imports("lab.py"):
     import argparse
     import difflib
     import json
@@ -31,11 +29,11 @@ try:
     from typing import Any
 
     from k8s_lab import idle, session
+    from k8s_lab.cli import verb_names as verb_names  # the verbs, as tests/test_readme.py reads them
     from k8s_lab.config import BY_KEY, SETTINGS, ConfigError, Invalid, Problem
     from k8s_lab.exits import Exit, lab_command
-except ModuleNotFoundError as missing:
-    print(exits.missing_package_problem(missing.name or "a package"), file=sys.stderr)
-    sys.exit(exits.Exit.WRONG_PYTHON)
+
+SHELL = cli.Shell("k8s-lab", "lab.py")  # the voice it shares with classroom.py (k8s_lab/cli.py)
 
 
 def err(message: str) -> None:
@@ -85,22 +83,6 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="one JSON object, for tools")
     verbs.add_parser("doctor", parents=[common], help="check this host for what breaks kind and Docker, each finding with its fix")
     return parser
-
-
-def verb_names(parser: argparse.ArgumentParser) -> list[str]:
-    for action in parser._actions:  # argparse keeps its subparsers there, with no public accessor
-        if isinstance(action, argparse._SubParsersAction):
-            return list(action.choices)
-    return []
-
-
-def mistyped_verb(parser: argparse.ArgumentParser, argv: list[str]) -> str | None:
-    """`lab.py stauts`: the message that names the nearest verb, or None."""
-    if not argv or argv[0].startswith("-") or argv[0] in verb_names(parser):
-        return None
-    near = difflib.get_close_matches(argv[0], verb_names(parser), n=1, cutoff=0.5)
-    hint = f"did you mean `{lab_command(near[0], *argv[1:])}`?" if near else f"the verbs are: {', '.join(verb_names(parser))}"
-    return f"k8s-lab: there is no verb {argv[0]!r}; {hint} ({lab_command('--help')} explains each)"
 
 
 # --- the verbs ---------------------------------------------------------------------------------
@@ -184,10 +166,9 @@ def stack_of(argv: list[str]) -> str:
 
 def run(argv: list[str]) -> int:
     parser = build_parser()
-    mistyped = mistyped_verb(parser, argv)
-    if mistyped:
-        err(mistyped)
-        return Exit.USAGE
+    answered = SHELL.before_verb(parser, argv)  # a bare command, a mistyped verb
+    if answered is not None:
+        return answered
     args = parser.parse_args(argv)
     if args.version:
         print(session.version_text())
@@ -324,14 +305,12 @@ def confirmed(args: argparse.Namespace) -> bool:
         return True
     name = args.stack or session.default_stack_name()
     again = lab_command("destroy", "--stack", name, "--yes")
-    if not sys.stdin.isatty():
+    # Asked on stderr, as classroom.py asks (k8s_lab/cli.py): stdout is the output a pipe reads.
+    answer = SHELL.ask(f"Remove lab {name!r}: its cluster, IDE and registry (your files under the workspace folder stay)? [y/N] ")
+    if answer is None:
         err(f"k8s-lab: destroy removes lab {name!r} (your files stay); with no terminal to confirm on, run: {again}")
         return False
-    try:
-        answer = input(f"Remove lab {name!r}: its cluster, IDE and registry (your files under the workspace folder stay)? [y/N] ")
-    except EOFError:
-        answer = ""
-    if answer.strip().lower() in ("y", "yes"):
+    if answer.lower() in ("y", "yes"):
         return True
     err("k8s-lab: nothing was removed.")
     return False
@@ -353,7 +332,7 @@ def run_class_host_verb(stack, settings: dict[str, str], args: argparse.Namespac
 
 
 def run_up(stack, workspace_root: str | None) -> int:
-    problem = session.store_workspace_root(stack, workspace_root)
+    problem = session.store_workspace_root(stack, workspace_root) or session.store_ide_platform(stack)
     if problem:
         err(f"k8s-lab: {problem}")
         return Exit.USAGE
@@ -362,7 +341,7 @@ def run_up(stack, workspace_root: str | None) -> int:
 
     started = verbs.before_up(stack.name, config, deployed=bool(stack.outputs()), err=err)
     if started:
-        return Exit.FAILED
+        return Exit.USAGE if started == Exit.USAGE else Exit.FAILED
     try:
         conflict = session.port_problem(stack.name, config, session.ide_container_exists)
     except ValueError:  # config.Invalid: the program's config check names it with its fix

@@ -49,10 +49,10 @@ class KindCluster(pulumi.ComponentResource):
                 http_port=args.ports.http,
                 https_port=args.ports.https,
                 api_port=args.ports.api,
-                # On another Docker host the API must be reachable from here, by that
-                # host's name (in its certificate too).
-                api_server_address=args.bind_address if args.docker.remote else "127.0.0.1",
+                # Addresses from k8s_lab.exposure: on another Docker host the API must be
+                # reachable from here, by that host's name (in its certificate too).
                 extra_cert_sans=(args.docker.hostname,) if args.docker.hostname else (),
+                remote=args.docker.remote,
             )
         )
         docker_env = args.docker.environment()

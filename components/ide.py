@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from k8s_lab import ide_container, limits
+from k8s_lab import docker_diff, ide_container, limits
 from k8s_lab.names import LabNames
 from k8s_lab.ports import SlotPorts
 
@@ -51,6 +51,7 @@ class IdeContainer(pulumi.ComponentResource):
         ]
         https = args.https is not None
         healthcheck = ide_container.healthcheck(https)
+        bindings = ide_container.port_bindings(args.ports, args.bind_address, args.docker_hostname is not None)
         container = docker.Container(
             f"{name}-container",
             name=args.names.ide_container,
@@ -58,9 +59,8 @@ class IdeContainer(pulumi.ComponentResource):
             envs=ide_container.environment(args.timezone, args.extra_env, args.extra_env_secret, https),
             working_dir=ide_container.WORKING_DIR,
             ports=[
-                docker.ContainerPortArgs(internal=internal, external=external, ip=args.bind_address)
-                for internal, external in ide_container.published_ports(args.ports)
-            ],
+                docker.ContainerPortArgs(internal=internal, external=external, ip=ip) for internal, external, ip in bindings
+            ],  # ignored in diffs, a replacement trigger instead: k8s_lab.docker_diff
             volumes=volumes,
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name)],
             # Uploaded before the container starts, so code-server never runs without them.
@@ -97,6 +97,7 @@ class IdeContainer(pulumi.ComponentResource):
             wait=True,
             wait_timeout=ide_container.WAIT_TIMEOUT_SECONDS,
             must_run=True,
+            destroy_grace_seconds=ide_container.STOP_GRACE_SECONDS,
             # Caps only when set, so a lab without them registers the inputs it always had.
             # `cpus` is sent as the provider reads it back (k8s_lab.limits.provider_cpus),
             # swap as -1 (limits.IDE_MEMORY_SWAP says why): the second `up` changes nothing.
@@ -108,7 +109,13 @@ class IdeContainer(pulumi.ComponentResource):
             # A changed memory cap replaces the container too (its volumes stay), as `cpus`
             # does (ForceNew): in place, a cap switched off would stay on while state said
             # none (moby's UpdateContainer ignores Memory=0: daemon/container/container_unix.go).
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, replace_on_changes=["memory", "memorySwap"]),
+            # So does a changed health check, which Update would only write to state.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                delete_before_replace=True,
+                replace_on_changes=ide_container.REPLACE_ON_CHANGES,
+                **docker_diff.ports_by_trigger(bindings),
+            ),
         )
         self.name = container.name
         self.url = pulumi.Output.from_input(ide_container.ide_url(args.bind_address, args.ports, args.docker_hostname, https, args.host_name))

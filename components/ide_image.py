@@ -13,6 +13,7 @@ from k8s_lab import ide_image
 @dataclass
 class IdeImageArgs:
     prebuilt: str | None  # the ideImage config value: pull this instead of building
+    platform: str | None = None  # the idePlatform config value: the Docker host's (None: the provider's default)
     build_args: dict[str, str] = field(default_factory=lambda: dict(ide_image.BUILD_ARGS))
 
 
@@ -31,8 +32,10 @@ class IdeImage(pulumi.ComponentResource):
             # same tag on every stack, and docker.Image never deletes an image on destroy.
             built = docker.Image(
                 f"{name}-built",
-                image_name=ide_image.image_name(ide_image.IDE_DIR, args.build_args),
-                build=docker.DockerBuildArgs(context="ide", args=args.build_args),
+                image_name=ide_image.image_name(ide_image.IDE_DIR, args.build_args, args.platform),
+                # platform: pulumi-docker's Check would fill in this machine's GOARCH
+                # (provider/provider.go:212-233), so a preview on another machine would differ.
+                build=docker.DockerBuildArgs(context="ide", args=args.build_args, platform=args.platform),
                 skip_push=True,
                 opts=child,
             )

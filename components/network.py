@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from k8s_lab import network
+from k8s_lab import docker_diff, network
 from k8s_lab.names import LabNames
 
 
@@ -29,7 +29,7 @@ class LabNetwork(pulumi.ComponentResource):
             driver=network.DRIVER,
             options=network.network_options(args.mtu),
             ipv6=False,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, **docker_diff.options_by_trigger(network.network_options(args.mtu))),
         )
         self.name = lab.name
         self.network_id = lab.id

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_command as command
 
-from k8s_lab import commands, registry
+from k8s_lab import commands, docker_diff, exposure, registry
 from k8s_lab.docker_host import DockerHost
 from k8s_lab.names import LabNames
 
@@ -33,17 +33,24 @@ class LocalRegistry(pulumi.ComponentResource):
         image = docker.RemoteImage(f"{name}-image", name=registry.IMAGE, keep_locally=True, opts=child)
         # Pushed images survive `up` and container replacement; destroy removes them.
         data = docker.Volume(f"{name}-data", name=args.names.registry_volume, opts=child)
+        # On loopback whatever bindAddress says (k8s_lab.exposure: pushed by this host's daemon).
+        binding = (registry.CONTAINER_PORT, args.host_port, exposure.address("registry", args.bind_address, args.docker.remote))
         container = docker.Container(
             f"{name}-container",
             name=args.names.registry_container,
             image=image.image_id,
-            ports=[docker.ContainerPortArgs(internal=registry.CONTAINER_PORT, external=args.host_port, ip=args.bind_address)],
+            ports=[docker.ContainerPortArgs(internal=binding[0], external=binding[1], ip=binding[2])],
             volumes=[docker.ContainerVolumeArgs(volume_name=data.name, container_path=registry.DATA_DIR)],
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network_name)],
             restart="unless-stopped",
             must_run=True,
+            destroy_grace_seconds=registry.STOP_GRACE_SECONDS,
             # Fixed name and host port (pulumi-docker issue 1356).
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                delete_before_replace=True,
+                **docker_diff.ports_by_trigger([binding]),
+            ),
         )
         # Every node, including ones of a remade cluster, learns where localhost:<port> is.
         command.local.Command(

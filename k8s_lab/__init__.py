@@ -4,9 +4,12 @@ Rules, safe to call while Pulumi evaluates the program (they run no program, ope
 socket, fetch nothing, and give the same answer on every machine):
   config (the settings table), names, ports, workspace (path rules; `ensure_folders` makes
   the folders during `up` only), kind_config, kubeconfig, ide_container, ide_image (reads
-  ide/ only), ingress, registry, network, docker_host, commands, limits, mirror, repair,
-  roster, orchestrate, handout, idle (when a lab counts as idle), exits (lab.py's exit codes
-  and how to run it here), capacity (whether a class fits its host).
+  ide/, and gives its files one mode before any resource), ingress, registry, network,
+  docker_host, commands, limits, mirror, repair, roster, orchestrate, handout, idle (when a
+  lab counts as idle), exits (lab.py's exit codes and how to run it here), capacity
+  (whether a class fits its host), exposure (which port is published on which address, and
+  what protects it), docker_diff (what pulumi-docker diffs by a replacement trigger instead
+  of Docker's read-back).
 
 Actions, which run programs or talk to Docker, kind or the network, and are called by
 lab.py, classroom.py and the commands Pulumi runs, never to compute a resource input:
@@ -14,7 +17,8 @@ lab.py, classroom.py and the commands Pulumi runs, never to compute a resource i
   read-only `docker ps`, for warnings and repairs), tools (the pinned fetcher), host_ports,
   power (stop/start), status, doctor, verbs, session (what lab.py and classroom.py share:
   tools, state backend, passphrase, stack selection, repairs), runner (the one way to run a program),
-  idle_probe (reads an IDE's idle time through `docker exec`).
+  idle_probe (reads an IDE's idle time through `docker exec`), cli (the command-line shell
+  lab.py and classroom.py share: the Python check, help, verbs, questions, exit codes).
 
 tests/test_module_kinds.py holds the rules to that: none imports a module that acts.
 """
@@ -22,7 +26,7 @@ tests/test_module_kinds.py holds the rules to that: none imports a module that a
 RULES = (
     "config", "names", "ports", "workspace", "kind_config", "kubeconfig", "ide_container", "ide_image", "ingress",
     "registry", "network", "docker_host", "commands", "limits", "mirror", "repair", "roster", "orchestrate", "handout",
-    "idle", "exits", "capacity",
+    "idle", "exits", "capacity", "exposure", "docker_diff",
 )
 ACTIONS = ("kind_lifecycle", "drift", "tools", "host_ports", "power", "status", "doctor", "verbs", "session", "runner",
-           "idle_probe")
+           "idle_probe", "cli")

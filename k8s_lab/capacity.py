@@ -15,7 +15,8 @@ kind runs on the machine this was written on): a 3-node lab runs some 25 Go prog
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from k8s_lab import limits
 
@@ -27,6 +28,12 @@ PIDS_PER_LAB = 1500  # an estimate (see above)
 OVERRIDE = "--over-capacity"
 
 
+def escape(overridden: bool, words: str = "") -> str:
+    """The fix's last choice, the override; none for a teacher who already passed it (the
+    problem is then only a warning, and naming the flag again reads as if it were ignored)."""
+    return "" if overridden else f", or {OVERRIDE}{words}"
+
+
 @dataclass(frozen=True)
 class Host:
     name: str  # "this host" or the dockerHost URL
@@ -35,6 +42,7 @@ class Host:
     inotify_watches: int | None = None  # local Linux only
     inotify_instances: int | None = None
     pid_max: int | None = None
+    cgroups: dict[str, Any] = field(default_factory=dict)  # docker info MemoryLimit, CpuCfsQuota, NCPU (limits.host_problems)
 
 
 def lab_mb(lab_memory: str | None) -> int:
@@ -54,7 +62,7 @@ def labs_that_fit(memory_mb: float, reserved_mb: int, each_mb: list[int]) -> int
     return fitted
 
 
-def memory_problem(host: Host, each_mb: list[int]) -> str | None:
+def memory_problem(host: Host, each_mb: list[int], overridden: bool = False) -> str | None:
     if host.memory_mb is None or not each_mb:
         return None
     reserved = 0 if host.docker_desktop else HOST_RESERVED_MB
@@ -68,12 +76,12 @@ def memory_problem(host: Host, each_mb: list[int]) -> str | None:
         f"{host.name}: {len(each_mb)} labs may use {need / 1024:.1f} GB at their caps (labMemory up to {largest / 1024:.1f} GB each"
         + (f", plus {reserved / 1024:.0f} GB for the host" if reserved else "")
         + f") and Docker has {host.memory_mb / 1024:.1f} GB: {fit} fit. Fix: a smaller cap for the class (--set labMemory=3g: "
-        f"{at_3g} fit), spread the roster over hosts (dockerHost column), add memory, or {OVERRIDE} to start anyway "
+        f"{at_3g} fit), spread the roster over hosts (dockerHost column), add memory{escape(overridden, ' to start anyway')} "
         f"(caps are limits, not reservations: a typical lab uses about {TYPICAL_LAB_MB / 1024:.1f} GB)"
     )
 
 
-def inotify_problem(host: Host, labs: int) -> str | None:
+def inotify_problem(host: Host, labs: int, overridden: bool = False) -> str | None:
     if not labs or host.inotify_watches is None or host.inotify_instances is None:
         return None
     if host.inotify_watches >= INOTIFY_WATCHES and host.inotify_instances >= INOTIFY_INSTANCES:
@@ -82,21 +90,23 @@ def inotify_problem(host: Host, labs: int) -> str | None:
         f"{host.name}: fs.inotify.max_user_watches={host.inotify_watches}, max_user_instances={host.inotify_instances}: "
         f"pods fail with \"too many open files\" once a few kind nodes run (kind's known issues). Fix: sudo sysctl "
         f"fs.inotify.max_user_watches={INOTIFY_WATCHES} fs.inotify.max_user_instances={INOTIFY_INSTANCES} "
-        "(and the same in /etc/sysctl.d/99-kind.conf), or " + OVERRIDE
+        "(and the same in /etc/sysctl.d/99-kind.conf)" + escape(overridden)
     )
 
 
-def pid_problem(host: Host, labs: int) -> str | None:
+def pid_problem(host: Host, labs: int, overridden: bool = False) -> str | None:
     if not labs or host.pid_max is None or labs * PIDS_PER_LAB <= host.pid_max:
         return None
     return (
         f"{host.name}: kernel.pid_max is {host.pid_max}; {labs} labs may run about {labs * PIDS_PER_LAB} processes and threads "
         f"(an estimate of {PIDS_PER_LAB} a lab): {host.pid_max // PIDS_PER_LAB} fit. Fix: sudo sysctl kernel.pid_max=4194304 "
-        f"(and the same in /etc/sysctl.d/), fewer labs on this host, or {OVERRIDE}"
+        f"(and the same in /etc/sysctl.d/), fewer labs on this host{escape(overridden)}"
     )
 
 
-def problems(host: Host, each_mb: list[int]) -> list[str]:
-    """Every reason the class's labs on `host` (one cap each) may not fit."""
-    found = (memory_problem(host, each_mb), inotify_problem(host, len(each_mb)), pid_problem(host, len(each_mb)))
+def problems(host: Host, each_mb: list[int], overridden: bool = False) -> list[str]:
+    """Every reason the class's labs on `host` (one cap each) may not fit; `overridden`:
+    as warnings to a teacher who passed --over-capacity."""
+    labs = len(each_mb)
+    found = (memory_problem(host, each_mb, overridden), inotify_problem(host, labs, overridden), pid_problem(host, labs, overridden))
     return [problem for problem in found if problem]

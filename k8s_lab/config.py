@@ -185,6 +185,15 @@ def image_reference(text: str) -> str:
     return text
 
 
+IDE_PLATFORMS = ("linux/amd64", "linux/arm64")  # what linuxserver/code-server and amazon/aws-cli publish
+
+
+def ide_platform(text: str) -> str:
+    if text not in IDE_PLATFORMS:
+        raise Invalid(f"is not a platform the IDE image can be built for ({' or '.join(IDE_PLATFORMS)})")
+    return text
+
+
 def pinned_image(text: str) -> str:
     if not PINNED_IMAGE_REFERENCE.match(text):
         raise Invalid("is not a kind node image pinned by tag and digest")
@@ -363,7 +372,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "bindAddress", "bind_address", "string", DEFAULT_BIND_ADDRESS,
-        "IPv4 address the IDE and ingress ports are published on (0.0.0.0 for every interface).",
+        "IPv4 address the IDE, live-server and ingress ports are published on (0.0.0.0 for every interface); the registry, "
+        "and the API server on this machine's Docker, stay on 127.0.0.1 (README, What a lab publishes).",
         "use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)",
         bind_address,
     ),
@@ -386,6 +396,14 @@ SETTINGS: tuple[Setting, ...] = (
         "A prebuilt IDE image to pull (an instructor builds and pushes once). Empty builds ide/ on this host.",
         "use a name like registry.example.com/class/ide:2024-09, or pulumi config rm ideImage to build ide/ here",
         image_reference, shown_default="build `ide/`", declared_default="",
+    ),
+    Setting(
+        "idePlatform", "ide_platform", "string", None,
+        "The platform the IDE image is built for: the Docker host's (linux/amd64 or linux/arm64), not this "
+        "machine's, so a preview elsewhere sees the same image. lab.py up stores it; empty: the Pulumi machine's.",
+        "pulumi config set idePlatform linux/amd64 (or linux/arm64): what "
+        "`docker version --format {{.Server.Os}}/{{.Server.Arch}}` prints for the lab's Docker host",
+        ide_platform, shown_default="stored by `lab.py up`", declared_default="",
     ),
     Setting(
         "nodeImage", "node_image", "string", DEFAULT_NODE_IMAGE,
@@ -497,6 +515,7 @@ class LabConfig:
     workspace_root: str
     ide_password: str | None = field(repr=False)  # None: generate one
     ide_image: str | None  # None: build ide/ locally
+    ide_platform: str | None  # None: pulumi-docker's default, the Pulumi machine's architecture
     node_image: str
     workers: int
     mount_docker_socket: bool

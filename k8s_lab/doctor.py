@@ -11,6 +11,8 @@ every rule is tested with hand-made facts. Sources:
   traffic to pods or services leave through the host's network instead.
 - Docker Desktop's Resource Saver pauses its VM after idle minutes: a class's labs then
   answer slowly or time out the first request (Docker Desktop 4.24+ settings, Resources).
+- what every running lab on this Docker publishes beyond loopback (`docker inspect`'s
+  NetworkSettings.Ports), held to k8s_lab/exposure.py's table.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ import platform
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from k8s_lab import host_ports, kind_config
+from k8s_lab import exposure, host_ports, kind_config, limits
 from k8s_lab import ports as lab_ports
+from k8s_lab.exits import lab_command
 from k8s_lab.runner import DEFAULT_RUNNER, Runner, RunError
 
 GB = 1024**3
@@ -32,6 +36,7 @@ MIN_FREE_DISK_GB = 20  # node image ~1 GB per pull, images students build, etcd;
 INOTIFY_WATCHES = 524288  # kind known issues
 INOTIFY_INSTANCES = 512
 HOST_RESERVED_MB = 2048  # the OS and the Docker daemon (README, Benchmark)
+CGROUP_KEYS = ("MemoryLimit", "CpuCfsQuota", "NCPU")  # what of docker info decides the caps (limits.host_problems)
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,22 @@ class Facts:
     lab_footprint_mb: float = 2220  # typical, 3 nodes + registry (README, Benchmark)
     slot: int = 0
     bind_address: str = "127.0.0.1"
+    remote: bool = False  # the Docker asked is another host's (dockerHost)
+    published: list[Binding] = field(default_factory=list)  # running labs' host ports
+    cgroups: dict[str, Any] = field(default_factory=dict)  # docker info MemoryLimit, CpuCfsQuota, NCPU
+    lab_memory: str | None = None  # the lab's labMemory and labCpus settings (None: the default)
+    lab_cpus: str | None = None
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One host port a running lab's container publishes, as `docker inspect` shows it."""
+
+    lab: str
+    container: str
+    container_port: str  # "5000/tcp"
+    host_ip: str
+    host_port: int
 
 
 @dataclass(frozen=True)
@@ -152,8 +173,68 @@ def platform_findings(facts: Facts) -> list[Finding]:
     return found
 
 
+def exposure_findings(facts: Facts) -> list[Finding]:
+    """Per running lab, what is reachable beyond loopback: a problem where the table keeps
+    the port on loopback (a lab made before issue 30, or published by hand), else a note."""
+    found = []
+    for lab in sorted({b.lab for b in facts.published}):
+        wide = [b for b in facts.published if b.lab == lab and not _loopback(b.host_ip)]
+        wrong = [b for b in wide if _meant_for(b, facts.remote) == exposure.LOOPBACK]
+        if wrong:
+            found.append(Finding(
+                "problem",
+                f"lab {lab} publishes beyond loopback what k8s_lab/exposure.py keeps on it: {_listed(wrong)}",
+                f"{lab_command('up', '--stack', lab)} (publishes it on 127.0.0.1 as the table says; the registry's pushed images stay)",
+            ))
+        if wide and len(wide) > len(wrong):
+            found.append(Finding(
+                "note",
+                f"lab {lab} is reachable beyond loopback on {_listed([b for b in wide if b not in wrong])}",
+                f"meant for students' laptops; to close it: {lab_command('config', 'bindAddress', '127.0.0.1', '--stack', lab)}, "
+                f"then {lab_command('up', '--stack', lab)}",
+            ))
+    return found
+
+
+def _loopback(host_ip: str) -> bool:
+    return ipaddress.ip_address(host_ip or "0.0.0.0").is_loopback
+
+
+def _purpose(binding: Binding) -> str | None:
+    owner = lab_ports.slot_port_owner(binding.host_port)
+    return owner[1] if owner else None
+
+
+def _meant_for(binding: Binding, remote: bool) -> str:
+    """LOOPBACK or BIND, as the table places this port; LOOPBACK for a port not in it."""
+    purpose = _purpose(binding)
+    if purpose is None:
+        return exposure.LOOPBACK
+    row = exposure.BY_PURPOSE[purpose]
+    return row.remote if remote else row.local
+
+
+def _listed(bindings: list[Binding]) -> str:
+    def one(b: Binding) -> str:
+        purpose = _purpose(b)
+        row = exposure.BY_PURPOSE.get(purpose or "")
+        said = f"{row.what}, protection: {row.protection}" if row else f"{b.container} {b.container_port}, not a port of the table"
+        return f"{b.host_ip}:{b.host_port} ({said})"
+
+    return "; ".join(one(b) for b in sorted(bindings, key=lambda b: (b.host_port, b.host_ip)))
+
+
+def cap_findings(facts: Facts) -> list[Finding]:
+    """Caps this Docker cannot apply (k8s_lab.limits.host_problems): `up` refuses them."""
+    return [
+        Finding("problem", f"{problem.key} = {problem.value!r}: {problem.reason}", problem.fix)
+        for problem in limits.host_problems(facts.lab_memory, facts.lab_cpus, facts.cgroups)
+    ]
+
+
 RULES: tuple[Callable[[Facts], list[Finding]], ...] = (
     memory_findings, disk_findings, inotify_findings, port_findings, subnet_findings, platform_findings,
+    exposure_findings, cap_findings,
 )
 
 
@@ -170,6 +251,41 @@ def read_docker_info(runner: Runner = DEFAULT_RUNNER, env: dict[str, str] | None
     except RunError:
         return {}
     return json.loads(result.stdout) if result.ok and result.stdout.strip() else {}
+
+
+LAB_SUFFIXES = ("-ide", "-registry", "-control-plane")  # the lab's containers that publish ports
+
+
+def parse_bindings(inspected: list[dict]) -> list[Binding]:
+    """`docker inspect`'s JSON of running containers -> the host ports each publishes. A kind
+    node names its lab by label (io.x-k8s.kind.cluster), the IDE and registry by name."""
+    found = []
+    for container in inspected:
+        name = str(container.get("Name", "")).lstrip("/")
+        labels = (container.get("Config") or {}).get("Labels") or {}
+        suffix = next((s for s in LAB_SUFFIXES if name.endswith(s)), None)
+        if suffix is None:
+            continue
+        lab = labels.get("io.x-k8s.kind.cluster") or name[: -len(suffix)]
+        ports = (container.get("NetworkSettings") or {}).get("Ports") or {}
+        for container_port, bindings in sorted(ports.items()):
+            for binding in bindings or []:  # None: exposed, not published
+                found.append(Binding(lab, name, container_port, binding.get("HostIp") or "0.0.0.0", int(binding["HostPort"])))
+    return found
+
+
+def read_published(runner: Runner = DEFAULT_RUNNER, env: dict[str, str] | None = None) -> list[Binding]:
+    """The host ports of the labs running on this Docker; [] when Docker does not answer."""
+    try:
+        names = runner.run(["docker", "ps", "--format", "{{.Names}}"], timeout=30, env=env, check=False)
+        labs = [n for n in names.stdout.split() if n.endswith(LAB_SUFFIXES)] if names.ok else []
+        if not labs:
+            return []
+        inspected = runner.run(["docker", "inspect", *labs], timeout=30, env=env, check=False)
+    except RunError:
+        return []
+    # A container gone between the two calls makes inspect fail for it but still print the rest.
+    return parse_bindings(json.loads(inspected.stdout or "[]"))
 
 
 def read_int(path: str) -> int | None:
@@ -237,6 +353,9 @@ def gather(
         labs=labs,
         slot=slot,
         bind_address=bind_address,
+        cgroups={key: info[key] for key in CGROUP_KEYS if key in info},
+        remote=not local,
+        published=read_published(runner, env=env),
     )
 
 

@@ -49,9 +49,14 @@ def venv_python(windows: bool | None = None) -> str:
 def lab_command(*args: str, windows: bool | None = None, cwd: Path | None = None) -> str:
     """`venv/bin/python lab.py ARGS` (venv\\Scripts\\python on Windows) as typed in the
     project folder; from elsewhere, with the project's folder in front of both."""
+    return script_command("lab.py", *args, windows=windows, cwd=cwd)
+
+
+def script_command(script: str, *args: str, windows: bool | None = None, cwd: Path | None = None) -> str:
+    """lab_command for either program of the project (lab.py, classroom.py)."""
     windows = os.name == "nt" if windows is None else windows
     here = Path.cwd() if cwd is None else cwd
-    python, script = venv_python(windows), "lab.py"
+    python = venv_python(windows)
     if here.resolve() != ROOT:
         sep = "\\" if windows else "/"
         python, script = f"{ROOT}{sep}{python}", f"{ROOT}{sep}{script}"
@@ -77,17 +82,17 @@ def python_problem(version: tuple[int, ...] = tuple(sys.version_info[:2])) -> st
     )
 
 
-def missing_package_problem(module: str, executable: str = sys.executable) -> str:
-    """What to say when this Python lacks a package the lab needs."""
+def missing_package_problem(module: str, executable: str = sys.executable, script: str = "lab.py") -> str:
+    """What to say when this Python, running `script`, lacks a package the lab needs."""
     venv = ROOT / ("venv/Scripts/python.exe" if os.name == "nt" else "venv/bin/python")
     if venv.exists() and Path(executable).resolve() != venv.resolve():
         return (
             f"k8s-lab: this Python ({executable}) is not the project's venv (it lacks {module}). "
-            f"Run lab.py with the venv's Python: {lab_command(*sys.argv[1:])}"
+            f"Run {script} with the venv's Python: {script_command(script, *sys.argv[1:])}"
         )
     return (
         f"k8s-lab: the Python packages the lab needs are not installed (no {module}). "
-        f"Make the venv once, in {ROOT}: {install_command()}; then: {lab_command(*sys.argv[1:])}"
+        f"Make the venv once, in {ROOT}: {install_command()}; then: {script_command(script, *sys.argv[1:])}"
     )
 
 

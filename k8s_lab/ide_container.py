@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from k8s_lab import exposure
 from k8s_lab.ports import SlotPorts, reachable_host
 
 CONFIG_DIR = "/config"  # linuxserver's HOME: VS Code settings and extensions live here
@@ -105,6 +106,16 @@ def https_config(https: Https) -> str:
         return f"cert: true\ncert-host: {json.dumps(https.cert_host)}\n"
     return f"cert: {json.dumps(HTTPS_CERT_FILE)}\ncert-key: {json.dumps(HTTPS_KEY_FILE)}\n"
 WAIT_TIMEOUT_SECONDS = 300
+# How long a replace or destroy lets code-server shut down (SIGTERM, then SIGKILL): it
+# writes its settings and extension state on the way out. terraform-provider-docker's
+# Delete stops the container with this timeout and 0 when unset (v4.5.0
+# resource_docker_container_funcs.go:1086-1093); it is read from the state of the
+# container being deleted, never from Docker (":931 can't be imported"), and not ForceNew.
+STOP_GRACE_SECONDS = 30
+# Health-check properties the provider's Update never sends to Docker (its list of updated
+# attributes, resource_docker_container_funcs.go:1016-1017, has none of them), so a changed
+# check replaces the container instead of leaving Docker with the old one.
+REPLACE_ON_CHANGES = ["memory", "memorySwap", "healthcheck"]
 
 
 SECRET_ENV_DIR = "/run/secrets"
@@ -137,6 +148,12 @@ def environment(timezone: str, extra: tuple[tuple[str, str], ...], extra_secret:
 def published_ports(ports: SlotPorts) -> list[tuple[int, int]]:
     """(container port, host port) pairs."""
     return [(CODE_SERVER_PORT, ports.ide), (LIVE_SERVER_PORT, ports.live_server)]
+
+
+def port_bindings(ports: SlotPorts, bind_address: str, remote: bool) -> list[tuple[int, int, str]]:
+    """(container port, host port, host address): each on k8s_lab.exposure's address."""
+    purposes = {CODE_SERVER_PORT: "ide", LIVE_SERVER_PORT: "live_server"}
+    return [(inside, outside, exposure.address(purposes[inside], bind_address, remote)) for inside, outside in published_ports(ports)]
 
 
 def ide_url(bind_address: str, ports: SlotPorts, docker_hostname: str | None = None, https: bool = False, host_name: str = "") -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from k8s_lab import exposure
 from k8s_lab.registry import CONTAINERD_PATCH
 
 SERVICE_SUBNET = "10.120.0.0/16"
@@ -33,16 +34,21 @@ def render_kind_config(
     http_port: int,
     https_port: int,
     api_port: int,
-    api_server_address: str = "127.0.0.1",
+    api_server_address: str | None = None,
     extra_cert_sans: tuple[str, ...] = (),
+    remote: bool = False,
 ) -> dict[str, Any]:
+    """`remote`: the cluster runs on another Docker host. Each port's address is
+    k8s_lab.exposure's for `bind_address`; `api_server_address` overrides the API's."""
+    if api_server_address is None:
+        api_server_address = exposure.address("api", bind_address, remote)
     control_plane = {
         "role": "control-plane",
         "image": node_image,
         "kubeadmConfigPatches": [INGRESS_READY_PATCH] + ([cert_sans_patch(api_server_address, extra_cert_sans)] if extra_cert_sans else []),
         "extraPortMappings": [
-            {"containerPort": 80, "hostPort": http_port, "listenAddress": bind_address, "protocol": "TCP"},
-            {"containerPort": 443, "hostPort": https_port, "listenAddress": bind_address, "protocol": "TCP"},
+            {"containerPort": 80, "hostPort": http_port, "listenAddress": exposure.address("http", bind_address, remote), "protocol": "TCP"},
+            {"containerPort": 443, "hostPort": https_port, "listenAddress": exposure.address("https", bind_address, remote), "protocol": "TCP"},
         ],
     }
     nodes = [control_plane] + [{"role": "worker", "image": node_image} for _ in range(workers)]
@@ -56,7 +62,7 @@ def render_kind_config(
             # kind's docs strongly advise keeping the API server on loopback: the host
             # kubeconfig is cluster-admin. Students reach it from the IDE, in-network.
             # Only a lab on another Docker host listens wider (the instructor's
-            # pulumi-kubernetes must reach it).
+            # pulumi-kubernetes must reach it): k8s_lab.exposure's table.
             "apiServerAddress": api_server_address,
             "apiServerPort": api_port,
             "serviceSubnet": SERVICE_SUBNET,

@@ -15,7 +15,9 @@ swap. CPU is not split: it is throttled, never killed, so each container may use
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from fractions import Fraction
 from urllib.parse import urlsplit
 
@@ -188,3 +190,38 @@ def lab_limits(memory: str | None, cpus: str | None, workers: int) -> Shares | l
     assert not isinstance(memory_mb, Problem) and not isinstance(cpu, Problem)
     split = shares(memory_mb, cpu, workers)
     return [split] if isinstance(split, Problem) else split
+
+
+def lab_py_config(key: str, value: str) -> str:
+    return f"lab.py config {key} {value}"
+
+
+def host_problems(
+    memory: str | None, cpus: str | None, info: Mapping[str, Any], set_to: Callable[[str, str], str] = lab_py_config
+) -> list[Problem]:
+    """Caps this Docker host cannot apply, from its `docker info` (empty: Docker did not
+    answer, nothing is known). `memory`/`cpus`: the raw settings, None for the defaults.
+
+    Without a memory cgroup moby drops the cap (Memory 0) with a warning (moby
+    daemon/daemon_unix.go:412-416, docker-v29.7.2; :434 in v20.10), pulumi-docker stores 0,
+    and the IDE's `replace_on_changes` would replace it on every `up`; without CPU CFS, or
+    with more CPUs than the host has, moby refuses to create the container (:472-473,
+    :482-486). So the lab refuses such a host with caps on: caps off is one setting
+    (`set_to(key, value)` says how to set it: lab.py config, or classroom.py's --set)."""
+    found: list[Problem] = []
+    memory = DEFAULT_MEMORY if memory is None else memory
+    cpus = DEFAULT_CPUS if cpus is None else cpus
+    if info.get("MemoryLimit") is False and isinstance(parse_memory(memory), int):
+        found.append(Problem(MEMORY_KEY, memory, _NO_CGROUP.format("memory cgroup", "MemoryLimit") + ": Docker drops the cap and every `up` would replace the IDE", set_to(MEMORY_KEY, "0") + " (no cap)"))
+    wanted = parse_cpus(cpus)
+    if not isinstance(wanted, str):
+        return found
+    if info.get("CpuCfsQuota") is False:
+        found.append(Problem(CPUS_KEY, cpus, _NO_CGROUP.format("CPU CFS scheduler", "CpuCfsQuota") + ": Docker refuses to create the containers", set_to(CPUS_KEY, "0") + " (no cap)"))
+    elif isinstance(info.get("NCPU"), int) and Fraction(wanted) > info["NCPU"]:
+        ncpu = info["NCPU"]
+        found.append(Problem(CPUS_KEY, cpus, f"is more than the {ncpu} CPUs this Docker host has (docker info NCPU): Docker refuses to create the containers", set_to(CPUS_KEY, str(ncpu)) + " (or less, or 0 for no cap)"))
+    return found
+
+
+_NO_CGROUP = "this Docker host has no {0} (docker info {1} false: rootless Docker without cgroup delegation, some WSL and NAS setups)"

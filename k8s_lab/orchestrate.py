@@ -50,6 +50,10 @@ WAITING = "waiting"
 FINISHED = ("done", "failed")
 
 
+# How a student's run that found no lab begins its reason (classroom_student's FileStack):
+# the class then names the classroom command that makes it, and a class with none is exit 3.
+NO_LAB = "no lab here"
+
 # A job: (student, report(phase)) -> outputs; raises to fail.
 Job = Callable[[str, Callable[[str], None]], dict[str, str]]
 

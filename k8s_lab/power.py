@@ -12,7 +12,9 @@ network answers with the new address.
 
 Pulumi is not involved: a stopped container is still there, so `lab.py up`'s repair
 (k8s_lab.drift looks with `docker ps -a`) never takes a stopped lab for a lost one, and a
-plain `pulumi up` or `preview` (no refresh) diffs config against state and changes nothing.
+plain `pulumi up` or `preview` diffs config against state and changes nothing; after a
+`pulumi refresh` of the stopped lab, `up` starts the IDE and the registry again rather than
+replacing them (k8s_lab.docker_diff).
 """
 
 from __future__ import annotations
@@ -64,6 +66,12 @@ def lab_parts(kind: Kind, names: LabNames) -> LabParts:
     )
 
 
+def fix(verb: str, names: LabNames) -> str:
+    """The lab.py command that repairs this lab, with its --stack: these messages also reach a
+    teacher (classroom.py stop/start), for whom a bare `lab.py up` makes a lab of their own."""
+    return lab_command(verb, "--stack", names.student)
+
+
 def node_order(nodes: dict[str, str]) -> list[str]:
     """The control plane first, then the workers by name."""
     return sorted(nodes, key=lambda name: (not name.endswith("-control-plane"), name))
@@ -73,12 +81,12 @@ def stop(kind: Kind, names: LabNames, log: Log = print) -> list[str]:
     """Stop every container of the lab that runs; what was stopped."""
     parts = lab_parts(kind, names)
     if not parts.all:
-        raise LifecycleError(f"there is no lab of {names.student!r} in this Docker to stop. `{lab_command('up')}` makes it")
+        raise LifecycleError(f"there is no lab of {names.student!r} in this Docker to stop. `{fix('up', names)}` makes it")
     order = [*parts.ide, *parts.registry, *reversed(node_order(parts.nodes))]
     running = [name for name in order if parts.all[name] == "running"]
     if running:
         kind.run([kind.docker, "stop", *running])
-    log(f"lab {names.student!r} stopped ({len(running)} containers); everything is kept. `{lab_command('start')}` brings it back")
+    log(f"lab {names.student!r} stopped ({len(running)} containers); everything is kept. `{fix('start', names)}` brings it back")
     return running
 
 
@@ -87,7 +95,7 @@ def start(kind: Kind, names: LabNames, workers: int, timeout: float = 600, log: 
     parts = lab_parts(kind, names)
     missing = sorted(expected_nodes(names.cluster, workers) - set(parts.nodes)) + ([names.ide_container] if not parts.ide else [])
     if missing:
-        raise LifecycleError(f"lab {names.student!r} lacks {', '.join(missing)}: `{lab_command('up')}` makes what is missing again")
+        raise LifecycleError(f"lab {names.student!r} lacks {', '.join(missing)}: `{fix('up', names)}` makes what is missing again")
     stopped_nodes = [name for name in node_order(parts.nodes) if parts.nodes[name] != "running"]
     if stopped_nodes:
         kind.run([kind.docker, "start", *stopped_nodes])
@@ -96,7 +104,7 @@ def start(kind: Kind, names: LabNames, workers: int, timeout: float = 600, log: 
     rest = [name for name, state in {**parts.registry, **parts.ide}.items() if state != "running"]
     if rest:
         kind.run([kind.docker, "start", *rest])
-    wait_healthy(kind, names.ide_container, timeout, sleep=sleep)
+    wait_healthy(kind, names.ide_container, timeout, sleep=sleep, repair=fix("up", names))
     log(f"IDE {names.ide_container!r} is healthy")
     prove_kubeconfig(kind, names, workers)
     log(f"the IDE's kubeconfig reaches {names.in_network_server} and sees every node")
@@ -112,8 +120,10 @@ def health(kind: Kind, container: str) -> str:
 
 
 def wait_healthy(
-    kind: Kind, container: str, timeout: float, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic
+    kind: Kind, container: str, timeout: float, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+    repair: str | None = None,
 ) -> None:
+    """Until `container` is healthy; `repair`: the command that makes it again (its lab's `up`)."""
     deadline = clock() + timeout
     while True:
         status = health(kind, container)
@@ -122,7 +132,7 @@ def wait_healthy(
         if status in ("missing", "exited", "dead") or clock() >= deadline:
             raise LifecycleError(
                 f"{container} is {status} after start (waited up to {timeout:.0f}s). Look with `docker logs {container}`; "
-                f"`{lab_command('up')}` makes it again if it stays so"
+                f"`{repair or lab_command('up')}` makes it again if it stays so"
             )
         sleep(2)
 
@@ -137,5 +147,5 @@ def prove_kubeconfig(kind: Kind, names: LabNames, workers: int) -> None:
         detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no answer"]
         raise LifecycleError(
             f"the IDE's kubeconfig does not reach the cluster after start ({detail[0]}). "
-            f"`{lab_command('up')}` writes it again"
+            f"`{fix('up', names)}` writes it again"
         )

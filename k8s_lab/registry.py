@@ -9,6 +9,9 @@ from __future__ import annotations
 IMAGE = "registry:2.8.3"
 CONTAINER_PORT = 5000
 DATA_DIR = "/var/lib/registry"
+# registry:2 finishes the uploads in flight on SIGTERM; the provider's Delete stops with 0
+# (SIGKILL at once) unless destroy_grace_seconds is set (k8s_lab.ide_container.STOP_GRACE_SECONDS).
+STOP_GRACE_SECONDS = 10
 CERTS_DIR = "/etc/containerd/certs.d"
 GUIDE_URL = "https://kind.sigs.k8s.io/docs/user/local-registry/"
 

@@ -10,7 +10,9 @@ cluster, so nothing is deleted from the old one). A replaced `docker.Image` buil
 (its Read and Delete never touch the daemon: pulumi-docker provider/provider.go); a
 replaced `docker.RemoteImage` pulls again. The refresh lets pulumi-docker drop what Docker
 no longer has (docker_network, docker_container and docker_image reads clear their IDs),
-which this `up` then makes again.
+which this `up` then makes again. A container the refresh finds stopped (the IDE gone, the
+registry only stopped) reads back without ports; they are diffed by a replacement trigger
+(k8s_lab.docker_diff), so this `up` starts it again instead of replacing it.
 """
 
 from __future__ import annotations

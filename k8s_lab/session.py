@@ -469,6 +469,47 @@ def store_workspace_root(stack, explicit: str | None, home: Path | None = None) 
     return f"workspaceRoot = {root!r} cannot hold your files: {why}. Fix: lab.py up --workspace-root <folder you can write>" if why else None
 
 
+DAEMON_PLATFORM_FORMAT = "{{.Server.Os}}/{{.Server.Arch}}"  # moby's GOOS/GOARCH, as the daemon reports them
+
+
+def daemon_platform(docker_host: str, run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> str | None:
+    """The platform of the Docker daemon a lab uses (its own, over ssh:// or tcp:// too), as
+    `docker version` reports the server: not this machine's. None when it does not answer."""
+    from k8s_lab.docker_host import DockerHost
+
+    env = {**os.environ, **DockerHost(docker_host).environment()}
+    try:
+        done = run(["docker", "version", "--format", DAEMON_PLATFORM_FORMAT], capture_output=True, text=True, env=env, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else None
+
+
+def store_ide_platform(stack, ask: Callable[[str], str | None] | None = None) -> str | None:
+    """Write the Docker host's platform into the stack's config when it has none, so the
+    IDE image is built for the daemon (not for this laptop) and a preview on another
+    machine computes the same inputs; a problem, or None."""
+    from pulumi import automation as auto
+
+    from k8s_lab.config import IDE_PLATFORMS
+
+    config = stack.get_all_config()
+    if config.get("k8s-lab:idePlatform") and config["k8s-lab:idePlatform"].value:
+        return None  # stored once: a stack is a function of its config
+    docker_host = config["k8s-lab:dockerHost"].value if config.get("k8s-lab:dockerHost") else ""
+    platform = (ask or daemon_platform)(docker_host)
+    if platform is None:
+        return None  # Docker did not answer: the preflight and the program say why
+    if platform not in IDE_PLATFORMS:
+        return (
+            f"the lab's Docker host runs {platform}; the IDE image is built for {' or '.join(IDE_PLATFORMS)} only. "
+            "Fix: use a Docker host of one of those, or set ideImage to a prebuilt image for it"
+        )
+    stack.set_config("idePlatform", auto.ConfigValue(platform))
+    print(f"idePlatform: {platform} (the Docker host's, stored in stack {stack.name}'s config)")
+    return None
+
+
 def look_for_repairs(stack_name: str, config: dict[str, str], deployed: bool):
     """What vanished behind Pulumi's back, as a repair for this `up` (k8s_lab.repair)."""
     from k8s_lab import drift, ide_image, repair
@@ -480,13 +521,13 @@ def look_for_repairs(stack_name: str, config: dict[str, str], deployed: bool):
     if not deployed:
         return repair.Repair()
     try:
-        docker_host, student, prebuilt = (read_setting(config, key) for key in ("dockerHost", "student", "ideImage"))
+        docker_host, student, prebuilt, platform = (read_setting(config, key) for key in ("dockerHost", "student", "ideImage", "idePlatform"))
     except ValueError:
         return repair.Repair()  # a bad setting: the program's config check names it with its fix
     docker_env = DockerHost(docker_host).environment() or None
     presence = drift.probe(LabNames(student or stack_name), docker_env)
     prebuilt = prebuilt or ""
-    image = drift.image_present(prebuilt or ide_image.image_name(), docker_env)
+    image = drift.image_present(prebuilt or ide_image.image_name(platform=platform), docker_env)
     if presence is None:
         return repair.Repair()  # Docker did not answer: the preflight says why
     findings = repair.Findings(

@@ -47,13 +47,18 @@ KIND_VERSION = "v0.23.0"
 # The Pulumi CLI release of the SDK this project was tested with (requirements.txt allows
 # newer SDKs): what lab.py fetches when no usable Pulumi CLI is found.
 PULUMI_VERSION = "3.272.0"
-# The oldest Pulumi CLI the program works with: 3.260.0 is the first release with
-# pulumi/pulumi#23818 ("Replace resources whose `deletedWith` target is being replaced",
-# merged 2026-08-21 after v3.259.0). The in-cluster objects (components/cluster_bootstrap.py,
-# components/ingress.py) are `deleted_with` the cluster command; when a repair replaces the
-# cluster (k8s_lab/repair.py), an older engine keeps their state entries although the new
-# cluster has none of them, so the namespace and the registry ConfigMap would be missing
-# until a second refresh and up. A newer CLI than the pin is used as it is.
+# The oldest Pulumi CLI the lab accepts. What the program needs of the engine is older:
+# `replacement_trigger` (k8s_lab/docker_diff.py) is honoured from v3.208.0
+# (pulumi/pulumi#20936; an older engine ignores it, and a changed slot or networkMtu would
+# never reach Docker). pulumi/pulumi#23818 (deletedWith cascade, first released in
+# 3.260.0) is NOT needed: when a repair replaces the cluster, v3.259.0 already replaces
+# what lives in it, the objects through their provider (a new `clusterIdentifier` makes
+# DiffConfig replace it, and a resource whose provider is replaced is replaced:
+# pkg/resource/deploy/step_generator.go:2798-2870 providerChanged, :2909-2914, at v3.259.0) and the
+# commands through their `triggers`. The floor stays at 3.260.0 because the engine lines
+# tests/readback_model.py cites were read at v3.259.0+14 (5cd93859e8, #23818 and #24387
+# included), which first shipped in 3.260.0: no older engine has been checked against the
+# model. A newer CLI than the pin is used as it is.
 PULUMI_MINIMUM = "3.260.0"
 
 KIND_RELEASE_URL = "https://github.com/kubernetes-sigs/kind/releases/download/{version}/{asset}"
@@ -471,8 +476,8 @@ def usable(command: str, version: Version | None) -> str | None:
         )
     if command == "pulumi" and not version.at_least(_parsed(PULUMI_MINIMUM)):
         return (
-            f"it is older than v{PULUMI_MINIMUM}, the first Pulumi CLI that replaces what lives in the "
-            "cluster when the cluster is replaced (pulumi/pulumi#23818)"
+            f"it is older than v{PULUMI_MINIMUM}, the oldest Pulumi CLI whose engine the lab "
+            "is checked against (k8s_lab/tools.py PULUMI_MINIMUM)"
         )
     return None
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from k8s_lab.docker_host import DockerHost
 from k8s_lab.kind_lifecycle import Kind, LifecycleError
 from k8s_lab.names import LabNames
-from k8s_lab.exits import lab_command
+from k8s_lab.exits import Exit, lab_command
 from k8s_lab.runner import ProcessRunner, Runner
 
 if TYPE_CHECKING:
@@ -29,6 +29,8 @@ class LabTarget:
     slot: int
     bind_address: str
     docker_env: dict[str, str]
+    lab_memory: str | None = None  # labMemory and labCpus as set (None: the default), for the doctor's cap check
+    lab_cpus: str | None = None
 
     # How its programs run: a real runner, or tests/fakes.py's FakeRunner (dataclasses.replace).
     runner: Runner = dataclasses.field(default_factory=ProcessRunner, compare=False, repr=False)
@@ -50,6 +52,8 @@ def target(stack_name: str, config: Mapping[str, str]) -> LabTarget:
         slot=read_setting(config, "slot"),
         bind_address=read_setting(config, "bindAddress"),
         docker_env=DockerHost(read_setting(config, "dockerHost")).environment(),
+        lab_memory=config.get("labMemory"),
+        lab_cpus=config.get("labCpus"),
     )
 
 
@@ -169,7 +173,9 @@ def doctor_facts(lab: LabTarget):
         runner=lab.runner,
     )
     # The typical footprint of this lab's shape (README, Benchmark): IDE, control plane, workers, registry.
-    return dataclasses.replace(facts, lab_footprint_mb=600 + 800 + 400 * lab.workers + 20)
+    return dataclasses.replace(
+        facts, lab_footprint_mb=600 + 800 + 400 * lab.workers + 20, lab_memory=lab.lab_memory, lab_cpus=lab.lab_cpus
+    )
 
 
 def doctor(lab: LabTarget) -> int:
@@ -181,29 +187,36 @@ def doctor(lab: LabTarget) -> int:
     return 1 if any(f.severity == "problem" for f in found) else 0
 
 
-def doctor_before_up(lab: LabTarget, warn: Callable[[str], None]) -> None:
-    """The doctor's problems as warnings before `up` (ports stop it elsewhere)."""
+def doctor_before_up(lab: LabTarget, warn: Callable[[str], None]) -> int:
+    """The doctor's problems as warnings before `up` (ports stop it elsewhere; what labs
+    publish is for `doctor` itself: this `up` republishes its own lab as the table says);
+    caps this Docker cannot apply stop it here, one line each, before Pulumi runs: Exit.USAGE."""
     from k8s_lab import doctor as lab_doctor
 
     try:
         facts = doctor_facts(lab)
     except Exception as error:  # noqa: BLE001 - a check that cannot run never stops `up`
         warn(f"doctor could not check this host ({error})")
-        return
-    ports = lab_doctor.port_findings(facts)
+        return 0
+    refused = lab_doctor.cap_findings(facts)
+    for finding in refused:
+        warn(f"k8s-lab: {finding.what}. Fix: {finding.fix}")
+    if refused:
+        return Exit.USAGE
+    ports = lab_doctor.port_findings(facts) + lab_doctor.exposure_findings(facts)
     for finding in lab_doctor.findings(facts):
         if finding.severity == "problem" and finding not in ports:
             warn(f"Warning (lab.py doctor): {finding}")
+    return 0
 
 
 def before_up(stack_name: str, config: Mapping[str, str], deployed: bool, err: Callable[[str], None]) -> int:
     """`lab.py up`'s first steps: a stopped lab is started, then the doctor's problems are
-    shown. Non-zero when the start failed (its message names the repair)."""
+    shown. Non-zero when the start failed (its message names the repair), Exit.USAGE when
+    this Docker cannot apply the lab's caps."""
     try:
         lab = target(stack_name, config)
     except ValueError:
         return 0  # a bad slot or workers: the program's config check names it
     started = start_if_stopped(lab, err=err) if deployed else 0
-    if not started:
-        doctor_before_up(lab, warn=err)
-    return started
+    return started or doctor_before_up(lab, warn=err)

@@ -77,6 +77,21 @@ def base_image(docker_client) -> str:
 
 
 
+def clone_this_repository(target: Path, *git_options: str, umask: int = 0o022) -> Path:
+    """A `git clone` of this checkout's HEAD (what a student gets), made with `git_options`
+    (e.g. `-c core.autocrlf=true`) under `umask`; skips, saying why, without git or a checkout."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed (.ci/run installs it)")
+    inside = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--is-inside-work-tree"], capture_output=True, text=True)
+    if inside.stdout.strip() != "true":
+        pytest.skip(f"this test clones the repository, and {ROOT} is not a git checkout ({inside.stderr.strip()})")
+    subprocess.run(
+        ["git", *git_options, "clone", "-q", "--no-hardlinks", str(ROOT), str(target)],
+        check=True, capture_output=True, timeout=120, preexec_fn=lambda: os.umask(umask),  # noqa: PLW1509 - the umask is the point
+    )
+    return target
+
+
 _DIAGNOSED: set[str] = set()  # a module fixture's failure repeats for every test after it
 
 

@@ -22,7 +22,8 @@ GOLDEN_DIR = HERE / "golden"
 
 # name -> (stack, config). Preview evaluations: no folder is made, any path will do.
 STACKS: dict[str, tuple[str, dict[str, str]]] = {
-    "defaults": ("kim", {"workspaceRoot": "/home/kim/k8s-lab"}),
+    # idePlatform: what lab.py up stores from the daemon (an amd64 laptop; an arm64 teacher host).
+    "defaults": ("kim", {"workspaceRoot": "/home/kim/k8s-lab", "idePlatform": "linux/amd64"}),
     "classroom-slot-3": (
         "class-7",
         {
@@ -49,7 +50,7 @@ STACKS: dict[str, tuple[str, dict[str, str]]] = {
     ),
     "remote-host": (
         "choi",
-        {"dockerHost": "ssh://teacher@lab2", "bindAddress": "0.0.0.0", "allowRemoteAccess": "true"},
+        {"dockerHost": "ssh://teacher@lab2", "bindAddress": "0.0.0.0", "allowRemoteAccess": "true", "idePlatform": "linux/arm64"},
     ),
 }
 
@@ -64,6 +65,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value if isinstance(value, (str, int, float, bool, type(None))) else f"<{type(value).__name__}>"
+
+
+COMMAND = "command:local:Command"  # pulumi-command's SDK adds replace_on_changes ["triggers[*]"] to each
 
 
 def record(name: str) -> dict[str, Any]:
@@ -85,6 +89,10 @@ def record(name: str) -> dict[str, Any]:
                 "retain_on_delete": r.retain_on_delete,
                 "deleted_with": r.deleted_with,
                 "provider": r.provider.rsplit("::", 1)[0] if r.provider else "",
+                # the diff-shaping options, when set (k8s_lab.docker_diff, the IDE's replace_on_changes)
+                **({"replace_on_changes": r.replace_on_changes} if r.replace_on_changes and r.type != COMMAND else {}),
+                **({"ignore_changes": r.ignore_changes} if r.ignore_changes else {}),
+                **({"replacement_trigger": r.replacement_trigger} if r.replacement_trigger is not None else {}),
             },
             "inputs": _plain(r.raw_inputs),
         }

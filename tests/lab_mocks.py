@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from google.protobuf import json_format
+
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
@@ -88,6 +90,8 @@ class Recorded:
     retain_on_delete: bool = False
     deleted_with: str = ""  # URN of the resource whose deletion skips this one's
     replace_on_changes: list[str] = field(default_factory=list)
+    ignore_changes: list[str] = field(default_factory=list)
+    replacement_trigger: Any = None  # the option's value as plain data; None: no trigger
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -147,6 +151,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     retain_on_delete=bool(request.retainOnDelete),
                     deleted_with=request.deletedWith,
                     replace_on_changes=list(request.replaceOnChanges),
+                    ignore_changes=list(request.ignoreChanges),
+                    replacement_trigger=(
+                        json_format.MessageToDict(request.replacement_trigger) if request.HasField("replacement_trigger") else None
+                    ),
                 )
             )
         return response

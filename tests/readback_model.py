@@ -12,12 +12,21 @@ into what the provider stores, for a `Host` (what of the Docker Engine decides i
 equality unless a DiffSuppressFunc says otherwise), `source` where that is read from.
 Abbreviations in `source`:
 
-  tpd    kreuzwerker/terraform-provider-docker v4.5.0, internal/provider/
-  moby   moby/moby, daemon/
-  cmd    pulumi/pulumi-command, provider/pkg/provider/
-  k8s    pulumi/pulumi-kubernetes, provider/pkg/provider/provider.go
+  tpd    kreuzwerker/terraform-provider-docker v4.5.0 (pulumi-docker 5.2.0's `upstream`),
+         internal/provider/
+  moby   moby/moby docker-v29.7.2, daemon/ (where 20.10 differs, its v20.10.27 line too)
+  cmd    pulumi/pulumi-command v1.2.1, provider/pkg/provider/
+  k8s    pulumi/pulumi-kubernetes v4.32.0, provider/pkg/provider/ (requirements.txt pins
+         4.34.2, whose source was not at hand: re-read these lines when moving the pin)
   rnd    pulumi/pulumi-random (bridges terraform-provider-random, framework resources)
-  pdn    pulumi/pulumi-docker, provider/ (the native docker.Image)
+  pdn    pulumi/pulumi-docker at 237b7899 (5.2.0's provider.go), provider/ (the native docker.Image)
+  bridge pulumi/pulumi-terraform-bridge at 59de6c6 (pulumi-docker 5.2.0 requires v3.137.0)
+  engine pulumi/pulumi pkg/resource/deploy/, v3.259.0 and later
+
+Host kinds: swap accounting, the daemon's default network options and the memory and CPU
+cgroups change what Docker stores. On a host without cgroups the program refuses caps
+(k8s_lab.limits.host_problem, asked by `lab.py doctor` and `up`); everywhere else the
+second `up` changes nothing.
 
 `second_up` walks an evaluated stack and returns the replaces and updates a real second
 `up` would show, and every set property the model does not know (so a new input cannot
@@ -26,7 +35,7 @@ slip past it).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -34,15 +43,37 @@ from typing import Any
 MIB = 1024 * 1024
 
 
+# A daemon.json `default-network-opts` for bridge networks (Docker 24+): an MTU for a VPN,
+# and IPv6 on by default (the lab's own option says false and wins: moby daemon/network.go:319).
+DEFAULT_NETWORK_OPTS = (("com.docker.network.driver.mtu", "1400"), ("com.docker.network.enable_ipv6", "true"))
+
+
 @dataclass(frozen=True)
 class Host:
-    """What of a Docker Engine changes what it stores."""
+    """What of a Docker Engine changes what it stores (docker info names the first and last)."""
 
     swap_accounting: bool = True  # sysinfo.SwapLimit: cgroup v2 with memory.swap.max, or v1 with swapaccount=1
+    default_network_opts: tuple[tuple[str, str], ...] = ()  # daemon.json default-network-opts["bridge"]
+    cgroups: bool = True  # sysinfo.MemoryLimit and CPUCfs (rootless without delegation, some WSL and NAS: neither)
     name: str = "swap accounting"
+    ncpu: int = 16  # runtime.NumCPU() of the daemon, docker info NCPU
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        """What `docker info` says of this host (the keys k8s_lab.limits.host_problems reads)."""
+        return {"MemoryLimit": self.cgroups, "SwapLimit": self.swap_accounting and self.cgroups, "CpuCfsQuota": self.cgroups, "NCPU": self.ncpu}
 
 
-HOSTS = (Host(True, "swap accounting"), Host(False, "no swap accounting"))
+# Swap accounting x network default options x cgroups, where they combine (no memory cgroup
+# means no swap accounting either).
+HOSTS = (
+    Host(True, (), True, "swap accounting"),
+    Host(False, (), True, "no swap accounting"),
+    Host(True, DEFAULT_NETWORK_OPTS, True, "swap accounting, default network options"),
+    Host(False, DEFAULT_NETWORK_OPTS, True, "no swap accounting, default network options"),
+    Host(False, (), False, "no cgroups"),
+    Host(False, DEFAULT_NETWORK_OPTS, False, "no cgroups, default network options"),
+)
 
 
 @dataclass(frozen=True)
@@ -96,12 +127,19 @@ def stored_cpus(value: str, host: Host) -> str:
     return nano_to_decimal_string(parse_cpus(value))
 
 
+def stored_memory(value: int, host: Host) -> int:
+    """moby daemon_unix.go:412-416 (docker-v29.7.2; v20.10.27 :434) drops Memory to 0 with a
+    warning when there is no memory cgroup; tpd funcs.go:932 reads Memory/1MiB back."""
+    return value if host.cgroups else 0
+
+
 def stored_memory_swap(value: int, host: Host) -> int:
     """tpd funcs.go:342-347 sends MB * 1 MiB (or -1 as is); moby daemon_unix.go
-    verifyPlatformContainerResources stores -1 when the kernel has no swap accounting;
-    tpd funcs.go:940-944 reads MemorySwap back in MB when > 0, else as is."""
+    verifyPlatformContainerResources stores -1 when the kernel has no swap accounting
+    (:417-420) or no memory cgroup (:415); tpd funcs.go:940-944 reads MemorySwap back in MB
+    when > 0, else as is."""
     sent = value * MIB if value > 0 else value
-    if not host.swap_accounting:
+    if not host.swap_accounting or not host.cgroups:
         sent = -1
     return sent // MIB if sent > 0 else sent
 
@@ -121,6 +159,23 @@ def go_duration(text: str) -> str:
     if hours:
         return f"{int(hours)}h{int(minutes)}m{secs_text}"
     return f"{int(minutes)}m{secs_text}" if minutes else secs_text
+
+
+def stored_options(value: dict[str, str], host: Host) -> dict[str, str]:
+    # moby daemon/network.go:315-324 (docker-v29.7.2): the daemon's default options for the
+    # driver are added where the request has no such key; tpd _funcs.go:193 stores them all.
+    return {**dict(host.default_network_opts), **value}
+
+
+def create_fails(inputs: dict[str, Any], host: Host) -> str | None:
+    """Why moby refuses to create this container on `host`, or None: NanoCPUs without CFS
+    (daemon_unix.go:472-473, docker-v29.7.2; v20.10.27 :510), or more than the host's CPUs
+    (:482-486; v20.10.27 :520)."""
+    if inputs.get("cpus") and not host.cgroups:
+        return "NanoCPUs can not be set, as your kernel does not support CPU CFS scheduler or the cgroup is not mounted"
+    if inputs.get("cpus") and Fraction(inputs["cpus"]) > host.ncpu:
+        return f"range of CPUs is from 0.01 to {host.ncpu}.00, as there are only {host.ncpu} CPUs available"
+    return None
 
 
 def stored_healthcheck(value: dict[str, Any], host: Host) -> dict[str, Any]:
@@ -153,6 +208,11 @@ CONTAINER = "docker:index/container:Container"
 TPD = "tpd resource_docker_container.go"
 TPD_FUNCS = "tpd resource_docker_container_funcs.go"
 
+# The type token (kubernetes:core/v1:ConfigMap) is apiVersion and kind: another is another
+# resource (a new URN), never a diff of this one.
+_K8S_TYPE = "the Pulumi type token is apiVersion + kind: a change is a new URN"
+_K8S_NAME = "k8s diff.go:207-212 metadataForceNewProperties (.metadata.name, .namespace); provider.go:1558-1566"
+
 MODEL: dict[str, dict[str, Rule]] = {
     CONTAINER: {
         "name": Rule(as_given, True, f"{TPD}:50 ForceNew; {TPD_FUNCS}:828 Read trims Docker's '/'"),
@@ -167,15 +227,16 @@ MODEL: dict[str, dict[str, Rule]] = {
         "healthcheck": Rule(stored_healthcheck, False, f"{TPD}:1045 (not ForceNew); {TPD_FUNCS}:960-968 Read stores Duration.String()"),
         "wait": Rule(as_given, False, f"{TPD}:79 provider-side only, never read"),
         "waitTimeout": Rule(as_given, False, f"{TPD}:86 provider-side only, never read"),
-        "mustRun": Rule(as_given, False, f"{TPD}:122; {TPD_FUNCS}:818-822 Read sets false only for a stopped container"),
-        "memory": Rule(as_given, False, f"{TPD}:842; {TPD_FUNCS}:932 Read stores Memory/1MiB (what :335 sent)"),
+        "mustRun": Rule(as_given, False, f"{TPD}:122; {TPD_FUNCS}:818-822 Read sets false only for a stopped container; Update :998-1012 starts it"),
+        "memory": Rule(stored_memory, False, f"{TPD}:842; {TPD_FUNCS}:932 Read stores Memory/1MiB (what :335 sent); moby daemon_unix.go:412-416"),
         "memorySwap": Rule(stored_memory_swap, False, f"{TPD}:856; {TPD_FUNCS}:940-944; moby daemon_unix.go verifyPlatformContainerResources"),
         "cpus": Rule(stored_cpus, True, f"{TPD}:1158 ForceNew; {TPD_FUNCS}:946-947; tpd helpers.go:133"),
+        "destroyGraceSeconds": Rule(as_given, False, f"{TPD}:827 (not ForceNew); Read never sets it ({TPD_FUNCS}:931); Delete :1086-1093 stops with it"),
     },
     "docker:index/network:Network": {
         "name": Rule(as_given, True, "tpd resource_docker_network.go:25 ForceNew; resource_docker_network_funcs.go:175 Read"),
         "driver": Rule(as_given, True, "tpd resource_docker_network.go:40 ForceNew; _funcs.go:177 Read"),
-        "options": Rule(as_given, True, "tpd resource_docker_network.go:48 ForceNew; _funcs.go:193 Read stores Docker's Options (engine test: as given)"),
+        "options": Rule(stored_options, True, "tpd resource_docker_network.go:48 ForceNew; _funcs.go:193 Read stores Docker's Options; moby daemon/network.go:315-324 adds the daemon's defaults"),
         "ipv6": Rule(as_given, True, "tpd resource_docker_network.go:78 ForceNew; _funcs.go:181 Read stores EnableIPv6"),
     },
     "docker:index/volume:Volume": {
@@ -187,9 +248,14 @@ MODEL: dict[str, dict[str, Rule]] = {
         "name": Rule(as_given, True, "tpd resource_docker_image.go:36 ForceNew"),
         "keepLocally": Rule(as_given, False, "tpd resource_docker_image.go:55, never read"),
     },
-    # The native provider keeps its inputs as state and diffs inputs (pdn provider/image.go).
+    # The native provider stores its Checked inputs (pdn provider/provider.go:396 and :472
+    # checkpointObject) and diffs the old inputs against the new Checked ones (:295); Diff sets
+    # no replace keys (:271-328), so any change is an update that rebuilds, never a replace.
+    # Check fills build.dockerfile, build.contextDigest and an unset build.platform from the
+    # machine running Pulumi (:144-233): the same on every machine only for an LF, 0755 ide/
+    # and a stored idePlatform (tests/test_machine_independence.py, tests/provider_check.py).
     "docker:index/image:Image": {
-        key: Rule(as_given, key in ("imageName", "build"), "pdn provider/image.go: inputs are stored as given")
+        key: Rule(as_given, False, "pdn provider/provider.go:271-328 Diff (no replace keys); :396/:472 stores the Checked inputs")
         for key in ("imageName", "build", "skipPush", "buildOnPreview")
     },
     "pulumi:providers:docker": {"host": Rule(as_given, False, "provider configuration, stored as given")},
@@ -197,7 +263,7 @@ MODEL: dict[str, dict[str, Rule]] = {
     # CommandOutputs{CommandInputs: input}); only `triggers` replaces
     # (cmd common/inputs.go:10 provider:"replaceOnChanges"), anything else re-runs create.
     "command:local:Command": {
-        key: Rule(as_given, key == "triggers", "cmd local/commandController.go Create/Update; common/inputs.go:10")
+        key: Rule(as_given, key == "triggers", "cmd local/commandController.go:41 Create, :74 Update store the inputs; common/inputs.go:10 replaceOnChanges")
         for key in ("create", "delete", "update", "environment", "stdin", "triggers", "logging", "addPreviousOutputInEnv")
     },
     # terraform-provider-random's password: every argument RequiresReplace, stored as given.
@@ -205,18 +271,24 @@ MODEL: dict[str, dict[str, Rule]] = {
         key: Rule(as_given, True, "rnd upstream internal/provider/resource_password.go: RequiresReplace plan modifiers")
         for key in ("length", "special")
     },
-    # The kubernetes provider diffs old *inputs* against new ones (k8s provider.go Diff:
-    # parseCheckpointObject(oldState)), so what the API server adds is never a difference.
+    # The kubernetes provider diffs the *live* object it last read (after a refresh: the
+    # cluster's) against the new inputs, pruned to the keys the old inputs had (k8s
+    # provider.go:1483 parseCheckpointObject, :1494 pruneLiveState, :1537-1540 inputPatch):
+    # what the API server adds outside the program's keys (labels, status, uid) is pruned,
+    # a value changed in the cluster under one of them is a difference.
     "kubernetes:core/v1:Namespace": {
-        "apiVersion": Rule(as_given, True, "k8s provider.go Diff: a new kind or version replaces"),
-        "kind": Rule(as_given, True, "k8s provider.go Diff"),
-        "metadata": Rule(as_given, True, "k8s provider.go Diff: metadata.name is immutable (forceNewProperties)"),
+        "apiVersion": Rule(as_given, True, _K8S_TYPE),
+        "kind": Rule(as_given, True, _K8S_TYPE),
+        "metadata": Rule(as_given, True, _K8S_NAME),
     },
     "kubernetes:core/v1:ConfigMap": {
-        "apiVersion": Rule(as_given, True, "k8s provider.go Diff"),
-        "kind": Rule(as_given, True, "k8s provider.go Diff"),
-        "metadata": Rule(as_given, True, "k8s provider.go Diff: metadata.name/namespace are immutable"),
-        "data": Rule(as_given, False, "k8s provider.go Diff: ConfigMap data updates in place (enableConfigMapMutable)"),
+        "apiVersion": Rule(as_given, True, _K8S_TYPE),
+        "kind": Rule(as_given, True, _K8S_TYPE),
+        "metadata": Rule(as_given, True, _K8S_NAME),
+        # enableConfigMapMutable defaults to false (provider.go:696-709), so `data` is a
+        # replace field (diff.go:32-33); the name is fixed, so the provider asks for
+        # delete-before-replace (provider.go:1651-1658).
+        "data": Rule(as_given, True, "k8s diff.go:32-33 forceNewProperties: .data replaces unless enableConfigMapMutable (provider.go:696-709, default false)"),
     },
     "pulumi:providers:kubernetes": {
         "kubeconfig": Rule(as_given, False, "k8s provider.go:486-495 DiffConfig: with clusterIdentifier set, a new kubeconfig does not replace"),
@@ -241,7 +313,9 @@ class Change:
 
 def second_up(resources: list[Any], host: Host) -> tuple[list[Change], list[str]]:
     """(the changes a real second `up` shows, `type.property` the model lacks) for recorded
-    resources (tests/lab_mocks.py Recorded: .type, .urn, .custom, .inputs)."""
+    resources (tests/lab_mocks.py Recorded: .type, .urn, .custom, .inputs, .ignore_changes).
+    A property in `ignore_changes` is no difference (bridge provider2.go:615-620 deletes it
+    from the diff); the `replacement_trigger` is stored by the engine as given."""
     changes: list[Change] = []
     unmodelled: list[str] = []
     for resource in resources:
@@ -254,21 +328,63 @@ def second_up(resources: list[Any], host: Host) -> tuple[list[Change], list[str]
                 unmodelled.append(f"{resource.type}.{key}")
                 continue
             stored = rule.stored(given, host)
-            if not rule.same(stored, given):
-                changes.append(Change(resource.urn, key, given, stored, rule.force_new))
+            if not rule.same(stored, given) and key not in getattr(resource, "ignore_changes", ()):
+                replace = rule.force_new or key in getattr(resource, "replace_on_changes", ())
+                changes.append(Change(resource.urn, key, given, stored, replace))
     return changes, unmodelled
 
 
-def step(rules: dict[str, Rule], replace_on_changes: list[str], state: dict[str, Any], inputs: dict[str, Any]) -> str:
+def create_failures(resources: list[Any], host: Host) -> list[str]:
+    """The containers the first `up` cannot create on `host`, with Docker's reason."""
+    failures = []
+    for resource in resources:
+        reason = create_fails(resource.inputs, host) if resource.type == CONTAINER else None
+        if reason:
+            failures.append(f"{resource.name}: {reason}")
+    return failures
+
+
+def refreshed_while_stopped(state: dict[str, Any]) -> dict[str, Any]:
+    """A container's state after `pulumi refresh` while it is stopped: with must_run true,
+    Read sets ports from NetworkSettings.Ports, which moby empties on stop (tpd
+    resource_docker_container_funcs.go:797-805), then must_run false (:816-823)."""
+    refreshed = dict(state)
+    if state.get("mustRun"):
+        if state.get("ports"):
+            refreshed["ports"] = []
+        refreshed["mustRun"] = False
+    return refreshed
+
+
+def step(
+    rules: dict[str, Rule],
+    replace_on_changes: list[str],
+    state: dict[str, Any],
+    inputs: dict[str, Any],
+    ignore_changes: Sequence[str] = (),
+    triggers: tuple[Any, Any] = (None, None),
+) -> str:
     """What the engine does with a resource whose stored state is `state` and whose new
     inputs are `inputs`: "same", "update" or "replace" (ForceNew, or the resource's
-    `replace_on_changes`; pulumi engine step_generator)."""
-    changed = {key for key in set(state) | set(inputs) if state.get(key) != inputs.get(key)}
+    `replace_on_changes`; pulumi engine step_generator). `ignore_changes` are no
+    difference (bridge provider2.go:615-620); `triggers`, the stored and the new
+    replacement trigger, replace when both are set and differ (engine
+    step_generator.go:1804 and :3683-3698 shouldTriggerReplace, read at v3.259.0+14)."""
+    if None not in triggers and triggers[0] != triggers[1]:
+        return "replace"
+    changed = {key for key in set(state) | set(inputs) if not _same(rules, key, state, inputs) and key not in ignore_changes}
     if not changed:
         return "same"
     if any(rules[key].force_new or key in replace_on_changes for key in changed if key in rules):
         return "replace"
     return "update"
+
+
+def _same(rules: dict[str, Rule], key: str, state: dict[str, Any], inputs: dict[str, Any]) -> bool:
+    """Whether the provider sees no difference in `key` (its Rule's comparison when both have it)."""
+    if key in rules and key in state and key in inputs:
+        return rules[key].same(state[key], inputs[key])
+    return state.get(key) == inputs.get(key)
 
 
 def docker_update_memory(live_memory_mb: int, inputs: dict[str, Any]) -> int:

@@ -24,8 +24,9 @@ NAMES = LabNames("kim")
 def without_later_fixes(inputs: dict) -> dict:
     """Inputs less what issue #18 added to every stack, caps or not: PYTHONSAFEPATH off in
     each command's environment (k8s_lab.commands.PYTHON_ENVIRONMENT) and the kubernetes
-    provider's upsertExistingObjects (components/cluster_bootstrap.py)."""
-    inputs = {key: value for key, value in inputs.items() if key != "upsertExistingObjects"}
+    provider's upsertExistingObjects (components/cluster_bootstrap.py); and what issue #31
+    added: the IDE's and the registry's destroyGraceSeconds (a grace period on stop)."""
+    inputs = {key: value for key, value in inputs.items() if key not in ("upsertExistingObjects", "destroyGraceSeconds")}
     environment = {k: v for k, v in (inputs.get("environment") or {}).items() if k != "PYTHONSAFEPATH"}
     if "environment" in inputs:
         inputs = {k: v for k, v in inputs.items() if k != "environment"} | ({"environment": environment} if environment else {})
@@ -68,7 +69,7 @@ def test_ide_gets_its_memory_cap_and_cpus_as_the_provider_reads_them_back():
     ide = run_under_mocks(ide_program(memory_mb=1675, cpus="2")).one("docker:index/container:Container")
     container = ide.inputs
     assert (container["memory"], container["memorySwap"], container["cpus"]) == (1675, -1, "2.0")
-    assert set(ide.replace_on_changes) == {"memory", "memorySwap"}
+    assert set(ide.replace_on_changes) == {"memory", "memorySwap", "healthcheck"}
     uncapped = run_under_mocks(ide_program()).one("docker:index/container:Container").inputs
     assert not {"memory", "memorySwap", "cpus"} & set(uncapped)
 

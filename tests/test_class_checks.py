@@ -13,6 +13,7 @@ import pytest
 
 import classroom
 from k8s_lab import capacity, mirror, ports
+from k8s_lab.exits import Exit
 from k8s_lab.orchestrate import Progress
 from k8s_lab.roster import parse_roster
 
@@ -154,7 +155,7 @@ def test_destroy_asks_on_a_terminal_and_takes_only_yes(capsys):
     assert "did not answer 'yes'" in classroom.confirm_destroy(["kim"], yes=False, stdin=Terminal("y\n"))
     assert "--yes" in classroom.confirm_destroy(["kim"], yes=False, stdin=io.StringIO("yes\n"))  # a pipe is no terminal
     assert classroom.confirm_destroy(["kim"], yes=True, stdin=None) is None
-    assert "Type 'yes'" in capsys.readouterr().out
+    assert "Type 'yes'" in capsys.readouterr().err  # a question is no data: stderr
 
 
 def test_a_students_clock_runs_from_its_start_to_its_end():
@@ -195,7 +196,7 @@ def test_a_fetch_that_fails_is_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(tools, "install_pulumi", unreachable)
     roster = tmp_path / "class.csv"
     roster.write_text("student\nkim\n")
-    assert classroom.main(["preview", str(roster)]) == 2
+    assert classroom.main(["preview", str(roster)]) == Exit.NOT_READY  # as lab.py: the tools are not ready
     assert capsys.readouterr().err == "k8s-lab: cannot reach get.pulumi.com: network is unreachable\n"
 
 
@@ -253,3 +254,30 @@ def test_a_shared_backend_is_told_which_passphrase_preview_yml_needs(tmp_path, m
     assert any("repository secret PULUMI_CONFIG_PASSPHRASE" in n and "s3://class-state as PULUMI_BACKEND_URL" in n for n in notices)
     _, own = classroom.class_env({"PATH": "/usr/bin", "PULUMI_CONFIG_PASSPHRASE": "x"}, "s3://class-state", prepared)
     assert own == []  # the teacher's own passphrase: nothing to tell
+
+
+def test_a_problem_under_over_capacity_names_the_other_fixes_but_not_the_flag_given():
+    small = capacity.Host("this host", 12 * 1024, inotify_watches=8192, inotify_instances=128, pid_max=32768)
+    for overridden in (False, True):
+        found = capacity.problems(small, [6 * 1024] * 30, overridden)  # memory, inotify and PIDs: 30 x 1500 > 32768
+        assert len(found) == 3 and all((capacity.OVERRIDE in problem) is not overridden for problem in found), found
+        assert all("Fix: " in problem for problem in found)
+
+
+def test_caps_a_docker_host_cannot_apply_are_named_per_student():
+    """Issue #31: a Docker without memory/CPU cgroups drops or refuses the caps; the class is
+    told before anything starts, with the --set that turns them off."""
+    entries = classroom.read_roster(b"student,dockerHost\nkim,\nlee,ssh://t@nas\n")[0]
+    settings = {"kim": {}, "lee": {"labMemory": "0", "labCpus": "0"}}
+    no_cgroups = {"MemoryLimit": False, "CpuCfsQuota": False, "NCPU": 4}
+    asked = []
+
+    def read(docker_host):
+        asked.append(docker_host)
+        return capacity.Host(docker_host or "this host", 64 * GB, cgroups=no_cgroups)
+
+    problems = classroom.cap_problems(entries, settings, read)
+    assert [p.split(":")[0] for p in problems] == ["kim (this host)", "kim (this host)"]  # lee's caps are off
+    assert problems[0].startswith("kim (this host): labMemory = '6g': this Docker host has no memory cgroup")
+    assert problems[1].endswith("Fix: --set labCpus=0 (no cap)")
+    assert classroom.cap_problems(entries, settings, lambda host: capacity.Host("x", 64 * GB)) == []  # Docker said nothing

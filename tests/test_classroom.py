@@ -237,7 +237,7 @@ def test_class_status_is_one_table_of_every_student_and_names_who_could_not_be_a
     ]
     classroom_module.show_status(outcomes, as_json=True)
     out, err = capsys.readouterr()
-    assert [r["student"] for r in json_module.loads(out)] == ["kim", "lee"]
+    assert [(r["student"], r["state"]) for r in json_module.loads(out)] == [("kim", "running"), ("lee", "stopped"), ("park", "unknown")]
     assert "park: status unknown: stack not found" in err
     classroom_module.show_status(outcomes, as_json=False)
     out, _ = capsys.readouterr()

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from k8s_lab import tools
+from k8s_lab.exits import Exit
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120  # seconds; a deadlock fails the test instead of hanging the suite
@@ -42,6 +43,15 @@ if __name__ == "__main__":
             sys.stderr.write("kind create: " + "x" * 1010 + "\\n")
         sys.stderr.write("error: kind create failed: port 8444 is already allocated\\n")
         sys.exit(1)
+    if action in os.environ.get("STAND_IN_NEEDS_FILE", "status").split(","):  # as FileStack: the settings file or no lab
+        if not os.path.exists(f"Pulumi.{student}.yaml"):
+            print(f"FAILED no lab here (no Pulumi.{student}.yaml)", flush=True)
+            sys.exit(1)
+    if action == "status":
+        from k8s_lab.status import Report
+        report = Report(student, "running", "healthy", "3 of 3", True, {"ide": True}, None, None, None, None, None)
+        print("RESULT " + json.dumps({"status": json.dumps(report.as_dict())}), flush=True)
+        sys.exit(0)
     slot = int(sys.argv[sys.argv.index("--slot") + 1])
     # As the program's outputs: at the stack's hostName when it has one.
     host = ([a.split("=", 1)[1] for a in sys.argv if a.startswith("hostName=")] or ["127.0.0.1"])[-1]
@@ -116,7 +126,7 @@ def records(project) -> list[dict]:
 def test_without_pulumi_and_without_fetching_it_says_so_in_one_line(project):
     (project[2] / "pulumi").unlink()
     result = run(project, "preview", "class.csv", "--no-fetch")
-    assert result.returncode == 2
+    assert result.returncode == Exit.NOT_READY  # lab.py's code for a missing tool
     lines = result.stderr.splitlines()
     assert lines[0] == "k8s-lab cannot start yet:"
     assert lines[1].startswith("- pulumi is missing (creates and removes the lab). Get it:") and len(lines) == 2
@@ -217,7 +227,7 @@ def test_a_korean_excel_roster_is_read_and_a_broken_one_named_in_one_line(projec
     root = project[0]
     (root / "class.csv").write_bytes("student,이름\nkim,김민수\n".encode("cp949"))
     result = run(project, "preview", "class.csv")
-    assert result.returncode == 0 and "read class.csv as CP949" in result.stdout
+    assert result.returncode == 0 and "read class.csv as CP949" in result.stderr
     (root / "class.csv").write_bytes(b"student\nkim\n\xff\xff\n")
     result = run(project, "preview", "class.csv")
     assert result.returncode == 2
@@ -272,14 +282,56 @@ def test_stop_needs_no_pulumi_and_makes_no_passphrase(project):
     assert len(records(project)) == 3 and not (project[0] / ".pulumi-state" / "passphrase").exists()
 
 
-def test_status_json_is_json_alone_on_stdout(project):
+@pytest.mark.parametrize(("encoding", "read_as"), [("utf-8-sig", None), ("cp949", "CP949"), ("utf-16", "UTF-16")])
+def test_status_json_is_every_roster_student_alone_on_stdout_in_every_excel_encoding(project, encoding, read_as):
+    root = project[0]
+    (root / "class.csv").write_bytes("student,이름\nkim,김민수\nlee,이서연\npark,박지훈\n".encode(encoding))
+    (root / "Pulumi.kim.yaml").write_text("config:\n  k8s-lab:slot: '0'\n")
     result = run(project, "status", "class.csv", "--json")
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == []  # the stand-in reports no status; the live table went to stderr
-    assert "phase" in result.stderr
+    assert result.returncode == Exit.FAILED  # two labs absent: not "every lab runs with no problem"
+    reports = json.loads(result.stdout)  # nothing else on stdout: the encoding note and the live table are on stderr
+    assert [(r["student"], r["state"]) for r in reports] == [("kim", "running"), ("lee", "absent"), ("park", "absent")]
+    assert reports[1]["problems"] == ["no lab here (no Pulumi.lee.yaml)"]
+    assert reports[1]["repair"] == "venv/bin/python classroom.py up class.csv"  # the class's up, not lab.py's
+    assert "phase" in result.stderr and (read_as is None or f"classroom: read class.csv as {read_as}" in result.stderr)
 
 
-def test_a_bare_command_prints_its_help_not_an_argparse_error(project):
-    result = run(project)
-    assert result.returncode == 2 and result.stdout.startswith("usage: classroom.py")
-    assert "error:" not in result.stderr and "Traceback" not in result.stdout + result.stderr
+def test_a_class_with_no_lab_here_is_exit_3_with_the_classroom_command_that_makes_them(project):
+    result = run(project, "status", "class.csv")
+    assert result.returncode == Exit.NO_SUCH_LAB  # as lab.py status for a lab that does not exist: a dead class shows
+    assert "Repair park: venv/bin/python classroom.py up class.csv" in result.stdout
+    stop = run(project, "stop", "class.csv", extra_env={"STAND_IN_NEEDS_FILE": "stop"})
+    assert stop.returncode == Exit.NO_SUCH_LAB
+    assert "kim: no lab here (no Pulumi.kim.yaml): `venv/bin/python classroom.py up class.csv` makes it" in stop.stdout
+    assert "lab.py" not in stop.stdout + stop.stderr
+
+
+def test_the_over_capacity_warning_does_not_suggest_over_capacity(project):
+    result = run(project, "up", "class.csv", "--over-capacity", extra_env={"FAKE_MEM": str(12 * 1024**3)})
+    assert result.returncode == Exit.OK, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("classroom: warning")]  # this host's inotify, too
+    assert any(w.startswith("classroom: warning (--over-capacity): this host: 3 labs may use 20.0 GB at their caps") for w in warnings)
+    assert all(warning.count("--over-capacity") == 1 for warning in warnings)
+    assert any("add memory (caps are limits" in warning for warning in warnings)
+
+
+def test_destroy_removes_the_handouts_of_the_labs_it_removed(project):
+    root = project[0]
+    assert run(project, "up", "class.csv", "--over-capacity").returncode == Exit.OK
+    assert sorted(p.name for p in (root / "handouts").iterdir()) == ["kim.md", "lee.md", "park.md"]
+    result = run(project, "destroy", "class.csv", "--yes", extra_env={"STAND_IN_FLOOD": "lee"})  # lee's destroy fails
+    assert result.returncode == Exit.FAILED
+    assert [p.name for p in (root / "handouts").iterdir()] == ["lee.md"]  # lee's lab is still there, so is its handout
+    assert f"classroom: removed {root / 'handouts' / 'kim.md'}: that lab is gone" in result.stderr
+
+
+def test_a_loopback_handout_says_it_opens_only_on_this_machine_in_the_rosters_language(project):
+    root = project[0]
+    (root / "class.csv").write_bytes("student,이름\nkim,김민수\n".encode("cp949"))
+    assert run(project, "up", "class.csv", "--over-capacity").returncode == Exit.OK
+    korean = (root / "handouts" / "kim.md").read_text(encoding="utf-8")
+    assert korean.startswith("# kim의 실습환경\n") and "- 비밀번호: `pw-kim`" in korean
+    assert "이 주소는 실습환경이 실행 중인 컴퓨터에서만 열립니다 (주소의 127.0.0.1: " in korean
+    assert run(project, "up", "class.csv", "--over-capacity", "--lang", "en").returncode == Exit.OK
+    english = (root / "handouts" / "kim.md").read_text(encoding="utf-8")
+    assert english.startswith("# kim's practice lab\n") and "These addresses open only on the computer the lab runs on" in english

@@ -26,7 +26,7 @@ from fakes import Answer, FakePopen, FakeRunner, fails, ok
 
 import classroom
 from k8s_lab import doctor, host_ports, mirror, session, status
-from k8s_lab.exits import Exit
+from k8s_lab.exits import Exit, script_command
 
 PASSPHRASE = "passphrase-never-shown-4711"
 GIB = 1024**3
@@ -97,7 +97,7 @@ def teacher(tmp_path, monkeypatch) -> Teacher:
     monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{tmp_path}/state")
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", PASSPHRASE)
 
-    def prepare(action, *, fetch, environ, layout):
+    def prepare(action, *, fetch, environ, layout, err=None):
         assert environ == dict(os.environ)  # this process's environment
         assert layout == session.tools_layout({session.TOOLS_DIR_ENV: str(tmp_path / "tools")})
         here.prepared.append((action, fetch))
@@ -282,7 +282,7 @@ def test_status_json_is_json_alone_on_stdout(teacher, capsys):
     teacher.children.answers = status_answer
     assert teacher.main("status", teacher.roster, "--json") == Exit.FAILED
     out, err = capsys.readouterr()
-    assert [report["student"] for report in json.loads(out)] == ["kim", "lee"]
+    assert [(report["student"], report["state"]) for report in json.loads(out)] == [("kim", "stopped"), ("lee", "stopped"), ("park", "unknown")]
     assert "park: status unknown: stack not found (log: " in err and "park-status.log" in err
     assert "succeeded" not in out + err  # the status table replaces the run summary
     assert password("kim") not in out + err and password("kim") in (teacher.root / "handouts" / "kim.md").read_text()
@@ -460,15 +460,27 @@ def test_destroy_runs_with_yes_or_a_yes_on_a_terminal(teacher, monkeypatch, caps
     assert "you did not answer 'yes'" in capsys.readouterr().err and len(teacher.children.calls) == 3
     monkeypatch.setattr(sys, "stdin", Terminal("YES\n"))
     assert teacher.main("destroy", teacher.roster) == Exit.OK
-    assert "Type 'yes' to go on: " in capsys.readouterr().out and len(teacher.children.calls) == 6
+    assert "Type 'yes' to go on: " in capsys.readouterr().err and len(teacher.children.calls) == 6
 
 
 # --- the command line ---------------------------------------------------------------------------
 
 
 def test_a_bare_command_prints_its_help(capsys):
-    assert classroom.main([]) == Exit.USAGE
-    assert capsys.readouterr().out.startswith("usage: classroom.py")
+    assert classroom.main([]) == Exit.OK  # as lab.py: asking what there is, not a mistake
+    out, err = capsys.readouterr()
+    assert out.startswith("usage: classroom.py") and "Exit codes: 0 done; 1 the operation failed" in out and err == ""
+
+
+def test_a_mistyped_verb_is_named_with_the_nearest_and_nothing_runs(teacher, capsys):
+    assert teacher.main("stauts", "class.csv", "--json") == Exit.USAGE
+    assert capsys.readouterr().err == (
+        f"classroom: there is no verb 'stauts'; did you mean `{script_command('classroom.py', 'status', 'class.csv', '--json')}`? "
+        f"({script_command('classroom.py', '--help')} explains each)\n"
+    )
+    assert teacher.main("zzz") == Exit.USAGE
+    assert "the verbs are: up, preview, destroy, status, stop, start, mirror " in capsys.readouterr().err
+    assert teacher.children.calls == [] and teacher.prepared == []
 
 
 def test_bad_parallel_is_a_usage_error(teacher, capsys):
@@ -495,7 +507,7 @@ def test_rosters_that_cannot_be_used(teacher, tmp_path, capsys):
 def test_a_roster_in_another_encoding_is_named_and_used(teacher, capsys):
     (teacher.root / "class.csv").write_bytes("student,이름\nkim,김민수\n".encode("cp949"))
     assert teacher.main("stop", teacher.roster) == Exit.OK
-    assert capsys.readouterr().out.startswith(f"classroom: read {teacher.roster} as CP949\n")
+    assert capsys.readouterr().err.startswith(f"classroom: read {teacher.roster} as CP949\n")  # stdout is data (status --json)
     (teacher.root / "class.csv").write_bytes("\ufeffstudent\nkim\n".encode())
     assert teacher.main("stop", teacher.roster) == Exit.OK
     assert "classroom: read" not in capsys.readouterr().out
@@ -661,10 +673,10 @@ def test_main_reads_the_command_line_when_given_none(teacher, monkeypatch, capsy
     assert classroom.main(runner=teacher.docker, popen=teacher.popen) == Exit.OK
     assert teacher.students() == ["kim", "lee", "park"]
     monkeypatch.setattr(sys, "argv", ["classroom.py"])
-    assert classroom.main() == Exit.USAGE
+    assert classroom.main() == Exit.OK  # the help
     with pytest.raises(SystemExit) as stopped:
         classroom.main(["--"])  # no verb: argparse says so, never a traceback
-    assert stopped.value.code == Exit.USAGE and "required: action" in capsys.readouterr().err
+    assert stopped.value.code == Exit.USAGE and "required: VERB" in capsys.readouterr().err
 
 
 def test_the_summary_table_has_each_students_url_status_and_duration(teacher, capsys):
@@ -684,7 +696,7 @@ def test_the_summary_table_has_each_students_url_status_and_duration(teacher, ca
 
 def test_the_question_and_its_limits(capsys, monkeypatch):
     assert classroom.confirm_destroy(["a", "b", "c", "d", "e"], yes=False, stdin=Terminal("yes\n")) is None
-    assert capsys.readouterr().out == "destroy removes the labs of 5 student(s) (a, b, c, d, e); their files stay. Type 'yes' to go on: "
+    assert capsys.readouterr().err == "destroy removes the labs of 5 student(s) (a, b, c, d, e); their files stay. Type 'yes' to go on: "
     monkeypatch.setattr(sys, "stdin", None)  # pythonw, a service: no stdin at all
     assert classroom.confirm_destroy(["kim"], yes=False).endswith("run again with --yes to confirm (there is no terminal to ask on)")
 
@@ -857,7 +869,7 @@ class Screen(io.StringIO):
 
 def test_the_question_is_on_the_screen_before_the_answer_is_read(monkeypatch):
     screen = Screen()
-    monkeypatch.setattr(sys, "stdout", screen)
+    monkeypatch.setattr(sys, "stderr", screen)  # the question is not data: stdout stays a pipe's (k8s_lab/cli.py)
 
     class Asking(Terminal):
         def readline(self, *args) -> str:
@@ -950,7 +962,7 @@ def test_a_remote_docker_is_asked_with_this_machines_environment_and_its_desktop
 
 def test_the_question_shortens_a_class_of_six_or_more(capsys):
     classroom.confirm_destroy(["a", "b", "c", "d", "e", "f"], yes=False, stdin=Terminal("no\n"))
-    assert capsys.readouterr().out == "destroy removes the labs of 6 student(s) (a, b, c, d, e, …); their files stay. Type 'yes' to go on: "
+    assert capsys.readouterr().err == "destroy removes the labs of 6 student(s) (a, b, c, d, e, …); their files stay. Type 'yes' to go on: "
 
 
 def test_status_json_is_indented_and_an_unknown_status_without_a_log_is_one_plain_line(capsys):
@@ -959,7 +971,9 @@ def test_status_json_is_indented_and_an_unknown_status_without_a_log_is_one_plai
     report = status.Report("kim", "stopped", "absent", "0 of 3", False, {"ide": False}, None, 6144.0, None, 2.0, None, [], [])
     classroom.show_status([Outcome("kim", True, 1.0, outputs={"status": json.dumps(report.as_dict())}), Outcome("lee", False, 1.0, "stack not found")], True)
     out, err = capsys.readouterr()
-    assert out.startswith('[\n  {\n    "student": "kim",\n') and json.loads(out) == [report.as_dict()]
+    assert out.startswith('[\n  {\n    "student": "kim",\n') and json.loads(out)[0] == report.as_dict()
+    assert json.loads(out)[1] | {"ports_bound": {}} == status.Report(
+        "lee", "unknown", "-", "-", False, {}, None, None, None, None, None, ["stack not found"], None).as_dict()  # every student
     assert err == "lee: status unknown: stack not found\n"
 
 
@@ -999,3 +1013,22 @@ def test_a_shared_backend_names_the_secrets_pull_request_previews_need(monkeypat
         "(.github/workflows/preview.yml) store it as the repository secret PULUMI_CONFIG_PASSPHRASE, and "
         "s3://class-state as PULUMI_BACKEND_URL."
     ]
+
+
+def test_a_bug_in_classroom_py_is_one_line_exit_70_and_its_traceback_in_a_log(teacher, monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(session, "LOG_DIR", tmp_path / "bug-logs")
+    monkeypatch.setattr(classroom, "run_class", lambda *args: {}["ideUrl"])  # a KeyError of ours
+    assert teacher.main("status", teacher.roster) == Exit.INTERNAL
+    out, err = capsys.readouterr()
+    (log,) = (tmp_path / "bug-logs").iterdir()
+    assert out == "" and err == f"classroom: stopped on an error k8s-lab does not expect (KeyError: 'ideUrl'); details in {log}\n"
+    assert log.name.startswith("classroom-status-") and "Traceback (most recent call last)" in log.read_text()
+
+
+def test_ctrl_c_is_exit_130_without_a_traceback(teacher, monkeypatch, capsys):
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(classroom, "run_class", interrupted)
+    assert teacher.main("stop", teacher.roster) == Exit.INTERRUPTED
+    assert capsys.readouterr().err == "classroom: interrupted.\n"

@@ -16,7 +16,10 @@ from fakes import FakeRunner, fails, in_turn, ok
 from test_orchestration import FakeStack, value
 from test_power import ALL_EXITED
 from test_verbs import IDLE, IDLE_THREE_HOURS, lab_answers, running_lab
-from k8s_lab.exits import lab_command
+from k8s_lab.exits import Exit, lab_command
+from k8s_lab.runner import Result, RunError
+from pulumi.automation import CommandResult
+from pulumi.automation.errors import CommandError
 
 LAB = lab_command()  # `venv/bin/python lab.py` as the messages name it
 
@@ -156,7 +159,7 @@ def test_stop_goes_through_the_labs_docker_and_reports_phases(automation, docker
 def test_a_failed_start_is_an_error_with_the_reason(automation, docker):
     automation["stack"] = Stack()
     docker(lab_answers(ide=None))
-    with pytest.raises(RuntimeError, match=rf"^k8s-lab: lab 'kim' lacks kim-ide: `{LAB} up` makes what is missing again$"):
+    with pytest.raises(RuntimeError, match=rf"^k8s-lab: lab 'kim' lacks kim-ide: `{LAB} up --stack kim` makes what is missing again$"):
         classroom_student.run_one("start", "kim", 0, "", {})
 
 
@@ -341,7 +344,7 @@ def test_an_idle_stop_that_fails_in_the_child_is_exit_one_and_one_failed_line(au
     docker(lab_answers(ide=None, registry=None, cluster=ok(""), extra=IDLE_THREE_HOURS))
     code, lines = idle_stop(monkeypatch, capsys)
     assert code == 1 and lines[1] == f"PHASE {IDLE_DECISION}"
-    assert lines[-1] == f"FAILED k8s-lab: there is no lab of 'kim' in this Docker to stop. `{LAB} up` makes it"
+    assert lines[-1] == f"FAILED k8s-lab: there is no lab of 'kim' in this Docker to stop. `{LAB} up --stack kim` makes it"
     assert not any(line.startswith("RESULT") for line in lines)
 
 
@@ -372,8 +375,45 @@ def test_a_failed_line_is_flushed_at_once(monkeypatch):
     monkeypatch.setattr(classroom_student, "backend_env", lambda backend: {})
     monkeypatch.setattr(classroom_student, "run_one", lambda *args: (_ for _ in ()).throw(RuntimeError("docker is down")))
     monkeypatch.setattr(classroom_student.traceback, "print_exc", lambda: None)
-    assert classroom_student.main(["stop", "kim", "--slot", "0"]) == 1
+    assert classroom_student.main(["stop", "kim", "--slot", "0"]) == Exit.INTERNAL  # a RuntimeError of no kind we know: a bug
     assert printed == [(("FAILED docker is down",), {"flush": True})]
+
+
+def failing_child(monkeypatch, error: Exception) -> None:
+    monkeypatch.setattr(classroom_student, "backend_env", lambda backend: {})
+    monkeypatch.setattr(classroom_student, "run_one", lambda *args: (_ for _ in ()).throw(error))
+
+
+@pytest.mark.parametrize("error", [
+    classroom_student.Refusal("no lab here (no Pulumi.kim.yaml)"),
+    CommandError(CommandResult(stdout="Updating (kim)\n", stderr="error: kind create failed: port 8444 is taken\n", code=255)),
+    RunError(Result(("docker", "stop", "k8s-lab-kim"), 1, "", "Error response from daemon: no such container")),
+], ids=["no lab here", "a Pulumi error", "docker's answer"])
+def test_a_refusal_is_its_reason_in_the_log_exit_1_and_no_traceback(monkeypatch, capsys, error):
+    failing_child(monkeypatch, error)
+    assert classroom_student.main(["status", "kim", "--slot", "0"]) == Exit.FAILED
+    out, err = capsys.readouterr()
+    assert out == f"FAILED {classroom_student.one_line(error)}\n"
+    assert "Traceback" not in err and err.startswith("classroom_student: ") and str(error) in err  # all of Pulumi's output
+
+
+def test_a_bug_is_a_traceback_in_the_log_and_exit_70(monkeypatch, capsys):
+    failing_child(monkeypatch, KeyError("ideUrl"))
+    assert classroom_student.main(["status", "kim", "--slot", "0"]) == Exit.INTERNAL
+    out, err = capsys.readouterr()
+    assert out == "FAILED 'ideUrl'\n" and err.startswith("Traceback (most recent call last):") and "KeyError: 'ideUrl'" in err
+
+
+def test_a_broken_pulumi_on_path_costs_the_handout_not_the_status(tmp_path, capsys, monkeypatch):
+    # `pulumi version` fails (a half-installed CLI): status needs no Pulumi, so the stack has no outputs
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "pulumi").write_text("#!/bin/sh\necho 'pulumi: broken install' >&2\nexit 1\n")
+    (tmp_path / "bin" / "pulumi").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")  # the Automation API finds it there
+    environ = {"PATH": str(tmp_path / "bin"), session.TOOLS_DIR_ENV: str(tmp_path / "tools"), "HOME": str(tmp_path)}
+    assert classroom_student.FileStack("kim", environ).outputs() == {}
+    # the words: "Command '['pulumi', 'version']' returned non-zero exit status 1", now in the log only
+    assert "the Pulumi CLI at hand failed: Command '['pulumi', 'version']' returned non-zero" in capsys.readouterr().err
 
 
 # ---- the settings-file stack (stop, start, status): its outputs through a Pulumi CLI at hand, never fetched ----

@@ -509,10 +509,13 @@ STUDENT_FIX = "pulumi config set student <name>, e.g. 'kim-minsu' (lowercase let
 NAME_RULE = "it must be lowercase letters, digits and '-', starting and ending with a letter or digit"
 ENV_FIX = 'pulumi config set --path "ideEnv[0]" NAME=value (a list of NAME=value strings, like lines of a .env file)'
 KNOWN_KEYS = (
-    "student, slot, bindAddress, workspaceRoot, idePassword, ideImage, nodeImage, workers, mountDockerSocket, timezone, "
+    "student, slot, bindAddress, workspaceRoot, idePassword, ideImage, idePlatform, nodeImage, workers, mountDockerSocket, timezone, "
     "ideEnv, ingress, registry, namespace, dockerHost, allowRemoteAccess, hostName, ideTlsCert, ideTlsKey, networkMtu, "
     "labMemory, labCpus, registryMirror"
 )
+PLATFORM_FIX = "pulumi config set idePlatform linux/amd64 (or linux/arm64): what `docker version --format {{.Server.Os}}/{{.Server.Arch}}` prints for the lab's Docker host"
+
+
 EXACT = [
     # (raw settings besides workspaceRoot, every problem as (key, shown value, reason, fix))
     ({"bindAddress": "::1"}, [("bindAddress", "'::1'", "is an IPv6 address; the lab network is IPv4-only", "use an IPv4 address such as 127.0.0.1")]),
@@ -521,6 +524,9 @@ EXACT = [
     ({"student": "Kim"}, [("student", "'Kim'", f"not a usable student name: {NAME_RULE}", STUDENT_FIX)]),
     ({"slots": "3"}, [("slots", "'3'", "is not a k8s-lab setting", f"remove it (pulumi config rm slots); known keys: {KNOWN_KEYS}")]),
     ({"ideEnv": "A=1"}, [("ideEnv", "'A=1'", "is not a list of NAME=value strings", ENV_FIX)]),
+    # A client's platform name (Apple Silicon says arm64, uname says aarch64) or an unsupported one.
+    ({"idePlatform": "linux/aarch64"}, [("idePlatform", "'linux/aarch64'", "is not a platform the IDE image can be built for (linux/amd64 or linux/arm64)", PLATFORM_FIX)]),
+    ({"idePlatform": "windows/amd64"}, [("idePlatform", "'windows/amd64'", "is not a platform the IDE image can be built for (linux/amd64 or linux/arm64)", PLATFORM_FIX)]),
     # Every bad entry of the list at once, each shown by itself.
     ({"ideEnv": json.dumps(["1A=x", "HOME", "PASSWORD=x", "B=1", "B=2"])}, [
         ("ideEnv", "'1A=x'", "is not NAME=value with a valid variable name", ENV_FIX),

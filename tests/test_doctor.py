@@ -196,7 +196,8 @@ def test_readers_of_the_host(tmp_path, monkeypatch):
 
 def test_gather_reads_docker_through_the_runner_and_the_host_only_when_local(monkeypatch, tmp_path):
     info = {"MemTotal": 8 * 1024**3, "OperatingSystem": "Docker Desktop", "DockerRootDir": str(tmp_path)}
-    runner = FakeRunner({("docker", "info"): ok(json.dumps(info))})
+    runner = FakeRunner({("docker", "info"): ok(json.dumps(info)), ("docker", "ps"): ok("kim-registry\n"),
+                         ("docker", "inspect"): ok(json.dumps(CLASS_HOST[1:2]))})
     monkeypatch.setattr(doctor, "read_int", lambda path: {"/proc/sys/fs/inotify/max_user_watches": 1, "/proc/sys/fs/inotify/max_user_instances": 2}[path])
     monkeypatch.setattr(doctor, "read_routes", lambda: ["10.0.0.0/8"])
     monkeypatch.setattr(doctor.host_ports, "taken_ports", lambda bind, ports: [("ide", ports.ide)])
@@ -205,9 +206,11 @@ def test_gather_reads_docker_through_the_runner_and_the_host_only_when_local(mon
     assert (local.system, local.docker_desktop, local.docker_memory_mb, local.labs, local.slot) == ("Linux", True, 8192, 3, 2)
     assert (local.inotify_watches, local.inotify_instances, local.routes, local.own_lab_present) == (1, 2, ["10.0.0.0/8"], True)
     assert local.taken_ports == [("ide", 8644)] and local.disk_free_gb > 0
+    assert local.published == [doctor.Binding("kim", "kim-registry", "5000/tcp", "0.0.0.0", 5001)] and not local.remote
     far = doctor.gather(2, "127.0.0.1", own_lab_present=False, local=False, env={"DOCKER_HOST": "ssh://h"}, runner=runner)
     assert (far.disk_free_gb, far.inotify_watches, far.inotify_instances, far.taken_ports, far.routes) == (None, None, None, [], [])
-    assert runner.calls[-1].env == {"DOCKER_HOST": "ssh://h"}
+    assert far.remote and far.published == local.published  # what lab2's Docker publishes, asked there
+    assert [call.env for call in runner.calls[-3:]] == [{"DOCKER_HOST": "ssh://h"}] * 3
     silent = doctor.gather(0, "127.0.0.1", own_lab_present=False, local=False, runner=FakeRunner({("docker",): fails("down")}))
     assert (silent.docker_memory_mb, silent.docker_desktop) == (None, False)
 
@@ -274,3 +277,87 @@ def test_wsl_is_seen_in_the_kernels_version(version, wsl, monkeypatch):
     monkeypatch.setattr(doctor, "open", fake_open, raising=False)
     facts = doctor.gather(0, "127.0.0.1", own_lab_present=False, local=False, runner=FakeRunner({("docker",): fails("down")}))
     assert facts.wsl is wsl
+
+
+# ---- what running labs publish beyond loopback (issue 30) ------------------------------
+
+
+def inspected(name, ports, labels=None):
+    """One container as `docker inspect` prints it (only the fields the doctor reads)."""
+    published = {key: [{"HostIp": ip, "HostPort": str(port)} for ip, port in binds] if binds is not None else None
+                 for key, binds in ports.items()}
+    return {"Name": f"/{name}", "Config": {"Labels": labels or {}}, "NetworkSettings": {"Ports": published}}
+
+
+# kim: made before issue 30 (registry on 0.0.0.0); lee: as the table says; park: loopback only.
+CLASS_HOST = [
+    inspected("kim-ide", {"8443/tcp": [("0.0.0.0", 8444), ("::", 8444)], "5500/tcp": [("0.0.0.0", 5500)]}),
+    inspected("kim-registry", {"5000/tcp": [("0.0.0.0", 5001)]}),
+    inspected("kim-control-plane", {"80/tcp": [("0.0.0.0", 80)], "443/tcp": [("0.0.0.0", 443)], "6443/tcp": [("127.0.0.1", 6550)]},
+              {"io.x-k8s.kind.cluster": "kim"}),
+    inspected("lee-ide", {"8443/tcp": [("0.0.0.0", 8544)], "5500/tcp": [("0.0.0.0", 5600)]}),
+    inspected("lee-registry", {"5000/tcp": [("127.0.0.1", 5101)]}),
+    inspected("park-ide", {"8443/tcp": [("127.0.0.1", 8644)], "5500/tcp": None}),  # None: exposed, not published
+    inspected("someone-elses-db", {"5432/tcp": [("0.0.0.0", 5432)]}),  # not a lab's container
+]
+
+
+def class_host_facts(remote=False):
+    return Facts(**GOOD, published=doctor.parse_bindings(CLASS_HOST), remote=remote)
+
+
+def test_the_doctor_lists_what_each_running_lab_publishes_beyond_loopback():
+    found = doctor.exposure_findings(class_host_facts())
+    assert [(f.severity, f.what.split(" ")[1]) for f in found] == [("problem", "kim"), ("note", "kim"), ("note", "lee")]
+    problem, kim, lee = found
+    assert problem.what == (
+        "lab kim publishes beyond loopback what k8s_lab/exposure.py keeps on it: "
+        "0.0.0.0:5001 (the student's image registry (push and pull), protection: none)"
+    )
+    assert problem.fix.startswith(f"{lab_command('up', '--stack', 'kim')} (publishes it on 127.0.0.1")
+    assert kim.what == (
+        "lab kim is reachable beyond loopback on 0.0.0.0:80 (ingress (HTTP), protection: none (meant to be shown)); "
+        "0.0.0.0:443 (ingress (HTTPS), protection: none (meant to be shown)); "
+        "0.0.0.0:5500 (the IDE's live-server port, protection: none (meant to be shown)); "
+        "0.0.0.0:8444 (code-server, the IDE (a root shell with the host's docker), protection: password); "
+        ":::8444 (code-server, the IDE (a root shell with the host's docker), protection: password)"
+    )
+    assert "6550" not in kim.what and "park" not in " ".join(f.what for f in found) and "5432" not in lee.what
+    assert lab_command("config", "bindAddress", "127.0.0.1", "--stack", "lee") in lee.fix
+    assert doctor.findings(class_host_facts()) == found  # one of the doctor's rules
+
+
+def test_an_api_server_beyond_loopback_is_a_problem_here_and_expected_on_a_docker_host():
+    api = [inspected("kim-control-plane", {"6443/tcp": [("0.0.0.0", 6550)]}, {"io.x-k8s.kind.cluster": "kim"})]
+    here = doctor.exposure_findings(Facts(**GOOD, published=doctor.parse_bindings(api)))
+    assert [f.severity for f in here] == ["problem"] and "6550 (kind's API server (cluster-admin), protection: client certificate)" in here[0].what
+    there = doctor.exposure_findings(Facts(**GOOD, published=doctor.parse_bindings(api), remote=True))
+    assert [f.severity for f in there] == ["note"]
+    # On a dockerHost the registry still belongs on loopback.
+    assert "5001" in doctor.exposure_findings(replace(class_host_facts(), remote=True))[0].what
+
+
+def test_a_lab_port_outside_the_table_is_a_problem():
+    odd = [inspected("kim-ide", {"22/tcp": [("0.0.0.0", 2222)]})]
+    (finding,) = doctor.exposure_findings(Facts(**GOOD, published=doctor.parse_bindings(odd)))
+    assert finding.severity == "problem" and "0.0.0.0:2222 (kim-ide 22/tcp, not a port of the table)" in finding.what
+
+
+def test_the_kind_label_names_the_lab_and_unpublished_ports_are_skipped():
+    bindings = doctor.parse_bindings(CLASS_HOST)
+    assert {b.lab for b in bindings} == {"kim", "lee", "park"}
+    assert doctor.Binding("park", "park-ide", "8443/tcp", "127.0.0.1", 8644) in bindings
+    assert not [b for b in bindings if b.container_port == "5500/tcp" and b.lab == "park"]
+    node = [inspected("x-control-plane", {"80/tcp": [("", 80)]}, {"io.x-k8s.kind.cluster": "class-7"})]
+    assert doctor.parse_bindings(node) == [doctor.Binding("class-7", "x-control-plane", "80/tcp", "0.0.0.0", 80)]
+
+
+def test_read_published_asks_docker_through_the_runner():
+    names = "kim-ide\nkim-registry\nsomeone-elses-db\nkim-worker\n"
+    runner = FakeRunner({("docker", "ps"): ok(names), ("docker", "inspect"): ok(json.dumps(CLASS_HOST[:2]))})
+    bindings = doctor.read_published(runner, env={"DOCKER_HOST": "ssh://t@lab2"})
+    assert runner.argvs == [("docker", "ps", "--format", "{{.Names}}"), ("docker", "inspect", "kim-ide", "kim-registry")]
+    assert {call.env["DOCKER_HOST"] for call in runner.calls} == {"ssh://t@lab2"}
+    assert [b.host_port for b in bindings] == [5500, 8444, 8444, 5001]
+    assert doctor.read_published(FakeRunner({("docker", "ps"): ok("db\n")})) == []  # no lab: nothing inspected
+    assert doctor.read_published(FakeRunner({("docker",): fails("down")})) == []

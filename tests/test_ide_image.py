@@ -1,5 +1,7 @@
 """The IDE Dockerfile: lint-clean, every version a build argument the program passes."""
 
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -72,21 +74,94 @@ def test_every_tool_of_the_seed_is_installed():
         assert tool in text, tool
 
 
-def test_content_tag_follows_files_and_build_args(tmp_path):
-    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+def context(folder: Path, files: dict[str, bytes], listed: tuple[str, ...] | None = None) -> Path:
+    """A build context like ide/: the files, and a .dockerignore allow-list naming `listed`."""
+    folder.mkdir(exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    allowed = "".join(f"!{name}\n" for name in (files if listed is None else listed))
+    (folder / ".dockerignore").write_text(f"# allow-list\n*\n{allowed}")
+    return folder
+
+
+def test_content_tag_follows_files_build_args_and_platform(tmp_path):
+    context(tmp_path, {"Dockerfile": b"FROM scratch\n"})
     base = ide_image.content_tag(tmp_path, {"A": "1"})
     assert base == ide_image.content_tag(tmp_path, {"A": "1"})
     assert base != ide_image.content_tag(tmp_path, {"A": "2"})
-    (tmp_path / "extra.sh").write_text("echo\n")
+    assert len({base, ide_image.content_tag(tmp_path, {"A": "1"}, "linux/amd64"), ide_image.content_tag(tmp_path, {"A": "1"}, "linux/arm64")}) == 3
+    context(tmp_path, {"Dockerfile": b"FROM scratch\n", "extra.sh": b"echo\n"})
     assert base != ide_image.content_tag(tmp_path, {"A": "1"})
 
 
+def test_content_tag_ignores_files_the_context_leaves_out(tmp_path):
+    context(tmp_path, {"Dockerfile": b"FROM scratch\n"})
+    base = ide_image.content_tag(tmp_path, {})
+    (tmp_path / ".DS_Store").write_bytes(b"Finder was here")  # macOS; Thumbs.db on Windows
+    assert ide_image.content_tag(tmp_path, {}) == base
+
+
 def test_content_tag_ignores_line_endings(tmp_path):
-    unix, windows = tmp_path / "unix", tmp_path / "windows"
-    unix.mkdir(), windows.mkdir()
-    (unix / "Dockerfile").write_bytes(b"FROM scratch\nRUN true\n")
-    (windows / "Dockerfile").write_bytes(b"FROM scratch\r\nRUN true\r\n")
+    unix = context(tmp_path / "unix", {"Dockerfile": b"FROM scratch\nRUN true\n"})
+    windows = context(tmp_path / "windows", {"Dockerfile": b"FROM scratch\r\nRUN true\r\n"})
     assert ide_image.content_tag(unix, {}) == ide_image.content_tag(windows, {})
+
+
+def test_the_context_is_the_dockerignore_allow_list():
+    assert [p.name for p in ide_image.context_files(ROOT / "ide")] == ["Dockerfile", "refuse-open-auth.sh"]
+    copied = re.findall(r"^COPY (?!--from)(\S+)", DOCKERFILE.read_text(), re.M)
+    assert copied and all((ROOT / "ide" / name) in ide_image.context_files(ROOT / "ide") for name in copied)
+
+
+@pytest.mark.parametrize(
+    ("ignore", "why"),
+    [("node_modules\n", "only a `*` line then `!<file>` lines"), ("*\n!*.sh\n", "only a `*` line then `!<file>` lines"), ("*\n!gone.sh\n", "lists gone.sh, which is not in")],
+)
+def test_a_dockerignore_the_program_cannot_follow_is_refused_with_the_fix(tmp_path, ignore, why):
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / ".dockerignore").write_text(ignore)
+    with pytest.raises(ide_image.ContextProblem, match=re.escape(why)) as caught:
+        ide_image.context_files(tmp_path)
+    assert "Fix: " in str(caught.value)
+
+
+def test_prepare_settles_every_context_file_to_one_mode(tmp_path):
+    context(tmp_path, {"Dockerfile": b"FROM scratch\n", "run.sh": b"set -eu\n", "notes.txt": b"left out"}, listed=("Dockerfile", "run.sh"))
+    (tmp_path / "Dockerfile").chmod(0o664)  # umask 002
+    (tmp_path / "run.sh").chmod(0o700)  # umask 077
+    (tmp_path / "notes.txt").chmod(0o600)
+    ide_image.prepare_context(tmp_path)
+    assert {p.name: p.stat().st_mode & 0o7777 for p in tmp_path.iterdir()} == {
+        "Dockerfile": 0o755, "run.sh": 0o755, "notes.txt": 0o600, ".dockerignore": 0o644 & ~current_umask(),
+    }
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_prepare_refuses_a_crlf_file_with_the_fix(tmp_path):
+    context(tmp_path, {"Dockerfile": b"FROM scratch\n", "run.sh": b"set -eu\r\necho\r\n"})
+    with pytest.raises(ide_image.ContextProblem) as caught:
+        ide_image.prepare_context(tmp_path)
+    assert str(caught.value) == (
+        f"{tmp_path / 'run.sh'} has Windows (CRLF) line endings, which break the IDE build. "
+        "Fix: delete the files in ide/, then git checkout -- ide (.gitattributes makes them LF)"
+    )
+
+
+def test_the_repository_keeps_the_context_0755_and_lf():
+    """What git records: 100755 (git knows only x), LF for ide/** whatever core.autocrlf says."""
+    listed = subprocess.run(["git", "ls-files", "-s", "--eol", "ide"], cwd=ROOT, capture_output=True, text=True)
+    if listed.returncode != 0:
+        pytest.skip(f"{ROOT} is not a git checkout")
+    rows = {line.split()[-1]: line for line in listed.stdout.splitlines()}
+    for name in ("Dockerfile", "refuse-open-auth.sh"):
+        assert rows[f"ide/{name}"].startswith("100755 "), rows[f"ide/{name}"]
+    checked = subprocess.run(["git", "check-attr", "eol", "--", "ide/refuse-open-auth.sh", "ide/Dockerfile", ".ci/run"], cwd=ROOT, capture_output=True, text=True)
+    assert checked.stdout.count(": eol: lf") == 3, checked.stdout
 
 
 def test_image_name_is_repository_and_content_tag():

@@ -232,3 +232,18 @@ def test_a_program_that_failed_is_said_with_what_it_said(monkeypatch, capsys):
     monkeypatch.setattr(lab, "run_verb", failing)
     assert lab.main(["start"]) == Exit.FAILED
     assert capsys.readouterr().err == "k8s-lab: `start` failed: `docker start kim-ide` exited with 1: Error: No such container: kim-ide\n"
+
+
+def test_doctor_names_caps_a_docker_without_cgroups_cannot_apply(tmp_path):
+    """Issue #31, as a student runs it: one problem per cap with its fix, exit 1, no traceback."""
+    info = '{"MemTotal": 68719476736, "OperatingSystem": "Ubuntu 24.04", "MemoryLimit": false, "CpuCfsQuota": false, "NCPU": 8}'
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(f"#!/bin/sh\ncase \"$*\" in *info*) echo '{info}';; *) echo '';; esac\n")
+    (bin_dir / "docker").chmod(0o755)
+    result = run_lab(tmp_path, "doctor", "--stack", "kim")
+    assert result.returncode == Exit.FAILED, result.stderr
+    assert "[problem] labMemory = '6g': this Docker host has no memory cgroup (docker info MemoryLimit false" in result.stdout
+    assert "    Fix: lab.py config labMemory 0 (no cap)" in result.stdout.splitlines()
+    assert "    Fix: lab.py config labCpus 0 (no cap)" in result.stdout.splitlines()
+    assert "Traceback" not in result.stdout + result.stderr

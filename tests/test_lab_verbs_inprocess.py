@@ -242,18 +242,20 @@ class Terminal(io.StringIO):
         return True
 
 
+QUESTION = "Remove lab 'kim': its cluster, IDE and registry (your files under the workspace folder stay)? [y/N] "
+
+
 def answer_with(monkeypatch, reply: str | None, terminal: bool = True) -> list[str]:
-    """stdin a terminal (or not) and `input` answering `reply` (None: end of input)."""
+    """stdin a terminal (or not) answering `reply` (None: end of input); the list returned
+    gets an entry each time the answer is read."""
     asked: list[str] = []
 
-    def fake_input(prompt=""):
-        asked.append(prompt)
-        if reply is None:
-            raise EOFError
-        return reply
+    class Answering(Terminal if terminal else io.StringIO):  # type: ignore[misc]
+        def readline(self, *args) -> str:
+            asked.append("read")
+            return super().readline(*args)
 
-    monkeypatch.setattr("sys.stdin", Terminal() if terminal else io.StringIO())
-    monkeypatch.setattr("builtins.input", fake_input)
+    monkeypatch.setattr("sys.stdin", Answering("" if reply is None else reply + "\n"))
     return asked
 
 
@@ -261,16 +263,17 @@ def answer_with(monkeypatch, reply: str | None, terminal: bool = True) -> list[s
 def test_destroy_runs_when_the_student_says_yes(lab_session, monkeypatch, capsys, reply):
     asked = answer_with(monkeypatch, reply)
     assert lab.main(["destroy", "--stack", "kim"]) == Exit.OK
-    assert asked == ["Remove lab 'kim': its cluster, IDE and registry (your files under the workspace folder stay)? [y/N] "]
+    assert asked == ["read"]
     assert lab_session.stack.operations == [("destroy", {"on_output": print})]
-    assert capsys.readouterr().out == "The lab is gone; your files under the workspace folder were kept.\n"
+    out, err = capsys.readouterr()
+    assert out == "The lab is gone; your files under the workspace folder were kept.\n" and err == QUESTION  # stdout: no question
 
 
 @pytest.mark.parametrize("reply", ["", "n", "no", "yess", None])
 def test_destroy_removes_nothing_unless_the_answer_is_yes(lab_session, monkeypatch, capsys, reply):
     answer_with(monkeypatch, reply)
     assert lab.main(["destroy"]) == Exit.USAGE
-    assert capsys.readouterr().err == "k8s-lab: nothing was removed.\n"
+    assert capsys.readouterr().err == QUESTION + "k8s-lab: nothing was removed.\n"
     assert lab_session.steps == [] and lab_session.stack.operations == []
 
 
@@ -614,6 +617,7 @@ def up_steps(monkeypatch):
     monkeypatch.setattr(lab_verbs, "before_up", before_up)
     monkeypatch.setattr(session, "port_problem", port_problem)
     monkeypatch.setattr(session, "look_for_repairs", look_for_repairs)
+    monkeypatch.setattr(session, "daemon_platform", lambda docker_host: "linux/amd64")
     return seen
 
 
@@ -622,12 +626,16 @@ def test_up_stores_the_folder_it_is_given_and_checks_the_lab_with_its_settings(t
     folder = tmp_path / "mine"
     assert lab.run_up(stack, str(folder)) == Exit.OK
     assert stack.config["k8s-lab:workspaceRoot"].value == str(folder)
-    settings = {"slot": "3", "workspaceRoot": str(folder)}
+    assert stack.config["k8s-lab:idePlatform"].value == "linux/amd64"  # the daemon's, stored with the stack
+    settings = {"slot": "3", "workspaceRoot": str(folder), "idePlatform": "linux/amd64"}
     assert up_steps["before_up"] == ("kim", settings, False, lab.err)
     assert up_steps["port_problem"] == ("kim", settings, session.ide_container_exists)
     assert up_steps["look_for_repairs"] == ("kim", settings, False)
     assert stack.operations == [("up", {"on_output": print, "replace": None, "refresh": None})]
-    assert capsys.readouterr().out == f"workspaceRoot: {folder} (stored in stack kim's config)\n"
+    assert capsys.readouterr().out == (
+        f"workspaceRoot: {folder} (stored in stack kim's config)\n"
+        "idePlatform: linux/amd64 (the Docker host's, stored in stack kim's config)\n"
+    )
 
 
 def test_up_of_a_made_lab_says_it_is_deployed(tmp_path, up_steps):

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, clone_this_repository
+from k8s_lab import ide_image
+from provider_check import Client, check_image
 
 pytestmark = pytest.mark.slow
 
@@ -107,3 +109,71 @@ def test_a_windows_stack_keeps_its_windows_folders_on_linux(machines):
         r["inputs"]["driverOpts"]["device"] for r in graph["resources"] if r["inputs"].get("driverOpts", {}).get("o") == "bind"
     )
     assert devices == [r"C:\Users\lee\k8s-lab\kim\src", r"C:\Users\lee\k8s-lab\kim\vscode"]
+
+
+# --- what pulumi-docker's Check adds: build.contextDigest, build.dockerfile, build.platform ---
+# The inputs above are what the program sends; the provider's Check then hashes the build
+# context and fills in the platform on the machine running Pulumi (tests/provider_check.py,
+# with its source lines). Each machine here is a real `git clone` of this repository (what is
+# committed: a student's checkout), evaluated by its own copy of the program.
+
+IMAGE = "docker:index/image:Image"
+STORED = {"workspaceRoot": "/home/kim/k8s-lab", "idePlatform": "linux/amd64"}  # as lab.py up stores them
+CHECKOUTS = {
+    # name: (git options, umask, the Pulumi machine, sys.platform the program sees)
+    "linux amd64 runner": ((), 0o022, Client("linux", "amd64"), ""),
+    "windows student, core.autocrlf=true": (("-c", "core.autocrlf=true"), 0o022, Client("windows", "amd64"), "win32"),
+    "linux student, umask 002": ((), 0o002, Client("linux", "amd64"), ""),
+    "apple silicon student": ((), 0o022, Client("darwin", "arm64"), ""),
+}
+
+
+@pytest.fixture(scope="module")
+def checkouts(tmp_path_factory):
+    """name -> (clone, the modes of its ide/ files as cloned, Pulumi machine, sys.platform)."""
+    made = {}
+    for name, (options, umask, client, platform) in CHECKOUTS.items():
+        clone = clone_this_repository(tmp_path_factory.mktemp("checkout") / "k8s-lab", *options, umask=umask)
+        modes = {p.name: p.stat().st_mode & 0o777 for p in (clone / "ide").iterdir()}
+        made[name] = (clone, modes, client, platform)
+    return made
+
+
+def checked_image(clone: Path, config: dict, client: Client, platform: str, home: Path) -> dict:
+    graph = json.loads(evaluate_as(clone, config, python=sys.executable, home=home, platform=platform))
+    (image,) = [r for r in graph["resources"] if r["type"] == IMAGE]
+    return check_image(image["inputs"], clone, client)
+
+
+def test_the_provider_checks_the_same_image_inputs_on_every_checkout(checkouts, tmp_path):
+    checked = {name: checked_image(clone, STORED, client, platform, tmp_path) for name, (clone, _, client, platform) in checkouts.items()}
+    runner = checked["linux amd64 runner"]
+    assert runner["build"]["dockerfile"] == "ide/Dockerfile" and runner["build"]["platform"] == "linux/amd64"
+    assert len(runner["build"]["contextDigest"]) == 64
+    for name, inputs in checked.items():
+        assert inputs == runner, name
+
+
+def test_without_a_stored_platform_the_pulumi_machine_decides_it(checkouts, tmp_path):
+    """Why idePlatform is stored: left to Check, an Apple Silicon laptop's `up` and the amd64
+    runner's preview disagree (and a remote amd64 daemon would get an arm64 image)."""
+    unstored = {"workspaceRoot": STORED["workspaceRoot"]}
+    clone, _, client, platform = checkouts["apple silicon student"]
+    laptop = checked_image(clone, unstored, client, platform, tmp_path)
+    clone, _, client, platform = checkouts["linux amd64 runner"]
+    runner = checked_image(clone, unstored, client, platform, tmp_path)
+    assert (laptop["build"]["platform"], runner["build"]["platform"]) == ("linux/arm64", "linux/amd64")
+
+
+def test_a_crlf_checkout_gets_lf_in_the_build_context(checkouts):
+    clone = checkouts["windows student, core.autocrlf=true"][0]
+    assert b"\r\n" in (clone / "README.md").read_bytes()  # autocrlf took effect where the rules allow it
+    for path in ide_image.context_files(clone / "ide"):
+        assert b"\r\n" not in path.read_bytes(), path.name
+
+
+def test_the_program_settles_the_modes_a_umask_gave(checkouts):
+    clone, cloned_modes, _, _ = checkouts["linux student, umask 002"]
+    assert cloned_modes["Dockerfile"] == 0o775  # what git made under umask 002
+    for path in ide_image.context_files(clone / "ide"):  # after the program ran in this clone
+        assert path.stat().st_mode & 0o777 == ide_image.CONTEXT_MODE, path.name

@@ -95,7 +95,7 @@ def test_stop_stops_ide_registry_then_workers_and_the_control_plane_last_in_one_
     assert power.stop(kind, NAMES, log=said.append) == ["kim-ide", "kim-registry", "kim-worker2", "kim-worker", "kim-control-plane"]
     assert argvs(kind) == [(*STATE, "kim-ide"), (*STATE, "kim-registry"), PS,
                            ("docker", "stop", "kim-ide", "kim-registry", "kim-worker2", "kim-worker", "kim-control-plane")]
-    assert said == [f"lab 'kim' stopped (5 containers); everything is kept. `{LAB} start` brings it back"]
+    assert said == [f"lab 'kim' stopped (5 containers); everything is kept. `{LAB} start --stack kim` brings it back"]
 
 
 def test_stop_leaves_stopped_containers_alone_and_a_stopped_lab_makes_no_call():
@@ -106,11 +106,11 @@ def test_stop_leaves_stopped_containers_alone_and_a_stopped_lab_makes_no_call():
     said = []
     assert power.stop(kind, NAMES, log=said.append) == []
     assert not any(argv[:2] == ("docker", "stop") for argv in argvs(kind))
-    assert said == [f"lab 'kim' stopped (0 containers); everything is kept. `{LAB} start` brings it back"]
+    assert said == [f"lab 'kim' stopped (0 containers); everything is kept. `{LAB} start --stack kim` brings it back"]
 
 
 def test_stop_without_a_lab_says_how_to_make_one():
-    with pytest.raises(LifecycleError, match=rf"^there is no lab of 'kim' in this Docker to stop. `{LAB} up` makes it$"):
+    with pytest.raises(LifecycleError, match=rf"^there is no lab of 'kim' in this Docker to stop. `{LAB} up --stack kim` makes it$"):
         power.stop(lab(ide=None, registry=None, cluster=ok("")), NAMES)
 
 
@@ -171,7 +171,7 @@ def test_start_names_what_is_missing_and_starts_nothing(ide, cluster, missing):
     kind = lab(ide=ide, cluster=cluster)
     with pytest.raises(LifecycleError) as raised:
         power.start(kind, NAMES, workers=2, sleep=quiet)
-    assert str(raised.value) == f"lab 'kim' lacks {missing}: `{LAB} up` makes what is missing again"
+    assert str(raised.value) == f"lab 'kim' lacks {missing}: `{LAB} up --stack kim` makes what is missing again"
     assert len(argvs(kind)) == 3  # looked, nothing started
 
 
@@ -205,7 +205,7 @@ def test_nodes_that_stay_not_ready_fail_start_before_the_ide_is_touched():
 def test_a_kubeconfig_that_does_not_see_every_node_fails_start(answer, detail):
     with pytest.raises(LifecycleError) as raised:
         power.start(lab(extra={PROVE: answer}), NAMES, workers=2, log=quiet, sleep=quiet)
-    assert str(raised.value) == f"the IDE's kubeconfig does not reach the cluster after start ({detail}). `{LAB} up` writes it again"
+    assert str(raised.value) == f"the IDE's kubeconfig does not reach the cluster after start ({detail}). `{LAB} up --stack kim` writes it again"
 
 
 def test_health_is_the_check_or_the_state_or_missing():
@@ -240,10 +240,10 @@ def test_an_ide_that_stays_starting_fails_exactly_at_the_deadline():
     times = iter([100, 100, 130])  # deadline 130: asked at 100, then at 130 it gives up
     kind = lab(extra={HEALTH: ok("starting")})
     with pytest.raises(LifecycleError) as raised:
-        power.wait_healthy(kind, "kim-ide", timeout=30, sleep=quiet, clock=lambda: next(times))
+        power.wait_healthy(kind, "kim-ide", timeout=30, sleep=quiet, clock=lambda: next(times), repair="the repair")
     assert str(raised.value) == (
         "kim-ide is starting after start (waited up to 30s). Look with `docker logs kim-ide`; "
-        f"`{LAB} up` makes it again if it stays so"
+        "`the repair` makes it again if it stays so"
     )
     assert len(argvs(kind)) == 2
 
@@ -251,6 +251,6 @@ def test_an_ide_that_stays_starting_fails_exactly_at_the_deadline():
 def test_start_waits_ten_minutes_by_default(monkeypatch):
     waited = []
     monkeypatch.setattr(power, "wait_until_ready", lambda kind, cluster, workers, timeout, sleep: waited.append(timeout))
-    monkeypatch.setattr(power, "wait_healthy", lambda kind, container, timeout, sleep: waited.append(timeout))
+    monkeypatch.setattr(power, "wait_healthy", lambda kind, container, timeout, sleep, repair: waited.append(timeout))
     power.start(lab(), NAMES, workers=2, log=quiet, sleep=quiet)
     assert waited == [600, 600]

@@ -87,7 +87,7 @@ def test_start_names_what_is_missing_and_the_command_that_repairs_it(docker_clie
     kind = Kind("kind", "docker")
     power.stop(kind, names, log=lambda _: None)
     docker_client.containers.get(f"{names.cluster}-worker").remove()
-    with pytest.raises(LifecycleError, match=rf"lacks {names.cluster}-worker: `{re.escape(lab_command('up'))}` makes"):
+    with pytest.raises(LifecycleError, match=rf"lacks {names.cluster}-worker: `{re.escape(lab_command('up', '--stack', names.student))}` makes"):
         power.start(kind, names, workers=1, timeout=5)
 
 

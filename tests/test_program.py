@@ -322,6 +322,33 @@ def test_bad_config_registers_nothing(workspace_root):
     assert os.listdir(workspace_root) == []
 
 
+def test_a_crlf_ide_folder_registers_nothing(workspace_root, tmp_path, monkeypatch):
+    from k8s_lab import ide_image
+
+    crlf = tmp_path / "ide"
+    crlf.mkdir()
+    (crlf / "Dockerfile").write_bytes(b"FROM scratch\r\n")
+    (crlf / ".dockerignore").write_bytes(b"*\n!Dockerfile\n")
+    monkeypatch.setattr(ide_image, "IDE_DIR", crlf)
+    with pytest.raises(ide_image.ContextProblem, match=r"Dockerfile has Windows \(CRLF\) line endings.*Fix: "):
+        evaluate({"workspaceRoot": workspace_root}, stack="alice")
+    from pulumi.runtime import settings
+
+    assert settings.SETTINGS.monitor.recorded == []
+    # A prebuilt image needs no ide/ folder at all.
+    assert evaluate({"workspaceRoot": workspace_root, "ideImage": "registry.example.com/class/ide:1"}, stack="alice").by_type(REMOTE_IMAGE)
+
+
+def test_the_image_is_built_for_the_stored_platform(workspace_root):
+    from k8s_lab import ide_image
+
+    image = evaluate({"workspaceRoot": workspace_root, "idePlatform": "linux/arm64"}, stack="alice").one(IMAGE)
+    assert image.inputs["build"]["platform"] == "linux/arm64"
+    assert image.inputs["imageName"] == ide_image.image_name(platform="linux/arm64") != ide_image.image_name()
+    unstored = evaluate({"workspaceRoot": workspace_root}, stack="alice").one(IMAGE)
+    assert "platform" not in unstored.inputs["build"]  # left to the provider: the Pulumi machine's (plain pulumi up)
+
+
 def test_plaintext_password_config_registers_nothing(workspace_root):
     with pytest.raises(ConfigError, match="idePassword"):
         evaluate({"workspaceRoot": workspace_root, "idePassword": "long-enough-pw"}, stack="alice", secret_keys=())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 
 import pytest
 
@@ -139,6 +140,66 @@ def test_an_unwritable_workspace_root_stops_up_with_the_fix(tmp_path):
 def test_another_docker_host_needs_no_folder_here(tmp_path):
     stack = FakeStack({"dockerHost": "ssh://teacher@lab2"})
     assert session.store_workspace_root(stack, None, home=tmp_path) is None and stack.written == {}
+
+
+# --- the Docker host's platform, stored once (the IDE image's build.platform) -------------
+
+
+def test_first_up_stores_the_daemons_platform_once(capsys):
+    asked = []
+    stack = FakeStack()
+    assert session.store_ide_platform(stack, ask=lambda host: asked.append(host) or "linux/arm64") is None
+    assert stack.written == {"idePlatform": "linux/arm64"} and asked == [""]
+    assert capsys.readouterr().out == "idePlatform: linux/arm64 (the Docker host's, stored in stack kim's config)\n"
+    stack.written.clear()
+    # Stored: a later up on another machine (an amd64 runner, say) keeps it and asks nothing.
+    assert session.store_ide_platform(stack, ask=lambda host: asked.append(host) or "linux/amd64") is None
+    assert stack.written == {} and asked == [""]
+
+
+def test_a_remote_docker_host_is_asked_for_its_own_platform():
+    asked = []
+    stack = FakeStack({"dockerHost": "ssh://teacher@lab2"})
+    assert session.store_ide_platform(stack, ask=lambda host: asked.append(host) or "linux/amd64") is None
+    assert asked == ["ssh://teacher@lab2"] and stack.written == {"idePlatform": "linux/amd64"}
+
+
+def test_a_daemon_that_does_not_answer_stores_nothing():
+    stack = FakeStack()
+    assert session.store_ide_platform(stack, ask=lambda host: None) is None and stack.written == {}
+
+
+def test_a_daemon_the_image_cannot_be_built_for_stops_up_with_the_fix():
+    stack = FakeStack()
+    problem = session.store_ide_platform(stack, ask=lambda host: "windows/amd64")
+    assert problem.startswith("the lab's Docker host runs windows/amd64; the IDE image is built for linux/amd64 or linux/arm64 only. Fix: ")
+    assert "ideImage" in problem and stack.written == {}
+
+
+def test_the_daemons_platform_is_the_servers_not_the_clients(monkeypatch):
+    calls = []
+
+    def run(argv, **kwargs):
+        calls.append((argv, kwargs["env"].get("DOCKER_HOST")))
+        return subprocess.CompletedProcess(argv, 0, stdout="linux/arm64\n", stderr="")
+
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    assert session.daemon_platform("tcp://lab2:2376", run=run) == "linux/arm64"
+    assert session.daemon_platform("", run=run) == "linux/arm64"
+    assert calls == [
+        (["docker", "version", "--format", "{{.Server.Os}}/{{.Server.Arch}}"], "tcp://lab2:2376"),
+        (["docker", "version", "--format", "{{.Server.Os}}/{{.Server.Arch}}"], None),
+    ]
+
+
+@pytest.mark.parametrize("outcome", [OSError("no docker"), subprocess.TimeoutExpired("docker", 60), 1])
+def test_no_answer_from_the_daemon_is_no_platform(outcome):
+    def run(argv, **kwargs):
+        if isinstance(outcome, Exception):
+            raise outcome
+        return subprocess.CompletedProcess(argv, outcome, stdout="linux/\n", stderr="Cannot connect")
+
+    assert session.daemon_platform("", run=run) is None
 
 
 def test_the_commands_python_is_the_venv_that_runs_lab(tmp_path):

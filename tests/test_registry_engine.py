@@ -1,8 +1,11 @@
 """The local registry on a real Docker Engine. No registry image can be pulled here, so
 the stand-in is built from Debian's docker-registry package (the same distribution
-registry program as registry:2), with the registry:2 data path."""
+registry program as registry:2), with the registry:2 data path. It is published where
+k8s_lab/exposure.py puts an open lab's (bindAddress 0.0.0.0): on the host's loopback."""
 
 import io
+import json
+import shutil
 import subprocess
 import tarfile
 import time
@@ -13,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import engine_unavailable
-from k8s_lab import network, registry
+from k8s_lab import exposure, ide_container, network, registry
 from k8s_lab.names import LabNames
 from k8s_lab.ports import ports_for_slot
 
@@ -30,8 +33,32 @@ http:
 
 
 def shared_libraries(binary: Path) -> list[Path]:
-    out = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, check=True).stdout
-    return [Path(part) for line in out.splitlines() for part in line.split() if part.startswith("/")]
+    """What `binary` loads, with its loader; none for a static binary (ldd then says so and fails)."""
+    done = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, check=False)
+    return [Path(part) for line in done.stdout.splitlines() for part in line.split() if part.startswith("/")]
+
+
+@pytest.fixture(scope="module")
+def cli_image(docker_client):
+    """An IDE stand-in: busybox and this host's docker CLI (with its libraries, if any), so a
+    push is made as the IDE makes it, from a container through the mounted socket."""
+    found = shutil.which("docker")
+    if found is None:
+        engine_unavailable("the docker CLI is not on PATH")
+    cli = Path(found).resolve()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path in [cli, Path("/bin/busybox"), *shared_libraries(cli)]:
+            tar.add(str(path.resolve()), arcname=str(path).lstrip("/"))
+        for applet in ("sh", "wget"):
+            link = tarfile.TarInfo(f"bin/{applet}")
+            link.type, link.linkname = tarfile.SYMTYPE, "busybox"
+            tar.addfile(link)
+        tmp = tarfile.TarInfo("tmp")
+        tmp.type, tmp.mode = tarfile.DIRTYPE, 0o1777
+        tar.addfile(tmp)
+    docker_client.api.import_image_from_data(buffer.getvalue(), repository="k8s-lab-test/docker-cli", tag="1")
+    return "k8s-lab-test/docker-cli:1", str(cli)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +115,7 @@ def lab_with_registry(docker_client, registry_image):
             registry_image,
             name=names.registry_container,
             network=names.network,
-            ports={f"{registry.CONTAINER_PORT}/tcp": ("127.0.0.1", host_port)},
+            ports={f"{registry.CONTAINER_PORT}/tcp": (exposure.address("registry", "0.0.0.0", remote=False), host_port)},
             volumes={names.registry_volume: {"bind": registry.DATA_DIR, "mode": "rw"}},
             detach=True,
         )
@@ -127,6 +154,34 @@ def test_image_pushed_through_the_published_port_can_be_pulled_back(docker_clien
         pulled = docker_client.images.pull(reference, tag="1")
         assert pulled.id == original.id
     finally:
+        try:
+            docker_client.images.remove(f"{reference}:1")
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def test_the_ides_docker_cli_pushes_through_the_hosts_daemon_to_the_registry_on_loopback(docker_client, base_image, cli_image, lab_with_registry):
+    """As in the IDE: the docker CLI in a container on the lab network, with the host's socket
+    mounted, pushes localhost:<port>/... The container's own loopback has no registry (wget
+    fails there); the push still lands, because the daemon makes it from the host."""
+    if not Path(ide_container.DOCKER_SOCKET).exists():
+        engine_unavailable(f"the engine's socket is not at {ide_container.DOCKER_SOCKET}, where the IDE mounts it from")
+    names, host_port = lab_with_registry
+    image, cli = cli_image
+    reference = f"{registry.push_host(host_port)}/from-ide"
+    docker_client.images.get(base_image).tag(reference, "1")
+    script = f"wget -q -T 3 -O - http://localhost:{host_port}/v2/ && echo OWN-LOOPBACK-ANSWERED; {cli} push {reference}:1"
+    socket = {ide_container.DOCKER_SOCKET: {"bind": ide_container.DOCKER_SOCKET, "mode": "rw"}}
+    ide = docker_client.containers.run(image, ["sh", "-c", script], network=names.network, volumes=socket, environment={"HOME": "/tmp"}, detach=True)
+    try:
+        status = ide.wait(timeout=120)["StatusCode"]
+        logs = ide.logs().decode(errors="replace")
+        assert status == 0, logs
+        assert "OWN-LOOPBACK-ANSWERED" not in logs
+        with urllib.request.urlopen(f"http://127.0.0.1:{host_port}/v2/from-ide/tags/list", timeout=5) as answer:
+            assert json.load(answer)["tags"] == ["1"]
+    finally:
+        ide.remove(force=True)
         try:
             docker_client.images.remove(f"{reference}:1")
         except Exception:  # noqa: BLE001

@@ -138,3 +138,26 @@ def test_plain_http_is_the_default_for_the_health_check_and_the_ingress_url():
     assert ide_container.healthcheck() == ide_container.HEALTHCHECK
     assert ingress_url("127.0.0.1", 8080) == "http://127.0.0.1:8080/"
     assert ingress_url("192.168.1.20", 80, host_name="lab.example.edu") == "http://lab.example.edu:80/"
+
+
+def test_a_handout_says_when_its_address_opens_only_on_the_labs_machine():
+    from k8s_lab.handout import render_handout
+
+    for url, host in [("http://127.0.0.1:8444", "127.0.0.1"), ("https://localhost:8444", "localhost"), ("http://[::1]:8444", "::1")]:
+        text = render_handout("kim", url, "pw", None, None)
+        assert f"These addresses open only on the computer the lab runs on ({host} is always" in text, url
+    assert "open only on" not in render_handout("kim", "https://teacher.school.lan:8444", "pw", None, None)
+    assert "open only on" not in render_handout("kim", "http://10.0.0.5:8444", "pw", None, None)
+
+
+def test_a_handout_in_korean_has_every_part_of_the_english_one():
+    from k8s_lab.handout import TEXT, render_handout, roster_language
+
+    assert set(TEXT["ko"]) == set(TEXT["en"])
+    args = ("kim", "http://127.0.0.1:8444", "pw-123", "localhost:5001", "http://127.0.0.1:80/", "self-signed")
+    english, korean = render_handout(*args, lang="en"), render_handout(*args, lang="ko")
+    assert len(korean.splitlines()) == len(english.splitlines())  # the same sections, code blocks and commands
+    assert [line for line in korean.splitlines() if line.startswith(("docker ", "kubectl run", "- IDE", "```"))] == [
+        line for line in english.splitlines() if line.startswith(("docker ", "kubectl run", "- IDE", "```"))]
+    assert "비밀번호: `pw-123`" in korean and "브라우저 경고" in korean and "Password" not in korean
+    assert roster_language("student,이름\nkim,김민수\n") == "ko" and roster_language("student\nkim\n") == "en"

@@ -957,6 +957,10 @@ def test_repairs_ask_the_labs_docker_host_for_the_students_containers(monkeypatc
     assert asked == [("probe", "kim", env), ("image", ide_image.image_name(), env)]
     assert plan and plan == repair.plan("kim", repair.Findings(cluster_missing=False, ide_missing=True, image_missing=False, prebuilt_image=False))
     asked.clear()
+    # The image the program names: its tag follows the stored platform.
+    session.look_for_repairs("kim", {"dockerHost": "ssh://teacher@lab2", "idePlatform": "linux/arm64"}, deployed=True)
+    assert asked[1] == ("image", ide_image.image_name(platform="linux/arm64"), env) and asked[1][1] != ide_image.image_name()
+    asked.clear()
     session.look_for_repairs("kim", {}, deployed=True)
     assert asked[0] == ("probe", "kim", None) and asked[1][2] is None  # this machine's Docker
 

@@ -555,7 +555,7 @@ def test_kind_must_be_the_pinned_release_and_pulumi_at_least_the_minimum():
     for other in ("v0.32.0", "v0.22.0", f"{tools.KIND_VERSION}-alpha"):
         assert f"built for kind {tools.KIND_VERSION}" in tools.usable("kind", v(other)), other
     assert "older than v3.260.0" in tools.usable("pulumi", v("v3.257.0"))
-    assert "pulumi/pulumi#23818" in tools.usable("pulumi", v("v3.259.9"))
+    assert "the oldest Pulumi CLI whose engine the lab is checked against" in tools.usable("pulumi", v("v3.259.9"))
     assert tools.usable("pulumi", v("v3.260.0-dev.0")) is not None  # a pre-release comes before its release
     for fine in ("v3.260.0", "v3.260.1-dev.0", f"v{tools.PULUMI_VERSION}", "v3.300.0", "v4.0.0"):
         assert tools.usable("pulumi", v(fine)) is None, fine
@@ -567,7 +567,7 @@ def test_kind_must_be_the_pinned_release_and_pulumi_at_least_the_minimum():
 def test_the_pinned_pulumi_cli_has_what_the_program_needs():
     pinned, minimum = tools.parse_version(tools.PULUMI_VERSION), tools.parse_version(tools.PULUMI_MINIMUM)
     assert pinned and minimum and pinned.at_least(minimum)
-    assert tools.PULUMI_MINIMUM == "3.260.0"  # the first release after v3.259.0 with pulumi/pulumi#23818
+    assert tools.PULUMI_MINIMUM == "3.260.0"  # the first release of the engine source the read-back model cites
 
 
 def test_versions_are_asked_through_the_runner():
@@ -941,6 +941,6 @@ def test_why_a_kind_or_pulumi_is_not_used_is_said_in_full():
         "and kind supports a node image only with the release it was built for"
     )
     assert tools.usable("pulumi", tools.parse_version("v3.257.0")) == (
-        f"it is older than v{tools.PULUMI_MINIMUM}, the first Pulumi CLI that replaces what lives in the "
-        "cluster when the cluster is replaced (pulumi/pulumi#23818)"
+        f"it is older than v{tools.PULUMI_MINIMUM}, the oldest Pulumi CLI whose engine the lab "
+        "is checked against (k8s_lab/tools.py PULUMI_MINIMUM)"
     )

@@ -157,6 +157,7 @@ def test_a_lab_through_its_life(student):
 
     up = student.lab("up", STAND_IN_OUTPUTS=json.dumps(OUTPUTS))
     assert up.code == Exit.OK, up
+    assert "idePlatform: linux/amd64 (the Docker host's, stored in stack kim's config)" in up.out.splitlines()
     assert "IDE:        http://127.0.0.1:8444" in up.out and "stand-in-password-1" not in up.out
     assert student.lab("info").first_line == "IDE:        http://127.0.0.1:8444"
     assert student.lab("password").out == "stand-in-password-1\n"
@@ -206,6 +207,17 @@ def test_doctor_works_offline_with_docker_only(tmp_path):
     assert info.code == Exit.NOT_READY and "pulumi is missing" in info.err and not (tmp_path / "tools").exists()
 
 
+def test_a_daemon_the_ide_cannot_be_built_for_stops_up_with_the_fix(student):
+    run = student.lab("up", STAND_IN_DOCKER_PLATFORM="linux/arm")
+    assert run.code == Exit.USAGE, run
+    said = [line for line in run.err.splitlines() if line.startswith("k8s-lab:")]  # after the doctor's warnings
+    assert said == [
+        "k8s-lab: the lab's Docker host runs linux/arm; the IDE image is built for linux/amd64 or linux/arm64 only. "
+        "Fix: use a Docker host of one of those, or set ideImage to a prebuilt image for it"
+    ]
+    assert "Traceback" not in run.err and "pulumi up" not in (student.tmp / "calls").read_text()
+
+
 def test_docker_down_is_said_with_the_daemons_reason_not_a_template_error(student):
     run = student.lab("up", STAND_IN_DOCKER_DOWN="1")
     assert run.code == Exit.NOT_READY
@@ -235,13 +247,13 @@ def test_python_too_old_is_told_before_anything_needs_a_newer_one():
 
     from k8s_lab import exits
 
-    for path in ("lab.py", "k8s_lab/__init__.py", "k8s_lab/exits.py"):  # what runs before the version check
+    for path in ("lab.py", "k8s_lab/__init__.py", "k8s_lab/exits.py", "k8s_lab/cli.py"):  # what runs before the version check
         ast.parse((ROOT / path).read_text(encoding="utf-8"), feature_version=(3, 8))
     message = exits.python_problem((3, 8))
     assert message and "needs Python 3.10 or newer; this is Python 3.8" in message and "-m venv venv" in message
     assert exits.python_problem((3, 10)) is None and exits.python_problem((3, 13)) is None
     source = (ROOT / "lab.py").read_text(encoding="utf-8")
-    assert source.index("exits.python_problem()") < re.search(r"from k8s_lab import .*session", source).start()
+    assert source.index("cli.require_python()") < re.search(r"from k8s_lab import .*session", source).start()
 
 
 def test_hints_name_the_venvs_python_for_the_os_and_the_checkout(tmp_path):
@@ -290,8 +302,10 @@ def test_settings_of_a_lab_not_made_yet_are_stored_and_up_makes_it_with_them(stu
     assert made.code == Exit.OK and made.out.splitlines() == ["slot set for lab newlab; `venv/bin/python lab.py up --stack newlab` applies it."]
     calls = (student.tmp / "calls").read_text().splitlines()
     assert calls.count("pulumi stack init newlab") == 1 and any(call.startswith("pulumi up ") and "--stack newlab" in call for call in calls)
-    # What the first `up` writes itself it still writes; the program ran with what was stored.
-    expected = {"k8s-lab:slot": "4", "k8s-lab:labMemory": "6g", "k8s-lab:bindAddress": "0.0.0.0", "k8s-lab:workspaceRoot": str(home)}
+    # What the first `up` writes itself (workspaceRoot, idePlatform) it still writes; the
+    # program ran with what was stored.
+    expected = {"k8s-lab:slot": "4", "k8s-lab:labMemory": "6g", "k8s-lab:bindAddress": "0.0.0.0",
+                "k8s-lab:workspaceRoot": str(home), "k8s-lab:idePlatform": "linux/amd64"}
     assert yaml.safe_load((student.project / "Pulumi.newlab.yaml").read_text())["config"] == expected
     state = json.loads((student.project / ".pulumi-state" / "stand-in-stacks.json").read_text())
     assert state["newlab"]["config_at_up"] == expected

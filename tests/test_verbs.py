@@ -74,13 +74,13 @@ def test_stop_is_zero_and_says_what_it_stopped():
     lab = target(lab_answers())
     assert verbs.stop(lab, log=said.append, err=errors.append) == 0
     assert runner(lab).argvs[-1][:2] == ("docker", "stop") and errors == []
-    assert said == [f"lab 'kim' stopped (5 containers); everything is kept. `{LAB} start` brings it back"]
+    assert said == [f"lab 'kim' stopped (5 containers); everything is kept. `{LAB} start --stack kim` brings it back"]
 
 
 def test_stop_of_nothing_is_one_and_says_how_to_make_the_lab():
     errors = []
     assert verbs.stop(target(lab_answers(ide=None, registry=None, cluster=ok(""))), log=print, err=errors.append) == 1
-    assert errors == [f"k8s-lab: there is no lab of 'kim' in this Docker to stop. `{LAB} up` makes it"]
+    assert errors == [f"k8s-lab: there is no lab of 'kim' in this Docker to stop. `{LAB} up --stack kim` makes it"]
 
 
 def test_start_is_zero_and_ends_saying_the_lab_runs(monkeypatch):
@@ -94,7 +94,7 @@ def test_start_is_zero_and_ends_saying_the_lab_runs(monkeypatch):
 def test_start_of_a_lab_with_gone_parts_is_one_and_names_the_repair():
     said, errors = [], []
     assert verbs.start(target(lab_answers(ide=None)), log=said.append, err=errors.append) == 1
-    assert errors == [f"k8s-lab: lab 'kim' lacks kim-ide: `{LAB} up` makes what is missing again"] and said == []
+    assert errors == [f"k8s-lab: lab 'kim' lacks kim-ide: `{LAB} up --stack kim` makes what is missing again"] and said == []
 
 
 @pytest.mark.parametrize(
@@ -248,7 +248,10 @@ def doctor_answers(memory_gb: float, ide_there=True):
     info = {"MemTotal": int(memory_gb * 1024**3), "OperatingSystem": "Ubuntu 24.04", "DockerRootDir": "/nonexistent",
             "HTTPProxy": f"http://teacher:{SECRET}@proxy:3128"}
     return {INFO: ok(json.dumps(info)), (*PS_NAMES, "label=io.x-k8s.kind.cluster=kim"): ok("kim-control-plane\n"),
-            (*PS_NAMES, "name=^/kim-ide$"): ok("kim-ide\n" if ide_there else "")}
+            (*PS_NAMES, "name=^/kim-ide$"): ok("kim-ide\n" if ide_there else ""), RUNNING: ok("")}
+
+
+RUNNING = ("docker", "ps", "--format", "{{.Names}}")  # the doctor's look at what labs publish
 
 
 def remote(answers):
@@ -261,7 +264,25 @@ def test_doctor_facts_on_a_remote_docker_read_only_dockers_answers():
     assert facts.docker_memory_mb == 16 * 1024 and facts.own_lab_present and facts.slot == 1
     assert facts.disk_free_gb is None and facts.inotify_watches is None and facts.taken_ports == [] and facts.routes == []
     assert facts.lab_footprint_mb == 600 + 800 + 400 * 2 + 20
-    assert [call.env for call in runner(lab).calls] == [{"DOCKER_HOST": "ssh://t@lab2"}] * 3
+    assert [call.env for call in runner(lab).calls] == [{"DOCKER_HOST": "ssh://t@lab2"}] * 4
+    assert runner(lab).argvs[-1] == RUNNING and facts.remote
+
+
+def test_doctor_on_a_class_host_lists_each_running_labs_ports_beyond_loopback(capsys):
+    """Through the runner, on the lab's Docker: an open registry (a lab made before issue 30)
+    is a problem (exit 1) with its fix; the IDE beyond loopback is a note."""
+    answers = doctor_answers(64)
+    answers[RUNNING] = ok("lee-ide\nlee-registry\nlee-worker\n")
+    containers = [
+        {"Name": "/lee-ide", "NetworkSettings": {"Ports": {"8443/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8544"}]}}},
+        {"Name": "/lee-registry", "NetworkSettings": {"Ports": {"5000/tcp": [{"HostIp": "0.0.0.0", "HostPort": "5101"}]}}},
+    ]
+    answers[("docker", "inspect", "lee-ide", "lee-registry")] = ok(json.dumps(containers))
+    assert verbs.doctor(remote(answers)) == 1
+    out = capsys.readouterr().out
+    assert "[problem] lab lee publishes beyond loopback what k8s_lab/exposure.py keeps on it: 0.0.0.0:5101 (the student's image registry" in out
+    assert "[note] lab lee is reachable beyond loopback on 0.0.0.0:8544 (code-server" in out
+    assert out.rstrip().endswith("doctor: 1 problem(s), 1 note(s).")
 
 
 def test_doctor_is_one_when_a_finding_is_a_problem_and_prints_no_secret(capsys):
@@ -288,9 +309,40 @@ def test_before_up_warns_of_problems_but_not_of_ports_or_notes(monkeypatch):
     found = [doctor.Finding("problem", "low memory", "add memory"), port, doctor.Finding("note", "Resource Saver", "turn it off")]
     monkeypatch.setattr(doctor, "findings", lambda facts: found)
     monkeypatch.setattr(doctor, "port_findings", lambda facts: [port])
+    opened = doctor.Finding("problem", "lab lee publishes beyond loopback ...", "lab.py up --stack lee")
+    found.append(opened)  # another lab's (or this one's, which this `up` republishes): for `doctor` to say
+    monkeypatch.setattr(doctor, "exposure_findings", lambda facts: [opened])
     warned = []
     verbs.doctor_before_up(remote(doctor_answers(64)), warn=warned.append)
     assert warned == ["Warning (lab.py doctor): [problem] low memory\n    Fix: add memory"]
+
+
+def test_before_up_refuses_caps_a_docker_without_cgroups_cannot_apply():
+    """One line per cap, with the setting and its fix, and Exit.USAGE before Pulumi runs."""
+    answers = doctor_answers(64)
+    info = {"MemTotal": 64 * 1024**3, "OperatingSystem": "Ubuntu 24.04", "MemoryLimit": False, "CpuCfsQuota": False, "NCPU": 8}
+    answers[INFO] = ok(json.dumps(info))
+    said = []
+    assert verbs.doctor_before_up(target(answers, dockerHost="ssh://t@lab2", labCpus="1.5"), warn=said.append) == 2
+    assert said == [
+        "k8s-lab: labMemory = '6g': this Docker host has no memory cgroup (docker info MemoryLimit false: rootless Docker without "
+        "cgroup delegation, some WSL and NAS setups): Docker drops the cap and every `up` would replace the IDE. "
+        "Fix: lab.py config labMemory 0 (no cap)",
+        "k8s-lab: labCpus = '1.5': this Docker host has no CPU CFS scheduler (docker info CpuCfsQuota false: rootless Docker "
+        "without cgroup delegation, some WSL and NAS setups): Docker refuses to create the containers. Fix: lab.py config labCpus 0 (no cap)",
+    ]
+    said.clear()
+    uncapped = target(answers, dockerHost="ssh://t@lab2", labMemory="0", labCpus="0")
+    assert verbs.doctor_before_up(uncapped, warn=said.append) == 0 and said == []
+
+
+def test_the_doctor_names_caps_this_docker_cannot_apply(capsys):
+    answers = doctor_answers(64)
+    answers[INFO] = ok(json.dumps({"MemTotal": 64 * 1024**3, "OperatingSystem": "Ubuntu 24.04", "MemoryLimit": True, "CpuCfsQuota": True, "NCPU": 1}))
+    assert verbs.doctor(remote(answers)) == 1
+    out = capsys.readouterr().out
+    assert "[problem] labCpus = '2': is more than the 1 CPUs this Docker host has (docker info NCPU)" in out
+    assert "Fix: lab.py config labCpus 1 (or less, or 0 for no cap)" in out
 
 
 def test_a_doctor_that_cannot_run_never_stops_up(monkeypatch):
@@ -306,7 +358,7 @@ def test_a_doctor_that_cannot_run_never_stops_up(monkeypatch):
 def test_before_up_starts_a_deployed_stopped_lab_then_skips_the_doctor(monkeypatch):
     seen = []
     monkeypatch.setattr(verbs, "start_if_stopped", lambda lab, err: seen.append(("start", lab.names.student)) or 1)
-    monkeypatch.setattr(verbs, "doctor_before_up", lambda lab, warn: seen.append(("doctor", lab.names.student)))
+    monkeypatch.setattr(verbs, "doctor_before_up", lambda lab, warn: seen.append(("doctor", lab.names.student)) or 0)
     assert verbs.before_up("kim", {}, deployed=True, err=print) == 1 and seen == [("start", "kim")]
     seen.clear()
     monkeypatch.setattr(verbs, "start_if_stopped", lambda lab, err: seen.append(("start", lab.names.student)) or 0)
@@ -389,7 +441,7 @@ def test_an_idle_stop_tells_the_decision_and_the_stop_through_log_and_nothing_th
     assert errors == [] and runner(lab).argvs[-1][:2] == ("docker", "stop")
     assert said == [
         "lab 'kim' idle for 3h 00m (no browser activity since the IDE started), at least 2h 00m: stopping it",
-        f"lab 'kim' stopped (5 containers); everything is kept. `{LAB} start` brings it back",
+        f"lab 'kim' stopped (5 containers); everything is kept. `{LAB} start --stack kim` brings it back",
     ]
 
 
@@ -398,7 +450,7 @@ def test_an_idle_stop_that_fails_tells_the_decision_through_log_and_the_failure_
     lab = target(lab_answers(ide=None, registry=None, cluster=ok(""), extra=IDLE_THREE_HOURS))
     assert verbs.stop_if_idle(lab, 7200, log=said.append, err=errors.append) == 1
     assert said == ["lab 'kim' idle for 3h 00m (no browser activity since the IDE started), at least 2h 00m: stopping it"]
-    assert errors == [f"k8s-lab: there is no lab of 'kim' in this Docker to stop. `{LAB} up` makes it"]
+    assert errors == [f"k8s-lab: there is no lab of 'kim' in this Docker to stop. `{LAB} up --stack kim` makes it"]
 
 
 def test_the_idle_probe_asks_the_labs_docker_host():
