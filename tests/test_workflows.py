@@ -777,3 +777,18 @@ def test_one_job_summary_gathers_every_groups_timings(e2e, tmp_path):
     assert "| 412.0 s |" in text and "| 20.6 min |" in text
     assert text.index("group classroom") < text.index("group first-up")
     assert "No timings from: second-checkout, repairs, caps-refresh, beyond-loopback" in text
+
+
+@posix_only
+@pytest.mark.parametrize("source", ["README --run-slow", ".ci/run"])
+def test_the_full_test_commands_run_the_harness_dry_run_for_every_group(e2e, tmp_path, source):
+    """The e2e harness is checked on every CI run: the README's full command and .ci/run's
+    select tests/test_e2e_dry_run.py, one test per group of the matrix."""
+    env, args = ({}, ["--run-slow"]) if source.startswith("README") else ci_run_test_command()
+    assert "--run-slow" in args
+    assert "`venv/bin/python -m pytest --run-slow`" in (ROOT / "README.md").read_text()
+    done = collect([*args, "tests/test_e2e_dry_run.py"], env, tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    selected = [line for line in done.stdout.splitlines() if line.startswith("tests/test_e2e_dry_run.py::")]
+    groups = [entry["group"] for entry in e2e_matrix(e2e)]
+    assert [f"tests/test_e2e_dry_run.py::test_the_e2e_harness_gets_past_its_setup_and_no_call_is_refused[{g}]" for g in groups] == selected[: len(groups)]
