@@ -243,7 +243,7 @@ def stores_a_setting(args: argparse.Namespace) -> bool:
 def config_of_any_lab(name: str, prepared, environ: dict[str, str], args: argparse.Namespace) -> int:
     """Store a setting; a lab not made yet gets its stack (and settings file) now, and
     `up` makes the lab with what is stored. Only the setting is stored: what the first
-    `up` writes itself (workspaceRoot) it still writes then."""
+    `up` writes itself (workspaceRoot, idePlatform) it still writes then."""
     stack = session.select_stack(name, prepared, environ)
     code = verb_config(stack, args)
     if code == Exit.OK and not stack.outputs():
