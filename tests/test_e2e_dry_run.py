@@ -29,6 +29,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.name == "nt", reason="the 
 E2E_WORKFLOW = ROOT / ".github" / "workflows" / "e2e.yml"
 # What a refused call leaves in a failure: Runner's verdict, or the Automation API's error.
 REFUSED = re.compile(r"refused: |no stack named|there is no lab named|usage: |No such file or directory|Traceback \(most recent")
+# What a check of the real world fails with in the dry run: an assertion, or nothing there to answer.
+REAL_WORLD = re.compile(r"(AssertionError|urllib\.error\.URLError|ConnectionRefusedError|ssl\.SSLError|Failed: DID NOT RAISE)\b")
 OUTPUTS = {
     name: {"value": value, "secret": name in ("idePassword", "kubeconfig", "hostKubeconfig")}
     for name, value in {
@@ -88,22 +90,35 @@ def dry_run(tmp_path: Path, group: str, project: Path | None = None) -> tuple[su
     return done, ElementTree.parse(report).getroot()
 
 
+def problems(report: ElementTree.Element) -> dict[str, dict[str, str]]:
+    """What the dry run may not show, by kind, each test's message: a fixture that errors
+    (setup or teardown), a skip, a refused call, and a failure that is no check of the real
+    world (a NameError, a KeyError, a Pulumi call the stand-in does not know: the harness's
+    own bug, or a stand-in to extend). Left out: checks of the real world, which fail here."""
+
+    def message(element: ElementTree.Element) -> str:
+        return (element.get("message") or "") + "\n" + (element.text or "")[-1500:]
+
+    found: dict[str, dict[str, str]] = {"errors": {}, "skipped": {}, "refused": {}, "other": {}}
+    for case in report.iter("testcase"):
+        name = case.get("name") or ""
+        for error in case.findall("error"):
+            found["errors"][name] = message(error)
+        for skip in case.findall("skipped"):
+            found["skipped"][name] = message(skip)
+        for failure in case.findall("failure"):
+            if REFUSED.search(message(failure)):
+                found["refused"][name] = message(failure)
+            elif not REAL_WORLD.match(failure.get("message") or ""):
+                found["other"][name] = message(failure)
+    return found
+
+
 @pytest.mark.parametrize("group", matrix_groups())
 def test_the_e2e_harness_gets_past_its_setup_and_no_call_is_refused(tmp_path, group):
     done, report = dry_run(tmp_path, group)
-    cases = report.findall(".//testcase")
-    assert cases, done.stdout[-3000:]
-    errors = {case.get("name"): (error.get("message") or "") + (error.text or "")[-1500:] for case in cases for error in case.findall("error")}
-    assert errors == {}, "a fixture of the harness fails before its test runs"
-    skipped = [case.get("name") for case in cases if case.find("skipped") is not None]
-    assert skipped == [], "the dry run may not skip"
-    refused = {
-        case.get("name"): (failure.get("message") or "") + "\n" + (failure.text or "")[-1500:]
-        for case in cases
-        for failure in case.findall("failure")
-        if REFUSED.search((failure.get("message") or "") + (failure.text or ""))
-    }
-    assert refused == {}, "a call of the harness is refused by the CLI"
+    assert list(report.iter("testcase")), done.stdout[-3000:]
+    assert problems(report) == {"errors": {}, "skipped": {}, "refused": {}, "other": {}}
     # The calls ran through the stand-ins: bring_up's three, in order, at least.
     calls = (tmp_path / "calls").read_text().splitlines()
     assert any(call.startswith("pulumi up ") for call in calls), calls[-20:]
@@ -111,15 +126,27 @@ def test_the_e2e_harness_gets_past_its_setup_and_no_call_is_refused(tmp_path, gr
     assert [re.sub(r"^\d+-e2e\w+-", "", name) for name in steps[:3]] == ["lab-config-slot.log", "lab-config-workers.log", "lab-up.log"], steps
 
 
-def test_the_dry_run_fails_when_bring_up_calls_a_refused_verb(tmp_path):
-    """It can fail: bring_up naming a setting that is no setting (lab.py config exits 2) errors
-    every test of the group at setup, as "refused:"."""
+BROKEN = {
+    # bring_up naming a setting that is no setting: lab.py config exits 2, every test errors at setup.
+    "refused": ('f"{name}-config-slot", "config", "slot"', 'f"{name}-config-slot", "config", "slto"'),
+    # a harness bug in a test body, after its calls.
+    "other": ('    url = runner.outputs(LAB)["ideUrl"]\n', '    url = runner.outputs(LAB)["ideUrl"] + undefined_name\n'),
+}
+
+
+@pytest.mark.parametrize("kind", BROKEN)
+def test_the_dry_run_fails_on_a_refused_call_and_on_a_harness_bug(tmp_path, kind):
+    """It can fail: the same run with test_e2e.py broken one way."""
     project = project_copy(tmp_path / "k8s-lab")
     test_file = project / "tests" / "test_e2e.py"
     source = test_file.read_text()
-    broken = source.replace('f"{name}-config-slot", "config", "slot"', 'f"{name}-config-slot", "config", "slto"', 1)
-    assert broken != source, "bring_up's `config slot` call"
+    broken = source.replace(*BROKEN[kind], 1)
+    assert broken != source, BROKEN[kind][0]
     test_file.write_text(broken)
     done, report = dry_run(tmp_path, "beyond-loopback", project)
-    errors = [error.get("message") or "" for error in report.iter("error")]
-    assert errors and all("refused: " in message for message in errors), done.stdout[-3000:]
+    found = problems(report)
+    if kind == "refused":
+        assert found["errors"] and all("refused: " in text for text in found["errors"].values()), done.stdout[-3000:]
+    else:
+        assert list(found["other"]) == ["test_beyond_loopback_the_ide_serves_https_without_the_socket_and_idle_stop_keeps_it"], found
+        assert "NameError" in found["other"]["test_beyond_loopback_the_ide_serves_https_without_the_socket_and_idle_stop_keeps_it"]
