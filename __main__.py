@@ -10,6 +10,8 @@ import pulumi
 from components import (
     ClusterBootstrap,
     ClusterBootstrapArgs,
+    GatewayApi,
+    GatewayApiArgs,
     IdeContainer,
     IdeContainerArgs,
     IdeImage,
@@ -29,7 +31,7 @@ from components import (
 )
 from components.docker_host import docker_options
 from components.settings import read_lab_config
-from k8s_lab import ide_image
+from k8s_lab import ide_image, versions
 from k8s_lab.ingress import ingress_url
 
 lab = read_lab_config()
@@ -37,7 +39,13 @@ if not lab.ide_image:  # before any resource: a CRLF or unsettled ide/ stops her
     ide_image.prepare_context(ide_image.IDE_DIR)
 on_docker = docker_options(lab.docker)
 
-image = IdeImage("ide-image", IdeImageArgs(prebuilt=lab.ide_image, platform=lab.ide_platform), on_docker)
+row = lab.version_row
+# The seed's row builds with ide/Dockerfile's own ARG defaults; another row's kubectl
+# changes the build arguments and so the image's content tag.
+image_args = IdeImageArgs(prebuilt=lab.ide_image, platform=lab.ide_platform)
+if row.minor != versions.SEED:
+    image_args.build_args = row.ide_build_args(ide_image.BUILD_ARGS)
+image = IdeImage("ide-image", image_args, on_docker)
 workspace = Workspace(
     "workspace", WorkspaceArgs(names=lab.names, paths=lab.workspace, bind_folders=not lab.docker.remote), on_docker
 )
@@ -83,12 +91,11 @@ ClusterBootstrap(
     ),
 )
 if lab.ingress:
-    IngressNginx(
-        "ingress",
-        IngressNginxArgs(
-            names=lab.names, cluster=cluster.command, cluster_identity=cluster.identity, docker=lab.docker, after=cluster.pulls_ready
-        ),
-    )
+    way_in = dict(names=lab.names, cluster=cluster.command, cluster_identity=cluster.identity, docker=lab.docker, after=cluster.pulls_ready)
+    if row.way_in == "gateway-api":
+        GatewayApi("ingress", GatewayApiArgs(**way_in, manifests=row.manifests))
+    else:
+        IngressNginx("ingress", IngressNginxArgs(**way_in))
     pulumi.export("ingressUrl", ingress_url(lab.bind_address, lab.ports.http, lab.docker.hostname, lab.host_name))
 password = IdePassword("ide-password", IdePasswordArgs(configured=lab.ide_password))
 ide = IdeContainer(

@@ -34,7 +34,7 @@ with cli.venv_imports("classroom.py"):
     from urllib.parse import urlsplit
 
     from classroom_student import ACTIONS
-    from k8s_lab import capacity, exits, idle, session
+    from k8s_lab import capacity, exits, idle, session, versions
     from k8s_lab.exits import Exit
     from k8s_lab.handout import LANGUAGES, render_handout, roster_language, void_handout, write_handout
     from k8s_lab.orchestrate import NO_LAB, Outcome, Progress, exit_code, run_all
@@ -53,6 +53,15 @@ DEFAULT_TIMEOUT_MINUTES = 90
 
 
 # --- the class's stacks -----------------------------------------------------------------------
+
+
+def quiet_stack_settings(student: str) -> dict[str, str]:
+    """The student's stack settings, or none when its file cannot be read (run_class says
+    why after the tools: stack_file_settings)."""
+    try:
+        return stack_file_settings(student)
+    except RosterError:
+        return {}
 
 
 def stack_file_settings(student: str, root: Path | None = None) -> dict[str, str]:
@@ -353,16 +362,33 @@ def read_host(docker_host: str, runner: Runner | None = None) -> capacity.Host:
     info = doctor.read_docker_info(runner or ProcessRunner(), env=env)
     memory = info["MemTotal"] / 1048576 if info.get("MemTotal") else None
     desktop = "docker desktop" in str(info.get("OperatingSystem", "")).lower()
+    cgroup = str(info.get("CgroupVersion", ""))
     cgroups = {key: info[key] for key in doctor.CGROUP_KEYS if key in info}
     if docker_host:
-        return capacity.Host(docker_host, memory, desktop, cgroups=cgroups)
+        return capacity.Host(docker_host, memory, desktop, cgroups=cgroups, cgroup_version=cgroup)
     local_linux = sys.platform.startswith("linux") and not desktop
     proc = doctor.read_int if local_linux else (lambda path: None)
     return capacity.Host(
         "this host", memory, desktop,
         proc("/proc/sys/fs/inotify/max_user_watches"), proc("/proc/sys/fs/inotify/max_user_instances"), proc("/proc/sys/kernel/pid_max"),
         cgroups,
+        cgroup_version=cgroup,
     )
+
+
+def version_problems(entries: list[Entry], settings: dict[str, dict[str, str]], read=read_host) -> list[str]:
+    """Students whose kubernetesVersion row does not run on their Docker host (cgroup v1 for a
+    kubelet that refuses it): said before anyone starts. Hosts are asked only for such rows."""
+    rows = {e.student: session.version_row(settings[e.student]) for e in entries}
+    hosts = {e.docker_host for e in entries if not rows[e.student].runs_on_cgroup_v1}
+    cgroups = {host: read(host).cgroup_version for host in hosts}
+    found = []
+    for entry in entries:
+        problem = versions.cgroup_v1_problem(rows[entry.student].minor, cgroups.get(entry.docker_host, ""))
+        if problem:
+            seed = versions.cgroup_v1_rows()[0]
+            found.append(f"{entry.student}: {problem}; for the class: the roster's kubernetesVersion column, or --set kubernetesVersion={seed}")
+    return found
 
 
 def capacity_problems(entries: list[Entry], settings: dict[str, dict[str, str]], read=read_host, overridden: bool = False) -> list[str]:
@@ -579,7 +605,7 @@ def build_parser() -> argparse.ArgumentParser:
         each.add_argument("--no-fetch", action="store_true", help="fetch nothing: use only the docker, kind and pulumi on PATH (or in .tools/)")
         each.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                           help="a setting for every student whose roster cell is empty: bindAddress, allowRemoteAccess, hostName "
-                               "(the host the handouts name), registryMirror, labMemory, labCpus, dockerHost")
+                               "(the host the handouts name), registryMirror, labMemory, labCpus, kubernetesVersion, dockerHost")
         if action in ("up", "start"):
             each.add_argument("--over-capacity", action="store_true", help="start even when the capacity check says the host is too small")
         if action == "stop":
@@ -658,8 +684,11 @@ def run_command(words: list[str], runner: Runner | None, popen) -> int:
 
 def run_class(args: argparse.Namespace, entries: list[Entry], runner: Runner | None = None, popen=subprocess.Popen) -> int:
     environ = dict(os.environ)
+    # Each student's kubernetesVersion row (roster, --set, else their stack) picks a kind release.
+    kinds = [session.version_row({**quiet_stack_settings(e.student), **e.settings}).kind_version for e in entries]
     prepared = session.prepare_tools(
-        args.action, fetch=not args.no_fetch, environ=environ, layout=session.tools_layout(environ), err=tools_message(args)
+        args.action, fetch=not args.no_fetch, environ=environ, layout=session.tools_layout(environ), err=tools_message(args),
+        kind_versions=kinds,
     )
     if isinstance(prepared, int):  # what is missing was said
         return Exit.NOT_READY if prepared else Exit.OK
@@ -714,11 +743,12 @@ def checks_before_start(
     """Remote-access rules for every verb that configures; ports and capacity for the verbs
     that start labs. Capacity problems are warnings under --over-capacity."""
     problems = access_problems(entries, settings) if args.action in ("up", "preview") else []
+    read = functools.cache(lambda host: read_host(host, runner))  # one docker info per Docker host
     if args.action == "up":
         problems += port_problems(entries, slots, settings, session.ide_container_exists)
         problems += mirror_problems(entries, slots, settings)
+        problems += version_problems(entries, settings, read)
     if args.action in ("up", "start"):
-        read = functools.cache(lambda host: read_host(host, runner))  # one docker info per Docker host
         problems += cap_problems(entries, settings, read)
         over = capacity_problems(entries, settings, read, overridden=args.over_capacity)
         if args.over_capacity:

@@ -190,12 +190,16 @@ def run_verb(args: argparse.Namespace) -> int:
         return refused
     if needs.stack == "settings":
         settings = session.settings_of(name, make=lab_command("up", *stack_arg(args)))  # before the tools: a typo is said first
+    # The lab's kubernetesVersion row picks its kind release (k8s_lab/versions.py).
+    row = session.version_row(session.file_settings(name) if "kind" in needs.tools else None)
     prepared = session.prepare_tools(
         args.action,
         fetch=needs.fetch and not args.no_fetch,
         fetch_now=getattr(args, "fetch", False),
         environ=environ,
         layout=session.tools_layout(environ),
+        kind_versions=(row.kind_version,),
+        about=session.row_line(name, row) if args.action == "check" else None,
     )
     if isinstance(prepared, int):
         return Exit.NOT_READY if prepared else Exit.OK
@@ -332,13 +336,18 @@ def run_class_host_verb(stack, settings: dict[str, str], args: argparse.Namespac
 
 
 def run_up(stack, workspace_root: str | None) -> int:
+    from k8s_lab import verbs
+
+    # First, before anything is stored or made: does this host run the lab's Kubernetes version?
+    refused = verbs.version_refusal(stack.name, session.stack_settings(stack))
+    if refused:
+        err(f"k8s-lab: {refused}")
+        return Exit.USAGE
     problem = session.store_workspace_root(stack, workspace_root) or session.store_ide_platform(stack)
     if problem:
         err(f"k8s-lab: {problem}")
         return Exit.USAGE
     config = session.stack_settings(stack)
-    from k8s_lab import verbs
-
     started = verbs.before_up(stack.name, config, deployed=bool(stack.outputs()), err=err)
     if started:
         return Exit.USAGE if started == Exit.USAGE else Exit.FAILED

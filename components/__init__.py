@@ -4,7 +4,7 @@ from components.cluster import KindCluster, KindClusterArgs
 from components.cluster_bootstrap import ClusterBootstrap, ClusterBootstrapArgs
 from components.ide import IdeContainer, IdeContainerArgs
 from components.ide_image import IdeImage, IdeImageArgs
-from components.ingress import IngressNginx, IngressNginxArgs
+from components.ingress import GatewayApi, GatewayApiArgs, IngressNginx, IngressNginxArgs
 from components.network import LabNetwork, LabNetworkArgs
 from components.password import IdePassword, IdePasswordArgs
 from components.registry import LocalRegistry, LocalRegistryArgs
@@ -19,6 +19,8 @@ __all__ = [
     "IdeImageArgs",
     "IdePassword",
     "IdePasswordArgs",
+    "GatewayApi",
+    "GatewayApiArgs",
     "IngressNginx",
     "IngressNginxArgs",
     "KindCluster",

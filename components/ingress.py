@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_command as command
 
-from k8s_lab import commands, ingress
+from k8s_lab import commands, gateway, ingress, versions
 from k8s_lab.docker_host import DockerHost
 from k8s_lab.names import LabNames
 
@@ -43,6 +43,33 @@ class IngressNginx(pulumi.ComponentResource):
             # Remade with the cluster: the old command's `--remove` must run before the new
             # apply, not after it against the new cluster of the same name (the default
             # create-before-delete would remove ingress-nginx it had just applied).
+            opts=pulumi.ResourceOptions(parent=self, deleted_with=args.cluster, delete_before_replace=True, depends_on=args.after),
+        )
+        self.register_outputs({})
+
+
+@dataclass
+class GatewayApiArgs(IngressNginxArgs):
+    manifests: tuple[versions.Manifest, ...] = ()  # the version row's way in, applied in order
+
+
+class GatewayApi(pulumi.ComponentResource):
+    """A maintained row's way in (k8s_lab/gateway.py): the Gateway API's standard CRDs and
+    NGINX Gateway Fabric, pinned by sha256, then the lab's NginxProxy and Gateway (given on
+    stdin, so they are in the command's inputs and a change to them re-runs it), applied by
+    one command in that order, as IngressNginx applies its manifest."""
+
+    def __init__(self, name: str, args: GatewayApiArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("k8s-lab:index:GatewayApi", name, None, opts)
+        pinned = (args.names.cluster, args.manifests)
+        command.local.Command(
+            f"{name}-manifest",
+            create=commands.manifests(*pinned),
+            delete=commands.manifests(*pinned, remove=True),
+            stdin=gateway.manifest_text(),
+            environment=commands.environment(args.docker.environment()),
+            triggers=[args.cluster_identity],
+            # As IngressNginx's: the old removal runs before the new apply.
             opts=pulumi.ResourceOptions(parent=self, deleted_with=args.cluster, delete_before_replace=True, depends_on=args.after),
         )
         self.register_outputs({})

@@ -43,6 +43,7 @@ class Host:
     inotify_instances: int | None = None
     pid_max: int | None = None
     cgroups: dict[str, Any] = field(default_factory=dict)  # docker info MemoryLimit, CpuCfsQuota, NCPU (limits.host_problems)
+    cgroup_version: str = ""  # docker info CgroupVersion ("1", "2"); "" when Docker did not say
 
 
 def lab_mb(lab_memory: str | None) -> int:

@@ -17,6 +17,7 @@ import shutil
 from collections.abc import Callable, Sequence
 
 from k8s_lab import limits
+from k8s_lab.versions import Manifest
 
 # The interpreter the commands run, by name: a venv's `python` on PATH (lab.py and
 # classroom.py put theirs first; plain `pulumi up` needs an activated venv).
@@ -78,6 +79,12 @@ def registry_hosts(cluster: str, directory: str, endpoint: str) -> str:
 
 def manifest(cluster: str, url: str, sha256: str, *, remove: bool = False) -> str:
     return lifecycle("manifest", "--name", cluster, "--url", url, "--sha256", sha256, *(["--remove"] if remove else []))
+
+
+def manifests(cluster: str, pinned: Sequence[Manifest], *, remove: bool = False) -> str:
+    """Several pinned manifests in order, then the lab's own objects from stdin."""
+    parts = [arg for each in pinned for arg in ("--url", each.url, "--sha256", each.sha256)]
+    return lifecycle("manifest", "--name", cluster, *parts, "--stdin", *(["--remove"] if remove else []))
 
 
 def provider_path(program_path: str, executable: str) -> str:

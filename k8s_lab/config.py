@@ -31,7 +31,7 @@ from typing import Any
 from k8s_lab import ide_container, limits
 from k8s_lab import names as lab_names
 from k8s_lab import ports as lab_ports
-from k8s_lab import workspace
+from k8s_lab import versions, workspace
 from k8s_lab.docker_host import DockerHost, docker_host_problem
 
 DEFAULT_NODE_IMAGE = (
@@ -197,6 +197,12 @@ def ide_platform(text: str) -> str:
 def pinned_image(text: str) -> str:
     if not PINNED_IMAGE_REFERENCE.match(text):
         raise Invalid("is not a kind node image pinned by tag and digest")
+    return text
+
+
+def kubernetes_version(text: str) -> str:
+    if text not in versions.ROWS:
+        raise Invalid(f"is not a Kubernetes version the lab has a row for; the rows: {versions.rows_text()}")
     return text
 
 
@@ -406,10 +412,19 @@ SETTINGS: tuple[Setting, ...] = (
         ide_platform, shown_default="stored by `lab.py up`", declared_default="",
     ),
     Setting(
-        "nodeImage", "node_image", "string", DEFAULT_NODE_IMAGE,
-        "kind node image, pinned by tag and digest (kind v0.23.0's release notes).",
+        "kubernetesVersion", "kubernetes_version", "string", versions.SEED,
+        "The Kubernetes minor the lab runs, one row of k8s_lab/versions.py with its kind release, node image, "
+        "IDE kubectl and way in: 1.29 (the course notes' cluster, ingress-nginx) or 1.36 (maintained, Gateway API). "
+        "Changing it makes a new cluster; the student's files stay.",
+        f"pulumi config set kubernetesVersion <row>, one of: {versions.rows_text()}",
+        kubernetes_version,
+    ),
+    Setting(
+        "nodeImage", "node_image", "string", None,
+        "kind node image, pinned by tag and digest. Empty: the kubernetesVersion row's (1.29: kind v0.23.0's "
+        "release notes).",
         f"use the image with its @sha256 digest from the kind release notes, e.g. {DEFAULT_NODE_IMAGE}",
-        pinned_image, shown_default="`kindest/node:v1.29.4@sha256:3abb…b6f8`",
+        pinned_image, shown_default="`kindest/node:v1.29.4@sha256:3abb…b6f8`", declared_default="",
     ),
     Setting(
         "workers", "workers", "integer", DEFAULT_WORKERS,
@@ -435,12 +450,16 @@ SETTINGS: tuple[Setting, ...] = (
         'pulumi config set --path "ideEnv[0]" NAME=value (a list of NAME=value strings, like lines of a .env file)',
         ide_env,
     ),
-    switch("ingress", "ingress", True, "Install ingress-nginx for kind, reachable on the slot's http/https ports."),
+    switch(
+        "ingress", "ingress", True,
+        "Install the kubernetesVersion row's way in (1.29: ingress-nginx for kind; 1.36: the Gateway API with NGINX Gateway "
+        "Fabric and a Gateway), reachable on the slot's http/https ports.",
+    ),
     switch("registry", "registry", True, "Run a local registry (<student>-registry) the IDE can push to and the nodes pull from."),
     Setting(
         "namespace", "namespace", "string", None,
         "The student's Kubernetes namespace, default namespace of the IDE's kubeconfig (default, "
-        "kube-system, kube-public, kube-node-lease, ingress-nginx and local-path-storage are refused). Empty means the student name.",
+        "kube-system, kube-public, kube-node-lease, ingress-nginx, nginx-gateway and local-path-storage are refused). Empty means the student name.",
         "pulumi config set namespace <name>, e.g. 'kim-minsu', or pulumi config rm namespace for the student name",
         namespace, shown_default="the student name", declared_default="",
     ),
@@ -534,6 +553,11 @@ class LabConfig:
     ide_tls_key: str | None = field(default=None, repr=False)  # its key (PEM, secret)
     ide_env_secret: bool = False  # ideEnv was set with --secret: its values stay secret
     host_name: str = ""  # the name other machines reach the lab by; "" is reachable_host's
+    kubernetes_version: str = versions.SEED  # a key of versions.ROWS
+
+    @property
+    def version_row(self) -> versions.Row:
+        return versions.row(self.kubernetes_version)
 
     @property
     def browser_host(self) -> str:
@@ -556,7 +580,8 @@ class LabConfig:
 
     @property
     def docker(self) -> DockerHost:
-        return DockerHost(self.docker_host)
+        row = self.version_row
+        return DockerHost(self.docker_host, "" if row.minor == versions.SEED else row.kind_version)
 
     @property
     def names(self) -> lab_names.LabNames:
@@ -662,6 +687,16 @@ def _defaults_from_other_keys(reader: _Reader, values: dict[str, Any], stack: st
             reader.bad("student", repr(stack), reason, BY_KEY["student"].fix)
     if reader.text("namespace") is None:
         values["namespace"] = values["student"]
+    row = versions.ROWS.get(values["kubernetes_version"] or "")
+    if reader.text("nodeImage") is None:
+        values["node_image"] = row.node_image if row else DEFAULT_NODE_IMAGE
+    elif row and values["node_image"] and versions.node_image_minor(values["node_image"]) not in (None, row.minor):
+        reader.bad(
+            "nodeImage", repr(values["node_image"]),
+            f"is Kubernetes {versions.node_image_minor(values['node_image'])}, but kubernetesVersion {row.minor} runs kind "
+            f"{row.kind_version}, which supports only node images it built",
+            f"pulumi config rm nodeImage (the row's {row.node_image}), or set kubernetesVersion to the image's minor",
+        )
 
 
 def _rules_across_keys(reader: _Reader, values: dict[str, Any], password_is_secret: bool) -> None:

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+from k8s_lab.versions import KIND_VERSION_ENV
 
 SCHEMES = ("unix", "npipe", "tcp", "ssh")
 
@@ -12,6 +14,10 @@ SCHEMES = ("unix", "npipe", "tcp", "ssh")
 @dataclass(frozen=True)
 class DockerHost:
     url: str  # "" for this machine's default Docker
+    # The kind release of the lab's kubernetesVersion row when it is not the seed's: the
+    # commands' kind is then `kind-<version>` (k8s_lab/kind_lifecycle.py Kind.locate). Not
+    # part of which Docker this is.
+    kind_version: str = field(default="", compare=False)
 
     @property
     def remote(self) -> bool:
@@ -24,7 +30,8 @@ class DockerHost:
 
     def environment(self) -> dict[str, str]:
         """For the docker and kind CLIs the commands run."""
-        return {"DOCKER_HOST": self.url} if self.url else {}
+        kind = {KIND_VERSION_ENV: self.kind_version} if self.kind_version else {}
+        return ({"DOCKER_HOST": self.url} if self.url else {}) | kind
 
 
 def docker_host_problem(url: str) -> str | None:

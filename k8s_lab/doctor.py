@@ -17,6 +17,7 @@ every rule is tested with hand-made facts. Sources:
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import json
 import os
@@ -26,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from k8s_lab import exposure, host_ports, kind_config, limits
+from k8s_lab import exposure, host_ports, kind_config, limits, versions
 from k8s_lab import ports as lab_ports
 from k8s_lab.exits import lab_command
 from k8s_lab.runner import DEFAULT_RUNNER, Runner, RunError
@@ -60,6 +61,9 @@ class Facts:
     cgroups: dict[str, Any] = field(default_factory=dict)  # docker info MemoryLimit, CpuCfsQuota, NCPU
     lab_memory: str | None = None  # the lab's labMemory and labCpus settings (None: the default)
     lab_cpus: str | None = None
+    cgroup_version: str = ""  # docker info CgroupVersion: "1" or "2"; "" when not known
+    kubernetes_version: str = versions.SEED  # the lab's kubernetesVersion row
+    today: datetime.date | None = None  # for the row's end of life; None: not judged
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,27 @@ def platform_findings(facts: Facts) -> list[Finding]:
     return found
 
 
+def cgroup_findings(facts: Facts) -> list[Finding]:
+    """kubelet 1.35 and newer refuse a cgroup v1 host (kubernetes#134298): a row that needs
+    cgroup v2 is a problem there, said before anything is made."""
+    if facts.kubernetes_version not in versions.ROWS:
+        return []
+    problem = versions.cgroup_v1_problem(facts.kubernetes_version, facts.cgroup_version)
+    if problem is None:
+        return []
+    return [Finding("problem", problem.split(": its Docker")[0] + ": Docker here uses cgroup v1", problem.split("Rows that run here: ", 1)[1])]
+
+
+def end_of_life_findings(facts: Facts) -> list[Finding]:
+    if facts.today is None or facts.kubernetes_version not in versions.ROWS:
+        return []
+    note = versions.end_of_life_note(facts.kubernetes_version, facts.today)
+    if note is None:
+        return []
+    what, _, move = note.partition("; ")
+    return [Finding("note", what, move)]
+
+
 def exposure_findings(facts: Facts) -> list[Finding]:
     """Per running lab, what is reachable beyond loopback: a problem where the table keeps
     the port on loopback (a lab made before issue 30, or published by hand), else a note."""
@@ -234,7 +259,7 @@ def cap_findings(facts: Facts) -> list[Finding]:
 
 RULES: tuple[Callable[[Facts], list[Finding]], ...] = (
     memory_findings, disk_findings, inotify_findings, port_findings, subnet_findings, platform_findings,
-    exposure_findings, cap_findings,
+    exposure_findings, cap_findings, cgroup_findings, end_of_life_findings,
 )
 
 
@@ -330,6 +355,8 @@ def gather(
     local: bool = True,
     env: dict[str, str] | None = None,
     runner: Runner = DEFAULT_RUNNER,
+    kubernetes_version: str = versions.SEED,
+    today: datetime.date | None = None,
 ) -> Facts:
     """`env`: what the lab adds to this process's environment to reach its Docker."""
     info = read_docker_info(runner, env=env)
@@ -356,6 +383,9 @@ def gather(
         cgroups={key: info[key] for key in CGROUP_KEYS if key in info},
         remote=not local,
         published=read_published(runner, env=env),
+        cgroup_version=str(info.get("CgroupVersion", "")),
+        kubernetes_version=kubernetes_version,
+        today=today,
     )
 
 

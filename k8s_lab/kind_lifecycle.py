@@ -29,7 +29,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +38,7 @@ from k8s_lab import limits, tools
 from k8s_lab.exits import lab_command
 from k8s_lab.registry import hosts_toml
 from k8s_lab.runner import ProcessRunner, Result, Runner, RunError
+from k8s_lab.versions import KIND_VERSION_ENV
 
 CLUSTER_LABEL = "io.x-k8s.kind.cluster"  # kind's label on every node container
 KIND_INSTALL_HINT = (
@@ -70,9 +71,18 @@ class Kind:
     env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def locate(cls, which: Callable[[str], str | None] = shutil.which) -> "Kind":
-        kind = which("kind")
+    def locate(cls, which: Callable[[str], str | None] = shutil.which, environ: Mapping[str, str] = os.environ) -> "Kind":
+        # A row other than the seed's names its kind release: that binary is `kind-<version>`,
+        # next to the seed's `kind` in the tools folder (k8s_lab/tools.py ToolsLayout.kind_for).
+        version = environ.get(KIND_VERSION_ENV, "")
+        name = f"kind-{version}" if version else "kind"
+        kind = which(name)
         if kind is None:
+            if version:
+                raise LifecycleError(
+                    f"`{name}` (kind {version}, the release this lab's kubernetesVersion needs) was not found on PATH: "
+                    f"run `lab.py up`, which fetches it into the tools folder, or put kind {version} on PATH as {name}"
+                )
             raise LifecycleError(f"the `kind` executable was not found on PATH. {KIND_INSTALL_HINT}")
         docker = which("docker")
         if docker is None:
@@ -325,9 +335,51 @@ def manifest(kind: Kind, cluster: str, text: str, remove: bool, log: Callable[[s
     log(f"manifest {'removed from' if remove else 'applied to'} cluster {cluster!r}")
 
 
+def defines_crds(text: str) -> bool:
+    return "\nkind: CustomResourceDefinition" in "\n" + text
+
+
+def manifests(kind: Kind, cluster: str, texts: Sequence[str], remove: bool, log: Callable[[str], None] = print) -> None:
+    """Apply several manifests in order, server-side (the Gateway API's HTTPRoute CRD is
+    431 kB, past the 256 kB a client-side apply's last-applied annotation may hold), each
+    CRD Established before the next part uses it; or remove them in reverse order, keeping
+    the CRDs (deleting one deletes every object of its kind: the students' routes)."""
+    control_plane = f"{cluster}-control-plane"
+    if remove:
+        if control_plane not in kind.node_containers(cluster):
+            log(f"cluster {cluster!r} is gone: nothing to remove")
+            return
+        for text in reversed([t for t in texts if not defines_crds(t)]):
+            kind.run([kind.docker, "exec", "-i", control_plane, *NODE_KUBECTL, "delete", "--ignore-not-found", "--wait=false", "-f", "-"], stdin=text)
+        log(f"manifests removed from cluster {cluster!r} (their CRDs kept)")
+        return
+    for text in texts:
+        kind.run([kind.docker, "exec", "-i", control_plane, *NODE_KUBECTL, "apply", "--server-side", "--force-conflicts", "-f", "-"], stdin=text)
+        if defines_crds(text):
+            wait = ["wait", "--for=condition=Established", "--timeout=120s", "-f", "-"]
+            kind.run([kind.docker, "exec", "-i", control_plane, *NODE_KUBECTL, *wait], stdin=text)
+    log(f"{len(texts)} manifests applied to cluster {cluster!r}")
+
+
 def kubeconfig(kind: Kind, cluster: str, internal: bool) -> str:
     argv = [kind.kind, "get", "kubeconfig", "--name", cluster] + (["--internal"] if internal else [])
     return kind.run(argv).stdout
+
+
+def apply_manifests(kind: Kind, args: argparse.Namespace) -> None:
+    """One pinned manifest, as the seed's row has always applied it; or several, plus the
+    lab's own objects from stdin (`--stdin`), as a Gateway API row does."""
+    if len(args.url) != len(args.sha256):
+        raise LifecycleError("manifest: give one --sha256 for each --url")
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    texts = [cached_manifest(url, sha) for url, sha in zip(args.url, args.sha256, strict=True)]
+    if len(texts) == 1 and not args.stdin:
+        manifest(kind, args.name, texts[0], args.remove, log=log)
+        return
+    # On delete the provider may give no stdin: the namespace NGF's manifest made goes with
+    # the lab's objects in it anyway.
+    own = sys.stdin.read() if args.stdin else ""
+    manifests(kind, args.name, texts + ([own] if own.strip() else []), args.remove, log=log)
 
 
 def main(argv: Sequence[str] | None = None, kind_factory: Callable[[], Kind] = Kind.locate) -> int:
@@ -346,8 +398,9 @@ def main(argv: Sequence[str] | None = None, kind_factory: Callable[[], Kind] = K
     hosts_parser.add_argument("--directory", required=True, help="containerd certs.d folder for the registry host")
     hosts_parser.add_argument("--endpoint", required=True, help="registry URL as the nodes reach it")
     manifest_parser = sub.add_parser("manifest", help="apply a pinned manifest in the cluster (or --remove it)")
-    manifest_parser.add_argument("--url", required=True)
-    manifest_parser.add_argument("--sha256", required=True, help="the manifest's pinned sha256, checked before use")
+    manifest_parser.add_argument("--url", required=True, action="append", help="repeatable: applied in order")
+    manifest_parser.add_argument("--sha256", required=True, action="append", help="the manifest's pinned sha256, checked before use")
+    manifest_parser.add_argument("--stdin", action="store_true", help="then apply the lab's own objects given on stdin")
     manifest_parser.add_argument("--remove", action="store_true", help="delete what the manifest made")
     for each in (create_parser, delete_parser, kubeconfig_parser, hosts_parser, manifest_parser):
         each.add_argument("--name", required=True)
@@ -366,8 +419,7 @@ def main(argv: Sequence[str] | None = None, kind_factory: Callable[[], Kind] = K
         elif args.action == "delete":
             delete(kind, args.name, log=lambda m: print(m, file=sys.stderr))
         elif args.action == "manifest":
-            text = cached_manifest(args.url, args.sha256)
-            manifest(kind, args.name, text, args.remove, log=lambda m: print(m, file=sys.stderr))
+            apply_manifests(kind, args)
         elif args.action == "registry-hosts":
             registry_hosts(kind, args.name, args.directory, hosts_toml(args.endpoint), log=lambda m: print(m, file=sys.stderr))
         else:

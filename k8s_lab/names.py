@@ -15,10 +15,13 @@ DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # Names Kubernetes, kind and the lab's own add-ons already use as namespaces. A student's
 # namespace defaults to the student name, so both are refused: a student called
 # `kube-system` would get the cluster's own namespace as theirs. The first four are
-# Kubernetes' initial namespaces (Kubernetes docs, "Namespaces"); ingress-nginx and
-# local-path-storage are made by the lab's ingress controller and kind's default storage
-# class. Other kube-* names stay allowed (`kube-kim` is a student's own).
-RESERVED_NAMES = ("default", "kube-system", "kube-public", "kube-node-lease", "ingress-nginx", "local-path-storage")
+# Kubernetes' initial namespaces (Kubernetes docs, "Namespaces"); ingress-nginx,
+# nginx-gateway and local-path-storage are made by the lab's way in (k8s_lab/versions.py:
+# ingress-nginx, or NGINX Gateway Fabric) and kind's default storage class. Other kube-*
+# names stay allowed (`kube-kim` is a student's own).
+RESERVED_NAMES = (
+    "default", "kube-system", "kube-public", "kube-node-lease", "ingress-nginx", "nginx-gateway", "local-path-storage",
+)
 
 # The API server port inside the lab network: kind's control plane always listens on 6443.
 IN_NETWORK_API_PORT = 6443

@@ -36,7 +36,7 @@ from k8s_lab.ports import MAX_SLOT
 COLUMNS = ("student", "slot", "dockerHost")
 # Stack settings a roster line (or `classroom.py --set`) may give a student; each is written
 # into that student's stack config.
-SETTING_COLUMNS = ("bindAddress", "allowRemoteAccess", "registryMirror", "labMemory", "labCpus", "hostName")
+SETTING_COLUMNS = ("bindAddress", "allowRemoteAccess", "registryMirror", "labMemory", "labCpus", "hostName", "kubernetesVersion")
 KNOWN = (*COLUMNS, *SETTING_COLUMNS)
 NOTE_COLUMNS = ("name", "comment", "note", "이름", "비고")  # the teacher's own; ignored
 LOCAL_HOST = ""  # the Docker of the machine running the classroom

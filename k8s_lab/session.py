@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from k8s_lab import tools
+from k8s_lab import tools, versions
 from k8s_lab.names import MAX_STUDENT_LENGTH
 from k8s_lab.runner import ProcessRunner, Runner
 from k8s_lab.exits import lab_command
@@ -117,6 +117,21 @@ TOOLS = (
 )
 
 
+def row_kind_tool(version: str) -> Tool:
+    """Another kubernetesVersion row's kind release, used as `kind-<version>` beside the
+    seed's `kind` (k8s_lab/versions.py, tools.ToolsLayout.kind_for)."""
+    return Tool(
+        tools.kind_command(version),
+        f"creates the cluster of a kubernetesVersion row built for kind {version}",
+        f"`lab.py up` fetches kind {version} into .tools/ itself (without --no-fetch) as {tools.kind_command(version)}; "
+        f"or put that release (https://github.com/kubernetes-sigs/kind/releases/tag/{version}) on PATH under that name",
+    )
+
+
+def fetchable(command: str) -> bool:
+    return command in FETCHABLE or tools.kind_command_version(command) is not None
+
+
 def missing_tools(which: Callable[[str], str | None] = shutil.which) -> list[Tool]:
     return [tool for tool in TOOLS if which(tool.command) is None]
 
@@ -185,7 +200,7 @@ class Finding:
 
     @property
     def to_fetch(self) -> bool:
-        return self.command in FETCHABLE and (self.path is None or self.unusable is not None)
+        return fetchable(self.command) and (self.path is None or self.unusable is not None)
 
     def described(self) -> str:
         return f"{self.command} {self.version or '(version unknown)'} at {self.path}"
@@ -232,6 +247,8 @@ def prepare_tools(
     pulumi_opener: Callable[[tools.ToolsLayout], Any] = open_tools_pulumi,
     log: Callable[[str], None] = print,
     err: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
+    kind_versions: Sequence[str] = (),
+    about: str | None = None,  # `check`: the line naming the lab's version row, before the verdict
 ) -> PreparedTools | int:
     """Find docker, kind and pulumi (the tools folder first, then PATH), ask each its
     version, and fetch the pinned kind and Pulumi CLI where none is found or the one found
@@ -241,6 +258,8 @@ def prepare_tools(
     path = environ.get("PATH", "")
     commands = NEEDS[action].tools
     needed = [tool for tool in TOOLS if tool.command in commands]
+    if "kind" in commands:  # the kind releases of the labs' kubernetesVersion rows, beside the seed's
+        needed += [row_kind_tool(v) for v in dict.fromkeys(kind_versions) if v != tools.KIND_VERSION]
     findings = survey(needed, layout, path, which, runner or ProcessRunner())
     problem = blocking_problem(findings, fetch, docker_check if "docker" in commands else None)
     if problem:
@@ -248,7 +267,7 @@ def prepare_tools(
         err(problem)
         return 2
     if action == "check" and not fetch_now:
-        return report_check(findings, layout, log, err)
+        return report_check(findings, layout, log, err, about=about)
     try:
         pulumi_command = fetch_pinned(findings, layout, kind_installer, pulumi_installer, log)
     except tools.FetchError as error:
@@ -265,7 +284,7 @@ def prepare_tools(
             return 2
     if action == "check":
         # What is used now, asked again: the fetched tools must say the pinned versions.
-        return report_check(survey(needed, layout, path, which, runner or ProcessRunner()), layout, log, err, fetched=True)
+        return report_check(survey(needed, layout, path, which, runner or ProcessRunner()), layout, log, err, fetched=True, about=about)
     return PreparedTools(path=tools.path_with_tools(layout, path), pulumi_command=pulumi_command)
 
 
@@ -275,7 +294,7 @@ def blocking_problem(findings: Sequence[Finding], fetch: bool, docker_check: Cal
     and unusable tool is named, with how to get it."""
     docker = next((f for f in findings if f.command == "docker"), None)
     docker_issue = docker_check() if docker_check and docker and docker.path else None
-    blocking = [f for f in findings if (f.path is None and f.command not in FETCHABLE) or (f.to_fetch and not fetch)]
+    blocking = [f for f in findings if (f.path is None and not fetchable(f.command)) or (f.to_fetch and not fetch)]
     if not blocking and not docker_issue:
         return None
     missing = [f.tool for f in findings if f.path is None]
@@ -290,15 +309,19 @@ def fetch_pinned(findings: Sequence[Finding], layout: tools.ToolsLayout, kind_in
             continue
         if finding.path:
             log(f"{finding.described()} is not the one the lab uses: {finding.unusable}.")
-        if finding.command == "kind":
+        version = tools.kind_command_version(finding.command)
+        if version == tools.KIND_VERSION:
             kind_installer(layout, log=log)
+        elif version:
+            kind_installer(layout, version=version, log=log)
         else:
             pulumi_command = tools.install_pulumi(layout, installer=pulumi_installer, log=log)
     return pulumi_command
 
 
 def report_check(
-    findings: Sequence[Finding], layout: tools.ToolsLayout, log: Callable[[str], None], err: Callable[[str], None], fetched: bool = False
+    findings: Sequence[Finding], layout: tools.ToolsLayout, log: Callable[[str], None], err: Callable[[str], None], fetched: bool = False,
+    about: str | None = None,
 ) -> int:
     """`check`: each tool's version, path and whether it is the one used, and what `up`
     would fetch from where instead; after `check --fetch`, a tool still not usable is an error."""
@@ -320,6 +343,8 @@ def report_check(
         except tools.UnsupportedPlatform as error:
             err(f"- {finding.command}: {error}")
             status = 2
+    if about:
+        log(about)
     if status == 0 and not any(f.to_fetch for f in findings):
         log(f"{', '.join(f.command for f in findings)}: ready.")
     elif status == 0:
@@ -328,9 +353,10 @@ def report_check(
 
 
 def fetch_plan(command: str, layout: tools.ToolsLayout) -> str:
-    if command == "kind":
-        source = tools.kind_url(layout.platform)  # UnsupportedPlatform when kind has no binary for it
-        return f"kind {tools.KIND_VERSION} from {source} into {layout.kind}, its sha256 checked first"
+    version = tools.kind_command_version(command)
+    if version:
+        source = tools.kind_url(layout.platform, version)  # UnsupportedPlatform when kind has no binary for it
+        return f"kind {version} from {source} into {layout.kind_for(version)}, its sha256 checked first"
     return (
         f"the Pulumi CLI v{tools.PULUMI_VERSION} with Pulumi's installer ({tools.pulumi_installer_url(layout.platform)}) "
         f"into {layout.pulumi_root}"
@@ -667,6 +693,22 @@ def file_settings(name: str, root: Path = ROOT) -> dict[str, str] | None:
         else:
             settings[short] = "" if value is None else str(value)
     return settings
+
+
+def version_row(settings: dict[str, str] | None) -> versions.Row:
+    """The kubernetesVersion row a lab's settings name; the seed's when unset. A value that
+    is no row is the seed's here: the program refuses it, with the rows, before anything."""
+    wanted = ((settings or {}).get("kubernetesVersion") or "").strip() or versions.SEED
+    return versions.ROWS.get(wanted, versions.ROWS[versions.SEED])
+
+
+def row_line(name: str, row: versions.Row) -> str:
+    """`lab.py check`'s line naming the lab's version row and what goes with it."""
+    return (
+        f"lab {name!r}: kubernetesVersion {row.minor} ({row.purpose}): kind {row.kind_version} as "
+        f"{tools.kind_command(row.kind_version)}, node image {row.node_image}, kubectl {row.kubectl_version} in the IDE, "
+        f"way in {row.way_in}; supported until {row.end_of_life.isoformat()}"
+    )
 
 
 def settings_of(name: str, make: str, root: Path = ROOT) -> dict[str, str]:

@@ -8,12 +8,14 @@ function of them, so every rule is tested with hand-made facts.
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import socket
 from dataclasses import asdict, dataclass, field
 
 from k8s_lab import ports as lab_ports
+from k8s_lab import versions
 from k8s_lab.idle import describe as describe_idle
 from k8s_lab.kind_lifecycle import Kind, expected_nodes
 from k8s_lab.names import LabNames
@@ -44,6 +46,8 @@ class Facts:
     api_reachable: bool = False  # the published API port answers on the host
     last_change: str | None = None  # the stack's last update, as Pulumi's history says
     idle_seconds: float | None = None  # since the IDE's last browser activity (k8s_lab.idle); None: unknown
+    kubernetes_version: str = versions.SEED  # the stack's kubernetesVersion row
+    today: datetime.date | None = None  # for the row's end of life; None: not judged
 
 
 @dataclass
@@ -62,6 +66,7 @@ class Report:
     problems: list[str] = field(default_factory=list)
     repair: str | None = None
     idle_seconds: float | None = None  # since the IDE's last browser activity; None: unknown or not running
+    notes: list[str] = field(default_factory=list)  # not problems: the lab runs (a version past its end of life)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -109,6 +114,8 @@ def assess(facts: Facts) -> Report:
         last_change=facts.last_change,
         idle_seconds=None if facts.idle_seconds is None else round(facts.idle_seconds),
     )
+    eol = versions.end_of_life_note(facts.kubernetes_version, facts.today) if facts.today and facts.kubernetes_version in versions.ROWS else None
+    report.notes = [eol] if eol else []
     report.problems, report.repair = diagnose(facts, names, nodes, ready)
     if report.problems:
         report.state = "broken"
@@ -231,5 +238,6 @@ def render_table(reports: list[Report]):
 
 
 def repair_lines(reports: list[Report]) -> list[str]:
-    """One line per broken lab, whole, so it can be copied (a table would wrap it)."""
-    return [f"Repair {r.student}: {r.repair}" for r in reports if r.repair]
+    """Each lab's notes (a Kubernetes version past its end of life, and how to move), then
+    one line per broken lab, whole and last, so it can be copied (a table would wrap it)."""
+    return [f"Note {r.student}: {n}" for r in reports for n in r.notes] + [f"Repair {r.student}: {r.repair}" for r in reports if r.repair]

@@ -77,7 +77,19 @@ KIND_SHA256 = {
         "kind-linux-arm64": "a416d6c311882337f0e56910e4a2e1f8c106ec70c22cbf0ac1dd8f33c1e284fe",
         "kind-darwin-amd64": "81c77f104b4b668812f7930659dc01ad88fa4d1cfc56900863eacdfb2731c457",
         "kind-darwin-arm64": "68ec87c1e1ea2a708df883f4b94091150d19552d7b344e80ca59f449b301c2a0",
-    }
+    },
+    # kind v0.32.0 (the maintained row of k8s_lab/versions.py): the release's .sha256sum
+    # files are not reachable from where this was written, so each value is one that
+    # several independent public repositories pin and verify (Makefiles, install scripts,
+    # CI workflows fetching from the release and running `sha256sum -c`), every platform in
+    # at least three. A wrong value fails closed: the download is refused, nothing installed.
+    "v0.32.0": {
+        "kind-linux-amd64": "50030de23cf40a18505f20426f6a8506bedf13c6e509244bd1fa9463721b0f54",
+        "kind-linux-arm64": "b92cd615e97585de8ddade28ed5cd7feb4248d717c233eea5b03c37298900f5d",
+        "kind-darwin-amd64": "295ac6d0d634c9819c9907df45e3017d1f13166bd13c3404c45e79f7faa47498",
+        "kind-darwin-arm64": "dca67911095a110c2b5c36e26df6cac860c602033e456c0db47be498cdef1ebb",
+        "kind-windows-amd64": "0bcb2d1cfedc1912d664014db716937e8a0e843e91c6807b4db2025dbc8989fa",
+    },
 }
 # The binaries kind publishes per release (there is no windows/arm64 build).
 KIND_PLATFORMS = {("linux", "amd64"), ("linux", "arm64"), ("darwin", "amd64"), ("darwin", "arm64"), ("windows", "amd64")}
@@ -136,6 +148,19 @@ def kind_asset(plat: Platform) -> str:
     return f"kind-{plat.os}-{plat.arch}"
 
 
+def kind_command(version: str) -> str:
+    """The name the lab's commands run kind `version` by (k8s_lab/kind_lifecycle.py Kind.locate)."""
+    return "kind" if version == KIND_VERSION else f"kind-{version}"
+
+
+def kind_command_version(command: str) -> str | None:
+    """The kind release a command name stands for: KIND_VERSION for `kind`, v0.32.0 for
+    `kind-v0.32.0`, None for any other tool."""
+    if command == "kind":
+        return KIND_VERSION
+    return command.removeprefix("kind-") if command.startswith("kind-v") else None
+
+
 def kind_url(plat: Platform, version: str = KIND_VERSION, base: str = KIND_RELEASE_URL) -> str:
     return base.format(version=version, asset=kind_asset(plat))
 
@@ -159,6 +184,11 @@ class ToolsLayout:
     @property
     def kind(self) -> Path:
         return self.bin_dir / f"kind{self.platform.exe_suffix}"
+
+    def kind_for(self, version: str) -> Path:
+        """The seed's kind as `kind`, another row's release beside it as `kind-<version>`:
+        two labs on one host may need two releases, each verified."""
+        return self.kind if version == KIND_VERSION else self.bin_dir / f"{kind_command(version)}{self.platform.exe_suffix}"
 
     @property
     def pulumi_root(self) -> Path:
@@ -344,13 +374,14 @@ def install_kind(
     timeout: float = DOWNLOAD_TIMEOUT_SECONDS,
     log: Callable[[str], None] = print,
 ) -> Path:
-    """Fetch kind `version` for the layout's platform into `layout.kind`, verified."""
+    """Fetch kind `version` for the layout's platform into `layout.kind_for(version)`, verified."""
     url = kind_url(layout.platform, version, base_url)
+    target = layout.kind_for(version)
     log(f"Fetching kind {version} ({layout.platform}) from {url}")
-    log(f"  into {layout.kind}")
+    log(f"  into {target}")
     expected, source = kind_expected_sha256(layout.platform, version, url=url, pinned=pinned, opener=opener, timeout=timeout)
     log(f"  sha256 {expected} ({source})")
-    path = download_verified(url, layout.kind, expected, opener=opener, timeout=timeout)
+    path = download_verified(url, target, expected, opener=opener, timeout=timeout)
     log(f"  verified and installed: {path}")
     return path
 
@@ -452,7 +483,7 @@ def read_version(command: str, path: str, runner: Runner) -> Version | None:
     (does not start, fails without printing one, prints something else, hangs)."""
     try:
         result = runner.run(
-            [path, *VERSION_ARGS[command]],
+            [path, *VERSION_ARGS["kind" if kind_command_version(command) else command]],
             env={"PULUMI_SKIP_UPDATE_CHECK": "true"},  # `pulumi version` would otherwise ask the network
             timeout=VERSION_TIMEOUT_SECONDS,
             check=False,
@@ -465,13 +496,14 @@ def read_version(command: str, path: str, runner: Runner) -> Version | None:
 def usable(command: str, version: Version | None) -> str | None:
     """Why this kind or Pulumi CLI is not the one the lab uses, or None when it is. Docker
     is used as found (the daemon's own check says whether it works)."""
-    if command not in ("kind", "pulumi"):
+    wanted_kind = kind_command_version(command)
+    if command != "pulumi" and wanted_kind is None:
         return None
     if version is None:
         return "its version could not be read"
-    if command == "kind" and version != parse_version(KIND_VERSION):
+    if wanted_kind and version != parse_version(wanted_kind):
         return (
-            f"the lab's node image is built for kind {KIND_VERSION}, "
+            f"the lab's node image is built for kind {wanted_kind}, "
             "and kind supports a node image only with the release it was built for"
         )
     if command == "pulumi" and not version.at_least(_parsed(PULUMI_MINIMUM)):

@@ -5,11 +5,13 @@ two scripts only gain a parser entry and a call each."""
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from k8s_lab import versions
 from k8s_lab.docker_host import DockerHost
 from k8s_lab.kind_lifecycle import Kind, LifecycleError
 from k8s_lab.names import LabNames
@@ -31,6 +33,7 @@ class LabTarget:
     docker_env: dict[str, str]
     lab_memory: str | None = None  # labMemory and labCpus as set (None: the default), for the doctor's cap check
     lab_cpus: str | None = None
+    kubernetes_version: str = versions.SEED  # the stack's row (k8s_lab/versions.py)
 
     # How its programs run: a real runner, or tests/fakes.py's FakeRunner (dataclasses.replace).
     runner: Runner = dataclasses.field(default_factory=ProcessRunner, compare=False, repr=False)
@@ -38,6 +41,11 @@ class LabTarget:
     def kind(self) -> Kind:
         docker = shutil.which("docker") or "docker"
         return Kind("kind", docker, runner=self.runner, env=dict(self.docker_env))
+
+
+def today() -> datetime.date:
+    """The date a version's end of life is judged against (tests fix it)."""
+    return datetime.date.today()
 
 
 def target(stack_name: str, config: Mapping[str, str]) -> LabTarget:
@@ -54,6 +62,7 @@ def target(stack_name: str, config: Mapping[str, str]) -> LabTarget:
         docker_env=DockerHost(read_setting(config, "dockerHost")).environment(),
         lab_memory=config.get("labMemory"),
         lab_cpus=config.get("labCpus"),
+        kubernetes_version=read_setting(config, "kubernetesVersion"),
     )
 
 
@@ -127,7 +136,10 @@ def gather_status(lab: LabTarget, stack_name: str, last_change: str | None):
     api = bool(ready) and status.api_answers(host, ports.ports_for_slot(lab.slot).api)
     ide = containers.get(lab.names.ide_container)
     idle_seconds = idle_reading(lab).idle_seconds if ide and ide.state == "running" else None
-    return status.Facts(lab.names.student, stack_name, lab.workers, lab.slot, containers, ready, api, last_change, idle_seconds)
+    return status.Facts(
+        lab.names.student, stack_name, lab.workers, lab.slot, containers, ready, api, last_change, idle_seconds,
+        kubernetes_version=lab.kubernetes_version, today=today(),
+    )
 
 
 def last_change(stack) -> str | None:
@@ -171,6 +183,8 @@ def doctor_facts(lab: LabTarget):
         local=not DockerHost(lab.docker_env.get("DOCKER_HOST", "")).remote,
         env=lab.docker_env,
         runner=lab.runner,
+        kubernetes_version=lab.kubernetes_version,
+        today=today(),
     )
     # The typical footprint of this lab's shape (README, Benchmark): IDE, control plane, workers, registry.
     return dataclasses.replace(
@@ -208,6 +222,24 @@ def doctor_before_up(lab: LabTarget, warn: Callable[[str], None]) -> int:
         if finding.severity == "problem" and finding not in ports:
             warn(f"Warning (lab.py doctor): {finding}")
     return 0
+
+
+def host_refuses_version(lab: LabTarget, runner: Runner | None = None) -> str | None:
+    """Before `up` makes anything: why this host cannot run the lab's kubernetesVersion row
+    (a cgroup v1 Docker for a row whose kubelet refuses it), or None."""
+    from k8s_lab import doctor as lab_doctor
+
+    version = str(lab_doctor.read_docker_info(runner or lab.runner, env=lab.docker_env or None).get("CgroupVersion", ""))
+    return versions.cgroup_v1_problem(lab.kubernetes_version, version)
+
+
+def version_refusal(stack_name: str, config: Mapping[str, str]) -> str | None:
+    """`lab.py up`'s first check: the host runs the lab's kubernetesVersion row, or why not."""
+    try:
+        lab = target(stack_name, config)
+    except ValueError:
+        return None  # a bad setting: the program's config check names it with its fix
+    return host_refuses_version(lab)
 
 
 def before_up(stack_name: str, config: Mapping[str, str], deployed: bool, err: Callable[[str], None]) -> int:

@@ -392,6 +392,58 @@ def validate_ide_password(args: StackValidationArgs, report_violation: ReportVio
 # --- the pack -------------------------------------------------------------------------------------------------
 
 
+# --- what the cluster's way in applies ---------------------------------------------------------------
+
+MANIFEST_MARKER = "kind_lifecycle manifest"  # k8s_lab/commands.py manifest() / manifests()
+# hostPorts the lab's own objects may open on a node: 80 and 443, which kind publishes only
+# through the control plane's extraPortMappings (held to loopback by the policy above).
+NODE_HOST_PORTS = (80, 443)
+
+
+def manifest_pin_problems(create: str) -> list[str]:
+    """A manifest command applies only files pinned by sha256 at a release tag."""
+    words = create.split()
+    urls = [words[i + 1] for i, w in enumerate(words[:-1]) if w == "--url"]
+    shas = [words[i + 1] for i, w in enumerate(words[:-1]) if w == "--sha256"]
+    problems = [] if len(urls) == len(shas) and urls else [f"{len(urls)} --url for {len(shas)} --sha256"]
+    problems += [f"{sha!r} is not a sha256" for sha in shas if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha)]
+    for url in urls:
+        if not url.startswith("https://raw.githubusercontent.com/") or any(f"/{b}/" in url for b in ("main", "master", "HEAD")):
+            problems.append(f"{url} is not a file at a release tag")
+    return problems
+
+
+def own_object_host_ports(stdin: Any) -> list[int]:
+    """Every hostPort the objects on a manifest command's stdin ask for (NginxProxy's
+    hostPorts, or a pod template's containers' ports)."""
+    found: list[int] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key in ("hostPort", "port") and isinstance(item, int) and "containerPort" in value:
+                    found.append(item)
+                else:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for document in yaml.safe_load_all(stdin) if isinstance(stdin, str) else []:
+        walk(document)
+    return found
+
+
+def validate_pinned_manifests(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != COMMAND or MANIFEST_MARKER not in _create(args):
+        return
+    for problem in manifest_pin_problems(_create(args)):
+        report_violation(f"the cluster's way in: {problem}", None)
+    for port in own_object_host_ports(args.props.get("stdin")):
+        if port not in NODE_HOST_PORTS:
+            report_violation(f"the lab's own objects open hostPort {port} on a node; only {NODE_HOST_PORTS} are published (by kind)", None)
+
+
 def policies() -> list[Policy]:
     return [
         StackValidationPolicy(
@@ -429,6 +481,15 @@ def policies() -> list[Policy]:
                     }
                 }
             ),
+        ),
+        ResourceValidationPolicy(
+            name="pinned-manifests",
+            description=(
+                "What the cluster's way in applies (ingress-nginx, or the Gateway API and its controller) is files at "
+                "release tags pinned by sha256, and the lab's own objects open no host port but 80 and 443."
+            ),
+            validate=validate_pinned_manifests,
+            enforcement_level=EnforcementLevel.MANDATORY,
         ),
         ResourceValidationPolicy(
             name="docker-socket-mount",

@@ -399,15 +399,17 @@ def cluster_objects_after_remake(commands: list[Any]) -> set[str]:
     """What the commands that follow the cluster's identity leave applied in a remade
     cluster of the same name: each is replaced (its `triggers` changed), so its old
     `delete` and new `create` both run, delete first only with `delete_before_replace`
-    (the engine's default is create-before-delete). Manifests are named by their --url."""
+    (the engine's default is create-before-delete). Manifests are named by their --url; a
+    command with several (a Gateway API row: k8s_lab/kind_lifecycle.py manifests) applies or
+    removes them together (its CRDs are kept on removal, which this does not model)."""
     applied: set[str] = set()
     for command in commands:
         steps = [command.inputs.get("delete"), command.inputs.get("create")]
         for line in steps if command.delete_before_replace else reversed(steps):
             words = (line or "").split()
             if "manifest" in words:
-                url = words[words.index("--url") + 1]
-                (applied.discard if "--remove" in words else applied.add)(url)
+                urls = {words[i + 1] for i, word in enumerate(words[:-1]) if word == "--url"}
+                (applied.difference_update if "--remove" in words else applied.update)(urls)
     return applied
 
 

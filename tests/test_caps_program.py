@@ -7,7 +7,7 @@ from pathlib import Path
 import pulumi
 
 from components import IdeContainer, IdeContainerArgs, KindCluster, KindClusterArgs
-from k8s_lab import limits
+from k8s_lab import ide_image, limits
 from k8s_lab.config import DEFAULT_NODE_IMAGE
 from k8s_lab.names import LabNames
 from k8s_lab.ports import ports_for_slot
@@ -18,6 +18,9 @@ from lab_mocks import evaluate, run_under_mocks
 # (the documented off switch) a stack is exactly what it was. The caps are on by default
 # (tests/golden/defaults.json shows them).
 BEFORE = Path(__file__).parent / "fixtures" / "default_stack_kim.json"
+# The IDE image's tag then: it follows the build context, which issue #31 changed (modes,
+# .dockerignore, the Dockerfile's chmod); tests/test_ide_image.py pins how the tag follows it.
+RECORDED_IDE_IMAGE = "k8s-lab-ide:dd48e50fe0211108"
 NAMES = LabNames("kim")
 
 
@@ -25,8 +28,10 @@ def without_later_fixes(inputs: dict) -> dict:
     """Inputs less what issue #18 added to every stack, caps or not: PYTHONSAFEPATH off in
     each command's environment (k8s_lab.commands.PYTHON_ENVIRONMENT) and the kubernetes
     provider's upsertExistingObjects (components/cluster_bootstrap.py); and what issue #31
-    added: the IDE's and the registry's destroyGraceSeconds (a grace period on stop)."""
+    added: the IDE's and the registry's destroyGraceSeconds (a grace period on stop), and the
+    IDE image's new tag."""
     inputs = {key: value for key, value in inputs.items() if key not in ("upsertExistingObjects", "destroyGraceSeconds")}
+    inputs = {key: RECORDED_IDE_IMAGE if value == ide_image.image_name() else value for key, value in inputs.items()}
     environment = {k: v for k, v in (inputs.get("environment") or {}).items() if k != "PYTHONSAFEPATH"}
     if "environment" in inputs:
         inputs = {k: v for k, v in inputs.items() if k != "environment"} | ({"environment": environment} if environment else {})

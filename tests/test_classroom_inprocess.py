@@ -59,6 +59,7 @@ class Teacher:
     popen: FakePopen
     docker: FakeRunner
     prepared: list[tuple[str, bool]] = field(default_factory=list)
+    kind_versions: list[list[str]] = field(default_factory=list)  # per prepare: the rows' kind releases
     taken: dict[tuple[str, int], list[tuple[str, int]]] = field(default_factory=dict)  # (bind, slot) -> taken
     asked_ports: list[tuple[str, int]] = field(default_factory=list)
     running: set[str] = field(default_factory=set)
@@ -97,10 +98,11 @@ def teacher(tmp_path, monkeypatch) -> Teacher:
     monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{tmp_path}/state")
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", PASSPHRASE)
 
-    def prepare(action, *, fetch, environ, layout, err=None):
+    def prepare(action, *, fetch, environ, layout, err=None, kind_versions=()):
         assert environ == dict(os.environ)  # this process's environment
         assert layout == session.tools_layout({session.TOOLS_DIR_ENV: str(tmp_path / "tools")})
         here.prepared.append((action, fetch))
+        here.kind_versions.append(sorted(set(kind_versions)))
         return session.PreparedTools(path="/tools/bin:/usr/bin")
 
     def taken_ports(bind, ports):
@@ -139,7 +141,7 @@ def test_up_runs_every_student_with_its_slot_host_and_settings(teacher, capsys):
                                       "--set", "labMemory=3g")
     assert teacher.student("lee")[4:7] == ("lee", "--slot", "5")
     assert teacher.student("park")[4:9] == ("park", "--slot", "0", "--docker-host", "ssh://t@lab2")  # slots count per host
-    assert teacher.prepared == [("up", True)]
+    assert teacher.prepared == [("up", True)] and teacher.kind_versions == [["v0.23.0"]]
     assert {call.env["PULUMI_BACKEND_URL"] for call in teacher.children.calls} == {"file:///class-state"}
     assert sorted(teacher.asked_ports) == [("127.0.0.1", 3), ("127.0.0.1", 5)]  # park's ports are on lab2
     assert teacher.popen.options[0]["cwd"] == teacher.root and teacher.popen.options[0]["stdin"] == subprocess.DEVNULL
@@ -1032,3 +1034,25 @@ def test_ctrl_c_is_exit_130_without_a_traceback(teacher, monkeypatch, capsys):
     monkeypatch.setattr(classroom, "run_class", interrupted)
     assert teacher.main("stop", teacher.roster) == Exit.INTERRUPTED
     assert capsys.readouterr().err == "classroom: interrupted.\n"
+
+
+def test_a_class_on_the_maintained_row_gets_its_kind_before_anyone_starts(teacher, capsys):
+    """kubernetesVersion from the roster (a column) and --set: each row's kind release is
+    checked and fetched once, before the students' runs."""
+    (teacher.root / "class.csv").write_text("student,kubernetesVersion\nkim,1.36\nlee,\n")
+    write_stack_file(teacher.root, "park", {"kubernetesVersion": "1.36"})
+    code = teacher.main("up", teacher.roster, "--set", "kubernetesVersion=1.29")
+    assert code == Exit.OK, capsys.readouterr().err
+    assert teacher.kind_versions == [["v0.23.0", "v0.32.0"]]
+    assert teacher.student("kim")[-2:] == ("--set", "kubernetesVersion=1.36")
+    assert teacher.student("lee")[-2:] == ("--set", "kubernetesVersion=1.29")
+
+
+def test_a_class_on_the_maintained_row_is_refused_on_a_cgroup_v1_host_before_anyone_starts(teacher, capsys):
+    teacher.docker.answers[("docker", "info")] = ok(json.dumps({"MemTotal": 64 * GIB, "OperatingSystem": "CentOS 7", "CgroupVersion": "1"}))
+    (teacher.root / "class.csv").write_text("student,kubernetesVersion\nkim,1.36\nlee,1.29\n")
+    assert teacher.main("up", teacher.roster) == Exit.USAGE
+    err = capsys.readouterr().err
+    assert "kim: kubernetesVersion 1.36 does not run on this host" in err and "lee:" not in err
+    assert "the roster's kubernetesVersion column, or --set kubernetesVersion=1.29" in err
+    assert "Rows that run here: 1.29" in err and teacher.children.calls == []

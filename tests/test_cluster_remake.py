@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from conftest import ROOT
+from k8s_lab import versions
 from golden_record import STACKS
 from lab_mocks import evaluate
 from readback_model import cluster_objects_after_remake, create_of_an_object_dropped_from_state
@@ -24,14 +25,15 @@ def cluster_followers(lab):
     return [r for r in lab.by_type(COMMAND) if r.inputs.get("triggers") == identity]
 
 
-def test_ingress_nginx_is_still_applied_after_the_cluster_is_made_anew():
+@pytest.mark.parametrize("row", sorted(versions.ROWS))
+def test_the_way_in_is_still_applied_after_the_cluster_is_made_anew(row):
     """A Docker reset, then plain `pulumi up --refresh`: the manifest command is replaced;
-    its old `--remove` must not run after the new apply, against the new cluster."""
-    lab = evaluate(DEFAULTS, stack="kim", preview=True)
+    its old `--remove` must not run after the new apply, against the new cluster (ingress-nginx
+    on 1.29; the Gateway API's files on 1.36)."""
+    lab = evaluate({**DEFAULTS, "kubernetesVersion": row}, stack="kim", preview=True)
     manifest = lab.one(COMMAND, "ingress-manifest")
     assert manifest in cluster_followers(lab)
-    url = manifest.inputs["create"].split("--url ")[1].split()[0]
-    assert cluster_objects_after_remake(cluster_followers(lab)) == {url}
+    assert cluster_objects_after_remake(cluster_followers(lab)) == {m.url for m in versions.ROWS[row].manifests}
 
 
 @pytest.mark.parametrize("name", sorted(STACKS))
@@ -42,8 +44,9 @@ def test_objects_a_refresh_dropped_while_the_cluster_was_stopped_are_adopted_whe
         assert create_of_an_object_dropped_from_state(provider.inputs) != "AlreadyExists", provider.urn
 
 
-def test_ingress_waits_for_the_mirror_so_its_first_pulls_use_the_cache():
-    lab = evaluate({**DEFAULTS, "registryMirror": "http://teacher:5000"}, stack="kim", preview=True)
+@pytest.mark.parametrize("row", sorted(versions.ROWS))
+def test_ingress_waits_for_the_mirror_so_its_first_pulls_use_the_cache(row):
+    lab = evaluate({**DEFAULTS, "registryMirror": "http://teacher:5000", "kubernetesVersion": row}, stack="kim", preview=True)
     manifest = lab.one(COMMAND, "ingress-manifest")
     mirrors = [r for r in lab.by_type(COMMAND) if r.name.startswith("cluster-mirror-")]
     assert mirrors and all(lab.depends_on(manifest, each) for each in mirrors)

@@ -54,6 +54,7 @@ def test_there_is_a_component_per_concern():
     names = sorted(cls.name for _, cls in component_classes())
     assert names == [
         "ClusterBootstrap",
+        "GatewayApi",
         "IdeContainer",
         "IdeImage",
         "IdePassword",

@@ -509,7 +509,7 @@ STUDENT_FIX = "pulumi config set student <name>, e.g. 'kim-minsu' (lowercase let
 NAME_RULE = "it must be lowercase letters, digits and '-', starting and ending with a letter or digit"
 ENV_FIX = 'pulumi config set --path "ideEnv[0]" NAME=value (a list of NAME=value strings, like lines of a .env file)'
 KNOWN_KEYS = (
-    "student, slot, bindAddress, workspaceRoot, idePassword, ideImage, idePlatform, nodeImage, workers, mountDockerSocket, timezone, "
+    "student, slot, bindAddress, workspaceRoot, idePassword, ideImage, idePlatform, kubernetesVersion, nodeImage, workers, mountDockerSocket, timezone, "
     "ideEnv, ingress, registry, namespace, dockerHost, allowRemoteAccess, hostName, ideTlsCert, ideTlsKey, networkMtu, "
     "labMemory, labCpus, registryMirror"
 )

@@ -13,7 +13,7 @@ from k8s_lab.config import ConfigError, parse_lab_config
 # or start folder behind the lab's back.
 LAB_IDE_ENV = ["PUID", "PGID", "TZ", "DEFAULT_WORKSPACE", "PASSWORD", "HASHED_PASSWORD", "FILE__PASSWORD", "FILE__HASHED_PASSWORD"]
 # Namespaces Kubernetes or the ingress controller own.
-NOT_THE_STUDENTS = ["default", "kube-system", "kube-public", "kube-node-lease", "ingress-nginx", "local-path-storage"]
+NOT_THE_STUDENTS = ["default", "kube-system", "kube-public", "kube-node-lease", "ingress-nginx", "nginx-gateway", "local-path-storage"]
 
 
 def parse(workspace_root, **raw):

@@ -8,7 +8,8 @@ pulumi the module skips, naming what is missing (K8S_LAB_REQUIRE_E2E=1 turns tha
 failure, as the e2e workflow sets). Tests run in file order and share module-scoped labs,
 so one `up` serves many checks:
 
-  lab  (slot 37, workers 1)  first up (timed) -> password -> kubectl -> registry+ingress ->
+  lab  (slot 37, workers 1)  first up (timed) -> password -> kubectl -> registry+ingress
+                             (or, on a Gateway API row, registry+HTTPRoute from host and IDE) ->
                              memory -> second up changes nothing -> ...
   pre  (slot 38, workers 0)  up with the image cached (timed) -> preview from a second
                              checkout (own folder, own venv) changes nothing -> destroy
@@ -24,6 +25,12 @@ runs one group, with whatever fixtures it needs (every group makes its own `lab`
 job of e2e.yml's matrix does: first-up, second-checkout, repairs, caps-refresh, classroom,
 beyond-loopback. K8S_LAB_E2E_DRY_RUN=1 is the harness's dry run (tests/test_e2e_dry_run.py):
 the same fixtures and calls against stand-in tools, failing only on a refused call.
+
+K8S_LAB_E2E_KUBERNETES_VERSION picks the kubernetesVersion row of the lab, pre and gone
+stacks (default the seed's 1.29). e2e.yml runs the groups that touch the cluster and its
+way in on both rows; the classroom's stacks are the seed's whatever the row (the roster
+sets none), and beyond-loopback checks the IDE alone, so those two run on the seed's row
+only (SEED_ROW_ONLY_GROUPS).
 
 State: a file backend in pytest's tmp dir and a fixed passphrase (nothing of it is
 uploaded). Each command's output is kept, with every secret the test knows replaced, in
@@ -72,6 +79,13 @@ pytestmark = pytest.mark.e2e
 # Each test belongs to one group (`--e2e-group NAME`, tests/conftest.py); e2e.yml runs the
 # groups as parallel jobs, each making its own lab, with its own cluster budget and timeout.
 group = pytest.mark.e2e_group
+# The groups whose checks do not follow K8S_LAB_E2E_KUBERNETES_VERSION's row: e2e.yml runs
+# them on the seed's row only (its matrix excludes them from the others; tests/test_workflows.py
+# holds it to this). Every other group touches the cluster or its way in, and runs on every row.
+SEED_ROW_ONLY_GROUPS = {
+    "classroom": "the classroom's three stacks are the seed's whatever the row: the roster names no kubernetesVersion",
+    "beyond-loopback": "its checks are the IDE's (https, no socket, idle stop); repairs and caps-refresh remake each row's cluster",
+}
 
 DRY_RUN_ENV = "K8S_LAB_E2E_DRY_RUN"
 DRY_RUN = os.environ.get(DRY_RUN_ENV) == "1"
@@ -114,6 +128,7 @@ if MISSING:
 
 from pulumi import automation as auto  # noqa: E402  (only where the CLI exists)
 
+from k8s_lab import gateway, versions  # noqa: E402
 from k8s_lab.ports import ports_for_slot  # noqa: E402
 
 RUN_ID = uuid.uuid4().hex[:6]
@@ -121,6 +136,10 @@ LAB, PRE, GONE = f"e2e{RUN_ID}-lab", f"e2e{RUN_ID}-pre", f"e2e{RUN_ID}-gone"
 CLASS = {f"e2e{RUN_ID}-k{n}": 39 + n for n in (1, 2, 3)}  # slots 40..42
 PASSPHRASE = "e2e-only-not-a-secret"
 MINUTE = 60
+# The kubernetesVersion row the labs run (e2e.yml's matrix axis): the seed's by default.
+ROW = versions.row(os.environ.get("K8S_LAB_E2E_KUBERNETES_VERSION") or versions.SEED)
+GATEWAY_ROW = ROW.way_in == "gateway-api"
+WAY_IN_NAMESPACE = gateway.NAMESPACE if GATEWAY_ROW else "ingress-nginx"
 
 
 # --- running commands as a student, keeping their output ---------------------------------------------
@@ -339,7 +358,7 @@ def safety_net_destroy(run: Runner) -> None:
 @pytest.fixture(scope="module")
 def timings(tmp_path_factory, request):
     runner_name = os.environ.get("K8S_LAB_E2E_RUNNER") or f"{platform.node()} ({os.cpu_count()} CPUs)"
-    record = Timings(runner=runner_name, group=request.config.getoption("--e2e-group"))
+    record = Timings(runner=runner_name, group=request.config.getoption("--e2e-group"), kubernetes_version=ROW.minor)
     began = time.monotonic()
     yield record
     record.wall_seconds = round(time.monotonic() - began, 1)
@@ -363,6 +382,8 @@ def bring_up(run: Runner, timings: Timings, name: str, slot: int, workers: int, 
     recorded); checks that the IDE answered on the slot's port by the time `up` returned."""
     run.lab(f"{name}-config-slot", "config", "slot", str(slot), stack=name)
     run.lab(f"{name}-config-workers", "config", "workers", str(workers), stack=name)
+    if ROW.minor != versions.SEED:
+        run.lab(f"{name}-config-version", "config", "kubernetesVersion", ROW.minor, stack=name)
     image_cached = bool(ide_images())
     poll = FirstAnswer(f"http://127.0.0.1:{ports_for_slot(slot).ide}")
     poll.start()
@@ -438,32 +459,70 @@ def test_kubectl_in_the_ide_sees_every_node_ready(lab):
     nodes_seen_ready(lab.outputs["ideContainer"], expected=2, within=0)  # workers=1: control plane + 1
 
 
+def in_ide(ide: str, command: str) -> str:
+    done = subprocess.run(["docker", "exec", ide, "sh", "-c", command], capture_output=True, text=True, timeout=10 * MINUTE)
+    assert done.returncode == 0, f"{command}: {done.stderr}"
+    return done.stdout
+
+
+def registry_answers(url: str) -> bool:
+    """The registry's API root answers `{}`: the student's app, reached through the way in."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200 and response.read().strip() == b"{}"
+    except (urllib.error.URLError, OSError):
+        return False
+
+
 @group("first-up")
+@pytest.mark.skipif(GATEWAY_ROW, reason=f"kubernetesVersion {ROW.minor} has no ingress-nginx: its way in is the Gateway API (next test)")
 def test_image_pushed_from_the_ide_runs_behind_the_ingress(lab):
     ide, registry = lab.outputs["ideContainer"], lab.outputs["registry"]
-
-    def in_ide(command: str) -> None:
-        done = subprocess.run(["docker", "exec", ide, "sh", "-c", command], capture_output=True, text=True, timeout=10 * MINUTE)
-        assert done.returncode == 0, f"{command}: {done.stderr}"
-
     # The host's docker already has registry:2 (the lab pulled it): push it as the student's app.
-    in_ide(f"docker tag registry:2.8.3 {registry}/app:1 && docker push {registry}/app:1")
-    in_ide(f"kubectl run app --image={registry}/app:1 --port=5000 && kubectl wait --for=condition=ready pod/app --timeout=180s")
-    in_ide("kubectl wait -n ingress-nginx --for=condition=ready pod --selector=app.kubernetes.io/component=controller --timeout=180s")
-    in_ide("kubectl expose pod app --port=5000")
+    in_ide(ide, f"docker tag registry:2.8.3 {registry}/app:1 && docker push {registry}/app:1")
+    in_ide(ide, f"kubectl run app --image={registry}/app:1 --port=5000 && kubectl wait --for=condition=ready pod/app --timeout=180s")
+    in_ide(ide, "kubectl wait -n ingress-nginx --for=condition=ready pod --selector=app.kubernetes.io/component=controller --timeout=180s")
+    in_ide(ide, "kubectl expose pod app --port=5000")
     create = ["docker", "exec", ide, "kubectl", "create", "ingress", "app", "--class=nginx", "--rule=/v2/*=app:5000"]
     created = until_admitted(lambda: subprocess.run(create, capture_output=True, text=True, timeout=MINUTE))
     assert created.returncode == 0, f"kubectl create ingress: {created.stderr}"
     url = lab.outputs["ingressUrl"].rstrip("/") + "/v2/"
+    assert wait_until(lambda: registry_answers(url), 90), f"{url} never answered with the registry's {{}}"
 
-    def registry_answers_through_ingress() -> bool:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                return response.status == 200 and response.read().strip() == b"{}"
-        except (urllib.error.URLError, OSError):
-            return False
 
-    assert wait_until(registry_answers_through_ingress, 90), f"{url} never answered with the registry's {{}}"
+HTTP_ROUTE = f"""apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: app
+spec:
+  parentRefs:
+  - name: {gateway.GATEWAY}
+    namespace: {gateway.NAMESPACE}
+  rules:
+  - matches:
+    - path: {{type: PathPrefix, value: /v2}}
+    backendRefs:
+    - name: app
+      port: 5000
+"""
+
+
+@group("first-up")
+@pytest.mark.skipif(not GATEWAY_ROW, reason=f"kubernetesVersion {ROW.minor}'s way in is ingress-nginx (previous test)")
+def test_a_service_is_served_through_the_gateway_from_the_host_and_the_ide(lab):
+    """The README's HTTPRoute to a Service, attached to the lab's Gateway: reached at the
+    slot's port 80 from the host (ingressUrl) and from the IDE (the control plane's port 80
+    on the lab network, where NGINX Gateway Fabric's hostPort is)."""
+    ide, registry = lab.outputs["ideContainer"], lab.outputs["registry"]
+    in_ide(ide, f"docker tag registry:2.8.3 {registry}/app:1 && docker push {registry}/app:1")
+    in_ide(ide, f"kubectl run app --image={registry}/app:1 --port=5000 && kubectl wait --for=condition=ready pod/app --timeout=180s")
+    in_ide(ide, "kubectl expose pod app --port=5000")
+    in_ide(ide, f"kubectl wait -n {gateway.NAMESPACE} --for=condition=Programmed gateway/{gateway.GATEWAY} --timeout=300s")
+    in_ide(ide, f"printf '%s' '{HTTP_ROUTE}' | kubectl apply -f -")
+    url = lab.outputs["ingressUrl"].rstrip("/") + "/v2/"
+    assert wait_until(lambda: registry_answers(url), 120), f"{url} never answered with the registry's {{}}"
+    assert in_ide(ide, f"curl -fsS http://{LAB}-control-plane/v2/").strip() == "{}"
+    assert in_ide(ide, "kubectl version --client -o json").count(f'"minor": "{ROW.minor.split(".")[1]}"') == 1
 
 
 def until_admitted(
@@ -650,7 +709,7 @@ def test_plain_up_refresh_after_containers_and_network_were_removed(runner, lab)
     nodes_seen_ready(f"{LAB}-ide", expected=2)
     control_plane = f"{LAB}-control-plane"
     kubectl = ["exec", control_plane, "kubectl", "--kubeconfig=/etc/kubernetes/admin.conf"]
-    assert docker(*kubectl, "get", "namespace", "ingress-nginx", "-o", "name").strip() == "namespace/ingress-nginx"
+    assert docker(*kubectl, "get", "namespace", WAY_IN_NAMESPACE, "-o", "name").strip() == f"namespace/{WAY_IN_NAMESPACE}"
     docker(*kubectl, "get", "namespace", LAB)
     assert wait_until(lambda: answers(lab.outputs["ideUrl"]), 120)
 

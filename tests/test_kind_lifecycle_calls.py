@@ -242,6 +242,53 @@ def test_a_manifest_that_does_not_apply_is_an_error():
         kind_lifecycle.manifest(kind_with({("docker", "exec"): fails("error validating")}), "kim", "x", remove=False)
 
 
+CRDS = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gateways.gateway.networking.k8s.io\n"
+DEPLOY = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: nginx-gateway\n"
+OWN = "kind: Gateway\n"
+
+
+def test_several_manifests_apply_server_side_in_order_each_crd_established_first():
+    kind = kind_with({("docker", "exec"): ok()})
+    said = []
+    kind_lifecycle.manifests(kind, "kim", [CRDS, DEPLOY, OWN], remove=False, log=said.append)
+    server_side = (*APPLY, "apply", "--server-side", "--force-conflicts", "-f", "-")
+    established = (*APPLY, "wait", "--for=condition=Established", "--timeout=120s", "-f", "-")
+    assert calls(kind) == [server_side, established, server_side, server_side]
+    assert [c.stdin for c in kind.runner.calls] == [CRDS, CRDS, DEPLOY, OWN]  # type: ignore[attr-defined]
+    assert said == ["3 manifests applied to cluster 'kim'"]
+
+
+def test_several_manifests_are_removed_in_reverse_keeping_the_crds_and_a_gone_cluster_is_done():
+    kind = kind_with({PS: [ALL_RUNNING, NONE], ("docker", "exec"): ok()})
+    said = []
+    kind_lifecycle.manifests(kind, "kim", [CRDS, DEPLOY, OWN], remove=True, log=said.append)
+    kind_lifecycle.manifests(kind, "kim", [CRDS, DEPLOY, OWN], remove=True, log=said.append)
+    delete = (*APPLY, "delete", "--ignore-not-found", "--wait=false", "-f", "-")
+    assert calls(kind) == [PS, delete, delete, PS]
+    assert [c.stdin for c in kind.runner.calls if c.argv[:2] == ("docker", "exec")] == [OWN, DEPLOY]  # type: ignore[attr-defined]
+    assert said == ["manifests removed from cluster 'kim' (their CRDs kept)", "cluster 'kim' is gone: nothing to remove"]
+
+
+def test_main_manifest_takes_several_pinned_files_then_the_labs_own_objects(monkeypatch, capsys, tmp_path):
+    texts = {"https://x/crds.yaml": CRDS, "https://x/deploy.yaml": DEPLOY}
+    monkeypatch.setattr(kind_lifecycle, "cached_manifest", lambda url, sha: texts[url])
+    kind = kind_with({("docker", "exec"): ok()})
+    argv = ("manifest", "--name", "kim", "--url", "https://x/crds.yaml", "--sha256", "a" * 64,
+            "--url", "https://x/deploy.yaml", "--sha256", "b" * 64, "--stdin")
+    code, out, err = main(kind, monkeypatch, capsys, *argv, stdin=OWN)
+    assert (code, out) == (0, "") and "3 manifests applied" in err
+    assert [c.stdin for c in kind.runner.calls if "apply" in c.argv] == [CRDS, DEPLOY, OWN]  # type: ignore[attr-defined]
+    code, _, err = main(kind_with({}), monkeypatch, capsys, *argv[:-3], "--stdin")
+    assert code == 1 and "k8s-lab: manifest: give one --sha256 for each --url" in err
+
+
+def test_main_manifest_with_one_url_is_the_seeds_client_side_apply(monkeypatch, capsys):
+    monkeypatch.setattr(kind_lifecycle, "cached_manifest", lambda url, sha: DEPLOY)
+    kind = kind_with({("docker", "exec"): ok()})
+    code, _, err = main(kind, monkeypatch, capsys, "manifest", "--name", "kim", "--url", "https://x/d.yaml", "--sha256", "a" * 64)
+    assert code == 0 and calls(kind) == [(*APPLY, "apply", "-f", "-")] and "manifest applied" in err
+
+
 @pytest.mark.parametrize("internal, extra", [(False, ()), (True, ("--internal",))])
 def test_kubeconfig_is_kinds_answer(internal, extra):
     kind = kind_with({("kind", "get", "kubeconfig"): ok("apiVersion: v1\n")})
@@ -278,6 +325,14 @@ def test_locate_finds_both_programs_or_names_the_missing_one():
         Kind.locate(lambda name: None)
     with pytest.raises(LifecycleError, match="`docker` executable was not found on PATH; install Docker"):
         Kind.locate(lambda name: "/usr/bin/kind" if name == "kind" else None)
+
+
+def test_locate_takes_the_kind_release_a_version_row_names():
+    found = Kind.locate(lambda name: f"/tools/bin/{name}", environ={"K8S_LAB_KIND_VERSION": "v0.32.0"})
+    assert found.kind == "/tools/bin/kind-v0.32.0"
+    assert Kind.locate(lambda name: f"/tools/bin/{name}", environ={}).kind == "/tools/bin/kind"
+    with pytest.raises(LifecycleError, match=r"`kind-v0.32.0` \(kind v0.32.0, the release this lab's kubernetesVersion needs\) was not found"):
+        Kind.locate(lambda name: None if name.startswith("kind") else "/usr/bin/docker", environ={"K8S_LAB_KIND_VERSION": "v0.32.0"})
 
 
 # ---- the command line --------------------------------------------------------------------

@@ -136,12 +136,13 @@ def test_without_stack_the_login_names_the_lab_and_the_hints_name_no_stack(lab_s
 def test_up_and_preview_make_the_stack_when_new_and_fetch_unless_told_not_to(lab_session, monkeypatch):
     monkeypatch.setattr(lab, "run_up", lambda stack, root: Exit.FAILED)
     assert lab.main(["up", "--stack", "lee"]) == Exit.FAILED
-    assert lab_session.names() == ["prepare_tools", "select_stack"]
-    assert lab_session.steps[0][2]["fetch"] is True
-    assert lab_session.steps[1] == ("select_stack", "lee", "/venv/bin:/tools/bin", dict(os.environ))
+    # The lab's settings first: its kubernetesVersion row names the kind release to have.
+    assert lab_session.names() == ["file_settings", "prepare_tools", "select_stack"]
+    assert lab_session.steps[1][2]["fetch"] is True and lab_session.steps[1][2]["kind_versions"] == ("v0.23.0",)
+    assert lab_session.steps[2] == ("select_stack", "lee", "/venv/bin:/tools/bin", dict(os.environ))
     lab_session.steps.clear()
     assert lab.main(["preview", "--no-fetch"]) == Exit.OK
-    assert lab_session.steps[0][2]["fetch"] is False and lab_session.steps[1][1] == "kim"
+    assert lab_session.steps[1][2]["fetch"] is False and lab_session.steps[2][1] == "kim"
 
 
 def test_an_unknown_lab_is_exit_3_with_the_labs_there_are(lab_session, capsys):
@@ -157,13 +158,22 @@ def test_a_tool_preflight_that_stops_is_not_ready_and_check_that_passes_is_ok(la
     lab_session.prepared = 0
     assert lab.main(["check", "--fetch"]) == Exit.OK
     assert lab_session.steps[-1][1] == "check" and lab_session.steps[-1][2]["fetch_now"] is True
-    assert lab_session.names() == ["prepare_tools", "prepare_tools"]  # nothing past the preflight
+    assert lab_session.names() == ["prepare_tools", "file_settings", "prepare_tools"]  # nothing past the preflight
 
 
 def test_check_fetches_only_when_asked(lab_session):
     lab_session.prepared = 0
     assert lab.main(["check"]) == Exit.OK
-    assert lab_session.steps[0][2]["fetch"] is True and lab_session.steps[0][2]["fetch_now"] is False
+    assert lab_session.steps[1][2]["fetch"] is True and lab_session.steps[1][2]["fetch_now"] is False
+
+
+def test_check_and_up_take_the_kind_of_the_labs_version_row(lab_session, capsys):
+    lab_session.prepared = 0
+    lab_session.stack.settings["kubernetesVersion"] = "1.36"
+    assert lab.main(["check"]) == Exit.OK
+    assert lab_session.steps[1][2]["kind_versions"] == ("v0.32.0",)
+    about = lab_session.steps[1][2]["about"]  # check's line naming the row, before its verdict
+    assert "lab 'kim': kubernetesVersion 1.36" in about and "kind v0.32.0 as kind-v0.32.0" in about and "way in gateway-api" in about
 
 
 def test_no_python_next_to_the_interpreter_is_not_ready_before_pulumi(lab_session, monkeypatch, capsys):
@@ -290,7 +300,7 @@ def test_destroy_with_yes_asks_nothing(lab_session, monkeypatch, flag):
     asked = answer_with(monkeypatch, "n", terminal=False)
     assert lab.main(["destroy", flag, "--stack", "kim"]) == Exit.OK
     assert asked == [] and lab_session.stack.operations == [("destroy", {"on_output": print})]
-    assert lab_session.steps[0][2]["fetch"] is True and lab_session.names()[-1] == "existing_stack"
+    assert lab_session.steps[1][2]["fetch"] is True and lab_session.names()[-1] == "existing_stack"
 
 
 # --- up, preview -------------------------------------------------------------------------------------

@@ -212,12 +212,13 @@ def stack_of(container: dict[str, Any], *, generated: Any = GENERATED_PASSWORD, 
 # --- the pack's shape -------------------------------------------------------------------------------------
 
 
-def test_pack_has_the_four_policies_with_their_levels():
+def test_pack_has_the_five_policies_with_their_levels():
     by_name = {policy.name: policy for policy in lab_policies.policies()}
     assert {name: policy.enforcement_level for name, policy in by_name.items()} == {
         "ide-password-from-secret": EnforcementLevel.MANDATORY,
         "kubeconfig-commands-stay-secret": EnforcementLevel.MANDATORY,
         "loopback-unless-opted-in": EnforcementLevel.MANDATORY,
+        "pinned-manifests": EnforcementLevel.MANDATORY,
         "docker-socket-mount": EnforcementLevel.ADVISORY,
     }
     assert isinstance(by_name["ide-password-from-secret"], StackValidationPolicy)
@@ -523,8 +524,38 @@ def test_the_program_as_configured_by_default_passes_every_mandatory_policy(defa
         "ide-password-from-secret": [],
         "kubeconfig-commands-stay-secret": [],
         "loopback-unless-opted-in": [],
+        "pinned-manifests": [],
     }
     assert len(reports["docker-socket-mount"]) == 1  # mountDockerSocket defaults to true, as in the seed
+
+
+@pytest.fixture(scope="module")
+def maintained_program():
+    return evaluate({"workspaceRoot": LAB_ROOT, "kubernetesVersion": "1.36"}, preview=True)
+
+
+def test_the_maintained_version_row_passes_every_mandatory_policy(maintained_program):
+    """The Gateway API way in: eleven pinned files and the lab's NginxProxy and Gateway."""
+    reports = all_reports(maintained_program)
+    assert all(found == [] for name, found in reports.items() if name != "docker-socket-mount"), reports
+    per_resource, _ = analyzed_resources(maintained_program)
+    manifests = [a for a in per_resource if lab_policies.MANIFEST_MARKER in lab_policies._create(a)]
+    assert len(manifests) == 1 and lab_policies._create(manifests[0]).count("--sha256") == 11
+    assert sorted(lab_policies.own_object_host_ports(manifests[0].props["stdin"])) == [80, 443]
+
+
+def test_a_way_in_that_is_not_pinned_or_opens_other_host_ports_is_refused():
+    pinned = f"python -m k8s_lab.kind_lifecycle manifest --name kim --url https://raw.githubusercontent.com/o/r/v1.0.0/x.yaml --sha256 {'a' * 64}"
+    assert lab_policies.manifest_pin_problems(pinned) == []
+    assert lab_policies.manifest_pin_problems(pinned.replace("/v1.0.0/", "/main/")) == [
+        "https://raw.githubusercontent.com/o/r/main/x.yaml is not a file at a release tag"
+    ]
+    assert lab_policies.manifest_pin_problems(pinned.replace("a" * 64, "latest")) == ["'latest' is not a sha256"]
+    assert lab_policies.manifest_pin_problems(pinned + " --url https://raw.githubusercontent.com/o/r/v1.0.0/y.yaml") == ["2 --url for 1 --sha256"]
+    stdin = "kind: NginxProxy\nspec:\n  hostPorts:\n  - port: 8080\n    containerPort: 80\n"
+    found = Reports()
+    lab_policies.validate_pinned_manifests(resource_args(COMMAND, {"create": pinned, "stdin": stdin}), found)
+    assert found.messages == ["the lab's own objects open hostPort 8080 on a node; only (80, 443) are published (by kind)"]
 
 
 def test_the_program_graph_is_what_the_policies_look_for(default_program):
@@ -656,6 +687,7 @@ def test_the_pack_starts_and_describes_its_policies():
             "ide-password-from-secret": proto.MANDATORY,
             "kubeconfig-commands-stay-secret": proto.MANDATORY,
             "loopback-unless-opted-in": proto.MANDATORY,
+            "pinned-manifests": proto.MANDATORY,
             "docker-socket-mount": proto.ADVISORY,
         }
     finally:

@@ -1,4 +1,5 @@
-"""The second `up` under mocks: every golden stack (and stacks with caps set), its inputs
+"""The second `up` under mocks: every golden stack (and stacks with caps set, or the maintained
+kubernetesVersion row), its inputs
 turned into what the real providers store (tests/readback_model.py), diffed as the
 providers diff. A real second `up` changes nothing, on hosts with and without swap
 accounting, with and without the daemon's default network options, with and without memory
@@ -23,6 +24,9 @@ CAPS_STACKS: dict[str, dict[str, str]] = {
     "caps-ten-cpus": {"workspaceRoot": "/home/kim/k8s-lab", "labMemory": "8192m", "labCpus": "10"},
     "caps-off": {"workspaceRoot": "/home/kim/k8s-lab", "labMemory": "0", "labCpus": "0"},
     "mirror": {"workspaceRoot": "/home/kim/k8s-lab", "registryMirror": "http://teacher:5000"},
+    # The maintained version row: kind v0.32.0's node image, the Gateway API way in.
+    "kubernetes-1.36": {"workspaceRoot": "/home/kim/k8s-lab", "kubernetesVersion": "1.36"},
+    "kubernetes-1.36-mirror": {"workspaceRoot": "/home/kim/k8s-lab", "kubernetesVersion": "1.36", "registryMirror": "http://teacher:5000"},
     "https-host-name": {  # the self-signed certificate made for hostName
         "workspaceRoot": "/home/kim/k8s-lab", "bindAddress": "0.0.0.0", "allowRemoteAccess": "true", "hostName": "teacher.school.lan",
     },

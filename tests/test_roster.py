@@ -143,7 +143,7 @@ def test_header_problems_name_the_columns():
         parse_roster("student,email\nkim,k@x\n")
     assert caught.value.problems == [
         "line 1: unknown column 'email' (known: student, slot, dockerHost, bindAddress, allowRemoteAccess, registryMirror, "
-        "labMemory, labCpus, hostName; a column of your own: name it 'comment' or start it with '#')"
+        "labMemory, labCpus, hostName, kubernetesVersion; a column of your own: name it 'comment' or start it with '#')"
     ]
 
 

@@ -162,7 +162,7 @@ def test_set_refuses_the_slot_and_keeps_an_equals_sign_in_the_value():
         class_defaults(["slot=3"])
     assert caught.value.problems == [
         "--set 'slot=3': give KEY=VALUE with KEY one of dockerHost, bindAddress, allowRemoteAccess, registryMirror, labMemory, "
-        "labCpus, hostName"
+        "labCpus, hostName, kubernetesVersion"
     ]
     with pytest.raises(RosterError) as caught:
         class_defaults(["hostName=a=b"])

@@ -202,6 +202,7 @@ def test_the_json_report_exactly():
         "problems": ["kim-worker is stopped"],
         "repair": f"{LAB} start --stack kim",
         "idle_seconds": None,
+        "notes": [],
     }
     json.dumps(report.as_dict())  # printable as JSON
 
@@ -325,3 +326,17 @@ def test_the_api_port_is_tried_for_three_seconds(monkeypatch):
     monkeypatch.setattr(status.socket, "create_connection", lambda address, timeout: tried.append((address, timeout)) or Connection())
     assert status.api_answers("10.0.0.5", 6443) is True
     assert tried == [(("10.0.0.5", 6443), 3)]
+
+
+def test_a_version_past_its_end_of_life_is_a_note_with_how_to_move_not_a_problem():
+    import dataclasses
+    import datetime
+
+    facts = dataclasses.replace(healthy(), kubernetes_version="1.29", today=datetime.date(2026, 12, 4))
+    report = status.assess(facts)
+    assert report.state == "running" and report.problems == []
+    assert report.notes == ["Kubernetes 1.29 is past its end of life (2025-02-28): no security fixes; to move: "
+                            "`lab.py config kubernetesVersion 1.36` then `lab.py up` (a new cluster; your files stay)"]
+    assert status.repair_lines([report]) == [f"Note kim: {report.notes[0]}"]
+    maintained = status.assess(dataclasses.replace(facts, kubernetes_version="1.36"))
+    assert maintained.notes == [] and status.repair_lines([maintained]) == []

@@ -6,6 +6,7 @@ No test reaches the internet or runs Pulumi's installer: the release is served f
 
 import functools
 import hashlib
+import re
 import http.client
 import http.server
 import os
@@ -693,6 +694,8 @@ def test_lab_py_check_says_ready_with_the_pinned_tools(tmp_path):
     done = lab_py("check", path=path, tools_dir=tmp_path / "tools")
     assert done.returncode == 0 and done.stdout.splitlines()[-1] == "docker, kind, pulumi: ready.", done.stdout + done.stderr
     assert sum(line.endswith("  used") for line in done.stdout.splitlines()) == 3
+    # Before the verdict, the lab's kubernetesVersion row and what it runs.
+    assert re.match(r"^lab '[^']+': kubernetesVersion 1\.29 .*kind v0\.23\.0 as kind, ", done.stdout.splitlines()[-2])
 
 
 def test_versions_come_through_the_runner_and_a_fetch_that_does_not_help_is_an_error(tmp_path):
@@ -917,8 +920,10 @@ def test_install_kind_uses_the_given_version_opener_and_timeout_for_every_reques
         opener=fake_opener(pinned_routes, calls), timeout=3, log=lambda m: None,
     )
     assert path.read_bytes() == body and calls == [("https://x/v0.99.0/kind-linux-amd64", 3)]
+    # Another release than the seed's lands beside the seed's `kind`, never over it.
+    assert path == tmp_path / "bin" / "kind-v0.99.0" and not (tmp_path / "bin" / "kind").exists()
     calls.clear()
-    (tmp_path / "bin" / "kind").unlink()
+    path.unlink()
     routes = {
         "https://x/v0.99.0/kind-linux-amd64.sha256sum": FakeResponse(f"{digest}  kind-linux-amd64".encode()),
         "https://x/v0.99.0/kind-linux-amd64": FakeResponse(body),
@@ -944,3 +949,30 @@ def test_why_a_kind_or_pulumi_is_not_used_is_said_in_full():
         f"it is older than v{tools.PULUMI_MINIMUM}, the oldest Pulumi CLI whose engine the lab "
         "is checked against (k8s_lab/tools.py PULUMI_MINIMUM)"
     )
+
+
+def test_two_kind_releases_live_side_by_side_each_verified(tmp_path):
+    """The seed's kind and a maintained row's, in one tools folder: each under its own name,
+    each checked against its own release's sha256."""
+    base = "https://x/{version}/{asset}"
+    layout = tools.ToolsLayout(tmp_path, LINUX)
+    bodies = {tools.KIND_VERSION: b"seed kind", "v0.32.0": b"maintained kind"}
+    pinned = {v: {"kind-linux-amd64": hashlib.sha256(b).hexdigest()} for v, b in bodies.items()}
+    routes = {f"https://x/{v}/kind-linux-amd64": FakeResponse(b) for v, b in bodies.items()}
+    for version in bodies:
+        tools.install_kind(layout, version=version, base_url=base, pinned=pinned, opener=fake_opener(routes, []), log=lambda m: None)
+    assert (tmp_path / "bin" / "kind").read_bytes() == b"seed kind"
+    assert (tmp_path / "bin" / "kind-v0.32.0").read_bytes() == b"maintained kind"
+    assert tools.kind_command("v0.32.0") == "kind-v0.32.0" and tools.kind_command(tools.KIND_VERSION) == "kind"
+    wrong = {"v0.32.0": {"kind-linux-amd64": "0" * 64}}
+    (tmp_path / "bin" / "kind-v0.32.0").unlink()
+    with pytest.raises(tools.FetchError):
+        tools.install_kind(layout, version="v0.32.0", base_url=base, pinned=wrong, opener=fake_opener(routes, []), log=lambda m: None)
+    assert not (tmp_path / "bin" / "kind-v0.32.0").exists() and (tmp_path / "bin" / "kind").exists()
+
+
+def test_a_rows_kind_is_judged_by_its_own_release():
+    v032, v023 = tools.parse_version("kind v0.32.0 go1.26.3 linux/amd64"), tools.parse_version("kind v0.23.0")
+    assert tools.usable("kind-v0.32.0", v032) is None
+    assert "built for kind v0.32.0" in (tools.usable("kind-v0.32.0", v023) or "")
+    assert "built for kind v0.23.0" in (tools.usable("kind", v032) or "")

@@ -195,6 +195,26 @@ def test_a_failed_up_prints_its_summary_and_the_log_with_all_of_it(student):
     assert len(lines) <= 4  # a summary, not the whole output again
 
 
+def test_up_on_a_cgroup_v1_host_refuses_the_maintained_row_before_anything_is_made(student):
+    """kubernetesVersion 1.36 (kubelet 1.36 refuses cgroup v1) on a Docker that reports
+    cgroup v1: `up` says so first, with the rows that run there, and makes nothing."""
+    shutil.copy2(student.bin / "kind", student.bin / "kind-v0.32.0")  # the row's kind, as `up` would fetch it
+    assert student.lab("preview").code == Exit.OK  # makes the stack (and its settings file)
+    assert student.lab("config", "kubernetesVersion", "1.36").code == Exit.OK
+    check = student.lab("check", "--no-fetch")
+    assert re.search(r"^kind-v0.32.0 +v0\.32\.0 +\S+/bin/kind-v0.32.0 +used$", check.out, re.M), check
+    assert "lab 'kim': kubernetesVersion 1.36" in check.out
+    calls = student.tmp / "calls"
+    before = calls.read_text().count("pulumi up") if calls.exists() else 0
+    run = student.lab("up", "--no-fetch", STAND_IN_CGROUP_VERSION="1")
+    assert run.code == Exit.USAGE, run
+    assert run.first_line.startswith("k8s-lab: kubernetesVersion 1.36 does not run on this host: its Docker uses cgroup v1")
+    assert "Rows that run here: 1.29" in run.first_line
+    assert calls.read_text().count("pulumi up") == before  # nothing was made
+    doctor = student.lab("doctor", STAND_IN_CGROUP_VERSION="1")
+    assert doctor.code == Exit.FAILED and "[problem] kubernetesVersion 1.36 does not run on this host" in doctor.out
+
+
 def test_doctor_works_offline_with_docker_only(tmp_path):
     student = Student(tmp_path, tools=("docker",))
     run = student.lab("doctor")

@@ -9,7 +9,7 @@ import types
 
 import pytest
 
-from k8s_lab import doctor, status, verbs
+from k8s_lab import doctor, status, verbs, versions
 from k8s_lab.ports import ports_for_slot
 from fakes import Answer, FakeRunner, fails, in_turn, ok
 from test_kind_lifecycle_calls import ALL_READY, PS, READY, nodes
@@ -216,6 +216,8 @@ def test_status_json_is_exactly_the_report_and_holds_no_secret(monkeypatch, caps
         "problems": [],
         "repair": None,
         "idle_seconds": None,
+        # The seed's Kubernetes 1.29 is past its end of life: said, with how to move; not a problem.
+        "notes": [versions.end_of_life_note("1.29", datetime.date.today())],
     }
     assert SECRET not in out and "PASSWORD" not in out
 
@@ -282,18 +284,23 @@ def test_doctor_on_a_class_host_lists_each_running_labs_ports_beyond_loopback(ca
     out = capsys.readouterr().out
     assert "[problem] lab lee publishes beyond loopback what k8s_lab/exposure.py keeps on it: 0.0.0.0:5101 (the student's image registry" in out
     assert "[note] lab lee is reachable beyond loopback on 0.0.0.0:8544 (code-server" in out
-    assert out.rstrip().endswith("doctor: 1 problem(s), 1 note(s).")
+    # The other note: the seed's Kubernetes 1.29 is past its end of life.
+    assert out.rstrip().endswith("doctor: 1 problem(s), 2 note(s).") and "[note] Kubernetes 1.29 is past its end of life" in out
 
 
 def test_doctor_is_one_when_a_finding_is_a_problem_and_prints_no_secret(capsys):
     assert verbs.doctor(remote(doctor_answers(2))) == 1
     out = capsys.readouterr().out
     assert out.startswith("[problem] Docker has 2.0 GB of memory; 1 lab(s) need about 4.2 GB\n")
-    assert out.rstrip().endswith("doctor: 1 problem(s), 0 note(s).") and SECRET not in out
+    assert out.rstrip().endswith("doctor: 1 problem(s), 1 note(s).") and SECRET not in out
+    # The note: the seed's Kubernetes 1.29 is past its end of life, with how to move.
+    assert "[note] Kubernetes 1.29 is past its end of life (2025-02-28)" in out and "kubernetesVersion 1.36" in out
 
 
-def test_doctor_is_zero_on_a_good_host(capsys):
-    assert verbs.doctor(remote(doctor_answers(64))) == 0
+def test_doctor_is_zero_on_a_good_host(capsys, monkeypatch):
+    # A maintained version row, before its end of life: nothing to say about the version.
+    monkeypatch.setattr(verbs, "today", lambda: datetime.date(2026, 12, 4))
+    assert verbs.doctor(target(doctor_answers(64), dockerHost="ssh://t@lab2", kubernetesVersion="1.36")) == 0
     assert capsys.readouterr().out == "doctor: nothing found that breaks kind or Docker here.\n"
 
 
@@ -301,7 +308,22 @@ def test_doctor_notes_alone_are_zero(capsys):
     answers = doctor_answers(64)
     answers[INFO] = ok(json.dumps({"MemTotal": 64 * 1024**3, "OperatingSystem": "Docker Desktop"}))
     assert verbs.doctor(remote(answers)) == 0
-    assert "doctor: 0 problem(s), 1 note(s)." in capsys.readouterr().out
+    # Docker Desktop's Resource Saver, and the seed's Kubernetes past its end of life.
+    assert "doctor: 0 problem(s), 2 note(s)." in capsys.readouterr().out
+
+
+def test_doctor_and_up_find_a_cgroup_v1_host_for_the_maintained_row(capsys, monkeypatch):
+    monkeypatch.setattr(verbs, "today", lambda: datetime.date(2026, 12, 4))
+    answers = doctor_answers(64)
+    answers[INFO] = ok(json.dumps({"MemTotal": 64 * 1024**3, "OperatingSystem": "CentOS Linux 7", "CgroupVersion": "1"}))
+    assert verbs.doctor(target(answers, dockerHost="ssh://t@lab2", kubernetesVersion="1.36")) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("[problem] kubernetesVersion 1.36 does not run on this host: Docker here uses cgroup v1\n")
+    assert "Fix: 1.29; choose one with `lab.py config kubernetesVersion 1.29`" in out
+    # `up`'s own check, before anything is made: the same reason.
+    lab = target({INFO: answers[INFO]}, dockerHost="ssh://t@lab2", kubernetesVersion="1.36")
+    assert "kubelet 1.35 and newer refuse cgroup v1" in (verbs.host_refuses_version(lab) or "")
+    assert verbs.host_refuses_version(target({INFO: answers[INFO]}, dockerHost="ssh://t@lab2")) is None  # the seed's row runs there
 
 
 def test_before_up_warns_of_problems_but_not_of_ports_or_notes(monkeypatch):
