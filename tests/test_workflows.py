@@ -220,8 +220,9 @@ def test_apt_packages_cover_what_ci_run_would_install():
         for line in str(step.get("run", "")).splitlines():
             if "apt-get install" in line:
                 installed |= {word for word in line.split() if not word.startswith("-") and "=" not in word}
-    # docker.io and npm are only needed where they are missing; the runner image has both.
-    assert wanted - {"docker.io", "npm"} <= installed, wanted - installed
+    # docker.io, npm and git are only needed where they are missing; the runner image has all
+    # three (actions/runner-images, images/ubuntu/Ubuntu2404-Readme.md: Docker, Node.js with npm, Git).
+    assert wanted - {"docker.io", "npm", "git"} <= installed, wanted - installed
 
 
 # --- preview.yml -------------------------------------------------------------------------------------------
