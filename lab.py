@@ -206,13 +206,12 @@ def make_hint(args: argparse.Namespace) -> str:
 def run_verb(args: argparse.Namespace) -> int:
     needs = session.NEEDS[args.action]
     name = args.stack or session.default_stack_name()
-    refused = early_value_problem(args, name)
-    if refused:
-        err(refused)
-        return Exit.USAGE
+    environ = dict(os.environ)
+    refused = refused_before_tools(args, name, environ)
+    if refused is not None:
+        return refused
     if needs.stack == "settings":
         settings = session.settings_of(name, make=make_hint(args))  # before the tools: a typo is said first
-    environ = dict(os.environ)
     # The lab's kubernetesVersion row picks its kind release (k8s_lab/versions.py).
     row = session.version_row(session.file_settings(name) if "kind" in needs.tools else None)
     prepared = session.prepare_tools(
@@ -239,9 +238,78 @@ def run_verb(args: argparse.Namespace) -> int:
         return verb_list(session.open_workspace(prepared, environ))
     if needs.stack == "create":
         stack = session.select_stack(name, prepared, environ)
+    elif stores_a_setting(args):
+        return config_of_any_lab(name, prepared, environ, args)
     else:
         stack = session.existing_stack(name, session.open_workspace(prepared, environ), make=make_hint(args))
     return VERBS[args.action](stack, args)
+
+
+def refused_before_tools(args: argparse.Namespace, name: str, environ: dict[str, str]) -> int | None:
+    """What can be refused without any tool, before tools are looked for or fetched: a bad
+    `config` request, and a lab this checkout knows is not there (NoSuchLab is raised)."""
+    if args.action == "config":
+        refused = config_request_problem(args, name)
+        if refused is not None:
+            return refused
+    needs = session.NEEDS[args.action]
+    if needs.stack == "list" and session.labs_known_here(environ) == set():
+        return no_labs_yet()
+    if needs.stack == "select" and not stores_a_setting(args):
+        session.refuse_unknown_lab(name, environ, make=make_hint(args))
+    return None
+
+
+def stores_a_setting(args: argparse.Namespace) -> bool:
+    """`config KEY VALUE`: the one verb besides up and preview that may name a lab not made
+    yet, so a student can choose its slot (port 80 taken) or memory before the first `up`."""
+    return args.action == "config" and len(args.setting) == 2 and not args.unset
+
+
+def config_of_any_lab(name: str, prepared, environ: dict[str, str], args: argparse.Namespace) -> int:
+    """Store a setting; a lab not made yet gets its stack (and settings file) now, and
+    `up` makes the lab with what is stored. Only the setting is stored: what the first
+    `up` writes itself (workspaceRoot, idePlatform) it still writes then."""
+    stack = session.select_stack(name, prepared, environ)
+    code = verb_config(stack, args)
+    if code == Exit.OK and not stack.outputs():
+        print(
+            f"Lab {name!r} is not made yet: its settings are stored ({session.settings_file(name).name}), "
+            f"and `{lab_command('up', '--stack', name)}` makes it with them."
+        )
+    return code
+
+
+def no_labs_yet() -> int:
+    print(f"No labs on this machine yet. Make one: {lab_command('up')}")
+    return Exit.NO_SUCH_LAB
+
+
+def config_request_problem(args: argparse.Namespace, name: str) -> int | None:
+    """`config KEY [VALUE]` checked before any tool is needed: a key that is no setting, too
+    many words, or a value the setting's parser refuses; the exit code after saying so. A
+    VALUE of `-` is read from stdin here, once."""
+    if not args.setting:
+        return None
+    key = args.setting[0]
+    if key not in BY_KEY:
+        near = difflib.get_close_matches(key, list(BY_KEY), n=1)
+        hint = f"did you mean {near[0]}?" if near else f"the settings: {', '.join(BY_KEY)}"
+        err(f"k8s-lab: {key!r} is not a k8s-lab setting; {hint}")
+        return Exit.USAGE
+    if len(args.setting) > 2:
+        quoted = lab_command("config", key, "<a value with spaces>")
+        err(f"k8s-lab: config takes one KEY and one VALUE; quote a value with spaces: {quoted}")
+        return Exit.USAGE
+    if len(args.setting) < 2 or args.unset:
+        return None
+    if args.setting[1] == "-":  # a PEM file: config ideTlsCert - < cert.pem
+        args.setting[1] = sys.stdin.read().strip()
+    refused = value_problem(key, args.setting[1], name)  # its fix names this lab
+    if refused:
+        err(refused)
+        return Exit.USAGE
+    return None
 
 
 def stack_arg(args: argparse.Namespace) -> list[str]:
@@ -379,8 +447,7 @@ def verb_kubeconfig(stack, args) -> int:
 def verb_list(workspace) -> int:
     summaries = sorted(workspace.list_stacks(), key=lambda summary: summary.name)
     if not summaries:
-        print(f"No labs on this machine yet. Make one: {lab_command('up')}")
-        return Exit.OK
+        return no_labs_yet()
     print(f"{'LAB':<24} {'RESOURCES':>9}  LAST CHANGE")
     for summary in summaries:
         when = f"{summary.last_update:%Y-%m-%d %H:%M}" if summary.last_update else "never brought up"
@@ -390,14 +457,14 @@ def verb_list(workspace) -> int:
 
 
 def verb_config(stack, args) -> int:
+    """List, show, unset or store a setting (run_verb checked the request before the tools;
+    a second check costs nothing and keeps this verb whole for in-process callers)."""
+    refused = config_request_problem(args, stack.name)
+    if refused is not None:
+        return refused
     if not args.setting:
         return list_settings(stack)
     key = args.setting[0]
-    if key not in BY_KEY:
-        near = difflib.get_close_matches(key, list(BY_KEY), n=1)
-        hint = f"did you mean {near[0]}?" if near else f"the settings: {', '.join(BY_KEY)}"
-        err(f"k8s-lab: {key!r} is not a k8s-lab setting; {hint}")
-        return Exit.USAGE
     if args.unset:
         stack.remove_config(key)
         print(f"{key} unset for lab {stack.name}: its default applies at the next `up`.")
@@ -406,25 +473,14 @@ def verb_config(stack, args) -> int:
         value = stack.get_all_config().get(f"{session.PROJECT}:{key}")
         print("(unset)" if value is None else ("[secret]" if value.secret else value.value))
         return Exit.OK
-    if len(args.setting) > 2:
-        quoted = lab_command("config", key, "<a value with spaces>")
-        err(f"k8s-lab: config takes one KEY and one VALUE; quote a value with spaces: {quoted}")
-        return Exit.USAGE
-    value = sys.stdin.read().strip() if args.setting[1] == "-" else args.setting[1]  # a PEM file: config ideTlsCert - < cert.pem
-    return set_setting(stack, key, value, args.secret)
+    return set_setting(stack, key, args.setting[1], args.secret)
 
 
 def set_setting(stack, key: str, value: str, secret: bool) -> int:
-    """Store `value` after the settings table's parser accepted it; a bad one is refused
-    with the table's reason and fix, and nothing is stored."""
+    """Store `value`, which the settings table's parser accepted (config_request_problem)."""
     from pulumi import automation as auto
 
-    setting = BY_KEY[key]
-    refused = value_problem(key, value, stack.name)
-    if refused:
-        err(refused)
-        return Exit.USAGE
-    secret = secret or setting.secret
+    secret = secret or BY_KEY[key].secret
     stack.set_config(key, auto.ConfigValue(value, secret=secret))
     print(f"{key} set for lab {stack.name}{' (as a secret)' if secret else ''}; `{lab_command('up', '--stack', stack.name)}` applies it.")
     return Exit.OK
@@ -439,15 +495,6 @@ def value_problem(key: str, value: str, stack: str) -> str | None:
         shown = "(hidden)" if setting.secret else (invalid.shown or repr(value))
         return f"k8s-lab: {Problem(key, shown, invalid.reason, as_lab_config(invalid.fix or setting.fix, stack))}; nothing was stored"
     return None
-
-
-def early_value_problem(args: argparse.Namespace, name: str) -> str | None:
-    """`config KEY VALUE`'s value checked before any tool or stack is looked for: a fresh
-    clone without the Pulumi CLI hears about the bad value first."""
-    words = args.setting if args.action == "config" else []
-    if len(words) != 2 or words[0] not in BY_KEY or words[1] == "-" or args.unset:
-        return None
-    return value_problem(words[0], words[1], name)
 
 
 def as_lab_config(fix: str, stack: str) -> str:

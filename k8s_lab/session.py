@@ -633,6 +633,33 @@ def existing_stack(name: str, workspace, make: str):
     return auto.Stack.select(name, workspace)
 
 
+def stacks_in_state(state_dir: Path = STATE_DIR) -> set[str]:
+    """The stacks the lab's own file backend holds, by their state files' names: Pulumi's
+    file backend keeps each under .pulumi/stacks/ as [<project>/]<stack>.json (a .gz and a
+    .bak beside it). A name too many is harmless: the Pulumi CLI then decides."""
+    stacks = state_dir / ".pulumi" / "stacks"
+    if not stacks.is_dir():
+        return set()
+    return {path.name.split(".json", 1)[0] for path in stacks.rglob("*.json*")}
+
+
+def labs_known_here(environ: dict[str, str], root: Path = ROOT, state_dir: Path = STATE_DIR) -> set[str] | None:
+    """The labs of this checkout, told without the Pulumi CLI: a settings file Pulumi.<lab>.yaml
+    (stack init writes one, with the passphrase's salt) or a stack in .pulumi-state/. None when
+    the user chose another backend (PULUMI_BACKEND_URL): only the Pulumi CLI knows its stacks."""
+    if environ.get("PULUMI_BACKEND_URL"):
+        return None
+    return set(settings_file_names(root)) | stacks_in_state(state_dir)
+
+
+def refuse_unknown_lab(name: str, environ: dict[str, str], make: str, root: Path = ROOT, state_dir: Path = STATE_DIR) -> None:
+    """NoSuchLab before any tool is looked for or fetched, when this checkout can tell that
+    `name` is no lab of it; otherwise the Pulumi CLI decides later (existing_stack)."""
+    known = labs_known_here(environ, root, state_dir)
+    if known is not None and name not in known:
+        raise NoSuchLab(name, sorted(known), make)
+
+
 # --- a stack's settings without the Pulumi CLI (NEEDS' "settings") ------------------------------
 
 

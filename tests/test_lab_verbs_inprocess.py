@@ -104,6 +104,8 @@ def lab_session(monkeypatch, tmp_path):
     monkeypatch.setattr(session, "interpreter_problem", lambda path: None)
     monkeypatch.setattr(session, "default_stack_name", lambda user=None: "kim")
     monkeypatch.setattr(session, "LOG_DIR", tmp_path / "logs")
+    # As with a backend of the user's own: only the (stand-in) Pulumi CLI knows the labs.
+    monkeypatch.setattr(session, "labs_known_here", lambda *where: None)
     return fake
 
 
@@ -418,7 +420,7 @@ def test_list_shows_each_lab_sorted_with_its_size_and_last_change(lab_session, c
 
 def test_list_of_no_labs_says_how_to_make_one(lab_session, capsys):
     lab_session.workspace = FakeWorkspace()
-    assert lab.main(["list"]) == Exit.OK
+    assert lab.main(["list"]) == Exit.NO_SUCH_LAB
     assert capsys.readouterr().out == f"No labs on this machine yet. Make one: {lab_command('up')}\n"
 
 

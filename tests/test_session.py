@@ -1120,3 +1120,24 @@ def test_a_stack_file_with_a_hangul_home_folder_is_read_as_utf8_whatever_the_loc
     text = "config:\n  k8s-lab:workspaceRoot: C:\\Users\\김민수\\k8s-lab\n  k8s-lab:slot: \"3\"\n"
     (tmp_path / "Pulumi.kim.yaml").write_bytes(text.encode("utf-8"))
     assert session.file_settings("kim", tmp_path) == {"workspaceRoot": "C:\\Users\\김민수\\k8s-lab", "slot": "3"}
+
+
+def test_the_labs_of_this_checkout_are_known_without_the_pulumi_cli(tmp_path):
+    """A settings file or a state file of the lab's own backend names a lab; with the user's
+    own backend only the Pulumi CLI can tell (None), and nothing is refused early."""
+    root, state = tmp_path / "project", tmp_path / "project" / ".pulumi-state"
+    root.mkdir()
+    assert session.labs_known_here({}, root, state) == set()
+    (root / "Pulumi.kim.yaml").write_text("encryptionsalt: v1:salt\n")
+    stacks = state / ".pulumi" / "stacks"
+    (stacks / "k8s-lab").mkdir(parents=True)
+    (stacks / "k8s-lab" / "lee.json").write_text("{}")
+    (stacks / "k8s-lab" / "lee.json.bak").write_text("{}")
+    (stacks / "park.json.gz").write_bytes(b"")  # the file backend's legacy layout, gzipped
+    assert session.labs_known_here({}, root, state) == {"kim", "lee", "park"}
+    assert session.labs_known_here({"PULUMI_BACKEND_URL": "s3://class-state"}, root, state) is None
+    with pytest.raises(session.NoSuchLab) as raised:
+        session.refuse_unknown_lab("kmi", {}, "lab.py up --stack kmi", root, state)
+    assert raised.value.known == ["kim", "lee", "park"]
+    session.refuse_unknown_lab("lee", {}, "lab.py up --stack lee", root, state)
+    session.refuse_unknown_lab("kmi", {"PULUMI_BACKEND_URL": "s3://class-state"}, "lab.py up", root, state)
