@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from k8s_lab import tools, versions
+from k8s_lab import shell_form, tools, versions
 from k8s_lab.names import MAX_STUDENT_LENGTH
 from k8s_lab.runner import ProcessRunner, Runner
 from k8s_lab.exits import lab_command
@@ -56,6 +56,7 @@ class Needs:
     tools: tuple[str, ...]
     fetch: bool
     stack: str
+    fetch_asked: bool = False  # fetches only when asked (check --fetch); README must not say it fetches
 
     def describe(self) -> str:
         """README's "needs" column (tests/test_user_path.py holds README to it)."""
@@ -65,7 +66,7 @@ class Needs:
         if self.stack == "settings":
             text += " and the lab's settings file"
         if self.fetch:
-            text += " (kind and the Pulumi CLI fetched when missing)"
+            text += " (fetched only with `--fetch`)" if self.fetch_asked else " (kind and the Pulumi CLI fetched when missing)"
         return text
 
 
@@ -73,7 +74,7 @@ NEEDS: dict[str, Needs] = {
     "up": Needs(ALL_TOOLS, fetch=True, stack="create"),
     "preview": Needs(ALL_TOOLS, fetch=True, stack="create"),
     "destroy": Needs(ALL_TOOLS, fetch=True, stack="select"),
-    "check": Needs(ALL_TOOLS, fetch=True, stack="none"),  # fetches only with --fetch
+    "check": Needs(ALL_TOOLS, fetch=True, stack="none", fetch_asked=True),
     "doctor": Needs(("docker",), fetch=False, stack="optional"),
     "status": Needs(("docker",), fetch=False, stack="settings"),
     "stop": Needs(("docker",), fetch=False, stack="settings"),
@@ -103,14 +104,14 @@ TOOLS = (
     Tool(
         "kind",
         "creates the Kubernetes cluster",
-        f"`lab.py up` fetches kind {tools.KIND_VERSION} into .tools/ itself (without --no-fetch); or install exactly that "
+        f"`{lab_command('up')}` fetches kind {tools.KIND_VERSION} into .tools/ itself (without --no-fetch); or install exactly that "
         f"release yourself: its binary from https://github.com/kubernetes-sigs/kind/releases/tag/{tools.KIND_VERSION} "
         f"(Windows: `choco install kind --version {tools.KIND_VERSION.removeprefix('v')}`)",
     ),
     Tool(
         "pulumi",
         "creates and removes the lab",
-        f"`lab.py up` fetches the Pulumi CLI v{tools.PULUMI_VERSION} into .tools/ itself (without --no-fetch); "
+        f"`{lab_command('up')}` fetches the Pulumi CLI v{tools.PULUMI_VERSION} into .tools/ itself (without --no-fetch); "
         f"or install v{tools.PULUMI_MINIMUM} or newer: Windows `choco install pulumi`; macOS `brew install pulumi/tap/pulumi`; Linux: "
         "https://www.pulumi.com/docs/iac/download-install/",
     ),
@@ -149,9 +150,9 @@ def docker_problem(run: Callable[..., subprocess.CompletedProcess] = subprocess.
                 f"Docker's daemon runs but refuses you: {detail}. Add yourself to the docker group "
                 "(`sudo usermod -aG docker $USER`), log out and in, and try again"
             )
-        return "Docker is installed but its daemon does not answer" + (f": {detail}" if detail else "") + (
-            ". Start Docker Desktop (or `sudo systemctl start docker`) and try again"
-        )
+        said = f": {detail.rstrip('.')}" if detail else ""
+        end = " " if said.endswith(("?", "!")) else ". "  # Docker's "Is the docker daemon running?" ends a sentence
+        return f"Docker is installed but its daemon does not answer{said}{end}Start Docker Desktop (or `sudo systemctl start docker`) and try again"
     return None
 
 
@@ -348,7 +349,7 @@ def report_check(
     if status == 0 and not any(f.to_fetch for f in findings):
         log(f"{', '.join(f.command for f in findings)}: ready.")
     elif status == 0:
-        log("`lab.py check --fetch` fetches that now; with --no-fetch, `lab.py up` refuses instead.")
+        log(f"`{lab_command('check', '--fetch')}` fetches that now; with --no-fetch, `lab.py up` refuses instead.")
     return status
 
 
@@ -446,7 +447,7 @@ def port_problem(stack_name: str, config: dict[str, str], own_lab_running: Calla
     if own_lab_running(student):
         return None
     taken = host_ports.taken_ports(bind_address, ports_for_slot(slot))
-    return host_ports.port_conflict_message(bind_address, slot, taken) if taken else None
+    return host_ports.port_conflict_message(bind_address, slot, taken, stack_name) if taken else None
 
 
 def ide_container_exists(student: str) -> bool:
@@ -492,7 +493,8 @@ def store_workspace_root(stack, explicit: str | None, home: Path | None = None) 
         stack.set_config("workspaceRoot", auto.ConfigValue(root))
         print(f"workspaceRoot: {root} (stored in stack {stack.name}'s config)")
     why = workspace.writable_problem(root)
-    return f"workspaceRoot = {root!r} cannot hold your files: {why}. Fix: lab.py up --workspace-root <folder you can write>" if why else None
+    fix = lab_command("up", "--workspace-root", "<folder you can write>")
+    return f"workspaceRoot = {root!r} cannot hold your files: {why}. Fix: {fix}" if why else None
 
 
 DAEMON_PLATFORM_FORMAT = "{{.Server.Os}}/{{.Server.Arch}}"  # moby's GOOS/GOARCH, as the daemon reports them
@@ -581,6 +583,7 @@ def workspace_options(
     # A cluster that is gone: its objects leave state instead of failing refresh or destroy,
     # also for providers recorded before the program set deleteUnreachable.
     env[K8S_DELETE_UNREACHABLE_ENV] = "true"
+    env[shell_form.FIXES_ENV] = "lab"  # lab.py's Pulumi run: the program's errors name lab.py config
     env.update(docker_host_env(environ, plat or tools.detect_platform(), docker_context_host))
     return auto.LocalWorkspaceOptions(env_vars=env, pulumi_command=prepared.pulumi_command)
 
