@@ -34,7 +34,8 @@ with cli.venv_imports("classroom.py"):
     from urllib.parse import urlsplit
 
     from classroom_student import ACTIONS
-    from k8s_lab import capacity, exits, idle, session, versions
+    from k8s_lab import capacity, exits, idle, session, shell_form, versions
+    from k8s_lab.exits import lab_command
     from k8s_lab.exits import Exit
     from k8s_lab.handout import LANGUAGES, render_handout, roster_language, void_handout, write_handout
     from k8s_lab.orchestrate import NO_LAB, Outcome, Progress, exit_code, run_all
@@ -90,7 +91,7 @@ def existing_slots(stacks: dict[str, dict[str, str]]) -> dict[str, int]:
             slots[student] = int(value, 10)
         except ValueError:
             raise RosterError([f"stack {student!r} has slot {value!r}, not a whole number; fix it with "
-                               f"pulumi config set slot <n> --stack {student}"]) from None
+                               f"{lab_command('config', 'slot', '<n>', '--stack', student)}"]) from None
     return slots
 
 
@@ -287,6 +288,7 @@ def class_env(
     env.update(made)
     env["PATH"] = session.path_with_interpreter(prepared.path)
     env[session.K8S_DELETE_UNREACHABLE_ENV] = "true"
+    env[shell_form.FIXES_ENV] = "class"  # a student's program names a roster cell or --set in its fixes
     notices = [notice] if notice else []
     if not env["PULUMI_BACKEND_URL"].startswith("file://") and made.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
         notices.append(
@@ -643,6 +645,7 @@ def main(argv: list[str] | None = None, *, runner: Runner | None = None, popen=s
     """The command line; `runner` runs docker (the mirror, the capacity check), `popen` the
     students' children (tests pass recording fakes of both). Every way it ends is an exit
     code of k8s_lab/exits.py and a message, never a traceback (k8s_lab/cli.py)."""
+    shell_form.tolerant_output()  # a Hangul roster or path under a Latin-1 locale
     words = sys.argv[1:] if argv is None else argv
     verb = next((word for word in words if not word.startswith("-")), "classroom")
     return SHELL.guarded(lambda: run_command(words, runner, popen), lambda text: bug_log(verb, text))

@@ -1,4 +1,4 @@
-"""Bring a k8s-lab up or down on this machine: `lab.py up|preview|destroy|info|password|kubeconfig|list|config|check|stop|start|status|doctor`.
+"""Bring a k8s-lab up or down on this machine: `lab.py VERB`, with the verbs below.
 
 Each verb needs only what it uses (k8s_lab.session.NEEDS): `doctor` needs Docker; `info`,
 `password`, `kubeconfig`, `list` and `config` the Pulumi CLI; `stop`, `start` and `status`
@@ -28,7 +28,7 @@ with cli.venv_imports("lab.py"):
     from collections.abc import Callable
     from typing import Any
 
-    from k8s_lab import idle, session
+    from k8s_lab import idle, session, shell_form
     from k8s_lab.cli import verb_names as verb_names  # the verbs, as tests/test_readme.py reads them
     from k8s_lab.config import BY_KEY, SETTINGS, ConfigError, Invalid, Problem
     from k8s_lab.exits import Exit, lab_command
@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one verb; every failure a user can meet ends in one message and an exit code."""
     argv = sys.argv[1:] if argv is None else argv
+    shell_form.tolerant_output()
     try:
         return run(argv)
     except KeyboardInterrupt:
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         err(f"k8s-lab: {missing}")
         return Exit.NO_SUCH_LAB
     except ConfigError as invalid:
-        problems = "; ".join(f"{p.key} = {p.value}: {p.reason}. Fix: {as_lab_config(p.fix)}" for p in invalid.problems)
+        problems = "; ".join(f"{p.key} = {p.value}: {p.reason}. Fix: {as_lab_config(p.fix, stack_of(argv))}" for p in invalid.problems)
         err(f"k8s-lab: this lab's settings are invalid: {problems}")
         return Exit.USAGE
     except ModuleNotFoundError as missing:
@@ -169,7 +170,7 @@ def run(argv: list[str]) -> int:
     answered = SHELL.before_verb(parser, argv)  # a bare command, a mistyped verb
     if answered is not None:
         return answered
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     if args.version:
         print(session.version_text())
         return Exit.OK
@@ -181,12 +182,36 @@ def run(argv: list[str]) -> int:
     return run_verb(args)
 
 
+def parse_args(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """argparse's reading, but `config KEY VALUE` with a VALUE that starts with '-' (`-1g`, a
+    PEM) takes it as the value, so the setting's own check answers, not "unrecognized arguments"."""
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.action == "config" and len(args.setting) == 1 and len(extra) == 1 and extra[0] in argv[argv.index(args.setting[0]):]:
+        args.setting.append(extra[0])
+        return args
+    return parser.parse_args(argv) if extra else args  # argparse's own error for a mistyped option
+
+
+def make_hint(args: argparse.Namespace) -> str:
+    """The `up` that makes the lab a verb did not find: with the name `up` can use (`Root` is
+    not a student name; `root` is)."""
+    from k8s_lab.names import student_name_problem, suggested_name
+
+    name = args.stack
+    if name and student_name_problem(name):
+        name = suggested_name(name) or name
+    return lab_command("up", *(["--stack", name] if name else []))
+
+
 def run_verb(args: argparse.Namespace) -> int:
     needs = session.NEEDS[args.action]
     name = args.stack or session.default_stack_name()
-    if needs.stack == "settings":
-        settings = session.settings_of(name, make=lab_command("up", *stack_arg(args)))  # before the tools: a typo is said first
     environ = dict(os.environ)
+    refused = refused_before_tools(args, name, environ)
+    if refused is not None:
+        return refused
+    if needs.stack == "settings":
+        settings = session.settings_of(name, make=make_hint(args))  # before the tools: a typo is said first
     # The lab's kubernetesVersion row picks its kind release (k8s_lab/versions.py).
     row = session.version_row(session.file_settings(name) if "kind" in needs.tools else None)
     prepared = session.prepare_tools(
@@ -213,9 +238,78 @@ def run_verb(args: argparse.Namespace) -> int:
         return verb_list(session.open_workspace(prepared, environ))
     if needs.stack == "create":
         stack = session.select_stack(name, prepared, environ)
+    elif stores_a_setting(args):
+        return config_of_any_lab(name, prepared, environ, args)
     else:
-        stack = session.existing_stack(name, session.open_workspace(prepared, environ), make=lab_command("up", *stack_arg(args)))
+        stack = session.existing_stack(name, session.open_workspace(prepared, environ), make=make_hint(args))
     return VERBS[args.action](stack, args)
+
+
+def refused_before_tools(args: argparse.Namespace, name: str, environ: dict[str, str]) -> int | None:
+    """What can be refused without any tool, before tools are looked for or fetched: a bad
+    `config` request, and a lab this checkout knows is not there (NoSuchLab is raised)."""
+    if args.action == "config":
+        refused = config_request_problem(args, name)
+        if refused is not None:
+            return refused
+    needs = session.NEEDS[args.action]
+    if needs.stack == "list" and session.labs_known_here(environ) == set():
+        return no_labs_yet()
+    if needs.stack == "select" and not stores_a_setting(args):
+        session.refuse_unknown_lab(name, environ, make=make_hint(args))
+    return None
+
+
+def stores_a_setting(args: argparse.Namespace) -> bool:
+    """`config KEY VALUE`: the one verb besides up and preview that may name a lab not made
+    yet, so a student can choose its slot (port 80 taken) or memory before the first `up`."""
+    return args.action == "config" and len(args.setting) == 2 and not args.unset
+
+
+def config_of_any_lab(name: str, prepared, environ: dict[str, str], args: argparse.Namespace) -> int:
+    """Store a setting; a lab not made yet gets its stack (and settings file) now, and
+    `up` makes the lab with what is stored. Only the setting is stored: what the first
+    `up` writes itself (workspaceRoot, idePlatform) it still writes then."""
+    stack = session.select_stack(name, prepared, environ)
+    code = verb_config(stack, args)
+    if code == Exit.OK and not stack.outputs():
+        print(
+            f"Lab {name!r} is not made yet: its settings are stored ({session.settings_file(name).name}), "
+            f"and `{lab_command('up', '--stack', name)}` makes it with them."
+        )
+    return code
+
+
+def no_labs_yet() -> int:
+    print(f"No labs on this machine yet. Make one: {lab_command('up')}")
+    return Exit.NO_SUCH_LAB
+
+
+def config_request_problem(args: argparse.Namespace, name: str) -> int | None:
+    """`config KEY [VALUE]` checked before any tool is needed: a key that is no setting, too
+    many words, or a value the setting's parser refuses; the exit code after saying so. A
+    VALUE of `-` is read from stdin here, once."""
+    if not args.setting:
+        return None
+    key = args.setting[0]
+    if key not in BY_KEY:
+        near = difflib.get_close_matches(key, list(BY_KEY), n=1)
+        hint = f"did you mean {near[0]}?" if near else f"the settings: {', '.join(BY_KEY)}"
+        err(f"k8s-lab: {key!r} is not a k8s-lab setting; {hint}")
+        return Exit.USAGE
+    if len(args.setting) > 2:
+        quoted = lab_command("config", key, "<a value with spaces>")
+        err(f"k8s-lab: config takes one KEY and one VALUE; quote a value with spaces: {quoted}")
+        return Exit.USAGE
+    if len(args.setting) < 2 or args.unset:
+        return None
+    if args.setting[1] == "-":  # a PEM file: config ideTlsCert - < cert.pem
+        args.setting[1] = sys.stdin.read().strip()
+    refused = value_problem(key, args.setting[1], name)  # its fix names this lab
+    if refused:
+        err(refused)
+        return Exit.USAGE
+    return None
 
 
 def stack_arg(args: argparse.Namespace) -> list[str]:
@@ -312,7 +406,13 @@ def verb_password(stack, args) -> int:
     outputs = outputs_or_none(stack, args)
     if outputs is None:
         return Exit.FAILED
-    print(outputs["idePassword"].value)
+    password = outputs["idePassword"].value
+    print(password)
+    if shell_form.unshowable(password):
+        encoding = sys.stdout.encoding
+        err(f"k8s-lab: this terminal's encoding ({encoding}) cannot show every character of the password ('?' above). "
+            f"Run it again with PYTHONIOENCODING=utf-8 (and a UTF-8 terminal), or set an ASCII one: "
+            f"{lab_command('config', 'idePassword', '<new password>', '--stack', stack.name)}")
     return Exit.OK
 
 
@@ -347,8 +447,7 @@ def verb_kubeconfig(stack, args) -> int:
 def verb_list(workspace) -> int:
     summaries = sorted(workspace.list_stacks(), key=lambda summary: summary.name)
     if not summaries:
-        print(f"No labs on this machine yet. Make one: {lab_command('up')}")
-        return Exit.OK
+        return no_labs_yet()
     print(f"{'LAB':<24} {'RESOURCES':>9}  LAST CHANGE")
     for summary in summaries:
         when = f"{summary.last_update:%Y-%m-%d %H:%M}" if summary.last_update else "never brought up"
@@ -358,14 +457,14 @@ def verb_list(workspace) -> int:
 
 
 def verb_config(stack, args) -> int:
+    """List, show, unset or store a setting (run_verb checked the request before the tools;
+    a second check costs nothing and keeps this verb whole for in-process callers)."""
+    refused = config_request_problem(args, stack.name)
+    if refused is not None:
+        return refused
     if not args.setting:
         return list_settings(stack)
     key = args.setting[0]
-    if key not in BY_KEY:
-        near = difflib.get_close_matches(key, list(BY_KEY), n=1)
-        hint = f"did you mean {near[0]}?" if near else f"the settings: {', '.join(BY_KEY)}"
-        err(f"k8s-lab: {key!r} is not a k8s-lab setting; {hint}")
-        return Exit.USAGE
     if args.unset:
         stack.remove_config(key)
         print(f"{key} unset for lab {stack.name}: its default applies at the next `up`.")
@@ -374,40 +473,36 @@ def verb_config(stack, args) -> int:
         value = stack.get_all_config().get(f"{session.PROJECT}:{key}")
         print("(unset)" if value is None else ("[secret]" if value.secret else value.value))
         return Exit.OK
-    if len(args.setting) > 2:
-        quoted = lab_command("config", key, '"..."')
-        err(f"k8s-lab: config takes one KEY and one VALUE; quote a value with spaces: {quoted}")
-        return Exit.USAGE
-    value = sys.stdin.read().strip() if args.setting[1] == "-" else args.setting[1]  # a PEM file: config ideTlsCert - < cert.pem
-    return set_setting(stack, key, value, args.secret)
+    return set_setting(stack, key, args.setting[1], args.secret)
 
 
 def set_setting(stack, key: str, value: str, secret: bool) -> int:
-    """Store `value` after the settings table's parser accepted it; a bad one is refused
-    with the table's reason and fix, and nothing is stored."""
+    """Store `value`, which the settings table's parser accepted (config_request_problem)."""
     from pulumi import automation as auto
 
-    setting = BY_KEY[key]
-    try:
-        setting.parse(value.strip())
-    except Invalid as invalid:
-        shown = "(hidden)" if setting.secret else (invalid.shown or repr(value))
-        fix = as_lab_config(invalid.fix or setting.fix)
-        err(f"k8s-lab: {Problem(key, shown, invalid.reason, fix)}; nothing was stored")
-        return Exit.USAGE
-    secret = secret or setting.secret
+    secret = secret or BY_KEY[key].secret
     stack.set_config(key, auto.ConfigValue(value, secret=secret))
     print(f"{key} set for lab {stack.name}{' (as a secret)' if secret else ''}; `{lab_command('up', '--stack', stack.name)}` applies it.")
     return Exit.OK
 
 
-def as_lab_config(fix: str) -> str:
-    """The settings table's fixes name `pulumi config set/rm` (the program's own errors reach
-    plain Pulumi users too); here, the lab.py command that does it."""
-    import re
+def value_problem(key: str, value: str, stack: str) -> str | None:
+    """The settings table's refusal of `value` for `key`, with its fix as lab.py commands."""
+    setting = BY_KEY[key]
+    try:
+        setting.parse(value.strip())
+    except Invalid as invalid:
+        shown = "(hidden)" if setting.secret else (invalid.shown or repr(value))
+        return f"k8s-lab: {Problem(key, shown, invalid.reason, as_lab_config(invalid.fix or setting.fix, stack))}; nothing was stored"
+    return None
 
-    fix = re.sub(r"pulumi config set (--secret )?(?!--path)", lambda match: lab_command("config") + " ", fix)
-    return re.sub(r"pulumi config rm (\w+)", lambda match: lab_command("config", match.group(1), "--unset"), fix)
+
+def as_lab_config(fix: str, stack: str) -> str:
+    """The settings table's fix templates (k8s_lab/shell_form.py) as the lab.py commands that
+    do them, for this lab and this system's shell."""
+    from k8s_lab import shell_form
+
+    return shell_form.render_fix(fix, "lab", stack)
 
 
 def list_settings(stack) -> int:
@@ -417,7 +512,7 @@ def list_settings(stack) -> int:
     for setting in SETTINGS:
         value = stored.get(f"{session.PROJECT}:{setting.key}")
         if value is None:
-            shown = f"(default: {setting.readme_default().strip('`')})"
+            shown = f"(default: {setting.readme_default().replace('`', '')})"  # README's markup, not the terminal's
         elif value.secret or setting.secret:
             shown = "[secret]"
         else:

@@ -10,7 +10,8 @@ socket, fetch nothing, and give the same answer on every machine):
   (whether a class fits its host), exposure (which port is published on which address, and
   what protects it), docker_diff (what pulumi-docker diffs by a replacement trigger instead
   of Docker's read-back), versions (the kubernetesVersion rows), gateway (the Gateway API
-  way in's own objects).
+  way in's own objects), shell_form (every command printed for a user, quoted for this
+  system's shell; the settings' fix templates).
 
 Actions, which run programs or talk to Docker, kind or the network, and are called by
 lab.py, classroom.py and the commands Pulumi runs, never to compute a resource input:
@@ -27,7 +28,7 @@ tests/test_module_kinds.py holds the rules to that: none imports a module that a
 RULES = (
     "config", "names", "ports", "workspace", "kind_config", "kubeconfig", "ide_container", "ide_image", "ingress",
     "registry", "network", "docker_host", "commands", "limits", "mirror", "repair", "roster", "orchestrate", "handout",
-    "idle", "exits", "capacity", "exposure", "docker_diff", "versions", "gateway",
+    "idle", "exits", "capacity", "exposure", "docker_diff", "versions", "gateway", "shell_form",
 )
 ACTIONS = ("kind_lifecycle", "drift", "tools", "host_ports", "power", "status", "doctor", "verbs", "session", "runner",
            "idle_probe", "cli")

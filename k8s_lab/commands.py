@@ -16,7 +16,7 @@ import re
 import shutil
 from collections.abc import Callable, Sequence
 
-from k8s_lab import limits
+from k8s_lab import limits, shell_form
 from k8s_lab.versions import Manifest
 
 # The interpreter the commands run, by name: a venv's `python` on PATH (lab.py and
@@ -97,12 +97,18 @@ def provider_path(program_path: str, executable: str) -> str:
     return os.pathsep.join(entries)
 
 
-def interpreter_problem(program_path: str, executable: str, which: Callable[..., str | None] = shutil.which) -> str | None:
-    """Why the commands' `python` will not be found, or None."""
+def interpreter_problem(
+    program_path: str, executable: str, which: Callable[..., str | None] = shutil.which, windows: bool | None = None
+) -> str | None:
+    """Why the commands' `python` will not be found, or None. (A message, not an input: it
+    names this machine's shell.)"""
     if which(PYTHON, path=provider_path(program_path, executable)):
         return None
+    # PowerShell runs venv\Scripts\activate only under an execution policy that allows scripts;
+    # putting the venv's folder first on PATH needs none.
+    activate = '$env:Path = "$PWD\\venv\\Scripts;$env:Path"' if shell_form.is_windows(windows) else "source venv/bin/activate"
     return (
         "the lab's commands run `python -m k8s_lab.kind_lifecycle`, and Pulumi's command provider finds no "
-        "`python` on its PATH. Activate the project's venv before `pulumi up` (source venv/bin/activate, or "
-        "venv\\Scripts\\activate on Windows), or run `lab.py up` with the venv's python (venv/bin/python lab.py up, venv\\Scripts\\python lab.py up on Windows), which does it for you"
+        f"`python` on its PATH. Put the project's venv first on PATH before `pulumi up` ({activate}), or run "
+        f"`{shell_form.lab_command('up', windows=windows)}` with the venv's python, which does it for you"
     )

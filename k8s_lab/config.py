@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from k8s_lab import ide_container, limits
+from k8s_lab import ide_container, limits, shell_form
 from k8s_lab import names as lab_names
 from k8s_lab import ports as lab_ports
 from k8s_lab import versions, workspace
@@ -81,16 +81,22 @@ class Problem:
     reason: str
     fix: str
 
-    def __str__(self) -> str:
-        return f"{self.key} = {self.value}: {self.reason}. Fix: {self.fix}"
+    def __str__(self) -> str:  # as plain Pulumi's users read it; lab.py and classroom.py render their own
+        return self.text()
+
+    def text(self, audience: str = "pulumi", stack: str | None = None) -> str:
+        return f"{self.key} = {self.value}: {self.reason}. Fix: {shell_form.render_fix(self.fix, audience, stack)}"
 
 
 class ConfigError(ValueError):
-    """One error for every bad key, raised before any resource is registered."""
+    """One error for every bad key, raised before any resource is registered; its fixes are
+    commands of the tool that runs the program (shell_form.FIXES_ENV)."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], stack: str | None = None):
         self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
+        audience = shell_form.audience()
+        named = stack if audience != "pulumi" else None  # plain pulumi works on the selected stack
+        lines = "\n".join(f"  - {p.text(audience, named)}" for p in problems)
         super().__init__(f"k8s-lab configuration is invalid; nothing was created:\n{lines}")
 
 
@@ -209,7 +215,7 @@ def kubernetes_version(text: str) -> str:
 def namespace(text: str) -> str:
     reserved = lab_names.reserved_problem(text)
     if reserved:
-        raise Invalid(f"belongs to Kubernetes or the lab: {reserved}", "pick the student's own, e.g. pulumi config rm namespace")
+        raise Invalid(f"belongs to Kubernetes or the lab: {reserved}", "pick the student's own, e.g. [[set namespace kim-minsu]], or [[rm namespace]] for the student name")
     why = lab_names.student_name_problem(text)
     if why:
         raise Invalid(f"is not a namespace name: {why}")
@@ -296,7 +302,7 @@ def pem_private_key(text: str) -> str:
     if labels == ["ENCRYPTED PRIVATE KEY"]:
         raise Invalid(
             "is encrypted; code-server cannot ask for its passphrase",
-            "decrypt it (openssl pkey -in key.pem -out plain-key.pem), then pulumi config set --secret ideTlsKey < plain-key.pem",
+            "decrypt it (openssl pkey -in key.pem -out plain-key.pem), then [[file ideTlsKey plain-key.pem]]",
         )
     if labels is None or len(labels) != 1 or labels[0] not in PEM_KEY_LABELS:
         raise Invalid("is not one PEM private key (-----BEGIN PRIVATE KEY-----)")
@@ -359,21 +365,21 @@ class Setting:
 
 def switch(key: str, field: str, default: bool, description: str) -> Setting:
     """A true/false setting."""
-    return Setting(key, field, "boolean", default, description, f"pulumi config set {key} true (or false)", boolean)
+    return Setting(key, field, "boolean", default, description, f"[[set {key} true]] (or false)", boolean)
 
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "student", "student", "string", None,
         "Student name (DNS-1123 label, at most 49 characters: <s>-control-plane must stay a host name). Empty means the stack name.",
-        "pulumi config set student <name>, e.g. 'kim-minsu' (lowercase letters, digits and '-', "
+        "[[set student kim-minsu]] (a name of lowercase letters, digits and '-', "
         f"at most {lab_names.MAX_STUDENT_LENGTH} characters)",
         student_name, shown_default="the stack name", declared_default="",
     ),
     Setting(
         "slot", "slot", "integer", 0,
         f"Shifts every host port by 100 x slot (0 gives the seed's 8444, 5500, 80, 443). 0..{lab_ports.MAX_SLOT}.",
-        f"pulumi config set slot <n> with a whole number from 0 to {lab_ports.MAX_SLOT}",
+        f"[[set slot 1]] (a whole number from 0 to {lab_ports.MAX_SLOT}, one no other lab here has)",
         whole_number(0, lab_ports.MAX_SLOT, _slot_outside),
     ),
     Setting(
@@ -387,27 +393,27 @@ SETTINGS: tuple[Setting, ...] = (
         "workspaceRoot", "workspace_root", "string", "",
         r"Absolute folder holding <student>/src and <student>/vscode (C:\..., \\server\share\... or /...). "
         "lab.py stores <home>/k8s-lab when empty; required for plain pulumi up, not for a dockerHost lab.",
-        "`lab.py up` (run with the venv's python) stores <your home>/k8s-lab; or pulumi config set workspaceRoot <absolute folder>, "
+        "`lab.py up` (run with the venv's python) stores <your home>/k8s-lab; or [[set workspaceRoot <absolute folder>]], "
         r"e.g. /home/me/k8s-lab or C:\Users\me\k8s-lab",
         workspace_root, shown_default="stored by `lab.py up`",
     ),
     Setting(
         "idePassword", "ide_password", "string", None,
         "The IDE's password: a secret of at least 8 characters (pulumi config set --secret). Unset: one is generated.",
-        "pulumi config set --secret idePassword <a longer password>, or pulumi config rm idePassword to generate one",
+        "[[secret idePassword <a longer password>]], or [[rm idePassword]] to generate one",
         ide_password, shown_default="generated", secret=True,
     ),
     Setting(
         "ideImage", "ide_image", "string", None,
         "A prebuilt IDE image to pull (an instructor builds and pushes once). Empty builds ide/ on this host.",
-        "use a name like registry.example.com/class/ide:2024-09, or pulumi config rm ideImage to build ide/ here",
+        "use a name like registry.example.com/class/ide:2024-09, or [[rm ideImage]] to build ide/ here",
         image_reference, shown_default="build `ide/`", declared_default="",
     ),
     Setting(
         "idePlatform", "ide_platform", "string", None,
         "The platform the IDE image is built for: the Docker host's (linux/amd64 or linux/arm64), not this "
         "machine's, so a preview elsewhere sees the same image. lab.py up stores it; empty: the Pulumi machine's.",
-        "pulumi config set idePlatform linux/amd64 (or linux/arm64): what "
+        "[[set idePlatform linux/amd64]] (or linux/arm64): what "
         "`docker version --format {{.Server.Os}}/{{.Server.Arch}}` prints for the lab's Docker host",
         ide_platform, shown_default="stored by `lab.py up`", declared_default="",
     ),
@@ -416,7 +422,7 @@ SETTINGS: tuple[Setting, ...] = (
         "The Kubernetes minor the lab runs, one row of k8s_lab/versions.py with its kind release, node image, "
         "IDE kubectl and way in: 1.29 (the course notes' cluster, ingress-nginx) or 1.36 (maintained, Gateway API). "
         "Changing it makes a new cluster; the student's files stay.",
-        f"pulumi config set kubernetesVersion <row>, one of: {versions.rows_text()}",
+        f"[[set kubernetesVersion 1.36]] (a row, one of: {versions.rows_text()})",
         kubernetes_version,
     ),
     Setting(
@@ -429,13 +435,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "workers", "workers", "integer", DEFAULT_WORKERS,
         f"Number of kind worker nodes (0..{MAX_WORKERS}; 0: the control plane runs everything).",
-        f"pulumi config set workers <n> with a whole number from 0 to {MAX_WORKERS} (0: the control plane runs everything)",
+        f"[[set workers 2]] (a whole number from 0 to {MAX_WORKERS}; 0: the control plane runs everything)",
         whole_number(0, MAX_WORKERS),
     ),
     switch(
         "mountDockerSocket", "mount_docker_socket", True,
         "Mount the host's docker socket into the IDE, as the seed does, so students can build images: it is root on the "
-        "host, over every other student's lab too (README, Classroom). false for classes that build no images.",
+        "host, over every other student's lab too (README, A classroom). false for classes that build no images.",
     ),
     Setting(
         "timezone", "timezone", "string", DEFAULT_TIMEZONE,
@@ -447,7 +453,7 @@ SETTINGS: tuple[Setting, ...] = (
         "ideEnv", "ide_env", "array", (),
         "Extra NAME=value environment for the IDE (what the seed kept in .env); with --secret the values reach the "
         "IDE as files and stay secret. The lab's own variables (TZ, PUID, PGID, PASSWORD, FILE__PASSWORD, ...) are refused.",
-        'pulumi config set --path "ideEnv[0]" NAME=value (a list of NAME=value strings, like lines of a .env file)',
+        '[[set ideEnv ["NAME=value"]]] (a JSON list of NAME=value strings, like lines of a .env file)',
         ide_env,
     ),
     switch(
@@ -460,13 +466,13 @@ SETTINGS: tuple[Setting, ...] = (
         "namespace", "namespace", "string", None,
         "The student's Kubernetes namespace, default namespace of the IDE's kubeconfig (default, "
         "kube-system, kube-public, kube-node-lease, ingress-nginx, nginx-gateway and local-path-storage are refused). Empty means the student name.",
-        "pulumi config set namespace <name>, e.g. 'kim-minsu', or pulumi config rm namespace for the student name",
+        "[[set namespace kim-minsu]] (the student's own), or [[rm namespace]] for the student name",
         namespace, shown_default="the student name", declared_default="",
     ),
     Setting(
         "dockerHost", "docker_host", "string", "",
         "Docker to use, e.g. ssh://user@host or tcp://host:2376. Empty means this machine's.",
-        "use ssh://user@host or tcp://host:2376, or pulumi config rm dockerHost for this machine",
+        "use ssh://user@host or tcp://host:2376, or [[rm dockerHost]] for this machine",
         docker_host, shown_default="this machine's Docker",
     ),
     switch("allowRemoteAccess", "allow_remote_access", False, "Required to publish ports on a bindAddress other than loopback (the IDE is a root shell with the host's docker)."),
@@ -475,8 +481,7 @@ SETTINGS: tuple[Setting, ...] = (
         "The name (or IP address) students' laptops reach this lab's host by, e.g. teacher.school.lan: the host of "
         "ideUrl and ingressUrl and of the IDE's self-signed certificate. Needs a bindAddress beyond loopback. "
         "Empty: the bindAddress (127.0.0.1 for 0.0.0.0), or the dockerHost's name.",
-        "pulumi config set hostName <the name students' laptops reach this host by>, e.g. teacher.school.lan, "
-        "or pulumi config rm hostName",
+        "[[set hostName teacher.school.lan]] (the name students' laptops reach this host by), or [[rm hostName]]",
         host_name, shown_default="the bindAddress or dockerHost's name",
     ),
     Setting(
@@ -484,41 +489,40 @@ SETTINGS: tuple[Setting, ...] = (
         "The IDE's HTTPS certificate, PEM with its chain, for a name students' browsers trust (pulumi config set ideTlsCert "
         "< cert.pem). Beyond loopback the IDE is always HTTPS; empty: code-server makes a self-signed certificate, which "
         "browsers warn about once. Set, it is served on loopback too.",
-        "pulumi config set ideTlsCert < cert.pem (the PEM file, piped in), or pulumi config rm ideTlsCert for a self-signed one",
+        "[[file ideTlsCert cert.pem]] (the PEM file, read from stdin), or [[rm ideTlsCert]] for a self-signed one",
         pem_certificate, shown_default="self-signed (beyond loopback)",
     ),
     Setting(
         "ideTlsKey", "ide_tls_key", "string", None,
         "The private key of ideTlsCert, PEM, unencrypted, a secret (pulumi config set --secret ideTlsKey < key.pem). "
         "Students are root in the IDE and can read it: a certificate for the class hosts only.",
-        "pulumi config set --secret ideTlsKey < key.pem (the key of ideTlsCert, unencrypted)",
+        "[[file ideTlsKey key.pem]] (the key of ideTlsCert, unencrypted)",
         pem_private_key, shown_default="none", secret=True,
     ),
     Setting(
         "networkMtu", "network_mtu", "integer", 0,
         f"MTU of the lab network ({MIN_MTU}..{MAX_MTU}, e.g. 1450 behind a VPN). 0 means the Docker daemon's default.",
-        f"pulumi config set networkMtu <n> with a whole number from {MIN_MTU} to {MAX_MTU}, or 0 for Docker's default",
+        f"[[set networkMtu 1450]] (a whole number from {MIN_MTU} to {MAX_MTU}), or [[set networkMtu 0]] for Docker's default",
         lambda text: 0 if text == "0" else whole_number(MIN_MTU, MAX_MTU)(text),
     ),
     Setting(
         limits.MEMORY_KEY, "lab_memory_mb", "string", 6 * 1024,
         "Memory of one student's lab (e.g. 6g), shared between the IDE and the kind nodes by their footprint, the "
         "nodes' swap capped with it: a runaway process is killed inside its own lab. 0 means no cap.",
-        "pulumi config set labMemory 6g (a size such as 6g or 6144m), or 0 for no cap",
+        "[[set labMemory 6g]] (a size such as 6g or 6144m), or [[set labMemory 0]] for no cap",
         _limit(limits.parse_memory), shown_default="`6g`", declared_default=limits.DEFAULT_MEMORY,
     ),
     Setting(
         limits.CPUS_KEY, "lab_cpus", "string", limits.DEFAULT_CPUS,
         "CPUs each container of the lab may use (e.g. 1.5); a busy lab is slowed, never killed. 0 means no cap.",
-        "pulumi config set labCpus 2 (CPUs, e.g. 1.5), or 0 for no cap",
+        "[[set labCpus 2]] (CPUs, e.g. 1.5), or [[set labCpus 0]] for no cap",
         _limit(limits.parse_cpus),
     ),
     Setting(
         limits.MIRROR_KEY, "registry_mirror", "string", None,
         "A class pull-through cache, http(s)://host:port, for docker.io (the next port serves registry.k8s.io): "
         "python classroom.py mirror runs one and prints it. Empty pulls from the registries themselves.",
-        "pulumi config set registryMirror http://<teacher-host>:5010 (python classroom.py mirror prints it), "
-        "or pulumi config rm registryMirror",
+        "[[set registryMirror http://teacher.school.lan:5010]] (classroom.py mirror prints it), or [[rm registryMirror]]",
         _limit(limits.parse_mirror), shown_default="none", declared_default="",
     ),
 )
@@ -638,7 +642,7 @@ class _Reader:
 
     def unknown_keys(self) -> None:
         for key in sorted(set(self.raw) - set(KEYS)):
-            fix = f"remove it (pulumi config rm {key}); known keys: {', '.join(KEYS)}"
+            fix = f"remove it ([[rm {key}]]); known keys: {', '.join(KEYS)}"
             self.bad(key, _shown(self.raw[key]), "is not a k8s-lab setting", fix)
 
 
@@ -669,7 +673,7 @@ def parse_lab_config(
     _rules_across_keys(reader, values, password_is_secret)
     _certificate_rules(reader, values, tls_key_is_secret)
     if reader.problems:
-        raise ConfigError(reader.problems)
+        raise ConfigError(reader.problems, stack)
     values["network_mtu"] = values["network_mtu"] or None
     values["ide_tls_cert"] = values["ide_tls_cert"] or None
     values["ide_env_secret"] = ide_env_secret and bool(values["ide_env"])
@@ -695,7 +699,7 @@ def _defaults_from_other_keys(reader: _Reader, values: dict[str, Any], stack: st
             "nodeImage", repr(values["node_image"]),
             f"is Kubernetes {versions.node_image_minor(values['node_image'])}, but kubernetesVersion {row.minor} runs kind "
             f"{row.kind_version}, which supports only node images it built",
-            f"pulumi config rm nodeImage (the row's {row.node_image}), or set kubernetesVersion to the image's minor",
+            f"[[rm nodeImage]] (the row's {row.node_image}), or set kubernetesVersion to the image's minor",
         )
 
 
@@ -711,7 +715,7 @@ def _rules_across_keys(reader: _Reader, values: dict[str, Any], password_is_secr
         if isinstance(split, limits.Problem):  # the default (6g) fits even 9 workers
             reader.bad(split.key, _shown(reader.raw.get("labMemory")), split.reason, split.fix)
     if values["ide_password"] is not None and not password_is_secret:
-        reader.bad("idePassword", "(hidden)", "is stored in plain text", "pulumi config set --secret idePassword <password>")
+        reader.bad("idePassword", "(hidden)", "is stored in plain text", "[[secret idePassword <password>]]")
     if "bindAddress" in reported:
         return
     loopback = ipaddress.ip_address(values["bind_address"]).is_loopback
@@ -720,21 +724,21 @@ def _rules_across_keys(reader: _Reader, values: dict[str, Any], password_is_secr
             "bindAddress",
             repr(values["bind_address"]),
             "publishes the IDE (a root shell with the host's docker) beyond this machine",
-            "pulumi config set allowRemoteAccess true to mean it, or keep bindAddress 127.0.0.1",
+            "[[set allowRemoteAccess true]] to mean it, or [[set bindAddress 127.0.0.1]]",
         )
     if "dockerHost" not in reported and host.remote and loopback:
         reader.bad(
             "bindAddress",
             repr(values["bind_address"]),
             f"is loopback on the remote Docker host {host.hostname}, out of the students' reach",
-            "pulumi config set bindAddress 0.0.0.0 and pulumi config set allowRemoteAccess true",
+            "[[set bindAddress 0.0.0.0]] and [[set allowRemoteAccess true]]",
         )
     if values["host_name"] and loopback and not host.remote and "hostName" not in reported:  # remote: said above
         reader.bad(
             "hostName",
             repr(values["host_name"]),
             f"names how other machines reach the lab, but bindAddress {values['bind_address']} publishes it on loopback only",
-            "pulumi config set bindAddress 0.0.0.0 and pulumi config set allowRemoteAccess true, or pulumi config rm hostName",
+            "[[set bindAddress 0.0.0.0]] and [[set allowRemoteAccess true]], or [[rm hostName]]",
         )
 
 
@@ -745,23 +749,21 @@ def _certificate_rules(reader: _Reader, values: dict[str, Any], key_is_secret: b
     if cert is not None and key is None:
         reader.bad(
             "ideTlsKey", "(unset)", "is needed with ideTlsCert: code-server serves a certificate only with its private key",
-            "pulumi config set --secret ideTlsKey < key.pem (the key of that certificate), or pulumi config rm ideTlsCert "
-            "for a self-signed one",
+            "[[file ideTlsKey key.pem]] (the key of that certificate), or [[rm ideTlsCert]] for a self-signed one",
         )
     if key is not None and cert is None:
         reader.bad(
             "ideTlsCert", "(unset)", "is needed with ideTlsKey: a private key alone serves nothing",
-            "pulumi config set ideTlsCert < cert.pem (the certificate of that key), or pulumi config rm ideTlsKey",
+            "[[file ideTlsCert cert.pem]] (the certificate of that key), or [[rm ideTlsKey]]",
         )
     if key is not None and not key_is_secret and "ideTlsKey" not in reported:
-        reader.bad("ideTlsKey", "(hidden)", "is stored in plain text", "pulumi config set --secret ideTlsKey < key.pem")
+        reader.bad("ideTlsKey", "(hidden)", "is stored in plain text", "[[file ideTlsKey key.pem]]")
     if values["ide_tls_cert"] and values["ide_tls_key"] and not reported & {"ideTlsCert", "ideTlsKey"}:
         why = certificate_pair_problem(values["ide_tls_cert"], values["ide_tls_key"])
         if why:
             reader.bad(
                 "ideTlsKey", "(hidden)", why,
-                "give the certificate and the key made with it: pulumi config set ideTlsCert < cert.pem and "
-                "pulumi config set --secret ideTlsKey < key.pem",
+                "give the certificate and the key made with it: [[file ideTlsCert cert.pem]] and [[file ideTlsKey key.pem]]",
             )
 
 

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from k8s_lab import exposure, host_ports, kind_config, limits, versions
+from k8s_lab import exposure, host_ports, kind_config, limits, shell_form, versions
 from k8s_lab import ports as lab_ports
 from k8s_lab.exits import lab_command
 from k8s_lab.runner import DEFAULT_RUNNER, Runner, RunError
@@ -64,6 +64,7 @@ class Facts:
     cgroup_version: str = ""  # docker info CgroupVersion: "1" or "2"; "" when not known
     kubernetes_version: str = versions.SEED  # the lab's kubernetesVersion row
     today: datetime.date | None = None  # for the row's end of life; None: not judged
+    stack: str | None = None  # the lab's name, for the fixes' --stack
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def inotify_findings(facts: Facts) -> list[Finding]:
 def port_findings(facts: Facts) -> list[Finding]:
     if not facts.taken_ports or facts.own_lab_present:
         return []
-    message = host_ports.port_conflict_message(facts.bind_address, facts.slot, facts.taken_ports)
+    message = host_ports.port_conflict_message(facts.bind_address, facts.slot, facts.taken_ports, facts.stack)
     what, _, fix = message.partition("\nFix: ")
     return [Finding("problem", what.replace("\n", " ").replace("  - ", ""), fix)]
 
@@ -252,7 +253,7 @@ def _listed(bindings: list[Binding]) -> str:
 def cap_findings(facts: Facts) -> list[Finding]:
     """Caps this Docker cannot apply (k8s_lab.limits.host_problems): `up` refuses them."""
     return [
-        Finding("problem", f"{problem.key} = {problem.value!r}: {problem.reason}", problem.fix)
+        Finding("problem", f"{problem.key} = {problem.value!r}: {problem.reason}", shell_form.render_fix(problem.fix, "lab", facts.stack))
         for problem in limits.host_problems(facts.lab_memory, facts.lab_cpus, facts.cgroups)
     ]
 

@@ -13,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+from k8s_lab import shell_form
+
 ROOT = Path(__file__).resolve().parent.parent
 MIN_PYTHON = (3, 10)  # pulumi's own Requires-Python (>=3.10 since 3.x of 2025) and pyproject's target
 
@@ -42,33 +44,32 @@ MEANING = {
 
 def venv_python(windows: bool | None = None) -> str:
     """The venv's interpreter as the user types it from the project folder."""
-    windows = os.name == "nt" if windows is None else windows
-    return "venv\\Scripts\\python" if windows else "venv/bin/python"
+    return shell_form.venv_python(os.name == "nt" if windows is None else windows)
 
 
 def lab_command(*args: str, windows: bool | None = None, cwd: Path | None = None) -> str:
     """`venv/bin/python lab.py ARGS` (venv\\Scripts\\python on Windows) as typed in the
-    project folder; from elsewhere, with the project's folder in front of both."""
+    project folder; from elsewhere, with the project's folder in front of both; quoted for
+    this system's shell (k8s_lab/shell_form.py)."""
     return script_command("lab.py", *args, windows=windows, cwd=cwd)
 
 
 def script_command(script: str, *args: str, windows: bool | None = None, cwd: Path | None = None) -> str:
     """lab_command for either program of the project (lab.py, classroom.py)."""
     windows = os.name == "nt" if windows is None else windows
-    here = Path.cwd() if cwd is None else cwd
-    python = venv_python(windows)
-    if here.resolve() != ROOT:
-        sep = "\\" if windows else "/"
-        python, script = f"{ROOT}{sep}{python}", f"{ROOT}{sep}{script}"
-    return " ".join([python, script, *args])
+    return shell_form.join(shell_form.script_argv(script, args, windows, cwd, ROOT), windows)
 
 
 def install_command(windows: bool | None = None) -> str:
-    """The two commands that make the venv, for this system."""
+    """The commands that make the venv, for this system's shell, from any folder."""
     windows = os.name == "nt" if windows is None else windows
-    if windows:
-        return "py -3 -m venv venv && venv\\Scripts\\python -m pip install -r requirements.txt"
-    return "python3 -m venv venv && venv/bin/python -m pip install -r requirements.txt"
+    python = ["py", "-3"] if windows else ["python3"]
+    steps = [
+        shell_form.join(["cd", str(ROOT)], windows),
+        shell_form.join([*python, "-m", "venv", "venv"], windows),
+        shell_form.join([shell_form.venv_python(windows), "-m", "pip", "install", "-r", "requirements.txt"], windows),
+    ]
+    return shell_form.sequence(steps, windows)
 
 
 def python_problem(version: tuple[int, ...] = tuple(sys.version_info[:2])) -> str | None:
@@ -92,7 +93,7 @@ def missing_package_problem(module: str, executable: str = sys.executable, scrip
         )
     return (
         f"k8s-lab: the Python packages the lab needs are not installed (no {module}). "
-        f"Make the venv once, in {ROOT}: {install_command()}; then: {script_command(script, *sys.argv[1:])}"
+        f"Make the venv once: {install_command()}; then: {script_command(script, *sys.argv[1:])}"
     )
 
 

@@ -53,9 +53,9 @@ def taken_ports(
     return [(purpose, port) for purpose, port in ports.as_dict().items() if not can_bind(bind_address, port)]
 
 
-def port_conflict_message(bind_address: str, slot: int, taken: list[tuple[str, int]]) -> str:
+def port_conflict_message(bind_address: str, slot: int, taken: list[tuple[str, int]], stack: str | None = None) -> str:
     listed = "\n".join(f"  - {bind_address}:{port} ({purpose})" for purpose, port in taken)
     return (
         f"slot {slot} needs host ports that are already in use:\n{listed}\n"
-        f"Fix: pick a free slot ({lab_command('config', 'slot', '<n>')}), or stop what listens there."
+        f"Fix: pick a free slot ({lab_command('config', 'slot', '<n>', *(['--stack', stack] if stack else []))}), or stop what listens there."
     )

@@ -21,6 +21,8 @@ from typing import Any
 from fractions import Fraction
 from urllib.parse import urlsplit
 
+from k8s_lab import shell_form
+
 MEMORY_KEY = "labMemory"
 CPUS_KEY = "labCpus"
 MIRROR_KEY = "registryMirror"
@@ -30,6 +32,7 @@ DEFAULT_CPUS = "2"
 OFF = ("", "0", "off", "none")
 MIN_SHARE_MB = 256  # below this a kind node or code-server does not start
 MAX_CPUS = 256.0
+MAX_MEMORY_MB = 1024 * 1024  # 1 TB: past what a host that runs labs has, so a typo (999999g) is not a cap of nothing
 
 # Typical MiB of each part, the weights of the memory split (bench/durations.py
 # FOOTPRINT_MB: control plane 700 + ingress controller 100, worker 400, IDE 600).
@@ -48,7 +51,7 @@ class Problem:
     fix: str
 
     def __str__(self) -> str:
-        return f"{self.key} = {self.value!r}: {self.reason}. Fix: {self.fix}"
+        return f"{self.key} = {self.value!r}: {self.reason}. Fix: {shell_form.render_fix(self.fix)}"
 
 
 def _off(raw: str | None) -> bool:
@@ -60,13 +63,15 @@ def parse_memory(raw: str | None, key: str = MEMORY_KEY) -> int | None | Problem
     if _off(raw):
         return None
     assert raw is not None
-    fix = f"pulumi config set {key} 6g (a size such as 6g or 6144m), or 0 for no cap"
+    fix = f"[[set {key} 6g]] (a size such as 6g or 6144m), or [[set {key} 0]] for no cap"
     match = _MEMORY.match(raw.strip())
     if not match:
         return Problem(key, raw, "is not a memory size", fix)
     megabytes = int(float(match.group(1)) * _UNIT_MB[match.group(2).lower()])
     if megabytes < MIN_SHARE_MB:
         return Problem(key, raw, f"is below {MIN_SHARE_MB} MB", fix)
+    if megabytes > MAX_MEMORY_MB:
+        return Problem(key, raw, f"is more than {MAX_MEMORY_MB // 1024} GB, more than a host has", fix)
     return megabytes
 
 
@@ -75,7 +80,7 @@ def parse_cpus(raw: str | None, key: str = CPUS_KEY) -> str | None | Problem:
     if _off(raw) or (raw is not None and _CPUS.match(raw.strip()) and float(raw) == 0):
         return None
     assert raw is not None
-    fix = f"pulumi config set {key} 2 (CPUs, e.g. 1.5), or 0 for no cap"
+    fix = f"[[set {key} 2]] (CPUs, e.g. 1.5), or [[set {key} 0]] for no cap"
     text = raw.strip()
     if not _CPUS.match(text):
         return Problem(key, raw, "is not a number of CPUs", fix)
@@ -111,7 +116,7 @@ def parse_mirror(raw: str | None, key: str = MIRROR_KEY) -> str | None | Problem
     """A pull-through cache's URL, http(s)://host[:port], without a path or credentials."""
     if raw is None or not raw.strip():
         return None
-    fix = f"pulumi config set {key} http://<teacher-host>:5010 (python classroom.py mirror prints it), or pulumi config rm {key}"
+    fix = f"[[set {key} http://teacher.school.lan:5010]] (classroom.py mirror prints it), or [[rm {key}]]"
     text = raw.strip().rstrip("/")
     try:
         parts = urlsplit(text)
@@ -155,7 +160,7 @@ def shares(memory_mb: int | None, cpus: str | None, workers: int) -> Shares | Pr
             f"{memory_mb}m",
             f"is below the typical footprint of the lab's {2 + workers} containers ({total} MB: IDE {WEIGHT_MB['ide']}, "
             f"control plane {WEIGHT_MB['control-plane']}, {workers} worker(s) {WEIGHT_MB['worker']} each)",
-            f"pulumi config set {MEMORY_KEY} {need}g or more, fewer workers, or 0 for no cap",
+            f"[[set {MEMORY_KEY} {need}g]] or more, fewer workers, or [[set {MEMORY_KEY} 0]] for no cap",
         )
     part = {role: memory_mb * weight // total for role, weight in WEIGHT_MB.items()}
     return Shares(part["ide"], part["control-plane"], part["worker"] if workers else None, cpus)
@@ -193,7 +198,8 @@ def lab_limits(memory: str | None, cpus: str | None, workers: int) -> Shares | l
 
 
 def lab_py_config(key: str, value: str) -> str:
-    return f"lab.py config {key} {value}"
+    """A fix template (k8s_lab/shell_form.py): lab.py config for a student, pulumi config bare."""
+    return f"[[set {key} {value}]]"
 
 
 def host_problems(

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from k8s_lab.ports import MIRROR_PORT, class_port_problem, slot_port_owner
 from k8s_lab.registry import CERTS_DIR, IMAGE
+from k8s_lab.shell_form import class_command, lab_command
 
 # Not distribution's usual 5000: macOS's AirPlay Receiver holds it, and 5001 is slot 0's
 # registry (k8s_lab/ports.py keeps the mirror's ports off every slot's).
@@ -90,7 +91,7 @@ def docker_cli(runner):
 def port_problems(port: int, upstreams: tuple[Upstream, ...] = UPSTREAMS) -> list[str]:
     """Why the caches cannot serve on `port` and the ports after it (k8s_lab/ports.py's plan)."""
     found = [class_port_problem(port + upstream.offset) for upstream in upstreams]
-    return [f"{problem} (the {upstream.registry} cache's); fix: classroom.py mirror --port {DEFAULT_PORT}, or another port off the slot plan"
+    return [f"{problem} (the {upstream.registry} cache's); fix: {class_command('mirror', '--port', str(DEFAULT_PORT))}, or another port off the slot plan"
             for problem, upstream in zip(found, upstreams, strict=True) if problem]
 
 
@@ -105,7 +106,7 @@ def slot_clashes(mirror: str, slots: dict[str, int]) -> list[str]:
         if owner and owner[0] in holders:
             found.append(
                 f"registryMirror {mirror}: its {upstream.registry} cache's port {port} is {holders[owner[0]]}'s {owner[1]} port "
-                f"(slot {owner[0]}) on the same host; fix: run the mirror on its own ports (classroom.py mirror --port {DEFAULT_PORT}) "
+                f"(slot {owner[0]}) on the same host; fix: run the mirror on its own ports ({class_command('mirror', '--port', str(DEFAULT_PORT))}) "
                 "and set registryMirror to match"
             )
     return found
@@ -143,8 +144,8 @@ def instructions(mirror: str) -> str:
     """What the teacher does with the caches once they run."""
     return (
         f"For every student's lab (nodes pull docker.io and registry.k8s.io through it):\n"
-        f"  classroom.py up class.csv --set registryMirror={mirror}   (or a registryMirror column in the roster;\n"
-        f"  one lab: lab.py config registryMirror {mirror})\n"
+        f"  {class_command('up', 'class.csv', '--set', f'registryMirror={mirror}')}   (or a registryMirror column in the roster;\n"
+        f"  one lab: {lab_command('config', 'registryMirror', mirror, '--stack', '<student>')})\n"
         f"For this host's own pulls (node image, registry:2, the IDE's bases; Docker Hub only), /etc/docker/daemon.json:\n"
         f"{daemon_json(mirror)}\n"
         f"then restart Docker (sudo systemctl restart docker; Docker Desktop: Settings > Docker Engine)."

@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from k8s_lab import config
+from k8s_lab import config, shell_form
 from k8s_lab.docker_host import DockerHost
 from k8s_lab.names import student_name_problem, suggested_name
 from k8s_lab.ports import MAX_SLOT
@@ -36,7 +36,7 @@ from k8s_lab.ports import MAX_SLOT
 COLUMNS = ("student", "slot", "dockerHost")
 # Stack settings a roster line (or `classroom.py --set`) may give a student; each is written
 # into that student's stack config.
-SETTING_COLUMNS = ("bindAddress", "allowRemoteAccess", "registryMirror", "labMemory", "labCpus", "hostName", "kubernetesVersion")
+SETTING_COLUMNS = shell_form.ROSTER_SETTINGS
 KNOWN = (*COLUMNS, *SETTING_COLUMNS)
 NOTE_COLUMNS = ("name", "comment", "note", "이름", "비고")  # the teacher's own; ignored
 LOCAL_HOST = ""  # the Docker of the machine running the classroom
@@ -170,7 +170,7 @@ def setting_problem(key: str, text: str) -> str | None:
     try:
         setting.parse(text)
     except config.Invalid as invalid:
-        return f"{key} {invalid.shown or repr(text)} {invalid.reason}; fix: {invalid.fix or setting.fix}"
+        return f"{key} {invalid.shown or repr(text)} {invalid.reason}; fix: {shell_form.render_fix(invalid.fix or setting.fix, 'class')}"
     return None
 
 
@@ -281,7 +281,7 @@ def access_problem(docker_host: str, bind_address: str, allow_remote_access: str
         return (
             f"hostName {host_name} names how laptops reach the lab, but bindAddress {bind_address} publishes it on loopback only; "
             "fix: bindAddress 0.0.0.0 and allowRemoteAccess true (roster columns, or --set), or no hostName "
-            "(empty its cell; a stack's own: pulumi config rm hostName --stack <student>)"
+            f"(empty its cell; a stack's own: {shell_form.lab_command('config', 'hostName', '--unset', '--stack', '<student>')})"
         )
     return None
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from k8s_lab import tools, versions
+from k8s_lab import shell_form, tools, versions
 from k8s_lab.names import MAX_STUDENT_LENGTH
 from k8s_lab.runner import ProcessRunner, Runner
 from k8s_lab.exits import lab_command
@@ -56,6 +56,7 @@ class Needs:
     tools: tuple[str, ...]
     fetch: bool
     stack: str
+    fetch_asked: bool = False  # fetches only when asked (check --fetch); README must not say it fetches
 
     def describe(self) -> str:
         """README's "needs" column (tests/test_user_path.py holds README to it)."""
@@ -65,7 +66,7 @@ class Needs:
         if self.stack == "settings":
             text += " and the lab's settings file"
         if self.fetch:
-            text += " (kind and the Pulumi CLI fetched when missing)"
+            text += " (fetched only with `--fetch`)" if self.fetch_asked else " (kind and the Pulumi CLI fetched when missing)"
         return text
 
 
@@ -73,7 +74,7 @@ NEEDS: dict[str, Needs] = {
     "up": Needs(ALL_TOOLS, fetch=True, stack="create"),
     "preview": Needs(ALL_TOOLS, fetch=True, stack="create"),
     "destroy": Needs(ALL_TOOLS, fetch=True, stack="select"),
-    "check": Needs(ALL_TOOLS, fetch=True, stack="none"),  # fetches only with --fetch
+    "check": Needs(ALL_TOOLS, fetch=True, stack="none", fetch_asked=True),
     "doctor": Needs(("docker",), fetch=False, stack="optional"),
     "status": Needs(("docker",), fetch=False, stack="settings"),
     "stop": Needs(("docker",), fetch=False, stack="settings"),
@@ -103,14 +104,14 @@ TOOLS = (
     Tool(
         "kind",
         "creates the Kubernetes cluster",
-        f"`lab.py up` fetches kind {tools.KIND_VERSION} into .tools/ itself (without --no-fetch); or install exactly that "
+        f"`{lab_command('up')}` fetches kind {tools.KIND_VERSION} into .tools/ itself (without --no-fetch); or install exactly that "
         f"release yourself: its binary from https://github.com/kubernetes-sigs/kind/releases/tag/{tools.KIND_VERSION} "
         f"(Windows: `choco install kind --version {tools.KIND_VERSION.removeprefix('v')}`)",
     ),
     Tool(
         "pulumi",
         "creates and removes the lab",
-        f"`lab.py up` fetches the Pulumi CLI v{tools.PULUMI_VERSION} into .tools/ itself (without --no-fetch); "
+        f"`{lab_command('up')}` fetches the Pulumi CLI v{tools.PULUMI_VERSION} into .tools/ itself (without --no-fetch); "
         f"or install v{tools.PULUMI_MINIMUM} or newer: Windows `choco install pulumi`; macOS `brew install pulumi/tap/pulumi`; Linux: "
         "https://www.pulumi.com/docs/iac/download-install/",
     ),
@@ -149,9 +150,9 @@ def docker_problem(run: Callable[..., subprocess.CompletedProcess] = subprocess.
                 f"Docker's daemon runs but refuses you: {detail}. Add yourself to the docker group "
                 "(`sudo usermod -aG docker $USER`), log out and in, and try again"
             )
-        return "Docker is installed but its daemon does not answer" + (f": {detail}" if detail else "") + (
-            ". Start Docker Desktop (or `sudo systemctl start docker`) and try again"
-        )
+        said = f": {detail.rstrip('.')}" if detail else ""
+        end = " " if said.endswith(("?", "!")) else ". "  # Docker's "Is the docker daemon running?" ends a sentence
+        return f"Docker is installed but its daemon does not answer{said}{end}Start Docker Desktop (or `sudo systemctl start docker`) and try again"
     return None
 
 
@@ -353,7 +354,7 @@ def report_check(
     if status == 0 and not any(f.to_fetch for f in findings):
         log(f"{', '.join(f.command for f in findings)}: ready.")
     elif status == 0:
-        log("`lab.py check --fetch` fetches that now; with --no-fetch, `lab.py up` refuses instead.")
+        log(f"`{lab_command('check', '--fetch')}` fetches that now; with --no-fetch, `lab.py up` refuses instead.")
     return status
 
 
@@ -451,7 +452,7 @@ def port_problem(stack_name: str, config: dict[str, str], own_lab_running: Calla
     if own_lab_running(student):
         return None
     taken = host_ports.taken_ports(bind_address, ports_for_slot(slot))
-    return host_ports.port_conflict_message(bind_address, slot, taken) if taken else None
+    return host_ports.port_conflict_message(bind_address, slot, taken, stack_name) if taken else None
 
 
 def ide_container_exists(student: str) -> bool:
@@ -497,7 +498,8 @@ def store_workspace_root(stack, explicit: str | None, home: Path | None = None) 
         stack.set_config("workspaceRoot", auto.ConfigValue(root))
         print(f"workspaceRoot: {root} (stored in stack {stack.name}'s config)")
     why = workspace.writable_problem(root)
-    return f"workspaceRoot = {root!r} cannot hold your files: {why}. Fix: lab.py up --workspace-root <folder you can write>" if why else None
+    fix = lab_command("up", "--workspace-root", "<folder you can write>")
+    return f"workspaceRoot = {root!r} cannot hold your files: {why}. Fix: {fix}" if why else None
 
 
 DAEMON_PLATFORM_FORMAT = "{{.Server.Os}}/{{.Server.Arch}}"  # moby's GOOS/GOARCH, as the daemon reports them
@@ -586,6 +588,7 @@ def workspace_options(
     # A cluster that is gone: its objects leave state instead of failing refresh or destroy,
     # also for providers recorded before the program set deleteUnreachable.
     env[K8S_DELETE_UNREACHABLE_ENV] = "true"
+    env[shell_form.FIXES_ENV] = "lab"  # lab.py's Pulumi run: the program's errors name lab.py config
     env.update(docker_host_env(environ, plat or tools.detect_platform(), docker_context_host))
     return auto.LocalWorkspaceOptions(env_vars=env, pulumi_command=prepared.pulumi_command)
 
@@ -633,6 +636,33 @@ def existing_stack(name: str, workspace, make: str):
     if name not in known:
         raise NoSuchLab(name, known, make)
     return auto.Stack.select(name, workspace)
+
+
+def stacks_in_state(state_dir: Path = STATE_DIR) -> set[str]:
+    """The stacks the lab's own file backend holds, by their state files' names: Pulumi's
+    file backend keeps each under .pulumi/stacks/ as [<project>/]<stack>.json (a .gz and a
+    .bak beside it). A name too many is harmless: the Pulumi CLI then decides."""
+    stacks = state_dir / ".pulumi" / "stacks"
+    if not stacks.is_dir():
+        return set()
+    return {path.name.split(".json", 1)[0] for path in stacks.rglob("*.json*")}
+
+
+def labs_known_here(environ: dict[str, str], root: Path = ROOT, state_dir: Path = STATE_DIR) -> set[str] | None:
+    """The labs of this checkout, told without the Pulumi CLI: a settings file Pulumi.<lab>.yaml
+    (stack init writes one, with the passphrase's salt) or a stack in .pulumi-state/. None when
+    the user chose another backend (PULUMI_BACKEND_URL): only the Pulumi CLI knows its stacks."""
+    if environ.get("PULUMI_BACKEND_URL"):
+        return None
+    return set(settings_file_names(root)) | stacks_in_state(state_dir)
+
+
+def refuse_unknown_lab(name: str, environ: dict[str, str], make: str, root: Path = ROOT, state_dir: Path = STATE_DIR) -> None:
+    """NoSuchLab before any tool is looked for or fetched, when this checkout can tell that
+    `name` is no lab of it; otherwise the Pulumi CLI decides later (existing_stack)."""
+    known = labs_known_here(environ, root, state_dir)
+    if known is not None and name not in known:
+        raise NoSuchLab(name, sorted(known), make)
 
 
 # --- a stack's settings without the Pulumi CLI (NEEDS' "settings") ------------------------------

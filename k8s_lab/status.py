@@ -159,7 +159,7 @@ def diagnose(facts: Facts, names: LabNames, nodes: set[str], ready: int) -> tupl
     for name, c in sorted(present.items()):
         if c.memory_mb is not None and c.memory_cap_mb and c.memory_mb >= NEAR_CAP * c.memory_cap_mb:
             problems.append(f"{name} uses {c.memory_mb:.0f} of its {c.memory_cap_mb:.0f} MB cap: the next allocation there is OOM-killed")
-            repair = repair or f"{lab_command('config', 'labMemory', '<more, e.g. 8g>')}, then {lab_command('up')}"
+            repair = repair or f"{lab_command('config', 'labMemory', '<more, e.g. 8g>', '--stack', facts.stack)}, then {command('up', facts.stack)}"
     return problems, repair
 
 
@@ -235,6 +235,44 @@ def render_table(reports: list[Report]):
         idle_time = describe_idle(r.idle_seconds) if r.idle_seconds is not None else "-"
         table.add_row(r.student, state, r.ide, r.nodes_ready, "yes" if r.api_reachable else "no", ports, memory, cpu, idle_time, r.last_change or "-")
     return table
+
+
+def render_lines(reports: list[Report], width: int | None = None) -> list[str]:
+    """Each lab as a line of whole values, wrapped between values (never inside one) to fit
+    `width` (the terminal's), its problems below it: readable at 80 columns, where a table
+    of ten columns cut every value."""
+    import shutil
+    import textwrap
+
+    width = width or shutil.get_terminal_size().columns
+    lines: list[str] = []
+    for r in reports:
+        lines += _fitted([f"{r.student}  {r.state}", *_values(r)], width)
+        for problem in r.problems:
+            lines += textwrap.wrap(problem, width, initial_indent="  - ", subsequent_indent="    ", break_long_words=False) or ["  -"]
+    return lines
+
+
+def _values(r: Report) -> list[str]:
+    ports = "all" if all(r.ports_bound.values()) else "missing " + ", ".join(p for p, ok in r.ports_bound.items() if not ok)
+    memory = f"memory {r.memory_mb:.0f} MB" if r.memory_mb is not None else "memory -"
+    memory += f" (cap {r.memory_cap_mb:.0f})" if r.memory_cap_mb else ""
+    cpu = f"CPU {r.cpu_percent:.0f}%" if r.cpu_percent is not None else "CPU -"
+    cpu += f" (cap {r.cpus_cap:g})" if r.cpus_cap else ""
+    values = [f"IDE {r.ide}", f"nodes {r.nodes_ready} Ready", f"API {'yes' if r.api_reachable else 'no'}", f"ports {ports}", memory, cpu]
+    values += [f"idle {describe_idle(r.idle_seconds)}"] if r.idle_seconds is not None else []
+    return values + ([f"last change: {r.last_change}"] if r.last_change else [])
+
+
+def _fitted(values: list[str], width: int) -> list[str]:
+    """`values` joined by two spaces, a new line (indented) where the next would pass `width`."""
+    lines = [values[0]]
+    for value in values[1:]:
+        if len(lines[-1]) + 2 + len(value) > width:
+            lines.append("   " + value)
+        else:
+            lines[-1] += "  " + value
+    return lines
 
 
 def repair_lines(reports: list[Report]) -> list[str]:

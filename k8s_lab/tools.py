@@ -414,7 +414,12 @@ def install_pulumi(
     try:
         command = installer(str(layout.pulumi_root), VersionInfo.parse(version))
     except Exception as error:  # noqa: BLE001 - the installer raises whatever its script does
-        raise FetchError(f"installing the Pulumi CLI v{version} into {layout.pulumi_root} failed: {error}") from error
+        raise FetchError(
+            f"installing the Pulumi CLI v{version} into {layout.pulumi_root} failed: {error}. Check the network or proxy "
+            f"(HTTPS_PROXY; the installer reaches {pulumi_installer_url(layout.platform)} and github.com); or install the "
+            f"Pulumi CLI v{PULUMI_MINIMUM} or newer yourself (https://www.pulumi.com/docs/iac/download-install/) and run "
+            "with --no-fetch"
+        ) from error
     log(f"  installed: {layout.pulumi}")
     return command
 

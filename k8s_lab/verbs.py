@@ -34,6 +34,7 @@ class LabTarget:
     lab_memory: str | None = None  # labMemory and labCpus as set (None: the default), for the doctor's cap check
     lab_cpus: str | None = None
     kubernetes_version: str = versions.SEED  # the stack's row (k8s_lab/versions.py)
+    stack: str | None = None  # the stack's name, for the fixes' --stack
 
     # How its programs run: a real runner, or tests/fakes.py's FakeRunner (dataclasses.replace).
     runner: Runner = dataclasses.field(default_factory=ProcessRunner, compare=False, repr=False)
@@ -63,6 +64,7 @@ def target(stack_name: str, config: Mapping[str, str]) -> LabTarget:
         lab_memory=config.get("labMemory"),
         lab_cpus=config.get("labCpus"),
         kubernetes_version=read_setting(config, "kubernetesVersion"),
+        stack=stack_name,
     )
 
 
@@ -164,10 +166,7 @@ def status(lab: LabTarget, stack, as_json: bool = False) -> int:
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
-        from rich.console import Console
-
-        Console().print(lab_status.render_table([report]))
-        print("\n".join(lab_status.repair_lines([report])))
+        print("\n".join([*lab_status.render_lines([report]), *lab_status.repair_lines([report])]))
     return 0 if report.state == "running" else 1
 
 
@@ -188,7 +187,8 @@ def doctor_facts(lab: LabTarget):
     )
     # The typical footprint of this lab's shape (README, Benchmark): IDE, control plane, workers, registry.
     return dataclasses.replace(
-        facts, lab_footprint_mb=600 + 800 + 400 * lab.workers + 20, lab_memory=lab.lab_memory, lab_cpus=lab.lab_cpus
+        facts, lab_footprint_mb=600 + 800 + 400 * lab.workers + 20, lab_memory=lab.lab_memory, lab_cpus=lab.lab_cpus,
+        stack=lab.stack,
     )
 
 

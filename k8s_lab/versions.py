@@ -21,7 +21,7 @@ import datetime
 import re
 from dataclasses import dataclass
 
-from k8s_lab import ingress
+from k8s_lab import ingress, shell_form
 
 # The rows' kind binaries are fetched side by side: the seed's as `kind`, any other as
 # `kind-<version>` (k8s_lab/tools.py ToolsLayout.kind_for), and the cluster commands of a
@@ -157,7 +157,7 @@ def cgroup_v1_problem(minor: str, cgroup_version: str) -> str | None:
     return (
         f"kubernetesVersion {minor} does not run on this host: its Docker uses cgroup v1, and kubelet 1.35 and newer "
         f"refuse cgroup v1 (kubernetes#134298). Rows that run here: {usable}; choose one with "
-        f"`lab.py config kubernetesVersion {cgroup_v1_rows()[0]}`, or move the lab to a host with cgroup v2 "
+        f"`{shell_form.lab_command('config', 'kubernetesVersion', cgroup_v1_rows()[0])}`, or move the lab to a host with cgroup v2 "
         "(any current Linux distribution, Docker Desktop)"
     )
 
@@ -169,7 +169,8 @@ def end_of_life_note(minor: str, today: datetime.date) -> str | None:
         return None
     maintained = [m for m, r in ROWS.items() if not r.past_end_of_life(today)]
     move = (
-        f"to move: `lab.py config kubernetesVersion {maintained[-1]}` then `lab.py up` (a new cluster; your files stay)"
+        f"to move: `{shell_form.lab_command('config', 'kubernetesVersion', maintained[-1])}` then "
+        f"`{shell_form.lab_command('up')}` (a new cluster; your files stay)"
         if maintained
         else "no row here is maintained: update k8s-lab"
     )

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from k8s_lab import shell_form
+
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 _WINDOWS_UNC = re.compile(r"^\\\\[^\\/]+[\\/][^\\/]+")
 
@@ -96,7 +98,7 @@ def ensure_folders(paths: WorkspacePaths) -> None:
             raise ValueError(
                 f"workspaceRoot: {path} is not a path of this machine (it is for "
                 f"{'Windows' if path_module(path) is ntpath else 'Linux or macOS'}); run `up` on the student's machine, "
-                "or pulumi config set workspaceRoot <a folder of this machine>"
+                f"or {shell_form.render_fix('[[set workspaceRoot <a folder of this machine>]]')}"
             )
         os.makedirs(path, exist_ok=True)
 

@@ -105,7 +105,11 @@ def e2e_diagnostics(item, failure: str) -> None:
     tools = Path(os.environ.get("K8S_LAB_TOOLS_DIR") or ROOT / ".tools")
     path = os.pathsep.join([str(tools / "bin"), str(tools / "pulumi" / "bin"), os.environ.get("PATH", "")])
     script = ROOT / ".ci" / "e2e-diagnostics"
-    subprocess.run(["bash", str(script), str(Path(folder) / item.name)], env={**os.environ, "PATH": path}, timeout=600)
+    try:
+        subprocess.run(["bash", str(script), str(Path(folder) / item.name)], env={**os.environ, "PATH": path}, timeout=600)
+    except (subprocess.TimeoutExpired, OSError) as error:
+        # Raised from a report hook, it would end the whole session, not this test's report.
+        print(f"e2e diagnostics for {item.name} gave up: {type(error).__name__}: {error}", file=sys.stderr)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -117,6 +121,7 @@ def pytest_runtest_makereport(item, call):
 
 
 E2E_ENV = "K8S_LAB_E2E"  # =1 asks for the e2e tests, as --run-e2e does
+E2E_GROUP_ENV = "K8S_LAB_E2E_GROUP"  # =NAME selects one group of them, as --e2e-group does
 _E2E_ASKED: list[bool] = []  # set once per run by pytest_configure
 _LEFT_OUT = pytest.StashKey[dict]()  # marker -> how many tests of it were deselected
 
@@ -127,6 +132,12 @@ def pytest_addoption(parser):
         "--run-e2e",
         action="store_true",
         help=f"also run the e2e tests (real docker, kind and pulumi; .github/workflows/e2e.yml does; or {E2E_ENV}=1)",
+    )
+    parser.addoption(
+        "--e2e-group",
+        default=os.environ.get(E2E_GROUP_ENV) or None,
+        metavar="NAME",
+        help=f"only the e2e tests of this group (their e2e_group marker), as one job of e2e.yml's matrix runs them (or {E2E_GROUP_ENV}=NAME)",
     )
 
 
@@ -158,16 +169,41 @@ def pytest_collection_modifyitems(config, items):
     if not e2e_requested():
         leave_out.append("e2e")
     left = [item for item in items if any(item.get_closest_marker(marker) for marker in leave_out)]
+    left += other_e2e_groups(config, [item for item in items if item not in left])
     left_ids = {id(item) for item in left}
     config.stash[_LEFT_OUT] = {marker: sum(1 for item in left if item.get_closest_marker(marker)) for marker in leave_out}
+    if config.getoption("--e2e-group"):
+        config.stash[_LEFT_OUT]["e2e_group"] = len(left) - sum(config.stash[_LEFT_OUT].values())
     if left:
         config.hook.pytest_deselected(items=left)
         items[:] = [item for item in items if id(item) not in left_ids]
 
 
+def e2e_group_of(item) -> str | None:
+    marker = item.get_closest_marker("e2e_group")
+    return str(marker.args[0]) if marker and marker.args else None
+
+
+def other_e2e_groups(config, items) -> list:
+    """With --e2e-group NAME: the e2e tests of every other group. A name no test has is a
+    usage error (a typo in the matrix would otherwise run nothing, and pass)."""
+    wanted = config.getoption("--e2e-group")
+    if not wanted:
+        return []
+    e2e_items = [item for item in items if item.get_closest_marker("e2e")]
+    known = {e2e_group_of(item) for item in e2e_items}
+    if e2e_items and wanted not in known:
+        raise pytest.UsageError(f"--e2e-group {wanted}: no e2e test is in that group; the groups: {', '.join(sorted(str(g) for g in known))}")
+    return [item for item in e2e_items if e2e_group_of(item) != wanted]
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     left = config.stash.get(_LEFT_OUT, {})
-    why = {"slow": "not asked for (--run-slow)", "e2e": f"not asked for (--run-e2e or {E2E_ENV}=1)"}
+    why = {
+        "slow": "not asked for (--run-slow)",
+        "e2e": f"not asked for (--run-e2e or {E2E_ENV}=1)",
+        "e2e_group": f"in other groups than --e2e-group {config.getoption('--e2e-group')}",
+    }
     for marker, count in left.items():
         if count:
             terminalreporter.write_line(f"{count} {marker} tests deselected: {why[marker]}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import platform
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,6 +82,9 @@ class Timings:
     runner: str
     measurements: dict[str, dict[str, Any]] = field(default_factory=dict)
     memory: dict[str, Any] | None = None
+    group: str | None = None  # the e2e group; None: every test
+    kubernetes_version: str | None = None  # the kubernetesVersion row its labs ran (K8S_LAB_E2E_KUBERNETES_VERSION)
+    wall_seconds: float | None = None  # the group's run, its first fixture to its last test
 
     def record(self, name: str, seconds: float, **details: Any) -> None:
         if name not in LABELS:
@@ -97,6 +101,9 @@ class Timings:
             "platform": f"{platform.system()} {platform.release()} {platform.machine()}",
             "measurements": self.measurements,
             "memory": self.memory,
+            "group": self.group,
+            "kubernetes_version": self.kubernetes_version,
+            "wall_seconds": self.wall_seconds,
         }
 
     def markdown(self) -> str:
@@ -115,7 +122,52 @@ class Timings:
                 f"| host memory of one lab once up | {gib(self.memory['bytes'])} | "
                 f"`docker stats --no-stream`, {len(self.memory['containers'])} containers of {self.memory['student']} |"
             )
-        return f"### k8s-lab e2e timings ({self.runner})\n\n" + "\n".join(rows) + "\n"
+        if self.wall_seconds is not None:
+            rows.append(f"| the whole group | {self.wall_seconds / 60:.1f} min | its fixtures and tests |")
+        title = f"group {self.group}, " if self.group else ""
+        title += f"kubernetesVersion {self.kubernetes_version}, " if self.kubernetes_version else ""
+        return f"### k8s-lab e2e timings ({title}{self.runner})\n\n" + "\n".join(rows) + "\n"
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Timings:
+        return cls(
+            runner=data["runner"], measurements=dict(data.get("measurements") or {}), memory=data.get("memory"),
+            group=data.get("group"), kubernetes_version=data.get("kubernetes_version"), wall_seconds=data.get("wall_seconds"),
+        )
+
+    @property
+    def job(self) -> str:
+        """The job of e2e.yml's matrix that wrote it: `GROUP:ROW` (`first-up:1.36`), or the
+        group alone when the row is not recorded."""
+        return f"{self.group}:{self.kubernetes_version}" if self.kubernetes_version else str(self.group or "")
+
+
+def summary(texts: Iterable[str], expected_jobs: Iterable[str] = ()) -> str:
+    """One job summary for every job of a matrix run (a group on a kubernetesVersion row):
+    each job's table, in group then row order, and a line for each expected job (`GROUP:ROW`)
+    that left no timings (it failed before writing them, or was cancelled)."""
+    records = sorted(
+        (Timings.from_json(load(text)) for text in texts), key=lambda record: (record.group or "", record.kubernetes_version or "")
+    )
+    seen = {record.job for record in records}
+    missing = [name for name in expected_jobs if name not in seen]
+    parts = ["## k8s-lab e2e: every job's timings\n"] + [record.markdown() for record in records]
+    if missing:
+        parts.append("No timings from: " + ", ".join(missing) + " (the job failed before writing them, or was cancelled).\n")
+    return "\n".join(parts)
+
+
+def main(argv: list[str]) -> int:
+    """`python tests/e2e_timings.py --summary FOLDER [GROUP:ROW...]`: the Markdown of every
+    timings JSON under FOLDER (e2e.yml's summary job, after downloading each job's)."""
+    from pathlib import Path
+
+    if len(argv) < 2 or argv[0] != "--summary":
+        print("usage: e2e_timings.py --summary FOLDER [GROUP:ROW...]", file=sys.stderr)
+        return 2
+    texts = [path.read_text(encoding="utf-8") for path in sorted(Path(argv[1]).rglob("*.json"))]
+    print(summary(texts, argv[2:]))
+    return 0
 
 
 def load(text: str) -> dict[str, Any]:
@@ -143,3 +195,7 @@ def secret_values(outputs: Mapping[str, Any]) -> set[str]:
             if colon and (name.endswith("-data") or name == "token") and value.strip():
                 found.add(value.strip())
     return found
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -14,6 +14,7 @@ import pytest
 import classroom
 from k8s_lab import capacity, mirror, ports
 from k8s_lab.exits import Exit
+from k8s_lab.shell_form import class_command
 from k8s_lab.orchestrate import Progress
 from k8s_lab.roster import parse_roster
 
@@ -233,7 +234,7 @@ def test_a_mirror_on_this_host_on_a_students_ports_is_refused():
     problems = classroom.mirror_problems(entries, slots, old, local=lambda url: True)
     assert problems == [
         "registryMirror http://teacher:5000: its registry.k8s.io cache's port 5001 is kim's registry port (slot 0) on the same host; "
-        "fix: run the mirror on its own ports (classroom.py mirror --port 5010) and set registryMirror to match"
+        f"fix: run the mirror on its own ports ({class_command('mirror', '--port', '5010')}) and set registryMirror to match"
     ]
     assert classroom.mirror_problems(entries, slots, old, local=lambda url: False) == []  # the mirror is elsewhere
     new = {s: {"registryMirror": "http://teacher:5010"} for s in slots}

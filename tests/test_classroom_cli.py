@@ -241,9 +241,9 @@ def test_the_mirror_refuses_ports_of_the_slot_plan(project):
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         "classroom: port 5000 is often held by macOS's AirPlay Receiver (the docker.io cache's); "
-        "fix: classroom.py mirror --port 5010, or another port off the slot plan",
+        "fix: venv/bin/python classroom.py mirror --port 5010, or another port off the slot plan",
         "classroom: port 5001 is slot 0's registry port (the registry.k8s.io cache's); "
-        "fix: classroom.py mirror --port 5010, or another port off the slot plan",
+        "fix: venv/bin/python classroom.py mirror --port 5010, or another port off the slot plan",
     ]
 
 

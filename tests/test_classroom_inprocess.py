@@ -27,6 +27,7 @@ from fakes import Answer, FakePopen, FakeRunner, fails, ok
 import classroom
 from k8s_lab import doctor, host_ports, mirror, session, status
 from k8s_lab.exits import Exit, script_command
+from k8s_lab.shell_form import class_command
 
 PASSPHRASE = "passphrase-never-shown-4711"
 GIB = 1024**3
@@ -991,7 +992,7 @@ def test_a_handout_is_titled_with_its_student(tmp_path):
 def test_the_mirror_refuses_a_port_with_each_problem_on_its_own_line(capsys):
     docker = FakeRunner({})
     assert classroom.main(["mirror", "--port", "8443"], runner=docker) == Exit.USAGE
-    fix = "fix: classroom.py mirror --port 5010, or another port off the slot plan"
+    fix = f"fix: {class_command('mirror', '--port', '5010')}, or another port off the slot plan"
     assert capsys.readouterr().err.splitlines() == [
         f"classroom: port 8443 is slot 80's https port (the docker.io cache's); {fix}",
         f"classroom: port 8444 is slot 0's ide port (the registry.k8s.io cache's); {fix}",

@@ -222,7 +222,7 @@ def test_a_folder_of_another_kind_of_machine_is_named_with_its_kind_and_the_fix(
         workspace.ensure_folders(windows)
     assert str(caught.value) == (
         "workspaceRoot: C:\\labs\\kim\\src is not a path of this machine (it is for Windows); run `up` on the student's machine, "
-        "or pulumi config set workspaceRoot <a folder of this machine>"
+        "or pulumi config set workspaceRoot '<a folder of this machine>'"
     )
     made = []
     monkeypatch.setattr(workspace, "os", SimpleNamespace(path=ntpath, makedirs=lambda path, exist_ok: made.append(path)))
@@ -249,7 +249,7 @@ def test_root_must_be_set_and_absolute_in_its_own_form(raw):
         parse_lab_config({"workspaceRoot": raw}, stack="kim")
     (problem,) = refused.value.problems
     assert problem.key == "workspaceRoot"
-    assert "lab.py up" in problem.fix and "pulumi config set workspaceRoot" in problem.fix
+    assert "lab.py up" in problem.fix and "[[set workspaceRoot" in problem.fix
     assert "~" in problem.reason if raw.startswith("~") else True
 
 
@@ -305,14 +305,14 @@ def test_rules_across_keys_report_exactly(workspace_root):
         Problem("workspaceRoot", "(unset)", "cannot name the student folders: it is not set", BY_KEY["workspaceRoot"].fix)
     ]
     assert problems_of({"workspaceRoot": workspace_root, "idePassword": "long-enough-pw"}, password_is_secret=False) == [
-        Problem("idePassword", "(hidden)", "is stored in plain text", "pulumi config set --secret idePassword <password>")
+        Problem("idePassword", "(hidden)", "is stored in plain text", "[[secret idePassword <password>]]")
     ]
     assert problems_of({"workspaceRoot": workspace_root, "bindAddress": "0.0.0.0"}) == [
         Problem(
             "bindAddress",
             "'0.0.0.0'",
             "publishes the IDE (a root shell with the host's docker) beyond this machine",
-            "pulumi config set allowRemoteAccess true to mean it, or keep bindAddress 127.0.0.1",
+            "[[set allowRemoteAccess true]] to mean it, or [[set bindAddress 127.0.0.1]]",
         )
     ]
     assert problems_of({"dockerHost": "ssh://teacher@lab2"}) == [
@@ -320,7 +320,7 @@ def test_rules_across_keys_report_exactly(workspace_root):
             "bindAddress",
             "'127.0.0.1'",
             "is loopback on the remote Docker host lab2, out of the students' reach",
-            "pulumi config set bindAddress 0.0.0.0 and pulumi config set allowRemoteAccess true",
+            "[[set bindAddress 0.0.0.0]] and [[set allowRemoteAccess true]]",
         )
     ]
     assert problems_of({"workspaceRoot": workspace_root, "hostName": "teacher.lan"}) == [
@@ -328,7 +328,7 @@ def test_rules_across_keys_report_exactly(workspace_root):
             "hostName",
             "'teacher.lan'",
             "names how other machines reach the lab, but bindAddress 127.0.0.1 publishes it on loopback only",
-            "pulumi config set bindAddress 0.0.0.0 and pulumi config set allowRemoteAccess true, or pulumi config rm hostName",
+            "[[set bindAddress 0.0.0.0]] and [[set allowRemoteAccess true]], or [[rm hostName]]",
         )
     ]
     # On a remote Docker host the loopback bindAddress is the one problem, whatever hostName says.
@@ -369,7 +369,7 @@ def test_a_plaintext_tls_key_is_refused_without_showing_it(workspace_root):
     from k8s_lab.config import Problem
 
     assert problems_of({"workspaceRoot": workspace_root, "ideTlsCert": CERT, "ideTlsKey": KEY}, tls_key_is_secret=False) == [
-        Problem("ideTlsKey", "(hidden)", "is stored in plain text", "pulumi config set --secret ideTlsKey < key.pem")
+        Problem("ideTlsKey", "(hidden)", "is stored in plain text", "[[file ideTlsKey key.pem]]")
     ]
 
 
@@ -378,12 +378,12 @@ def test_every_problem_is_one_line_naming_the_key_the_value_and_the_fix(workspac
         parse(workspace_root, labMemory="lots", slot="0999")
     assert str(caught.value) == (
         "k8s-lab configuration is invalid; nothing was created:\n"
-        "  - slot = '999': puts the ide port at 108344, past 65535. Fix: pulumi config set slot <n> with a whole number from 0 to 570\n"
-        "  - labMemory = 'lots': is not a memory size. Fix: pulumi config set labMemory 6g (a size such as 6g or 6144m), or 0 for no cap"
+        "  - slot = '999': puts the ide port at 108344, past 65535. Fix: pulumi config set slot 1 (a whole number from 0 to 570, one no other lab here has)\n"
+        "  - labMemory = 'lots': is not a memory size. Fix: pulumi config set labMemory 6g (a size such as 6g or 6144m), or pulumi config set labMemory 0 for no cap"
     )
     with pytest.raises(ConfigError) as caught:
         parse(workspace_root, slot="-1")
-    assert str(caught.value.problems[0]) == "slot = '-1': is negative. Fix: pulumi config set slot <n> with a whole number from 0 to 570"
+    assert str(caught.value.problems[0]) == "slot = '-1': is negative. Fix: pulumi config set slot 1 (a whole number from 0 to 570, one no other lab here has)"
     assert parse(workspace_root, slot="0").slot == 0 and parse(workspace_root, slot="570").slot == 570
 
 
@@ -417,7 +417,7 @@ def test_limit_passes_on_reason_fix_and_hides_what_limits_hides():
     assert mirror("") is None
     bad = refusal(mirror, "lots")
     assert (bad.reason, bad.shown) == ("is not an http:// or https:// URL with a host", None)
-    assert bad.fix.startswith("pulumi config set registryMirror http://<teacher-host>:5010")
+    assert bad.fix.startswith("[[set registryMirror http://teacher.school.lan:5010]]")
     secret = refusal(mirror, "https://u:p@h")
     assert (secret.reason, secret.shown) == ("carries credentials, which would be stored and shown in plain text", "(hidden: it holds credentials)")
     assert secret.fix == bad.fix
@@ -427,7 +427,7 @@ def test_limit_passes_on_reason_fix_and_hides_what_limits_hides():
 def test_switch_is_a_boolean_setting_with_its_own_fix():
     made = lab_config.switch("fancy", "fancy_field", True, "Turns fancy on.")
     assert made == lab_config.Setting(
-        "fancy", "fancy_field", "boolean", True, "Turns fancy on.", "pulumi config set fancy true (or false)", lab_config.boolean
+        "fancy", "fancy_field", "boolean", True, "Turns fancy on.", "[[set fancy true]] (or false)", lab_config.boolean
     )
 
 
@@ -450,7 +450,7 @@ def test_host_name_takes_ip_addresses_and_names_what_is_neither():
 def test_namespace_reserved_and_time_zone_refusals_read_exactly():
     reserved = refusal(lab_config.namespace, "kube-system")
     assert reserved.reason.startswith("belongs to Kubernetes or the lab: it is reserved: ")
-    assert reserved.fix == "pick the student's own, e.g. pulumi config rm namespace"
+    assert reserved.fix == "pick the student's own, e.g. [[set namespace kim-minsu]], or [[rm namespace]] for the student name"
     assert refusal(lab_config.time_zone, "Mars/Olympus").reason == "is not an IANA time zone name"
     assert refusal(lab_config.image_reference, "UPPER CASE").reason == "is not an image reference"
     assert refusal(lab_config.pinned_image, "kindest/node:v1.31.0").reason == "is not a kind node image pinned by tag and digest"
@@ -477,7 +477,7 @@ def test_pem_private_key_refusals_read_exactly():
     encrypted = refusal(lab_config.pem_private_key, ENCRYPTED_KEY)
     assert encrypted.reason == "is encrypted; code-server cannot ask for its passphrase"
     assert encrypted.fix == (
-        "decrypt it (openssl pkey -in key.pem -out plain-key.pem), then pulumi config set --secret ideTlsKey < plain-key.pem"
+        "decrypt it (openssl pkey -in key.pem -out plain-key.pem), then [[file ideTlsKey plain-key.pem]]"
     )
     assert refusal(lab_config.pem_private_key, CERT).reason == "is not one PEM private key (-----BEGIN PRIVATE KEY-----)"
 
@@ -505,24 +505,24 @@ def test_a_pem_value_with_pasted_unicode_space_is_refused_not_a_traceback(worksp
     assert "ideTlsKey = (hidden): is not one PEM private key" in text
 
 
-STUDENT_FIX = "pulumi config set student <name>, e.g. 'kim-minsu' (lowercase letters, digits and '-', at most 49 characters)"
+STUDENT_FIX = "[[set student kim-minsu]] (a name of lowercase letters, digits and '-', at most 49 characters)"
 NAME_RULE = "it must be lowercase letters, digits and '-', starting and ending with a letter or digit"
-ENV_FIX = 'pulumi config set --path "ideEnv[0]" NAME=value (a list of NAME=value strings, like lines of a .env file)'
+ENV_FIX = '[[set ideEnv ["NAME=value"]]] (a JSON list of NAME=value strings, like lines of a .env file)'
 KNOWN_KEYS = (
     "student, slot, bindAddress, workspaceRoot, idePassword, ideImage, idePlatform, kubernetesVersion, nodeImage, workers, mountDockerSocket, timezone, "
     "ideEnv, ingress, registry, namespace, dockerHost, allowRemoteAccess, hostName, ideTlsCert, ideTlsKey, networkMtu, "
     "labMemory, labCpus, registryMirror"
 )
-PLATFORM_FIX = "pulumi config set idePlatform linux/amd64 (or linux/arm64): what `docker version --format {{.Server.Os}}/{{.Server.Arch}}` prints for the lab's Docker host"
+PLATFORM_FIX = "[[set idePlatform linux/amd64]] (or linux/arm64): what `docker version --format {{.Server.Os}}/{{.Server.Arch}}` prints for the lab's Docker host"
 
 
 EXACT = [
     # (raw settings besides workspaceRoot, every problem as (key, shown value, reason, fix))
     ({"bindAddress": "::1"}, [("bindAddress", "'::1'", "is an IPv6 address; the lab network is IPv4-only", "use an IPv4 address such as 127.0.0.1")]),
     ({"bindAddress": "224.0.0.1"}, [("bindAddress", "'224.0.0.1'", "is a multicast address", "use 127.0.0.1 or an address of this machine")]),
-    ({"ingress": "yes"}, [("ingress", "'yes'", "is not true or false", "pulumi config set ingress true (or false)")]),
+    ({"ingress": "yes"}, [("ingress", "'yes'", "is not true or false", "[[set ingress true]] (or false)")]),
     ({"student": "Kim"}, [("student", "'Kim'", f"not a usable student name: {NAME_RULE}", STUDENT_FIX)]),
-    ({"slots": "3"}, [("slots", "'3'", "is not a k8s-lab setting", f"remove it (pulumi config rm slots); known keys: {KNOWN_KEYS}")]),
+    ({"slots": "3"}, [("slots", "'3'", "is not a k8s-lab setting", f"remove it ([[rm slots]]); known keys: {KNOWN_KEYS}")]),
     ({"ideEnv": "A=1"}, [("ideEnv", "'A=1'", "is not a list of NAME=value strings", ENV_FIX)]),
     # A client's platform name (Apple Silicon says arm64, uname says aarch64) or an unsupported one.
     ({"idePlatform": "linux/aarch64"}, [("idePlatform", "'linux/aarch64'", "is not a platform the IDE image can be built for (linux/amd64 or linux/arm64)", PLATFORM_FIX)]),
@@ -536,16 +536,15 @@ EXACT = [
     ]),
     ({"ideTlsCert": CERT}, [(
         "ideTlsKey", "(unset)", "is needed with ideTlsCert: code-server serves a certificate only with its private key",
-        "pulumi config set --secret ideTlsKey < key.pem (the key of that certificate), or pulumi config rm ideTlsCert for a self-signed one",
+        "[[file ideTlsKey key.pem]] (the key of that certificate), or [[rm ideTlsCert]] for a self-signed one",
     )]),
     ({"ideTlsKey": KEY}, [(
         "ideTlsCert", "(unset)", "is needed with ideTlsKey: a private key alone serves nothing",
-        "pulumi config set ideTlsCert < cert.pem (the certificate of that key), or pulumi config rm ideTlsKey",
+        "[[file ideTlsCert cert.pem]] (the certificate of that key), or [[rm ideTlsKey]]",
     )]),
     ({"ideTlsCert": CERT, "ideTlsKey": OTHER_KEY}, [(
         "ideTlsKey", "(hidden)", "is not the private key of ideTlsCert (KEY_VALUES_MISMATCH)",
-        "give the certificate and the key made with it: pulumi config set ideTlsCert < cert.pem and "
-        "pulumi config set --secret ideTlsKey < key.pem",
+        "give the certificate and the key made with it: [[file ideTlsCert cert.pem]] and [[file ideTlsKey key.pem]]",
     )]),
 ]
 
@@ -597,3 +596,23 @@ def test_a_certificate_pasted_on_one_line_shows_its_first_40_characters():
     refused = refusal(lab_config.pem_certificate, one_line)
     assert refused.reason.startswith("cannot be read as an X.509 certificate (no start line")
     assert refused.shown == repr(one_line[:40])
+
+
+def test_the_programs_error_names_the_command_of_whoever_runs_it(monkeypatch):
+    """Inside `lab.py up` the program's own error said `pulumi config set workers ...`, which
+    a student cannot run without the lab's backend and passphrase (issue 28): lab.py and
+    classroom.py say who reads it (K8S_LAB_FIXES), and the stack's name is in the command."""
+    from k8s_lab import shell_form
+
+    for audience, expected in (
+        ("lab", shell_form.lab_command("config", "workers", "2", "--stack", "kim")),
+        ("class", shell_form.lab_command("config", "workers", "2", "--stack", "kim")),
+        (None, "pulumi config set workers 2"),
+    ):
+        if audience:
+            monkeypatch.setenv(shell_form.FIXES_ENV, audience)
+        else:
+            monkeypatch.delenv(shell_form.FIXES_ENV, raising=False)
+        with pytest.raises(ConfigError) as caught:
+            lab_config.parse_lab_config({"workers": "12", "workspaceRoot": "/home/kim/k8s-lab"}, stack="kim")
+        assert f"Fix: {expected} (a whole number" in str(caught.value), audience

@@ -48,7 +48,7 @@ def test_inotify_limits_on_linux_only():
 
 def test_taken_ports_unless_the_lab_itself_holds_them():
     (finding,) = found(taken_ports=[("ide", 8444)], slot=0)
-    assert "127.0.0.1:8444 (ide)" in finding.what and "lab.py config slot <n>" in finding.fix
+    assert "127.0.0.1:8444 (ide)" in finding.what and "lab.py config slot '<n>'" in finding.fix
     assert not found(taken_ports=[("ide", 8444)], own_lab_present=True)
 
 
@@ -141,11 +141,11 @@ def test_inotify_finding_exactly():
 
 
 def test_taken_ports_finding_exactly():
-    (finding,) = found(taken_ports=[("ide", 8544), ("api", 6544)], slot=1, bind_address="0.0.0.0")
+    (finding,) = found(taken_ports=[("ide", 8544), ("api", 6544)], slot=1, bind_address="0.0.0.0", stack="lee")
     assert finding == doctor.Finding(
         "problem",
         "slot 1 needs host ports that are already in use: 0.0.0.0:8544 (ide) 0.0.0.0:6544 (api)",
-        f"pick a free slot ({LAB} config slot <n>), or stop what listens there.",
+        f"pick a free slot ({LAB} config slot '<n>' --stack lee), or stop what listens there.",
     )
     assert doctor.port_findings(Facts(system="Linux")) == []
 

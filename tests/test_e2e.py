@@ -20,8 +20,19 @@ so one `up` serves many checks:
   k1..k3 (slots 40-42)       classroom.py up --parallel 3 -> classroom.py destroy
   lab                        destroy (timed) leaves no container, network or volume; files stay
 
+Groups: each test carries an e2e_group marker; `--e2e-group NAME` (K8S_LAB_E2E_GROUP)
+runs one group, with whatever fixtures it needs (every group makes its own `lab`), as one
+job of e2e.yml's matrix does: first-up, second-checkout, repairs, caps-refresh, classroom,
+beyond-loopback. K8S_LAB_E2E_DRY_RUN=1 is the harness's dry run (tests/test_e2e_dry_run.py):
+the same fixtures and calls against stand-in tools, failing only on a refused call.
+
 K8S_LAB_E2E_KUBERNETES_VERSION picks the kubernetesVersion row of the lab, pre and gone
-stacks (default the seed's 1.29; e2e.yml runs both rows). State: a file backend in pytest's tmp dir and a fixed passphrase (nothing of it is
+stacks (default the seed's 1.29). e2e.yml runs the groups that touch the cluster and its
+way in on both rows; the classroom's stacks are the seed's whatever the row (the roster
+sets none), and beyond-loopback checks the IDE alone, so those two run on the seed's row
+only (SEED_ROW_ONLY_GROUPS).
+
+State: a file backend in pytest's tmp dir and a fixed passphrase (nothing of it is
 uploaded). Each command's output is kept, with every secret the test knows replaced, in
 K8S_LAB_E2E_LOGS (default: tmp dir)/NN-step.log: that is the Pulumi engine's output of the
 step as the student sees it (lab.py prints the engine's events). Pulumi's own `-v`/
@@ -48,6 +59,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +71,33 @@ from k8s_lab import limits
 from e2e_timings import Timings, memory_by_container, redact, secret_values
 
 pytestmark = pytest.mark.e2e
+
+# The harness's dry run (tests/test_e2e_dry_run.py): the same fixtures and calls against
+# the stand-in docker, kind and pulumi of tests/stand_ins/. A call the CLI refuses fails
+# the test ("refused:"); a call that ran and failed is what a stand-in cannot do (it makes
+# no cluster), and the checks of the real world after it are the e2e run's alone.
+# Each test belongs to one group (`--e2e-group NAME`, tests/conftest.py); e2e.yml runs the
+# groups as parallel jobs, each making its own lab, with its own cluster budget and timeout.
+group = pytest.mark.e2e_group
+# The groups whose checks do not follow K8S_LAB_E2E_KUBERNETES_VERSION's row: e2e.yml runs
+# them on the seed's row only (its matrix excludes them from the others; tests/test_workflows.py
+# holds it to this). Every other group touches the cluster or its way in, and runs on every row.
+SEED_ROW_ONLY_GROUPS = {
+    "classroom": "the classroom's three stacks are the seed's whatever the row: the roster names no kubernetesVersion",
+    "beyond-loopback": "its checks are the IDE's (https, no socket, idle stop); repairs and caps-refresh remake each row's cluster",
+}
+
+DRY_RUN_ENV = "K8S_LAB_E2E_DRY_RUN"
+DRY_RUN = os.environ.get(DRY_RUN_ENV) == "1"
+REFUSED_CODES = {2, 3, 4, 5, 70}  # k8s_lab/exits.py: usage, no such lab, not ready, wrong Python, a bug
+REFUSAL_SIGNS = ("Traceback (most recent call last)", "usage: ", "No such file or directory", "there is no lab named", "no stack named")
+
+
+def refused(code: int | None, output: str) -> bool:
+    """Whether a call was refused (not merely failed): a refusal code of lab.py's, or what
+    a refused or broken call prints."""
+    return code in REFUSED_CODES or any(sign in output for sign in REFUSAL_SIGNS)
+
 
 
 def tools_dir() -> Path:
@@ -148,10 +187,11 @@ class Runner:
             output, code = _text(expired.stdout) + _text(expired.stderr), None
         seconds = time.monotonic() - began
         path = self.log(step, f"$ {' '.join(argv)}  (in {cwd})\n{output}\nexit {code} after {seconds:.1f} s\n")
-        if code != 0:
+        if code != 0 and not (DRY_RUN and code is not None and not refused(code, output)):
             tail = "\n".join(path.read_text(encoding="utf-8").splitlines()[-40:])
             outcome = f"timed out after {timeout:.0f} s" if code is None else f"exited {code}"
-            pytest.fail(f"{step}: {outcome}; full log {path}\n{tail}", pytrace=False)
+            verdict = "refused: " if refused(code, output) else ""
+            pytest.fail(f"{verdict}{step}: {outcome}; full log {path}\n{tail}", pytrace=False)
         return seconds
 
     def lab(self, step: str, *args: str, stack: str, timeout: float = 15 * MINUTE) -> float:
@@ -231,7 +271,8 @@ def answers(url: str) -> bool:
 
 
 def wait_until(check, seconds: float, every: float = 3) -> bool:
-    deadline = time.monotonic() + seconds
+    """Whether `check` came true within `seconds` (in the dry run: at once, or never)."""
+    deadline = time.monotonic() + (0 if DRY_RUN else seconds)
     while not check():
         if time.monotonic() > deadline:
             return False
@@ -283,6 +324,12 @@ class FirstAnswer(threading.Thread):
                 return
             self.stop.wait(1)
 
+    def finish(self) -> None:
+        """Stop polling and wait for the poll under way (up to answers()'s 5 s timeout), so
+        `seconds` is read after the thread's last write, never during it."""
+        self.stop.set()
+        self.join(timeout=30)
+
 
 # --- module-scoped fixtures: state, timings, the labs ----------------------------------------------------
 
@@ -309,9 +356,12 @@ def safety_net_destroy(run: Runner) -> None:
 
 
 @pytest.fixture(scope="module")
-def timings(tmp_path_factory):
-    record = Timings(runner=os.environ.get("K8S_LAB_E2E_RUNNER") or f"{platform.node()} ({os.cpu_count()} CPUs)")
+def timings(tmp_path_factory, request):
+    runner_name = os.environ.get("K8S_LAB_E2E_RUNNER") or f"{platform.node()} ({os.cpu_count()} CPUs)"
+    record = Timings(runner=runner_name, group=request.config.getoption("--e2e-group"), kubernetes_version=ROW.minor)
+    began = time.monotonic()
     yield record
+    record.wall_seconds = round(time.monotonic() - began, 1)
     path = Path(os.environ.get("K8S_LAB_E2E_TIMINGS") or tmp_path_factory.getbasetemp() / "e2e-timings.json")
     path.write_text(json.dumps(record.as_json(), indent=2) + "\n", encoding="utf-8")
     print(f"e2e timings: {path}")
@@ -338,14 +388,15 @@ def bring_up(run: Runner, timings: Timings, name: str, slot: int, workers: int, 
     poll = FirstAnswer(f"http://127.0.0.1:{ports_for_slot(slot).ide}")
     poll.start()
     seconds = run.lab(f"{name}-up", "up", "--workspace-root", str(root), stack=name, timeout=45 * MINUTE)
-    poll.stop.set()
+    poll.finish()
     if measure:
         timings.record(measure, seconds, image_cached=image_cached, workers=workers)
     if measure == "first_up" and poll.seconds is not None:
         timings.record("ide_answers", poll.seconds, image_cached=image_cached)
     outputs = run.outputs(name)
-    assert outputs["ideUrl"] == poll.url, "ideUrl is not where slot's IDE port is"
-    assert poll.seconds is not None, f"{poll.url} did not answer by the end of `up`"
+    if not DRY_RUN:  # the stand-ins serve no IDE
+        assert outputs["ideUrl"] == poll.url, "ideUrl is not where slot's IDE port is"
+        assert poll.seconds is not None, f"{poll.url} did not answer by the end of `up`"
     return Lab(name, outputs, root)
 
 
@@ -362,6 +413,7 @@ def pre_lab(runner, timings, lab, tmp_path_factory) -> Lab:
 # --- the first up and what it gives ----------------------------------------------------------------------
 
 
+@group("first-up")
 def test_first_up_gives_the_lab_and_its_outputs(lab):
     outputs = lab.outputs
     expected = {"ideUrl", "idePassword", "kubeconfig", "hostKubeconfig", "clusterName", "networkName", "ideContainer", "ingressUrl", "registry"}
@@ -393,6 +445,7 @@ def logs_in(url: str, password: str) -> bool:
     return any(c.startswith("code-server-session=") for c in cookies)
 
 
+@group("first-up")
 def test_code_server_takes_the_password_and_refuses_another(lab):
     # Results in variables: pytest would print a call's arguments, the password among them.
     accepted = logs_in(lab.outputs["ideUrl"], lab.outputs["idePassword"])
@@ -401,6 +454,7 @@ def test_code_server_takes_the_password_and_refuses_another(lab):
     assert not wrong_accepted, "code-server accepted a wrong password"
 
 
+@group("first-up")
 def test_kubectl_in_the_ide_sees_every_node_ready(lab):
     nodes_seen_ready(lab.outputs["ideContainer"], expected=2, within=0)  # workers=1: control plane + 1
 
@@ -420,6 +474,7 @@ def registry_answers(url: str) -> bool:
         return False
 
 
+@group("first-up")
 @pytest.mark.skipif(GATEWAY_ROW, reason=f"kubernetesVersion {ROW.minor} has no ingress-nginx: its way in is the Gateway API (next test)")
 def test_image_pushed_from_the_ide_runs_behind_the_ingress(lab):
     ide, registry = lab.outputs["ideContainer"], lab.outputs["registry"]
@@ -427,7 +482,10 @@ def test_image_pushed_from_the_ide_runs_behind_the_ingress(lab):
     in_ide(ide, f"docker tag registry:2.8.3 {registry}/app:1 && docker push {registry}/app:1")
     in_ide(ide, f"kubectl run app --image={registry}/app:1 --port=5000 && kubectl wait --for=condition=ready pod/app --timeout=180s")
     in_ide(ide, "kubectl wait -n ingress-nginx --for=condition=ready pod --selector=app.kubernetes.io/component=controller --timeout=180s")
-    in_ide(ide, "kubectl expose pod app --port=5000 && kubectl create ingress app --class=nginx --rule='/v2/*=app:5000'")
+    in_ide(ide, "kubectl expose pod app --port=5000")
+    create = ["docker", "exec", ide, "kubectl", "create", "ingress", "app", "--class=nginx", "--rule=/v2/*=app:5000"]
+    created = until_admitted(lambda: subprocess.run(create, capture_output=True, text=True, timeout=MINUTE))
+    assert created.returncode == 0, f"kubectl create ingress: {created.stderr}"
     url = lab.outputs["ingressUrl"].rstrip("/") + "/v2/"
     assert wait_until(lambda: registry_answers(url), 90), f"{url} never answered with the registry's {{}}"
 
@@ -449,6 +507,7 @@ spec:
 """
 
 
+@group("first-up")
 @pytest.mark.skipif(not GATEWAY_ROW, reason=f"kubernetesVersion {ROW.minor}'s way in is ingress-nginx (previous test)")
 def test_a_service_is_served_through_the_gateway_from_the_host_and_the_ide(lab):
     """The README's HTTPRoute to a Service, attached to the lab's Gateway: reached at the
@@ -466,6 +525,23 @@ def test_a_service_is_served_through_the_gateway_from_the_host_and_the_ide(lab):
     assert in_ide(ide, "kubectl version --client -o json").count(f'"minor": "{ROW.minor.split(".")[1]}"') == 1
 
 
+def until_admitted(
+    create: Callable[[], subprocess.CompletedProcess], attempts: int = 24, pause: float = 5, sleep: Callable[[float], None] = time.sleep
+) -> subprocess.CompletedProcess:
+    """ingress-nginx's admission webhook answers some seconds after its controller pod is
+    Ready; until then the API server refuses an Ingress with "failed calling webhook
+    validate.nginx.ingress.kubernetes.io ... connection refused". Retried while that is the
+    reason, at most `attempts` times (2 minutes); any other failure is returned at once."""
+    done = create()
+    for _ in range(attempts - 1):
+        if done.returncode == 0 or "webhook" not in done.stderr:
+            break
+        sleep(pause)
+        done = create()
+    return done
+
+
+@group("first-up")
 def test_host_memory_of_the_lab_is_measured(lab, timings):
     lines = docker("stats", "--no-stream", "--format", "{{.Name}}\t{{.MemUsage}}").splitlines()
     found = memory_by_container(lines, f"{LAB}-")
@@ -474,6 +550,7 @@ def test_host_memory_of_the_lab_is_measured(lab, timings):
     timings.record_memory(LAB, found)
 
 
+@group("first-up")
 def test_second_up_changes_nothing(runner, timings, lab):
     seconds = runner.lab("lab-second-up", "up", stack=LAB)
     timings.record("second_up", seconds, workers=1)
@@ -493,17 +570,22 @@ def second_checkout(runner, tmp_path_factory) -> Path:
     """The project copied to another folder with its own venv, as a second clone would be."""
     copy = tmp_path_factory.mktemp("second-checkout") / "k8s-lab"
     shutil.copytree(ROOT, copy, ignore=COPY_IGNORE)
+    if DRY_RUN:  # the venv running this, as tests/test_user_path.py's fresh copies have it: nothing fetched
+        (copy / "venv").symlink_to(Path(sys.executable).parent.parent)
+        return copy
     runner.run("second-checkout-venv", [sys.executable, "-m", "venv", str(copy / "venv")])
     pip = [str(copy / "venv" / "bin" / "python"), "-m", "pip", "install", "-q", "-r", "requirements.txt"]
     runner.run("second-checkout-pip", pip, cwd=copy)
     return copy
 
 
+@group("second-checkout")
 def test_up_of_a_second_stack_uses_the_cached_image(pre_lab):
     assert pre_lab.outputs["clusterName"] == PRE
     assert ide_images(), "the IDE image is gone"
 
 
+@group("second-checkout")
 def test_preview_from_a_second_checkout_changes_nothing(runner, pre_lab, second_checkout):
     lines: list[str] = []
     try:
@@ -515,6 +597,7 @@ def test_preview_from_a_second_checkout_changes_nothing(runner, pre_lab, second_
     assert failure is None, f"preview from {second_checkout} expected no changes; see {path}"
 
 
+@group("second-checkout")
 def test_destroy_from_the_second_checkout_succeeds(runner, pre_lab, second_checkout):
     python = str(second_checkout / "venv" / "bin" / "python")
     runner.run("pre-destroy-second-checkout", [python, "lab.py", "destroy", "--yes", "--stack", PRE], cwd=second_checkout)
@@ -525,6 +608,7 @@ def test_destroy_from_the_second_checkout_succeeds(runner, pre_lab, second_check
 # --- repairs: what a student does after deleting things by hand ---------------------------------------------
 
 
+@group("repairs")
 def test_up_recovers_after_kind_delete_cluster(runner, lab):
     runner.run("lab-kind-delete", ["kind", "delete", "cluster", "--name", LAB])
     assert LAB not in kind_clusters()
@@ -533,6 +617,7 @@ def test_up_recovers_after_kind_delete_cluster(runner, lab):
     nodes_seen_ready(f"{LAB}-ide", expected=2)
 
 
+@group("repairs")
 def test_up_recovers_after_docker_rmi_of_the_ide_image(runner, lab):
     image = docker("inspect", "--format", "{{.Config.Image}}", f"{LAB}-ide").strip()
     docker("rmi", "-f", image)
@@ -559,6 +644,7 @@ def host_caps(container: str) -> tuple[int, int]:
     return int(memory), int(nano)
 
 
+@group("caps-refresh")
 def test_caps_changed_then_switched_off_on_a_running_lab(runner, lab):
     stack = runner.stack(LAB)
     stack.set_config("labMemory", auto.ConfigValue("3g"))
@@ -581,6 +667,7 @@ def test_caps_changed_then_switched_off_on_a_running_lab(runner, lab):
     runner.lab("lab-up-caps-default", "up", stack=LAB)
 
 
+@group("caps-refresh")
 def test_a_stopped_lab_refreshed_then_started_keeps_its_namespace(runner, lab):
     runner.lab("lab-stop", "stop", stack=LAB)
     runner.stack(LAB).refresh(on_output=lambda _: None)  # drops the namespace from state (cluster unreachable)
@@ -591,6 +678,7 @@ def test_a_stopped_lab_refreshed_then_started_keeps_its_namespace(runner, lab):
     assert last_changes(runner, LAB) == {}
 
 
+@group("caps-refresh")
 def test_a_plain_refresh_and_up_of_a_stopped_lab_keeps_the_ide_and_the_registry(runner, lab):
     """Issue #31: the refresh reads the stopped containers without ports (tpd Read), which
     `ports` (ForceNew) turned into a replace; k8s_lab/docker_diff.py diffs them by a trigger."""
@@ -611,6 +699,7 @@ def test_a_plain_refresh_and_up_of_a_stopped_lab_keeps_the_ide_and_the_registry(
     assert docker("inspect", "--format", "{{.Id}}", *containers).split() == before
 
 
+@group("caps-refresh")
 def test_plain_up_refresh_after_containers_and_network_were_removed(runner, lab):
     for container in docker("ps", "-aq", "--filter", f"label=io.x-k8s.kind.cluster={LAB}").split():
         docker("rm", "-f", "-v", container)
@@ -625,6 +714,7 @@ def test_plain_up_refresh_after_containers_and_network_were_removed(runner, lab)
     assert wait_until(lambda: answers(lab.outputs["ideUrl"]), 120)
 
 
+@group("repairs")
 def test_destroy_after_the_cluster_is_gone_leaves_nothing(runner, timings, lab):
     bring_up(runner, timings, GONE, 39, 0, lab.workspace_root, None)
     runner.run("gone-kind-delete", ["kind", "delete", "cluster", "--name", GONE])
@@ -660,6 +750,7 @@ def classroom(runner: Runner, action: str, roster: Path, root: Path) -> None:
     runner.run(f"classroom-{action}", argv, timeout=30 * MINUTE)
 
 
+@group("classroom")
 def test_classroom_brings_up_three_stacks_in_parallel(runner, lab, roster):
     classroom(runner, "up", roster, lab.workspace_root)
     for student in CLASS:
@@ -670,6 +761,7 @@ def test_classroom_brings_up_three_stacks_in_parallel(runner, lab, roster):
         assert accepted, f"{student}'s password is refused"
 
 
+@group("classroom")
 def test_classroom_destroy_removes_all_three(runner, lab, roster):
     classroom(runner, "destroy", roster, lab.workspace_root)
     assert {s: leftovers(s) for s in CLASS} == {s: [] for s in CLASS}
@@ -678,6 +770,7 @@ def test_classroom_destroy_removes_all_three(runner, lab, roster):
 # --- beyond loopback: HTTPS, no socket, idle stop ----------------------------------------------------------
 
 
+@group("beyond-loopback")
 def test_beyond_loopback_the_ide_serves_https_without_the_socket_and_idle_stop_keeps_it(runner, lab):
     """bindAddress 0.0.0.0: code-server serves its self-signed certificate (CODE_SERVER_CONFIG,
     cert: true), the health check passes over https, the password is taken over it, a second
@@ -709,8 +802,10 @@ def test_beyond_loopback_the_ide_serves_https_without_the_socket_and_idle_stop_k
 # --- last: destroy ---------------------------------------------------------------------------------------------
 
 
+@group("first-up")
 def test_destroy_leaves_no_docker_object_and_keeps_the_files(runner, timings, lab):
     keep = lab.workspace_root / LAB / "src" / "homework.txt"
+    keep.parent.mkdir(parents=True, exist_ok=True)  # `up` made it (test_first_up...); the dry run's stand-ins did not
     keep.write_text("mine", encoding="utf-8")
     timings.record("destroy", runner.lab("lab-destroy", "destroy", "--yes", stack=LAB), workers=1)
     assert leftovers(LAB) == []

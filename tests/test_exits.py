@@ -33,19 +33,26 @@ def test_the_venvs_python_is_named_for_the_os(monkeypatch):
     assert exits.venv_python(windows=True) == "venv\\Scripts\\python"
     monkeypatch.setattr(exits, "os", SimpleNamespace(name="nt"))
     assert exits.venv_python() == "venv\\Scripts\\python"
-    assert exits.install_command() == "py -3 -m venv venv && venv\\Scripts\\python -m pip install -r requirements.txt"
+    assert exits.install_command() == f"cd {exits.ROOT}; py -3 -m venv venv; venv\\Scripts\\python -m pip install -r requirements.txt"
     assert exits.lab_command("up", cwd=exits.ROOT) == "venv\\Scripts\\python lab.py up"
     root = exits.ROOT
     assert exits.lab_command("up", cwd=root / "k8s_lab") == f"{root}\\venv\\Scripts\\python {root}\\lab.py up"
     monkeypatch.setattr(exits, "os", SimpleNamespace(name="posix"))
     assert exits.venv_python() == "venv/bin/python"
-    assert exits.install_command() == "python3 -m venv venv && venv/bin/python -m pip install -r requirements.txt"
+    assert exits.install_command() == f"cd {exits.ROOT} && python3 -m venv venv && venv/bin/python -m pip install -r requirements.txt"
     assert exits.lab_command("up", cwd=exits.ROOT) == "venv/bin/python lab.py up"
 
 
-def test_install_command_for_each_system():
-    assert exits.install_command(windows=False) == "python3 -m venv venv && venv/bin/python -m pip install -r requirements.txt"
-    assert exits.install_command(windows=True) == "py -3 -m venv venv && venv\\Scripts\\python -m pip install -r requirements.txt"
+def test_install_command_for_each_system(monkeypatch, tmp_path):
+    """From any folder, in the project's: PowerShell 5.1 has no `&&`, so `;` there; a
+    checkout path with spaces quoted for each shell."""
+    root = exits.ROOT
+    assert exits.install_command(windows=False) == f"cd {root} && python3 -m venv venv && venv/bin/python -m pip install -r requirements.txt"
+    assert exits.install_command(windows=True) == f"cd {root}; py -3 -m venv venv; venv\\Scripts\\python -m pip install -r requirements.txt"
+    monkeypatch.setattr(exits, "ROOT", tmp_path / "내 프로젝트")
+    assert exits.install_command(windows=False).startswith(f"cd '{tmp_path}/내 프로젝트' && python3 ")
+    assert exits.install_command(windows=True).startswith(f"cd '{tmp_path}/내 프로젝트'; py -3 ")
+    assert "&&" not in exits.install_command(windows=True)
 
 
 def test_lab_command_from_the_project_folder_and_from_elsewhere(tmp_path, monkeypatch):
@@ -68,7 +75,7 @@ def test_an_old_python_is_told_the_version_it_needs_and_how_to_make_the_venv(mon
     assert message == (
         f"k8s-lab needs Python 3.10 or newer; this is Python 3.9 ({sys.executable}). "
         "Install a newer Python (https://www.python.org/downloads/), then make the venv with it: "
-        "python3 -m venv venv && venv/bin/python -m pip install -r requirements.txt"
+        f"cd {exits.ROOT} && python3 -m venv venv && venv/bin/python -m pip install -r requirements.txt"
     )
     assert "this is Python 3.8.1 " in exits.python_problem((3, 8, 1))
     assert exits.python_problem((3, 10)) is None and exits.python_problem((4, 0)) is None
@@ -101,7 +108,7 @@ def test_the_venvs_own_python_without_the_packages_is_told_to_install_them(proje
     message = exits.missing_package_problem("pulumi", executable=str(project))
     assert message == (
         "k8s-lab: the Python packages the lab needs are not installed (no pulumi). "
-        f"Make the venv once, in {project.parent.parent.parent}: "
+        f"Make the venv once: cd {project.parent.parent.parent} && "
         "python3 -m venv venv && venv/bin/python -m pip install -r requirements.txt; then: venv/bin/python lab.py up --stack kim"
     )
 

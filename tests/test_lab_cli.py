@@ -1,5 +1,6 @@
 """lab.py: the checks and set-up it does before handing over to Pulumi."""
 
+import os
 import stat
 import subprocess
 import sys
@@ -125,7 +126,7 @@ def test_port_check_names_a_taken_port_before_up():
     with holder:
         holder.listen()
         message = session.port_problem("kim", {"slot": str(slot)}, own_lab_running=lambda s: False)
-    assert f"127.0.0.1:{ports_for_slot(slot).ide} (ide)" in message and "lab.py config slot <n>" in message
+    assert f"127.0.0.1:{ports_for_slot(slot).ide} (ide)" in message and "lab.py config slot '<n>' --stack kim" in message
 
 
 def test_port_check_skips_a_lab_that_is_already_up(monkeypatch):
@@ -179,7 +180,7 @@ def test_config_refuses_a_bad_value_with_the_tables_reason_and_stores_nothing(ca
     assert config(stack, "slto", "1") == Exit.USAGE
     err = capsys.readouterr().err
     assert "slot = 'x': is not a whole number" in err and "nothing was stored" in err
-    assert f"Fix: {lab_command('config', 'slot', '<n>')} with a whole number" in err  # not a bare `pulumi config set`
+    assert f"Fix: {lab_command('config', 'slot', '1', '--stack', stack.name)} (a whole number" in err  # not a bare `pulumi config set`
     assert "workers = '12': is outside 0..9" in err
     assert "idePassword = (hidden)" in err and "short" not in err.replace("shorter", "")
     assert "'slto' is not a k8s-lab setting; did you mean slot?" in err
@@ -234,6 +235,30 @@ def test_a_program_that_failed_is_said_with_what_it_said(monkeypatch, capsys):
     assert capsys.readouterr().err == "k8s-lab: `start` failed: `docker start kim-ide` exited with 1: Error: No such container: kim-ide\n"
 
 
+def test_help_at_80_columns_breaks_no_word(tmp_path):
+    """argparse broke a long word ("pa\\nssword") where it did not fit: at 80 columns the help
+    has the same words as at 500."""
+    def words(columns: int, *args: str) -> list[str]:
+        env = {**os.environ, "COLUMNS": str(columns)}
+        result = subprocess.run([sys.executable, str(ROOT / "lab.py"), *args, "--help"], capture_output=True, text=True, env=env, check=True)
+        return result.stdout.split()
+
+    for verb in ([], ["config"], ["up"]):
+        assert words(80, *verb) == words(500, *verb), verb
+
+
+def test_a_bad_config_value_is_refused_first_under_a_latin1_locale_as_a_subprocess(tmp_path):
+    """`config labMemory -1g` on a fresh clone (no Pulumi CLI, no lab): the setting's own
+    refusal, exit 2, no argparse usage line, no traceback, under PYTHONIOENCODING=latin-1 too."""
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1", "PATH": "/nonexistent", "K8S_LAB_TOOLS_DIR": str(tmp_path / "tools")}
+    result = subprocess.run([sys.executable, str(ROOT / "lab.py"), "config", "labMemory", "-1g", "--stack", "김"],
+                            capture_output=True, env=env, cwd=tmp_path)
+    err = result.stderr.decode("latin-1")
+    assert result.returncode == 2, err
+    assert err.startswith("k8s-lab: labMemory = '-1g': is not a memory size. Fix: ") and "Traceback" not in err
+    assert "config labMemory 6g --stack" in err and "usage:" not in err
+
+
 def test_doctor_names_caps_a_docker_without_cgroups_cannot_apply(tmp_path):
     """Issue #31, as a student runs it: one problem per cap with its fix, exit 1, no traceback."""
     info = '{"MemTotal": 68719476736, "OperatingSystem": "Ubuntu 24.04", "MemoryLimit": false, "CpuCfsQuota": false, "NCPU": 8}'
@@ -244,6 +269,6 @@ def test_doctor_names_caps_a_docker_without_cgroups_cannot_apply(tmp_path):
     result = run_lab(tmp_path, "doctor", "--stack", "kim")
     assert result.returncode == Exit.FAILED, result.stderr
     assert "[problem] labMemory = '6g': this Docker host has no memory cgroup (docker info MemoryLimit false" in result.stdout
-    assert "    Fix: lab.py config labMemory 0 (no cap)" in result.stdout.splitlines()
-    assert "    Fix: lab.py config labCpus 0 (no cap)" in result.stdout.splitlines()
+    assert f"    Fix: {lab_command('config', 'labMemory', '0', '--stack', 'kim')} (no cap)" in result.stdout.splitlines()
+    assert f"    Fix: {lab_command('config', 'labCpus', '0', '--stack', 'kim')} (no cap)" in result.stdout.splitlines()
     assert "Traceback" not in result.stdout + result.stderr

@@ -104,6 +104,8 @@ def lab_session(monkeypatch, tmp_path):
     monkeypatch.setattr(session, "interpreter_problem", lambda path: None)
     monkeypatch.setattr(session, "default_stack_name", lambda user=None: "kim")
     monkeypatch.setattr(session, "LOG_DIR", tmp_path / "logs")
+    # As with a backend of the user's own: only the (stand-in) Pulumi CLI knows the labs.
+    monkeypatch.setattr(session, "labs_known_here", lambda *where: None)
     return fake
 
 
@@ -418,7 +420,7 @@ def test_list_shows_each_lab_sorted_with_its_size_and_last_change(lab_session, c
 
 def test_list_of_no_labs_says_how_to_make_one(lab_session, capsys):
     lab_session.workspace = FakeWorkspace()
-    assert lab.main(["list"]) == Exit.OK
+    assert lab.main(["list"]) == Exit.NO_SUCH_LAB
     assert capsys.readouterr().out == f"No labs on this machine yet. Make one: {lab_command('up')}\n"
 
 
@@ -477,14 +479,14 @@ def test_ctrl_c_is_exit_130_in_one_line(lab_session, monkeypatch, capsys):
 
 def test_invalid_settings_name_each_problem_with_the_lab_py_fix(lab_session, monkeypatch, capsys):
     failing_with(monkeypatch, ConfigError([
-        Problem("slot", "'x'", "is not a whole number", "pulumi config set slot <n>"),
-        Problem("workers", "'12'", "is outside 0..9", "pulumi config rm workers"),
+        Problem("slot", "'x'", "is not a whole number", "[[set slot 1]]"),
+        Problem("workers", "'12'", "is outside 0..9", "[[rm workers]]"),
     ]))
-    assert lab.main(["status"]) == Exit.USAGE
+    assert lab.main(["status", "--stack", "lee"]) == Exit.USAGE
     assert capsys.readouterr().err == (
         "k8s-lab: this lab's settings are invalid: "
-        f"slot = 'x': is not a whole number. Fix: {lab_command('config')} slot <n>; "
-        f"workers = '12': is outside 0..9. Fix: {lab_command('config', 'workers', '--unset')}\n"
+        f"slot = 'x': is not a whole number. Fix: {lab_command('config', 'slot', '1', '--stack', 'lee')}; "
+        f"workers = '12': is outside 0..9. Fix: {lab_command('config', 'workers', '--unset', '--stack', 'lee')}\n"
     )
 
 
@@ -696,7 +698,7 @@ def test_config_shows_an_unset_setting_as_unset(capsys):
 def test_config_with_more_than_one_value_says_to_quote_it_and_stores_nothing(capsys):
     stack = FakeStack()
     assert config(stack, "timezone", "Asia/Seoul", "extra") == Exit.USAGE
-    quoted = lab_command("config", "timezone", '"..."')
+    quoted = lab_command("config", "timezone", "<a value with spaces>")  # quoted for this shell: '<a value with spaces>'
     assert capsys.readouterr().err == f"k8s-lab: config takes one KEY and one VALUE; quote a value with spaces: {quoted}\n"
     assert stack.config == {}
 
@@ -738,16 +740,22 @@ def test_a_bad_value_is_checked_as_stored_and_named_with_the_tables_fix(capsys):
     assert config(stack, "slot", " 7 ") == Exit.OK  # the table reads it stripped, as the program will
     assert config(stack, "idePassword", "  short   ") == Exit.USAGE  # 10 characters, 5 of them a password
     err = capsys.readouterr().err
-    fix = f"{lab_command('config')} idePassword <a longer password>, or {lab_command('config', 'idePassword', '--unset')} to generate one"
+    fix = (
+        f"{lab_command('config', 'idePassword', '<a longer password>', '--stack', 'kim')}, "
+        f"or {lab_command('config', 'idePassword', '--unset', '--stack', 'kim')} to generate one"
+    )
     assert err == f"k8s-lab: idePassword = (hidden): is shorter than 8 characters. Fix: {fix}; nothing was stored\n"
 
 
-def test_as_lab_config_rewrites_set_secret_and_rm_but_not_set_path():
-    assert lab.as_lab_config("pulumi config set --secret ideTlsKey < plain.pem") == f"{lab_command('config')} ideTlsKey < plain.pem"
-    assert lab.as_lab_config("pulumi config set slot <n>") == f"{lab_command('config')} slot <n>"
-    assert lab.as_lab_config("or pulumi config rm hostName") == f"or {lab_command('config', 'hostName', '--unset')}"
-    path = 'pulumi config set --path "ideEnv[0]" NAME=value'
-    assert lab.as_lab_config(path) == path
+def test_as_lab_config_renders_each_template_as_the_lab_py_command_that_does_it():
+    """A PEM file goes to `config KEY -` on stdin: `config ideTlsKey < plain.pem` printed
+    `(unset)`, exited 0 and stored nothing (issue 28)."""
+    assert lab.as_lab_config("[[file ideTlsKey plain.pem]]", "lee") == f"{lab_command('config', 'ideTlsKey', '-', '--stack', 'lee')} < plain.pem"
+    assert lab.as_lab_config("[[set slot 1]]", "lee") == lab_command("config", "slot", "1", "--stack", "lee")
+    assert lab.as_lab_config("or [[rm hostName]]", "lee") == f"or {lab_command('config', 'hostName', '--unset', '--stack', 'lee')}"
+    env = '[[set ideEnv ["NAME=value"]]]'
+    assert lab.as_lab_config(env, "lee") == lab_command("config", "ideEnv", '["NAME=value"]', "--stack", "lee")
+    assert "pulumi config" not in lab.as_lab_config(env, "lee")
 
 
 def test_config_list_lines_up_the_values_and_masks_what_is_secret_either_way(capsys):
@@ -773,3 +781,73 @@ def test_without_pulumi_installed_no_error_is_taken_for_pulumis(monkeypatch):
     monkeypatch.setitem(sys.modules, "pulumi.automation", None)  # `import` raises ImportError
     assert lab.is_pulumi_failure(ValueError("x")) is False
     assert lab.is_pulumi_failure(RunError(Result(("x",), 1, "", ""))) is False
+
+
+# --- output under any locale (issue 28) ---------------------------------------------------------------
+
+
+def latin1_output(monkeypatch):
+    """stdout and stderr as a Latin-1 locale (en_US.ISO-8859-1, or PYTHONIOENCODING=latin-1)
+    makes them: what they cannot encode raised UnicodeEncodeError, and lab.py ended in 70.
+    Called in the test itself: pytest puts its own capture back on sys.stdout after fixtures."""
+    import io
+
+    streams = {name: io.TextIOWrapper(io.BytesIO(), encoding="latin-1", newline="\n") for name in ("stdout", "stderr")}
+    for name, stream in streams.items():
+        monkeypatch.setattr(sys, name, stream)
+
+    def written(name: str) -> str:
+        stream = streams[name]
+        stream.flush()
+        return stream.buffer.getvalue().decode("latin-1")
+
+    return written
+
+
+def test_a_hangul_password_under_a_latin1_locale_is_printed_replaced_and_said(lab_session, monkeypatch):
+    written = latin1_output(monkeypatch)
+    lab_session.stack.stack_outputs["idePassword"] = FakeOutput("비밀번호-secret", secret=True)
+    code = lab.main(["password"])
+    assert (code, written("stdout")) == (Exit.OK, "????-secret\n"), written("stderr")
+    assert "cannot show" in written("stderr") and "PYTHONIOENCODING=utf-8" in written("stderr")
+
+
+def test_a_hangul_setting_under_a_latin1_locale_is_listed_replaced(lab_session, monkeypatch):
+    written = latin1_output(monkeypatch)
+    lab_session.stack.config["k8s-lab:workspaceRoot"] = FakeConfigValue("/home/김/k8s-lab")
+    assert lab.main(["config"]) == Exit.OK
+    assert "/home/?/k8s-lab" in written("stdout")
+
+
+# --- values that start with '-', names that are not the lab's, help text (issue 28) ------------------
+
+
+def test_a_config_value_starting_with_a_dash_is_the_value_and_gets_the_settings_error(lab_session, capsys):
+    """`config labMemory -1g` was argparse's "unrecognized arguments" with the top-level usage line."""
+    assert lab.main(["config", "labMemory", "-1g", "--stack", "kim"]) == Exit.USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("k8s-lab: labMemory = '-1g': is not a memory size") and "unrecognized" not in err
+
+
+def test_a_pem_given_on_the_command_line_is_the_value(lab_session, capsys):
+    pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
+    assert lab.main(["config", "ideTlsCert", pem]) == Exit.USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("k8s-lab: ideTlsCert = '-----BEGIN CERTIFICATE-----': cannot be read as an X.509 certificate")
+
+
+def test_a_mistyped_option_of_config_is_still_argparses_error(lab_session, capsys):
+    with pytest.raises(SystemExit) as leaving:
+        lab.main(["config", "--secrte", "idePassword", "x"])
+    assert leaving.value.code == 2 and "unrecognized arguments: --secrte" in capsys.readouterr().err
+
+
+def test_a_lab_name_with_capitals_is_answered_with_the_name_up_would_use(lab_session, capsys):
+    assert lab.main(["destroy", "--yes", "--stack", "Root"]) == Exit.NO_SUCH_LAB
+    assert capsys.readouterr().err.rstrip().endswith(f"Make it with: {lab_command('up', '--stack', 'root')}")
+
+
+def test_the_config_list_has_balanced_backticks(capsys):
+    assert config(FakeStack()) == Exit.OK
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(line.count("`") % 2 == 0 for line in lines), [line for line in lines if line.count("`") % 2]

@@ -24,7 +24,7 @@ def test_bad_memory_names_key_value_and_fix(raw, reason):
     problem = limits.parse_memory(raw)
     assert isinstance(problem, Problem)
     text = str(problem)
-    assert text.startswith(f"labMemory = {raw!r}") and reason in text and "pulumi config set labMemory 6g" in text and "0 for no cap" in text
+    assert text.startswith(f"labMemory = {raw!r}") and reason in text and "pulumi config set labMemory 6g" in text and "pulumi config set labMemory 0 for no cap" in text
 
 
 @pytest.mark.parametrize("raw, cpus", [("1.5", "1.5"), (" 2 ", "2"), ("0.25", "0.25")])
@@ -41,7 +41,7 @@ def test_cpus_off_switch(raw):
 def test_bad_cpus(raw):
     problem = limits.parse_cpus(raw)
     assert isinstance(problem, Problem) and problem.key == "labCpus" and problem.value == raw
-    assert "pulumi config set labCpus 2" in problem.fix
+    assert "[[set labCpus 2]]" in problem.fix
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,7 @@ def test_no_memory_cap_is_no_split():
 
 def test_a_cap_too_small_for_the_lab_says_how_much_is_needed():
     problem = limits.shares(1024, None, workers=2)
-    assert isinstance(problem, Problem) and "4 containers" in problem.reason and "labMemory 3g or more" in problem.fix
+    assert isinstance(problem, Problem) and "4 containers" in problem.reason and "[[set labMemory 3g]] or more" in problem.fix
     assert isinstance(limits.shares(2200, None, workers=2), limits.Shares)
 
 
@@ -138,7 +138,7 @@ def test_lab_limits_lists_every_problem():
 def test_every_mirror_problem_names_the_key_and_the_fix(raw, reason):
     problem = limits.parse_mirror(raw)
     assert isinstance(problem, Problem) and problem.key == "registryMirror" and problem.reason == reason
-    assert problem.fix == limits.parse_mirror("ftp://x").fix and "registryMirror http://<teacher-host>:" in problem.fix
+    assert problem.fix == limits.parse_mirror("ftp://x").fix and "[[set registryMirror http://teacher.school.lan:5010]]" in problem.fix
     assert problem.value == ("(hidden: it holds credentials)" if "@" in raw else raw)
     assert str(problem).startswith("registryMirror = ")
 
@@ -158,18 +158,18 @@ def test_cpus_are_sent_as_pulumi_docker_reads_them_back(text, stored):
 def test_cpus_docker_would_read_back_as_another_number_are_refused(text):
     problem = limits.parse_cpus(text)
     assert isinstance(problem, Problem) and problem.key == "labCpus" and problem.value == text
-    assert "reads back from Docker as" in problem.reason and "pulumi config set labCpus" in problem.fix
+    assert "reads back from Docker as" in problem.reason and "[[set labCpus" in problem.fix
 
 
 def test_the_bounds_themselves_are_allowed_and_past_them_is_named():
     assert limits.parse_memory("256m") == limits.MIN_SHARE_MB == 256
     assert limits.parse_cpus("256") == "256"
     assert limits.parse_cpus("257") == limits.Problem(
-        "labCpus", "257", "is more than 256 CPUs", "pulumi config set labCpus 2 (CPUs, e.g. 1.5), or 0 for no cap")
+        "labCpus", "257", "is more than 256 CPUs", "[[set labCpus 2]] (CPUs, e.g. 1.5), or [[set labCpus 0]] for no cap")
     assert limits.parse_cpus("two") == limits.Problem(
-        "labCpus", "two", "is not a number of CPUs", "pulumi config set labCpus 2 (CPUs, e.g. 1.5), or 0 for no cap")
+        "labCpus", "two", "is not a number of CPUs", "[[set labCpus 2]] (CPUs, e.g. 1.5), or [[set labCpus 0]] for no cap")
     assert limits.parse_memory("lots") == limits.Problem(
-        "labMemory", "lots", "is not a memory size", "pulumi config set labMemory 6g (a size such as 6g or 6144m), or 0 for no cap")
+        "labMemory", "lots", "is not a memory size", "[[set labMemory 6g]] (a size such as 6g or 6144m), or [[set labMemory 0]] for no cap")
 
 
 def test_cpus_read_back_as_terraform_provider_docker_writes_them():
@@ -183,9 +183,17 @@ def test_a_lab_too_small_for_its_containers_is_one_problem_in_a_list():
     assert limits.lab_limits("1g", None, 2) == [limits.Problem(
         "labMemory", "1024m",
         "is below the typical footprint of the lab's 4 containers (2200 MB: IDE 600, control plane 800, 2 worker(s) 400 each)",
-        "pulumi config set labMemory 3g or more, fewer workers, or 0 for no cap")]
+        "[[set labMemory 3g]] or more, fewer workers, or [[set labMemory 0]] for no cap")]
 
 
 def test_one_nano_cpu_as_the_provider_stores_it():
     # nanoInt64ToDecimalString: 1 nano CPU is nine decimals holding nine '0's, so one decimal.
     assert limits.provider_cpus("0.000000001") == "0.0"
+
+
+def test_memory_past_what_a_host_has_is_refused():
+    """`config labMemory 999999g` was accepted (issue 28): a cap no host can give caps nothing."""
+    assert limits.parse_memory(f"{limits.MAX_MEMORY_MB // 1024}g") == limits.MAX_MEMORY_MB
+    problem = limits.parse_memory("999999g")
+    assert isinstance(problem, limits.Problem) and problem.reason == f"is more than {limits.MAX_MEMORY_MB // 1024} GB, more than a host has"
+    assert isinstance(limits.parse_memory("2t"), limits.Problem) and limits.parse_cpus("256") == "256"

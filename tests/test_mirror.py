@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from k8s_lab import mirror, network, registry
+from k8s_lab.shell_form import class_command
 from k8s_lab.kind_lifecycle import CLUSTER_LABEL
 from k8s_lab.runner import ProcessRunner
 from fakes import Answer, FakeRunner, fails, ok
@@ -183,9 +184,9 @@ def test_a_failed_docker_run_says_what_docker_said_on_stdout_too():
 def test_the_second_cache_is_checked_on_the_port_after_the_first():
     assert mirror.port_problems(5000) == [
         "port 5000 is often held by macOS's AirPlay Receiver (the docker.io cache's); "
-        "fix: classroom.py mirror --port 5010, or another port off the slot plan",
+        f"fix: {class_command('mirror', '--port', '5010')}, or another port off the slot plan",
         "port 5001 is slot 0's registry port (the registry.k8s.io cache's); "
-        "fix: classroom.py mirror --port 5010, or another port off the slot plan",
+        f"fix: {class_command('mirror', '--port', '5010')}, or another port off the slot plan",
     ]
     asked = []
     runner = FakeRunner({INSPECT: fails("Error: No such object"), ("docker", "run"): ok("id\n")})

@@ -142,9 +142,9 @@ def test_a_host_without_cgroups_is_refused_with_caps_and_served_without():
     assert [str(p) for p in refused] == [
         "labMemory = '6g': this Docker host has no memory cgroup (docker info MemoryLimit false: rootless Docker without "
         "cgroup delegation, some WSL and NAS setups): Docker drops the cap and every `up` would replace the IDE. "
-        "Fix: lab.py config labMemory 0 (no cap)",
+        "Fix: pulumi config set labMemory 0 (no cap)",
         "labCpus = '2': this Docker host has no CPU CFS scheduler (docker info CpuCfsQuota false: rootless Docker without "
-        "cgroup delegation, some WSL and NAS setups): Docker refuses to create the containers. Fix: lab.py config labCpus 0 (no cap)",
+        "cgroup delegation, some WSL and NAS setups): Docker refuses to create the containers. Fix: pulumi config set labCpus 0 (no cap)",
     ]
     assert limits.host_problems("0", "0", no_cgroups) == []
     assert limits.host_problems(None, None, {}) == []  # Docker did not answer: nothing is known, nothing refused
@@ -152,7 +152,7 @@ def test_a_host_without_cgroups_is_refused_with_caps_and_served_without():
 
 def test_more_cpus_than_the_host_has_is_refused():
     facts = {"MemoryLimit": True, "CpuCfsQuota": True, "NCPU": 2}
-    assert [p.fix for p in limits.host_problems(None, "4", facts)] == ["lab.py config labCpus 2 (or less, or 0 for no cap)"]
+    assert [p.fix for p in limits.host_problems(None, "4", facts)] == ["[[set labCpus 2]] (or less, or 0 for no cap)"]  # a fix template (k8s_lab/shell_form.py)
     assert limits.host_problems(None, "2", facts) == []
 
 

@@ -12,6 +12,7 @@ from k8s_lab import session
 from k8s_lab import commands, drift, repair
 from k8s_lab.drift import Presence
 from k8s_lab.runner import Result, RunError
+from k8s_lab.shell_form import lab_command
 from fakes import FakeRunner, fails, ok
 from lab_mocks import evaluate
 
@@ -216,14 +217,17 @@ def test_the_program_sees_the_providers_path_without_the_venv_pulumi_added():
     activated = os.pathsep.join(["/p/venv/bin", "/p/venv/bin", "/usr/bin"])
     assert commands.provider_path(activated, "/p/venv/bin/python") == os.pathsep.join(["/p/venv/bin", "/usr/bin"])
     seen = []
-    problem = commands.interpreter_problem(program_path, "/p/venv/bin/python", which=lambda n, path: seen.append(path))
+    problem = commands.interpreter_problem(program_path, "/p/venv/bin/python", which=lambda n, path: seen.append(path), windows=False)
     assert seen == ["/usr/bin"]
     assert problem == (
         "the lab's commands run `python -m k8s_lab.kind_lifecycle`, and Pulumi's command provider finds no `python` on its "
-        "PATH. Activate the project's venv before `pulumi up` (source venv/bin/activate, or venv\\Scripts\\activate on "
-        "Windows), or run `lab.py up` with the venv's python (venv/bin/python lab.py up, venv\\Scripts\\python lab.py up on "
-        "Windows), which does it for you"
+        "PATH. Put the project's venv first on PATH before `pulumi up` (source venv/bin/activate), or run "
+        f"`{lab_command('up', windows=False)}` with the venv's python, which does it for you"
     )
+    # PowerShell: no activate script (it needs an execution policy), no `&&` (issue 28).
+    on_windows = commands.interpreter_problem(program_path, "/p/venv/bin/python", which=lambda n, path: None, windows=True)
+    assert '($env:Path = "$PWD\\venv\\Scripts;$env:Path")' in on_windows and "activate" not in on_windows
+    assert f"`{lab_command('up', windows=True)}`" in on_windows
 
 
 def test_an_update_without_python_stops_before_anything_is_registered(tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ import codecs
 import pytest
 
 from k8s_lab import names
+from k8s_lab.exits import lab_command
 from k8s_lab.roster import RosterError, access_problem, class_defaults, decode_roster, parse_roster, read_roster
 
 KOREAN = "student,이름\nkim-minsu,김민수\nlee-jiwoo,이지우\n"
@@ -91,7 +92,9 @@ def test_settings_columns_are_checked_by_the_settings_tables_parsers():
         parse_roster(text)
     problems = caught.value.problems
     assert problems[0].startswith("line 2: dockerHost 'ftp://x' is not a Docker host URL: its scheme must be one of")
-    assert problems[0].endswith("fix: use ssh://user@host or tcp://host:2376, or pulumi config rm dockerHost for this machine")
+    assert problems[0].endswith(
+        "fix: use ssh://user@host or tcp://host:2376, or empty the roster's dockerHost cell and leave dockerHost out of --set for this machine"
+    )
     assert problems[1].startswith("line 3: bindAddress '10.0.0.300' is not an IP address; fix:")
     assert [p.split(":")[0] + " " + p.split()[2] for p in problems[2:]] == [
         "line 4 allowRemoteAccess", "line 4 registryMirror", "line 4 labMemory", "line 4 hostName",
@@ -184,7 +187,7 @@ def test_each_access_problem_names_its_fix():
         "; fix: bindAddress 0.0.0.0 and allowRemoteAccess true (roster columns, or --set bindAddress=0.0.0.0 --set allowRemoteAccess=true)")
     assert access_problem("", "127.0.0.1", "", "teacher.lan").endswith(
         "; fix: bindAddress 0.0.0.0 and allowRemoteAccess true (roster columns, or --set), or no hostName "
-        "(empty its cell; a stack's own: pulumi config rm hostName --stack <student>)")
+        f"(empty its cell; a stack's own: {lab_command('config', 'hostName', '--unset', '--stack', '<student>')})")
 
 
 def test_an_empty_roster_and_short_rows_are_named_not_crashed_on():

@@ -18,6 +18,7 @@ import yaml
 
 from fakes import FakeRunner, FakeStack, FakeWorkspace, fails, ok
 from k8s_lab import session, tools
+from k8s_lab.exits import lab_command
 from k8s_lab.runner import RunError
 
 LINUX = tools.Platform("linux", "amd64")
@@ -92,9 +93,12 @@ def test_a_daemon_refusing_the_user_names_the_docker_group():
 def test_a_daemon_that_is_down_says_why_and_how_to_start_it():
     problem = session.docker_problem(run_answering(1, stderr="Cannot connect to the Docker daemon at unix:///var/run/docker.sock.\n"))
     assert problem == (
-        "Docker is installed but its daemon does not answer: Cannot connect to the Docker daemon at unix:///var/run/docker.sock.. "
+        "Docker is installed but its daemon does not answer: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
         "Start Docker Desktop (or `sudo systemctl start docker`) and try again"
     )
+    # Docker's own question ends the sentence: no "running?. Start" (issue 28).
+    asked = session.docker_problem(run_answering(1, stderr="Cannot connect to the Docker daemon at unix:///x.sock. Is the docker daemon running?\n"))
+    assert "Is the docker daemon running? Start Docker Desktop" in asked
     # Nothing said on stderr: stdout is read; nothing at all: no detail, the same fix.
     assert session.docker_problem(run_answering(1, stdout="daemon not running")).startswith(
         "Docker is installed but its daemon does not answer: daemon not running. Start"
@@ -371,7 +375,7 @@ def test_check_says_what_up_would_fetch_instead_and_fetches_nothing(tmp_path):
         f"        instead, `lab.py up` fetches it: {session.fetch_plan('kind', layout)}",
         "pulumi  -                -  not found",
         f"        `lab.py up` fetches it: {session.fetch_plan('pulumi', layout)}",
-        "`lab.py check --fetch` fetches that now; with --no-fetch, `lab.py up` refuses instead.",
+        f"`{lab_command('check', '--fetch')}` fetches that now; with --no-fetch, `lab.py up` refuses instead.",
     ]
 
 
@@ -514,7 +518,9 @@ def test_workspace_options_carry_the_backend_path_and_the_tools_pulumi(capsys):
     prepared = session.PreparedTools(path="/tools/bin:/usr/bin", pulumi_command="tools-pulumi")
     environ = {"PULUMI_BACKEND_URL": "file:///b", "PULUMI_CONFIG_PASSPHRASE": "x"}
     opts = session.workspace_options(prepared, environ, LINUX)
-    assert opts.env_vars == {"PULUMI_BACKEND_URL": "file:///b", "PATH": "/tools/bin:/usr/bin", "PULUMI_K8S_DELETE_UNREACHABLE": "true"}
+    assert opts.env_vars == {
+        "PULUMI_BACKEND_URL": "file:///b", "PATH": "/tools/bin:/usr/bin", "PULUMI_K8S_DELETE_UNREACHABLE": "true", "K8S_LAB_FIXES": "lab"
+    }  # K8S_LAB_FIXES: the program's errors name lab.py config (issue 28)
     assert opts.pulumi_command == "tools-pulumi" and capsys.readouterr().out == ""
     opts = session.workspace_options(prepared, {**environ, "DOCKER_CONTEXT": "rancher"}, WINDOWS)
     assert "DOCKER_HOST" not in opts.env_vars
@@ -602,7 +608,8 @@ def test_open_workspace_reads_without_making_a_passphrase(monkeypatch, tmp_path)
     prepared = session.PreparedTools(path="/p", pulumi_command="cli")
     assert session.open_workspace(prepared, {"PULUMI_BACKEND_URL": "file:///b"}, LINUX) == "workspace"
     assert opened == [
-        {"work_dir": str(session.ROOT), "env_vars": {"PULUMI_BACKEND_URL": "file:///b", "PATH": "/p", "PULUMI_K8S_DELETE_UNREACHABLE": "true"}, "pulumi_command": "cli"}
+        {"work_dir": str(session.ROOT), "env_vars": {"PULUMI_BACKEND_URL": "file:///b", "PATH": "/p", "PULUMI_K8S_DELETE_UNREACHABLE": "true",
+                                                         "K8S_LAB_FIXES": "lab"}, "pulumi_command": "cli"}
     ]
     assert not file.exists()
 
@@ -632,7 +639,8 @@ def test_the_port_check_names_the_taken_ports_of_the_slot(monkeypatch):
 
     monkeypatch.setattr(host_ports, "taken_ports", taken)
     problem = session.port_problem("kim", {"slot": "2", "bindAddress": "0.0.0.0"}, lambda student: False)
-    assert problem == host_ports.port_conflict_message("0.0.0.0", 2, [("ide", ports_for_slot(2).as_dict()["ide"])])
+    assert problem == host_ports.port_conflict_message("0.0.0.0", 2, [("ide", ports_for_slot(2).as_dict()["ide"])], "kim")
+    assert "--stack kim)" in problem  # the fix names the lab it is for (issue 28)
     assert probed == [("0.0.0.0", ports_for_slot(2))]
     assert session.port_problem("kim", {}, lambda student: False) is None and probed[-1] == ("127.0.0.1", ports_for_slot(0))
 
@@ -1039,7 +1047,7 @@ def test_an_unwritable_workspace_root_names_the_value_and_the_fix(tmp_path):
     blocker.write_text("x")
     problem = session.store_workspace_root(FakeStack(), str(blocker / "labs"), home=tmp_path)
     assert problem.startswith(f"workspaceRoot = {str(blocker / 'labs')!r} cannot hold your files: ")
-    assert problem.endswith(". Fix: lab.py up --workspace-root <folder you can write>")
+    assert problem.endswith(f". Fix: {lab_command('up', '--workspace-root', '<folder you can write>')}")
 
 
 def session_config_value(value):
@@ -1142,3 +1150,24 @@ def test_a_stack_file_with_a_hangul_home_folder_is_read_as_utf8_whatever_the_loc
     text = "config:\n  k8s-lab:workspaceRoot: C:\\Users\\김민수\\k8s-lab\n  k8s-lab:slot: \"3\"\n"
     (tmp_path / "Pulumi.kim.yaml").write_bytes(text.encode("utf-8"))
     assert session.file_settings("kim", tmp_path) == {"workspaceRoot": "C:\\Users\\김민수\\k8s-lab", "slot": "3"}
+
+
+def test_the_labs_of_this_checkout_are_known_without_the_pulumi_cli(tmp_path):
+    """A settings file or a state file of the lab's own backend names a lab; with the user's
+    own backend only the Pulumi CLI can tell (None), and nothing is refused early."""
+    root, state = tmp_path / "project", tmp_path / "project" / ".pulumi-state"
+    root.mkdir()
+    assert session.labs_known_here({}, root, state) == set()
+    (root / "Pulumi.kim.yaml").write_text("encryptionsalt: v1:salt\n")
+    stacks = state / ".pulumi" / "stacks"
+    (stacks / "k8s-lab").mkdir(parents=True)
+    (stacks / "k8s-lab" / "lee.json").write_text("{}")
+    (stacks / "k8s-lab" / "lee.json.bak").write_text("{}")
+    (stacks / "park.json.gz").write_bytes(b"")  # the file backend's legacy layout, gzipped
+    assert session.labs_known_here({}, root, state) == {"kim", "lee", "park"}
+    assert session.labs_known_here({"PULUMI_BACKEND_URL": "s3://class-state"}, root, state) is None
+    with pytest.raises(session.NoSuchLab) as raised:
+        session.refuse_unknown_lab("kmi", {}, "lab.py up --stack kmi", root, state)
+    assert raised.value.known == ["kim", "lee", "park"]
+    session.refuse_unknown_lab("lee", {}, "lab.py up --stack lee", root, state)
+    session.refuse_unknown_lab("kmi", {"PULUMI_BACKEND_URL": "s3://class-state"}, "lab.py up", root, state)

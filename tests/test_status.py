@@ -295,7 +295,8 @@ def test_two_unbound_ports_and_the_exact_memory_repair():
     report = status.assess(healthy(containers=with_container("kim-ide", published=())))
     assert report.problems == ["ports not bound: ide, live_server"]
     near = status.assess(healthy(containers=with_container("kim-worker", memory_mb=1100)))
-    assert near.repair == f"{LAB} config labMemory <more, e.g. 8g>, then {LAB} up"
+    stack = healthy().stack
+    assert near.repair == f"{LAB} config labMemory '<more, e.g. 8g>' --stack {stack}, then {LAB} up --stack {stack}"
 
 
 def test_odd_entries_from_docker_parse_without_failing():
@@ -336,7 +337,39 @@ def test_a_version_past_its_end_of_life_is_a_note_with_how_to_move_not_a_problem
     report = status.assess(facts)
     assert report.state == "running" and report.problems == []
     assert report.notes == ["Kubernetes 1.29 is past its end of life (2025-02-28): no security fixes; to move: "
-                            "`lab.py config kubernetesVersion 1.36` then `lab.py up` (a new cluster; your files stay)"]
+                            f"`{lab_command('config', 'kubernetesVersion', '1.36')}` then `{lab_command('up')}` (a new cluster; your files stay)"]
     assert status.repair_lines([report]) == [f"Note kim: {report.notes[0]}"]
     maintained = status.assess(dataclasses.replace(facts, kubernetes_version="1.36"))
     assert maintained.notes == [] and status.repair_lines([maintained]) == []
+
+
+# ---- lab.py status at 80 columns (issue 28): one line per lab, its problems below it ---------------
+
+
+def test_status_lines_fit_80_columns_with_every_value_whole():
+    """The table cut every value at 80 columns (`stud…`, `abse…`) and wrapped a problem one
+    word per line: a lab is one line of whole values, each problem a line below it."""
+    broken = status.assess(healthy(containers=with_container("kim-worker2", state="exited"), idle_seconds=125.0))
+    absent = status.assess(healthy(containers={}))
+    lines = status.render_lines([broken, absent])
+    assert lines[0].startswith("kim  stopped") or lines[0].startswith("kim  broken")
+    text = "\n".join(lines)
+    assert "nodes 3 of 3 Ready" in lines[0] and "idle 2m" in text and "…" not in text
+    assert lines.index("  - kim-worker2 is stopped") < lines.index(next(line for line in lines if line.startswith("kim  absent")))
+    assert any(line.startswith("kim  absent") for line in lines)
+    assert all(len(line) <= 80 for line in lines), [line for line in lines if len(line) > 80]
+    assert status.render_lines([broken], width=250)[0].endswith("last change: update succeeded 2026-11-25 09:00")  # wide: one line
+
+
+def test_status_prints_lines_not_a_table(monkeypatch, capsys):
+    """verbs.status: the lines, then the repair (one whole line to copy)."""
+    from k8s_lab import verbs
+
+    report = status.assess(healthy(containers=with_container("kim-worker2", state="exited")))
+    monkeypatch.setattr(status, "assess", lambda facts: report)
+    monkeypatch.setattr(verbs, "gather_status", lambda lab, name, change: None)
+    monkeypatch.setattr(verbs, "last_change", lambda stack: None)
+    monkeypatch.setenv("COLUMNS", "80")
+    assert verbs.status(None, type("S", (), {"name": "kim"})(), as_json=False) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[:-1] == status.render_lines([report], width=80) and out[-1] == f"Repair kim: {lab_command('start', '--stack', 'kim')}"

@@ -286,8 +286,12 @@ def test_pulumi_installer_failure_is_a_fetch_error(tmp_path):
     def failing(root, version):
         raise RuntimeError("curl: (6) Could not resolve host: get.pulumi.com")
 
-    with pytest.raises(tools.FetchError, match="Pulumi CLI v.* failed: curl"):
+    with pytest.raises(tools.FetchError, match="Pulumi CLI v.* failed: curl") as caught:
         tools.install_pulumi(tools.ToolsLayout(tmp_path, LINUX), installer=failing, log=lambda m: None)
+    # What to do next, as the kind download's failure says it (issue 28): the proxy, or install it and --no-fetch.
+    message = str(caught.value)
+    assert "HTTPS_PROXY" in message and "--no-fetch" in message and f"v{tools.PULUMI_MINIMUM} or newer" in message
+    assert "https://www.pulumi.com/docs/iac/download-install/" in message
 
 
 def test_the_default_installer_is_the_automation_apis(monkeypatch):

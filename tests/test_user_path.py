@@ -110,12 +110,15 @@ WITHOUT_A_LAB = [
     (("stauts",), Exit.USAGE, r"^k8s-lab: there is no verb 'stauts'; did you mean `venv/bin/python lab.py status`\?"),
     (("up", "--no-such-option"), Exit.USAGE, r"^usage: lab.py"),
     (("check",), Exit.OK, r"^docker +v27\.0\.0 +\S+/bin/docker +used$"),
-    (("list",), Exit.OK, r"^No labs on this machine yet\. Make one: venv/bin/python lab.py up$"),
+    (("list",), Exit.NO_SUCH_LAB, r"^No labs on this machine yet\. Make one: venv/bin/python lab.py up$"),
     (("info",), Exit.NO_SUCH_LAB, r"^k8s-lab: there is no lab named 'kim' on this machine \(there is none yet\)\. Make it with: venv/bin/python lab.py up$"),
     (("password", "--stack", "kmi"), Exit.NO_SUCH_LAB, r"^k8s-lab: there is no lab named 'kmi'"),
     (("kubeconfig",), Exit.NO_SUCH_LAB, r"^k8s-lab: there is no lab named 'kim'"),
-    (("config", "slot", "1"), Exit.NO_SUCH_LAB, r"^k8s-lab: there is no lab named 'kim'"),
+    (("config", "slot"), Exit.NO_SUCH_LAB, r"^k8s-lab: there is no lab named 'kim'"),
+    (("config", "slot", "--unset"), Exit.NO_SUCH_LAB, r"^k8s-lab: there is no lab named 'kim'"),
     (("config",), Exit.NO_SUCH_LAB, r"^k8s-lab: there is no lab named 'kim'"),
+    (("config", "slot", "300000"), Exit.USAGE, r"^k8s-lab: slot = '300000': .*nothing was stored$"),
+    (("config", "slto", "3"), Exit.USAGE, r"^k8s-lab: 'slto' is not a k8s-lab setting; did you mean slot\?"),
     (("status",), Exit.NO_SUCH_LAB, r"^k8s-lab: there is no lab named 'kim'"),
     (("stop",), Exit.NO_SUCH_LAB, r"^k8s-lab: there is no lab named 'kim'"),
     (("start", "--stack", "kmi"), Exit.NO_SUCH_LAB, r"^k8s-lab: there is no lab named 'kmi'"),
@@ -219,6 +222,7 @@ def test_doctor_works_offline_with_docker_only(tmp_path):
     assert not re.search(r"fetching|could not reach", run.out + run.err, re.I)
     assert not (tmp_path / "tools").exists()
     # Reading a lab needs the Pulumi CLI, which only up, preview, destroy and check --fetch fetch.
+    (student.project / "Pulumi.kim.yaml").write_text("encryptionsalt: v1:stand-in-salt\n")
     info = student.lab("info")
     assert info.code == Exit.NOT_READY and "pulumi is missing" in info.err and not (tmp_path / "tools").exists()
 
@@ -290,3 +294,62 @@ def test_an_older_python_is_told_what_it_needs(student, version):
     run = student.lab("up", interpreter=(older,))
     assert run.code == Exit.WRONG_PYTHON
     assert run.first_line.startswith(f"k8s-lab needs Python 3.10 or newer; this is Python {version} ")
+
+
+def test_settings_of_a_lab_not_made_yet_are_stored_and_up_makes_it_with_them(student):
+    """Issue 27: a student whose port 80 is taken picks a slot before the first `up`."""
+    for key, value in (("slot", "3"), ("labMemory", "6g"), ("bindAddress", "0.0.0.0")):
+        run = student.lab("config", key, value, "--stack", "newlab")
+        assert run.code == Exit.OK, run
+        assert run.out.splitlines()[-2:] == [
+            f"{key} set for lab newlab; `venv/bin/python lab.py up --stack newlab` applies it.",
+            "Lab 'newlab' is not made yet: its settings are stored (Pulumi.newlab.yaml), "
+            "and `venv/bin/python lab.py up --stack newlab` makes it with them.",
+        ]
+    import yaml
+
+    stored = yaml.safe_load((student.project / "Pulumi.newlab.yaml").read_text())["config"]
+    assert stored == {"k8s-lab:slot": "3", "k8s-lab:labMemory": "6g", "k8s-lab:bindAddress": "0.0.0.0"}
+    again = student.lab("config", "slot", "4", "--stack", "newlab")
+    assert again.code == Exit.OK and "is not made yet" in again.out
+    assert student.lab("config", "labMemory", "--stack", "newlab").out == "6g\n"
+    assert student.lab("status", "--stack", "newlab").code == Exit.FAILED  # a lab with settings, not yet made: absent
+
+    home = student.tmp / "home" / "labs"
+    up = student.lab("up", "--stack", "newlab", "--workspace-root", str(home), STAND_IN_OUTPUTS=json.dumps(OUTPUTS))
+    assert up.code == Exit.OK, up
+    made = student.lab("config", "slot", "4", "--stack", "newlab")  # a lab made: no word of a new one
+    assert made.code == Exit.OK and made.out.splitlines() == ["slot set for lab newlab; `venv/bin/python lab.py up --stack newlab` applies it."]
+    calls = (student.tmp / "calls").read_text().splitlines()
+    assert calls.count("pulumi stack init newlab") == 1 and any(call.startswith("pulumi up ") and "--stack newlab" in call for call in calls)
+    # What the first `up` writes itself (workspaceRoot, idePlatform) it still writes; the
+    # program ran with what was stored.
+    expected = {"k8s-lab:slot": "4", "k8s-lab:labMemory": "6g", "k8s-lab:bindAddress": "0.0.0.0",
+                "k8s-lab:workspaceRoot": str(home), "k8s-lab:idePlatform": "linux/amd64"}
+    assert yaml.safe_load((student.project / "Pulumi.newlab.yaml").read_text())["config"] == expected
+    state = json.loads((student.project / ".pulumi-state" / "stand-in-stacks.json").read_text())
+    assert state["newlab"]["config_at_up"] == expected
+
+
+@pytest.mark.parametrize("verb", [("status",), ("stop",), ("start",), ("destroy", "--yes"), ("info",), ("password",), ("config", "slot")])
+def test_a_mistyped_name_is_still_refused_once_a_lab_has_settings(student, verb):
+    assert student.lab("config", "slot", "3", "--stack", "newlab").code == Exit.OK
+    run = student.lab(*verb, "--stack", "nwelab")
+    assert run.code == Exit.NO_SUCH_LAB, run
+    assert run.first_line.startswith("k8s-lab: there is no lab named 'nwelab' on this machine (the labs here: newlab)")
+    assert not (student.project / "Pulumi.nwelab.yaml").exists()
+
+
+NO_LAB_YET = [("info",), ("password",), ("kubeconfig",), ("config", "slot"), ("config",), ("list",), ("destroy", "--yes", "--stack", "nosuch")]
+
+
+@pytest.mark.parametrize("args", NO_LAB_YET, ids=" ".join)
+@pytest.mark.parametrize("tools", [("docker",), ()], ids=["docker only", "no tools"])
+def test_a_fresh_clone_without_pulumi_says_no_lab_yet_and_fetches_nothing(tmp_path, args, tools):
+    """Issue 28: the user has no lab yet; that, not "pulumi is missing", is the answer (exit
+    3, not 4), and destroy fetches neither kind nor the Pulumi CLI to say it."""
+    student = Student(tmp_path, tools=tools)
+    run = student.lab(*args)
+    assert run.code == Exit.NO_SUCH_LAB, run
+    assert "missing" not in run.out + run.err and not re.search(r"fetch", run.out + run.err, re.I)
+    assert not (tmp_path / "tools").exists()

@@ -319,7 +319,7 @@ def test_doctor_and_up_find_a_cgroup_v1_host_for_the_maintained_row(capsys, monk
     assert verbs.doctor(target(answers, dockerHost="ssh://t@lab2", kubernetesVersion="1.36")) == 1
     out = capsys.readouterr().out
     assert out.startswith("[problem] kubernetesVersion 1.36 does not run on this host: Docker here uses cgroup v1\n")
-    assert "Fix: 1.29; choose one with `lab.py config kubernetesVersion 1.29`" in out
+    assert f"Fix: 1.29; choose one with `{lab_command('config', 'kubernetesVersion', '1.29')}`" in out
     # `up`'s own check, before anything is made: the same reason.
     lab = target({INFO: answers[INFO]}, dockerHost="ssh://t@lab2", kubernetesVersion="1.36")
     assert "kubelet 1.35 and newer refuse cgroup v1" in (verbs.host_refuses_version(lab) or "")
@@ -349,9 +349,10 @@ def test_before_up_refuses_caps_a_docker_without_cgroups_cannot_apply():
     assert said == [
         "k8s-lab: labMemory = '6g': this Docker host has no memory cgroup (docker info MemoryLimit false: rootless Docker without "
         "cgroup delegation, some WSL and NAS setups): Docker drops the cap and every `up` would replace the IDE. "
-        "Fix: lab.py config labMemory 0 (no cap)",
+        f"Fix: {lab_command('config', 'labMemory', '0', '--stack', 'kim')} (no cap)",
         "k8s-lab: labCpus = '1.5': this Docker host has no CPU CFS scheduler (docker info CpuCfsQuota false: rootless Docker "
-        "without cgroup delegation, some WSL and NAS setups): Docker refuses to create the containers. Fix: lab.py config labCpus 0 (no cap)",
+        "without cgroup delegation, some WSL and NAS setups): Docker refuses to create the containers. "
+        f"Fix: {lab_command('config', 'labCpus', '0', '--stack', 'kim')} (no cap)",
     ]
     said.clear()
     uncapped = target(answers, dockerHost="ssh://t@lab2", labMemory="0", labCpus="0")
@@ -364,7 +365,7 @@ def test_the_doctor_names_caps_this_docker_cannot_apply(capsys):
     assert verbs.doctor(remote(answers)) == 1
     out = capsys.readouterr().out
     assert "[problem] labCpus = '2': is more than the 1 CPUs this Docker host has (docker info NCPU)" in out
-    assert "Fix: lab.py config labCpus 1 (or less, or 0 for no cap)" in out
+    assert f"Fix: {lab_command('config', 'labCpus', '1', '--stack', 'kim')} (or less, or 0 for no cap)" in out
 
 
 def test_a_doctor_that_cannot_run_never_stops_up(monkeypatch):
@@ -412,11 +413,11 @@ def test_start_passes_each_step_to_log():
     ]
 
 
-def test_status_is_a_table_unless_json_is_asked_and_json_is_indented(monkeypatch, capsys):
+def test_status_is_lines_unless_json_is_asked_and_json_is_indented(monkeypatch, capsys):
     monkeypatch.setattr(status, "api_answers", lambda host, port: True)
     monkeypatch.setenv("COLUMNS", "250")
     assert verbs.status(target(running_lab()), Stack([UPDATED])) == 0
-    assert "k8s-lab status" in capsys.readouterr().out
+    assert capsys.readouterr().out.startswith("kim  running  IDE healthy  nodes 3 of 3 Ready")
     verbs.status(target(running_lab()), Stack([UPDATED]), as_json=True)
     out = capsys.readouterr().out
     assert out == json.dumps(json.loads(out), indent=2) + "\n"

@@ -13,6 +13,7 @@ import yaml
 
 from k8s_lab import gateway, ide_image, kind_config, tools, versions
 from k8s_lab.config import DEFAULT_NODE_IMAGE, ConfigError
+from k8s_lab.exits import lab_command
 from lab_mocks import evaluate
 from readback_model import MODEL, step
 
@@ -70,7 +71,7 @@ def test_an_unknown_version_is_refused_with_the_rows_and_nothing_is_registered(w
     with pytest.raises(ConfigError) as refused:
         evaluate({"workspaceRoot": workspace_root, "kubernetesVersion": "1.30"}, stack="alice")
     text = str(refused.value)
-    assert "kubernetesVersion = '1.30'" in text and "1.29 (the seed), 1.36" in text and "pulumi config set kubernetesVersion" in text
+    assert "kubernetesVersion = '1.30'" in text and "1.29 (the seed), 1.36" in text and "pulumi config set kubernetesVersion 1.36" in text
     from pulumi.runtime import settings
 
     assert settings.SETTINGS.monitor.recorded == []
@@ -187,13 +188,13 @@ def test_switching_rows_replaces_the_cluster_and_keeps_the_workspace(workspace_r
 def test_cgroup_v1_refuses_the_maintained_row_and_names_the_rows_that_run():
     problem = versions.cgroup_v1_problem(MAINTAINED, "1")
     assert problem and "kubernetesVersion 1.36 does not run on this host" in problem
-    assert "Rows that run here: 1.29" in problem and "lab.py config kubernetesVersion 1.29" in problem
+    assert "Rows that run here: 1.29" in problem and lab_command("config", "kubernetesVersion", "1.29") in problem
     assert versions.cgroup_v1_problem(MAINTAINED, "2") is None
     assert versions.cgroup_v1_problem("1.29", "1") is None
 
 
 def test_end_of_life_is_said_with_how_to_move():
     note = versions.end_of_life_note("1.29", datetime.date(2026, 12, 4))
-    assert note and "past its end of life (2025-02-28)" in note and "lab.py config kubernetesVersion 1.36" in note
+    assert note and "past its end of life (2025-02-28)" in note and lab_command("config", "kubernetesVersion", "1.36") in note
     assert versions.end_of_life_note(MAINTAINED, datetime.date(2026, 12, 4)) is None
     assert "update k8s-lab" in (versions.end_of_life_note(MAINTAINED, datetime.date(2028, 1, 1)) or "")

@@ -8,9 +8,10 @@ on the pull request whether it passed or failed, against the backend and passphr
 secrets, or one notice when there is no stack or no secret (.ci/preview-plan, .ci/preview
 and .ci/preview-comment.cjs run here with a stand-in pulumi and github); and the e2e run
 (e2e.yml): its triggers and label filter, per-event concurrency, the tools fetched by
-lab.py, limits only raised, disk freed when needed, the runner's real size, timeouts that
-leave room to collect, and what it uploads on failure or cancellation (never state or
-secrets). The e2e workflow's scripts run here with stand-in commands.
+lab.py, limits only raised, disk freed when needed, the runner's real size, its matrix of
+groups by kubernetesVersion rows with timeouts that leave room to collect, and what it
+uploads on failure or cancellation (never state or secrets). The e2e workflow's scripts
+run here with stand-in commands.
 
 The pulumi/actions input names are the ones its action.yml declares (and src/config.ts
 reads): command, stack-name, work-dir, cloud-url, comment-on-pr, edit-pr-comment, diff,
@@ -20,6 +21,7 @@ is checked here.
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import os
@@ -40,6 +42,11 @@ WORKFLOWS = ROOT / ".github" / "workflows"
 TEST_WORKFLOW = WORKFLOWS / "test.yml"
 PREVIEW_WORKFLOW = WORKFLOWS / "preview.yml"
 E2E_WORKFLOW = WORKFLOWS / "e2e.yml"
+# Each kubernetesVersion row's way-in scenario in tests/test_e2e.py (the other row skips it).
+WAY_IN_TESTS = {
+    "1.29": "test_image_pushed_from_the_ide_runs_behind_the_ingress",
+    "1.36": "test_a_service_is_served_through_the_gateway_from_the_host_and_the_ide",
+}
 
 # pulumi/actions action.yml at v7 (runs.using node24): its `inputs`.
 PULUMI_ACTION_INPUTS = frozenset(
@@ -61,6 +68,10 @@ UPLOAD_ARTIFACT_INPUTS = frozenset(
 # node20 by default), pulumi/actions v7, github-script v8 (v7.1.0: node20). Read from each
 # repository's tags' action.yml.
 NODE24_SINCE = {"actions/checkout": 5, "actions/setup-python": 6, "actions/upload-artifact": 6, "pulumi/actions": 7, "actions/github-script": 8}
+# actions/download-artifact: node20 up to v6, node24 from v7 (its action.yml at those tags).
+NODE24_SINCE["actions/download-artifact"] = 7
+# actions/download-artifact action.yml at v7: its `inputs`.
+DOWNLOAD_ARTIFACT_INPUTS = frozenset({"name", "artifact-ids", "path", "pattern", "merge-multiple", "github-token", "repository", "run-id"})
 RUNNER = "ubuntu-24.04"  # named, not ubuntu-latest: the workflows are written against its preinstalled tools
 
 
@@ -222,7 +233,8 @@ def test_apt_packages_cover_what_ci_run_would_install():
         for line in str(step.get("run", "")).splitlines():
             if "apt-get install" in line:
                 installed |= {word for word in line.split() if not word.startswith("-") and "=" not in word}
-    # docker.io, npm and git are only needed where they are missing; the runner image has them.
+    # docker.io, npm and git are only needed where they are missing; the runner image has all
+    # three (actions/runner-images, images/ubuntu/Ubuntu2404-Readme.md: Docker, Node.js with npm, Git).
     assert wanted - {"docker.io", "npm", "git"} <= installed, wanted - installed
 
 
@@ -520,8 +532,35 @@ def e2e() -> dict[str, Any]:
 
 
 def e2e_job(e2e: dict[str, Any]) -> dict[str, Any]:
-    (job,) = e2e["jobs"].values()
-    return job
+    return e2e["jobs"]["e2e"]
+
+
+def e2e_matrix(e2e: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every job of the e2e matrix (a group on a kubernetesVersion row, with its budget), as
+    GitHub expands the axes, exclude and include."""
+    from github_matrix import expand
+
+    return expand(e2e_job(e2e)["strategy"]["matrix"])
+
+
+def e2e_groups(e2e: dict[str, Any]) -> list[str]:
+    """The matrix's groups, each once, in its order."""
+    return list(dict.fromkeys(job["group"] for job in e2e_matrix(e2e)))
+
+
+def matrix_rendered(text: str, job: dict[str, Any]) -> str:
+    """`${{ matrix.KEY }}` in `text` replaced as GitHub does for `job`."""
+    return re.sub(r"\$\{\{\s*matrix\.([\w-]+)\s*\}\}", lambda match: str(job[match.group(1)]), text)
+
+
+def e2e_module_constant(name: str) -> Any:
+    """A literal constant of tests/test_e2e.py, read without importing it (the module asks
+    for docker, kind and pulumi when the e2e tests are asked for)."""
+    tree = ast.parse((ROOT / "tests" / "test_e2e.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise LookupError(f"tests/test_e2e.py has no constant {name}")
 
 
 def e2e_runs(e2e: dict[str, Any]) -> list[str]:
@@ -550,16 +589,23 @@ def github_expression(text: str, context: dict[str, Any]) -> Any:
         "github.event.action": "action",
         "github.event_name": "event_name",
         "github.ref": "ref",
+        "github.run_id": "run_id",
     }
     for name, key in names.items():
         text = text.replace(name, f"ctx[{key!r}]")
     text = text.replace("&&", " and ").replace("||", " or ").replace("\n", " ")
     assert "github." not in text and "!" not in text.replace("!=", ""), text
-    return eval(text, {"ctx": context, "contains": lambda items, item: item in items})  # noqa: S307 - our own workflow's text
+    functions = {"contains": lambda items, item: item in items, "format": lambda pattern, *args: pattern.format(*args)}
+    return eval(text, {"ctx": context, **functions})  # noqa: S307 - our own workflow's text
 
 
-def pull_request(action: str, labels: list[str], label: str | None = None) -> dict[str, Any]:
-    return {"event_name": "pull_request", "action": action, "labels": labels, "label": label, "ref": "refs/pull/7/merge"}
+def github_template(text: str, context: dict[str, Any]) -> str:
+    """A string with ${{ }} expressions in it, as GitHub renders it."""
+    return re.sub(r"\$\{\{(.*?)\}\}", lambda match: str(github_expression(match.group(1), context)), text)
+
+
+def pull_request(action: str, labels: list[str], label: str | None = None, run_id: int = 100) -> dict[str, Any]:
+    return {"event_name": "pull_request", "action": action, "labels": labels, "label": label, "ref": "refs/pull/7/merge", "run_id": run_id}
 
 
 def test_e2e_runs_on_main_nightly_by_hand_and_on_labelled_pull_requests(e2e):
@@ -586,19 +632,35 @@ def test_e2e_runs_on_main_nightly_by_hand_and_on_labelled_pull_requests(e2e):
 
 def test_e2e_concurrency_is_per_event_kind_and_cancels_only_pull_request_runs(e2e):
     concurrency = e2e["concurrency"]
-    main = {"ref": "refs/heads/main"}
     group = concurrency["group"]
 
     def rendered(event: str, ref: str) -> str:
-        return group.replace("${{ github.event_name }}", event).replace("${{ github.ref }}", ref)
+        return github_template(group, {"event_name": event, "ref": ref, "action": None, "label": None, "run_id": 100})
 
     assert "${{" not in rendered("push", "refs/heads/main")
-    assert rendered("push", main["ref"]) != rendered("schedule", main["ref"]), "a push to main cancels the nightly run"
+    assert rendered("push", "refs/heads/main") != rendered("schedule", "refs/heads/main"), "a push to main cancels the nightly run"
     assert rendered("pull_request", "refs/pull/7/merge") != rendered("pull_request", "refs/pull/8/merge")
     cancel = concurrency["cancel-in-progress"]
     assert github_expression(cancel, {"event_name": "pull_request"}) is True
     for event in ("push", "schedule", "workflow_dispatch"):
         assert github_expression(cancel, {"event_name": event}) is False, event
+
+
+def test_an_unrelated_label_never_cancels_an_e2e_run(e2e):
+    """GitHub places a run in its concurrency group, cancelling the run in progress there,
+    before the job's `if:` skips it: the group of a `labeled` event for another label than
+    e2e must be one no other run has."""
+    group = e2e["concurrency"]["group"]
+    in_flight = github_template(group, pull_request("synchronize", ["e2e"], run_id=100))
+    assert github_template(group, pull_request("labeled", ["e2e"], "e2e", run_id=101)) == in_flight  # e2e again: a new run
+    assert github_template(group, pull_request("synchronize", ["e2e"], run_id=102)) == in_flight  # a newer push: a new run
+    for label in ("docs", "dependencies"):
+        unrelated = github_template(group, pull_request("labeled", ["e2e", label], label, run_id=103))
+        assert unrelated != in_flight, label
+        assert unrelated != github_template(group, pull_request("labeled", ["e2e", label], label, run_id=104))
+        assert not github_expression(e2e_job(e2e)["if"], pull_request("labeled", ["e2e", label], label)), "and it runs nothing"
+    comment = " ".join(line.strip().lstrip("#").strip() for line in E2E_WORKFLOW.read_text().splitlines() if line.lstrip().startswith("#"))
+    assert "before any job's `if:` is evaluated" in comment and "cancels nothing" in comment
 
 
 def test_every_workflow_runs_on_the_named_image_with_node24_actions():
@@ -646,18 +708,58 @@ def test_e2e_asks_for_the_e2e_tests_and_may_not_skip(e2e):
 def test_e2e_pytest_step_times_out_before_the_job_leaving_time_to_collect_and_upload(e2e):
     job = e2e_job(e2e)
     pytest_step = e2e_step(e2e, "pytest")
-    after = [step for step in job["steps"] if "cancelled()" in str(step.get("if", ""))]
+    assert job["timeout-minutes"] == "${{ matrix.job_minutes }}" and pytest_step["timeout-minutes"] == "${{ matrix.pytest_minutes }}"
+    after = [step for step in job["steps"] if "failure()" in str(step.get("if", "")) or "cancelled()" in str(step.get("if", ""))]
     assert after and all("timeout-minutes" in step for step in after)
-    before = [step.get("timeout-minutes", 0) for step in job["steps"][: step_index(e2e, pytest_step)]]
-    spare = job["timeout-minutes"] - pytest_step["timeout-minutes"] - sum(before)
-    assert spare >= sum(step["timeout-minutes"] for step in after), "the failure steps would be cut off by the job's timeout"
-    assert 60 <= pytest_step["timeout-minutes"] < job["timeout-minutes"] <= 120
+    before = job["steps"][: step_index(e2e, pytest_step)]
+    assert all("timeout-minutes" in step for step in before if "run" in step), "a set-up step without a timeout eats the job's"
+    for job in e2e_matrix(e2e):
+        spare = job["job_minutes"] - job["pytest_minutes"] - sum(step.get("timeout-minutes", 0) for step in before)
+        assert spare >= sum(step["timeout-minutes"] for step in after), (job["group"], job["kubernetes-version"], "the failure steps would be cut off")
+        assert 30 <= job["pytest_minutes"] < job["job_minutes"] <= 120, job
+
+
+def test_e2e_jobs_each_have_a_cluster_budget_that_fits_their_timeout(e2e):
+    """Each job (a group on a row): a cold IDE image build (up to 10 min) and up to 5 min for
+    each cluster it creates and checks, within its pytest step's timeout with a quarter to spare."""
+    jobs = e2e_matrix(e2e)
+    assert len(e2e_groups(e2e)) >= 5 and len({(job["group"], job["kubernetes-version"]) for job in jobs}) == len(jobs)
+    assert e2e_job(e2e)["strategy"]["fail-fast"] is False
+    for job in jobs:
+        assert set(job) == {"group", "kubernetes-version", "clusters", "pytest_minutes", "job_minutes"}, job
+        assert 1 <= job["clusters"] <= 4, job
+        assert (10 + 5 * job["clusters"]) * 1.25 <= job["pytest_minutes"], job
+    step = e2e_step(e2e, "pytest")
+    assert step["env"]["K8S_LAB_E2E_GROUP"] == "${{ matrix.group }}"
+    assert step["env"]["K8S_LAB_E2E_KUBERNETES_VERSION"] == "${{ matrix.kubernetes-version }}"
+    timings = [matrix_rendered(step["env"]["K8S_LAB_E2E_TIMINGS"], job) for job in jobs]
+    assert len(set(timings)) == len(jobs), "two jobs' timings under one name"
+
+
+def test_e2e_runs_the_cluster_and_way_in_groups_on_every_row_and_the_others_on_the_seeds(e2e):
+    """Issue 29: the scenarios that touch the cluster and its way in run on each
+    kubernetesVersion row; a group whose checks do not follow the row (tests/test_e2e.py
+    SEED_ROW_ONLY_GROUPS, each with its reason) runs on the seed's row alone."""
+    from k8s_lab import versions
+
+    seed_only = e2e_module_constant("SEED_ROW_ONLY_GROUPS")
+    assert all(isinstance(reason, str) and reason for reason in seed_only.values()), seed_only
+    assert set(seed_only) <= set(e2e_groups(e2e)), set(seed_only) - set(e2e_groups(e2e))
+    rows = {group: [job["kubernetes-version"] for job in e2e_matrix(e2e) if job["group"] == group] for group in e2e_groups(e2e)}
+    for group, ran_on in rows.items():
+        expected = [versions.SEED] if group in seed_only else list(versions.ROWS)
+        assert sorted(ran_on) == sorted(expected), (group, ran_on)
+    assert e2e_job(e2e)["strategy"]["matrix"]["kubernetes-version"] == list(versions.ROWS)
 
 
 def test_e2e_uploads_diagnostics_on_failure_and_cancellation_and_never_state_or_secrets(e2e):
     steps = e2e_job(e2e)["steps"]
     diagnose = e2e_step(e2e, ".ci/e2e-diagnostics")
-    for step in (diagnose, *[s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@") and s["with"]["name"] == "e2e-diagnostics"]):
+    uploads_of_diagnostics = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@") and "diagnostics" in s["with"]["name"]]
+    assert [s["with"]["name"] for s in uploads_of_diagnostics] == ["e2e-diagnostics-${{ matrix.group }}-${{ matrix.kubernetes-version }}"]
+    names = {matrix_rendered(uploads_of_diagnostics[0]["with"]["name"], job) for job in e2e_matrix(e2e)}
+    assert len(names) == len(e2e_matrix(e2e)), "two jobs' diagnostics under one artifact name"
+    for step in (diagnose, *uploads_of_diagnostics):
         assert step["if"] == "failure() || cancelled()", step
     assert (ROOT / ".ci" / "e2e-diagnostics").is_file()
     uploads = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
@@ -869,3 +971,85 @@ def test_asking_for_the_e2e_tests_selects_them(tmp_path):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert len(e2e_ids(done.stdout)) >= 10
     assert "e2e tests deselected" not in done.stdout
+
+
+# --- e2e.yml's matrix: the groups, as the jobs select them, and their one summary ----------------------------
+
+
+@posix_only
+def test_the_e2e_groups_are_disjoint_and_together_every_e2e_test(e2e, tmp_path):
+    """The matrix runs each group with --e2e-group (K8S_LAB_E2E_GROUP): collected as it runs
+    them, no test is in two groups and none is in no group, the Gateway scenario included;
+    each row's way-in test is in a group that runs on that row."""
+    every = collect(["--run-e2e", "tests/test_e2e.py"], {}, tmp_path / "all")
+    assert every.returncode == 0, every.stdout[-2000:] + every.stderr[-2000:]
+    everything = e2e_ids(every.stdout)
+    assert len(everything) >= 20
+    seen: dict[str, str] = {}
+    for group in e2e_groups(e2e):
+        done = collect(["--run-e2e", "tests/test_e2e.py"], {"K8S_LAB_E2E_GROUP": group}, tmp_path / group)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        ids = e2e_ids(done.stdout)
+        assert ids, f"group {group} selects no test"
+        twice = {test: seen[test] for test in ids if test in seen}
+        assert twice == {}, f"in {group} and another group"
+        seen.update(dict.fromkeys(ids, group))
+    assert sorted(seen) == sorted(everything), set(everything) - set(seen)
+    for row, test in WAY_IN_TESTS.items():
+        group = seen[f"tests/test_e2e.py::{test}"]
+        assert row in [job["kubernetes-version"] for job in e2e_matrix(e2e) if job["group"] == group], (test, group)
+    unknown = collect(["--run-e2e", "--e2e-group", "no-such-group", "tests/test_e2e.py"], {}, tmp_path / "unknown")
+    assert unknown.returncode != 0 and "no e2e test is in that group" in unknown.stdout + unknown.stderr
+
+
+@posix_only
+def test_one_job_summary_gathers_every_groups_timings(e2e, tmp_path):
+    job = e2e["jobs"]["timings"]
+    assert job["needs"] == "e2e" and job["if"] == "always() && needs.e2e.result != 'skipped'"
+    (download,) = [step for step in job["steps"] if str(step.get("uses", "")).startswith("actions/download-artifact@")]
+    assert download["with"]["pattern"] == "e2e-timings-*" and set(download["with"]) <= DOWNLOAD_ARTIFACT_INPUTS
+    (upload,) = [s for s in e2e_job(e2e)["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact@") and "timings" in s["with"]["name"]]
+    assert upload["with"]["name"] == "e2e-timings-${{ matrix.group }}-${{ matrix.kubernetes-version }}" and "failure()" in upload["if"]
+    assert upload["with"]["path"] == e2e_step(e2e, "pytest")["env"]["K8S_LAB_E2E_TIMINGS"]
+    jobs = e2e_matrix(e2e)
+    assert len({matrix_rendered(upload["with"]["name"], job) for job in jobs}) == len(jobs), "two jobs' timings under one artifact name"
+    (summary,) = [step for step in job["steps"] if "run" in step]
+    assert summary["env"]["E2E_JOBS"].split() == [f"{job['group']}:{job['kubernetes-version']}" for job in jobs]
+    # Run it as the job does: three jobs' artifacts downloaded, the others left none.
+    from e2e_timings import Timings
+
+    folder = tmp_path / "runner-temp" / "timings"
+    for name, row, seconds in (("first-up", "1.36", 430.0), ("first-up", "1.29", 412.0), ("classroom", "1.29", 95.5)):
+        record = Timings(runner="github-hosted ubuntu24 (4 CPUs)", group=name, kubernetes_version=row, wall_seconds=seconds * 3)
+        record.record("first_up", seconds, image_cached=False, workers=1)
+        artifact = matrix_rendered(upload["with"]["name"], {"group": name, "kubernetes-version": row})
+        (folder / artifact).mkdir(parents=True)
+        (folder / artifact / f"timings-{name}-{row}.json").write_text(json.dumps(record.as_json()))
+    stand_in(tmp_path, "python", f'exec "{sys.executable}" "$@"\n')  # setup-python's `python`; a runner's PATH may have only python3
+    summary_file = tmp_path / "summary.md"
+    env = {"RUNNER_TEMP": str(tmp_path / "runner-temp"), "GITHUB_STEP_SUMMARY": str(summary_file), "E2E_JOBS": summary["env"]["E2E_JOBS"]}
+    done = run_script(summary["run"], tmp_path, env)
+    assert done.returncode == 0, done.stderr
+    text = summary_file.read_text()
+    titles = re.findall(r"^### k8s-lab e2e timings \((group [\w-]+, kubernetesVersion [\d.]+), ", text, re.M)
+    assert titles == ["group classroom, kubernetesVersion 1.29", "group first-up, kubernetesVersion 1.29", "group first-up, kubernetesVersion 1.36"]
+    assert "| 412.0 s |" in text and "| 20.6 min |" in text and "| 430.0 s |" in text
+    assert (
+        "No timings from: second-checkout:1.29, second-checkout:1.36, repairs:1.29, repairs:1.36, "
+        "caps-refresh:1.29, caps-refresh:1.36, beyond-loopback:1.29 "
+    ) in text
+
+
+@posix_only
+@pytest.mark.parametrize("source", ["README --run-slow", ".ci/run"])
+def test_the_full_test_commands_run_the_harness_dry_run_for_every_group(e2e, tmp_path, source):
+    """The e2e harness is checked on every CI run: the README's full command and .ci/run's
+    select tests/test_e2e_dry_run.py, one test per job of the matrix (a group on a row)."""
+    env, args = ({}, ["--run-slow"]) if source.startswith("README") else ci_run_test_command()
+    assert "--run-slow" in args
+    assert "`venv/bin/python -m pytest --run-slow`" in (ROOT / "README.md").read_text()
+    done = collect([*args, "tests/test_e2e_dry_run.py"], env, tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    selected = [line for line in done.stdout.splitlines() if line.startswith("tests/test_e2e_dry_run.py::")]
+    jobs = [f"{job['group']}-{job['kubernetes-version']}" for job in e2e_matrix(e2e)]
+    assert [f"tests/test_e2e_dry_run.py::test_the_e2e_harness_gets_past_its_setup_and_no_call_is_refused[{j}]" for j in jobs] == selected[: len(jobs)]
