@@ -386,7 +386,7 @@ def version_problems(entries: list[Entry], settings: dict[str, dict[str, str]], 
     cgroups = {host: read(host).cgroup_version for host in hosts}
     found = []
     for entry in entries:
-        problem = versions.cgroup_v1_problem(rows[entry.student].minor, cgroups.get(entry.docker_host, ""))
+        problem = versions.cgroup_v1_problem(rows[entry.student].minor, cgroups.get(entry.docker_host, ""), entry.student)
         if problem:
             seed = versions.cgroup_v1_rows()[0]
             found.append(f"{entry.student}: {problem}; for the class: the roster's kubernetesVersion column, or --set kubernetesVersion={seed}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import re
 import socket
 from dataclasses import asdict, dataclass, field
@@ -114,7 +115,7 @@ def assess(facts: Facts) -> Report:
         last_change=facts.last_change,
         idle_seconds=None if facts.idle_seconds is None else round(facts.idle_seconds),
     )
-    eol = versions.end_of_life_note(facts.kubernetes_version, facts.today) if facts.today and facts.kubernetes_version in versions.ROWS else None
+    eol = versions.end_of_life_note(facts.kubernetes_version, facts.today, facts.stack) if facts.today and facts.kubernetes_version in versions.ROWS else None
     report.notes = [eol] if eol else []
     report.problems, report.repair = diagnose(facts, names, nodes, ready)
     if report.problems:
@@ -159,8 +160,15 @@ def diagnose(facts: Facts, names: LabNames, nodes: set[str], ready: int) -> tupl
     for name, c in sorted(present.items()):
         if c.memory_mb is not None and c.memory_cap_mb and c.memory_mb >= NEAR_CAP * c.memory_cap_mb:
             problems.append(f"{name} uses {c.memory_mb:.0f} of its {c.memory_cap_mb:.0f} MB cap: the next allocation there is OOM-killed")
-            repair = repair or f"{lab_command('config', 'labMemory', '<more, e.g. 8g>', '--stack', facts.stack)}, then {command('up', facts.stack)}"
+            repair = repair or f"{lab_command('config', 'labMemory', more_memory(present), '--stack', facts.stack)}, then {command('up', facts.stack)}"
     return problems, repair
+
+
+def more_memory(present: dict[str, Container]) -> str:
+    """A labMemory half again the lab's caps, in whole GiB: a value to paste, not a placeholder
+    (labMemory is shared between the containers by footprint, k8s_lab/limits.py)."""
+    capped = sum(c.memory_cap_mb or 0 for c in present.values())
+    return f"{max(1, math.ceil(capped * 1.5 / 1024))}g"
 
 
 # ---- readers -------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 import json
 
-from k8s_lab import status
+from k8s_lab import config, status
 from k8s_lab.ports import ports_for_slot
 from k8s_lab.status import Container, Facts
 from k8s_lab.exits import lab_command
@@ -296,7 +296,9 @@ def test_two_unbound_ports_and_the_exact_memory_repair():
     assert report.problems == ["ports not bound: ide, live_server"]
     near = status.assess(healthy(containers=with_container("kim-worker", memory_mb=1100)))
     stack = healthy().stack
-    assert near.repair == f"{LAB} config labMemory '<more, e.g. 8g>' --stack {stack}, then {LAB} up --stack {stack}"
+    # A value to paste (half again the lab's 6 GiB of caps), not a placeholder labMemory refuses.
+    assert near.repair == f"{LAB} config labMemory 9g --stack {stack}, then {LAB} up --stack {stack}"
+    assert config.BY_KEY["labMemory"].parse("9g")
 
 
 def test_odd_entries_from_docker_parse_without_failing():
@@ -337,7 +339,8 @@ def test_a_version_past_its_end_of_life_is_a_note_with_how_to_move_not_a_problem
     report = status.assess(facts)
     assert report.state == "running" and report.problems == []
     assert report.notes == ["Kubernetes 1.29 is past its end of life (2025-02-28): no security fixes; to move: "
-                            f"`{lab_command('config', 'kubernetesVersion', '1.36')}` then `{lab_command('up')}` (a new cluster; your files stay)"]
+                            f"`{lab_command('config', 'kubernetesVersion', '1.36', '--stack', 'kim')}` then `{lab_command('up', '--stack', 'kim')}` "
+                            "(a new cluster; your files stay)"]
     assert status.repair_lines([report]) == [f"Note kim: {report.notes[0]}"]
     maintained = status.assess(dataclasses.replace(facts, kubernetes_version="1.36"))
     assert maintained.notes == [] and status.repair_lines([maintained]) == []
