@@ -456,18 +456,16 @@ def no_lab(outcome: Outcome) -> bool:
 
 
 def show_status(outcomes: list[Outcome], as_json: bool, make: str = "") -> list:
-    """Every roster student's lab status as one table (or JSON, alone on stdout); why a
-    student's status is unknown also on stderr. The reports shown."""
-    from rich.console import Console
-
+    """Every roster student's lab status as lab.py status shows one (a line of whole values
+    wrapped to the terminal, its problems below; a table cut every value at 80 columns), or
+    JSON alone on stdout; why a student's status is unknown also on stderr. The reports shown."""
     from k8s_lab import status
 
     reports = class_reports(outcomes, make)
     if as_json:
         print(json.dumps([r.as_dict() for r in reports], indent=2))
     else:
-        Console().print(status.render_table(reports))
-        print("\n".join(status.repair_lines(reports)))
+        print("\n".join([*status.render_lines(reports), *status.repair_lines(reports)]))
     for outcome in outcomes:
         if not outcome.ok and not no_lab(outcome):
             print(f"{outcome.student}: status unknown: {outcome.detail}" + (f" (log: {outcome.log})" if outcome.log else ""), file=sys.stderr)
@@ -763,7 +761,7 @@ def checks_before_start(
 
 
 def finish(args: argparse.Namespace, outcomes: list[Outcome]) -> int:
-    """Handouts for who is up, then the summary table (a status table for status); the exit
+    """Handouts for who is up, then the summary table (status: lab.py status's lines); the exit
     code as lab.py's for one lab: 3 when no student has a lab here, and status is 0 only
     when every lab runs without a problem (README, Exit codes), so cron sees a dead class."""
     if args.action in ("up", "status"):

@@ -227,24 +227,6 @@ def api_answers(host: str, port: int, timeout: float = 3) -> bool:
         return False
 
 
-def render_table(reports: list[Report]):
-    from rich.table import Table
-
-    table = Table(title="k8s-lab status")
-    for column in ("student", "state", "IDE", "nodes Ready", "API", "ports", "memory MB (cap)", "CPU % (cap)", "idle", "last change"):
-        table.add_column(column)
-    for r in reports:
-        ports = "all" if all(r.ports_bound.values()) else "missing: " + ", ".join(p for p, ok in r.ports_bound.items() if not ok)
-        memory = f"{r.memory_mb:.0f}" if r.memory_mb is not None else "-"
-        memory += f" ({r.memory_cap_mb:.0f})" if r.memory_cap_mb else " (no cap)"
-        cpu = f"{r.cpu_percent:.0f}" if r.cpu_percent is not None else "-"
-        cpu += f" ({r.cpus_cap:g} CPUs)" if r.cpus_cap else " (no cap)"
-        state = r.state + "".join(f"\n- {p}" for p in r.problems)
-        idle_time = describe_idle(r.idle_seconds) if r.idle_seconds is not None else "-"
-        table.add_row(r.student, state, r.ide, r.nodes_ready, "yes" if r.api_reachable else "no", ports, memory, cpu, idle_time, r.last_change or "-")
-    return table
-
-
 def render_lines(reports: list[Report], width: int | None = None) -> list[str]:
     """Each lab as a line of whole values, wrapped between values (never inside one) to fit
     `width` (the terminal's), its problems below it: readable at 80 columns, where a table

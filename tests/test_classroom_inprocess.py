@@ -300,6 +300,25 @@ def test_status_as_a_table_and_its_handouts(teacher, capsys):
     assert sorted(p.name for p in (teacher.root / "handouts").iterdir()) == ["kim.md", "lee.md"]  # refreshed for who answered
 
 
+def test_status_at_80_columns_is_lab_py_statuss_lines_every_value_whole(teacher, capsys, monkeypatch):
+    """A rich table of ten columns cut every value at 80 columns (`stud…`, `abse…`): the class
+    is lab.py status's lines, one lab after another, each problem whole below its lab."""
+    teacher.children.answers = status_answer
+    monkeypatch.setenv("COLUMNS", "80")
+    assert teacher.main("status", teacher.roster) == Exit.FAILED
+    assert capsys.readouterr().out.splitlines() == [
+        "kim  stopped  IDE absent  nodes 0 of 3 Ready  API no  ports missing ide",
+        "   memory - (cap 6144)  CPU - (cap 2)",
+        "lee  stopped  IDE absent  nodes 0 of 3 Ready  API no  ports missing ide",
+        "   memory - (cap 6144)  CPU - (cap 2)",
+        "park  unknown  IDE -  nodes - Ready  API no",
+        "   ports missing ide, live_server, http, https, api, registry  memory -  CPU -",
+        "  - stack not found",
+        "Repair kim: python lab.py start --stack kim",  # whole, to copy, whatever the width
+        "Repair lee: python lab.py start --stack lee",
+    ]
+
+
 # --- before anything starts ------------------------------------------------------------------
 
 
