@@ -324,7 +324,7 @@ def port_problems(entries: list[Entry], slots: dict[str, int], settings: dict[st
             continue
         taken = host_ports.taken_ports(bind, ports_for_slot(slots[entry.student]))
         if taken:
-            ports = ", ".join(f"{bind}:{port} ({purpose})" for purpose, port in taken)
+            ports = ", ".join(f"{host_ports.published_on(purpose, bind)}:{port} ({purpose})" for purpose, port in taken)
             found.append(
                 f"line {entry.line}: {entry.student} (slot {slots[entry.student]}) needs {ports}, already in use; "
                 "fix: give them a free slot in the roster's slot column, or stop what listens there"

@@ -334,6 +334,15 @@ def test_a_taken_port_stops_the_class_before_anything_starts(teacher, capsys):
     assert teacher.children.calls == []
 
 
+def test_a_taken_port_of_an_open_lab_is_named_on_the_address_it_is_published_on(teacher, capsys):
+    """bindAddress 0.0.0.0 publishes the registry on 127.0.0.1 (k8s_lab/exposure.py): the
+    message names where the port is held, not 0.0.0.0."""
+    (teacher.root / "class.csv").write_text("student,bindAddress,allowRemoteAccess\nkim,,\nlee,0.0.0.0,true\n")
+    teacher.taken[("0.0.0.0", 1)] = [("ide", 8544), ("registry", 5101)]
+    assert teacher.main("up", teacher.roster) == Exit.USAGE
+    assert "  - line 3: lee (slot 1) needs 0.0.0.0:8544 (ide), 127.0.0.1:5101 (registry), already in use; " in capsys.readouterr().err
+
+
 def test_a_lab_that_is_up_holds_its_own_ports(teacher, capsys):
     teacher.taken[("127.0.0.1", 1)] = [("ide", 8544)]
     teacher.running.add("lee")
