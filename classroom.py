@@ -324,7 +324,7 @@ def port_problems(entries: list[Entry], slots: dict[str, int], settings: dict[st
             continue
         taken = host_ports.taken_ports(bind, ports_for_slot(slots[entry.student]))
         if taken:
-            ports = ", ".join(f"{bind}:{port} ({purpose})" for purpose, port in taken)
+            ports = ", ".join(f"{host_ports.published_on(purpose, bind)}:{port} ({purpose})" for purpose, port in taken)
             found.append(
                 f"line {entry.line}: {entry.student} (slot {slots[entry.student]}) needs {ports}, already in use; "
                 "fix: give them a free slot in the roster's slot column, or stop what listens there"
@@ -386,7 +386,7 @@ def version_problems(entries: list[Entry], settings: dict[str, dict[str, str]], 
     cgroups = {host: read(host).cgroup_version for host in hosts}
     found = []
     for entry in entries:
-        problem = versions.cgroup_v1_problem(rows[entry.student].minor, cgroups.get(entry.docker_host, ""))
+        problem = versions.cgroup_v1_problem(rows[entry.student].minor, cgroups.get(entry.docker_host, ""), entry.student)
         if problem:
             seed = versions.cgroup_v1_rows()[0]
             found.append(f"{entry.student}: {problem}; for the class: the roster's kubernetesVersion column, or --set kubernetesVersion={seed}")
@@ -456,18 +456,16 @@ def no_lab(outcome: Outcome) -> bool:
 
 
 def show_status(outcomes: list[Outcome], as_json: bool, make: str = "") -> list:
-    """Every roster student's lab status as one table (or JSON, alone on stdout); why a
-    student's status is unknown also on stderr. The reports shown."""
-    from rich.console import Console
-
+    """Every roster student's lab status as lab.py status shows one (a line of whole values
+    wrapped to the terminal, its problems below; a table cut every value at 80 columns), or
+    JSON alone on stdout; why a student's status is unknown also on stderr. The reports shown."""
     from k8s_lab import status
 
     reports = class_reports(outcomes, make)
     if as_json:
         print(json.dumps([r.as_dict() for r in reports], indent=2))
     else:
-        Console().print(status.render_table(reports))
-        print("\n".join(status.repair_lines(reports)))
+        print("\n".join([*status.render_lines(reports), *status.repair_lines(reports)]))
     for outcome in outcomes:
         if not outcome.ok and not no_lab(outcome):
             print(f"{outcome.student}: status unknown: {outcome.detail}" + (f" (log: {outcome.log})" if outcome.log else ""), file=sys.stderr)
@@ -763,7 +761,7 @@ def checks_before_start(
 
 
 def finish(args: argparse.Namespace, outcomes: list[Outcome]) -> int:
-    """Handouts for who is up, then the summary table (a status table for status); the exit
+    """Handouts for who is up, then the summary table (status: lab.py status's lines); the exit
     code as lab.py's for one lab: 3 when no student has a lab here, and status is 0 only
     when every lab runs without a problem (README, Exit codes), so cron sees a dead class."""
     if args.action in ("up", "status"):

@@ -183,7 +183,7 @@ def cgroup_findings(facts: Facts) -> list[Finding]:
     cgroup v2 is a problem there, said before anything is made."""
     if facts.kubernetes_version not in versions.ROWS:
         return []
-    problem = versions.cgroup_v1_problem(facts.kubernetes_version, facts.cgroup_version)
+    problem = versions.cgroup_v1_problem(facts.kubernetes_version, facts.cgroup_version, facts.stack)
     if problem is None:
         return []
     return [Finding("problem", problem.split(": its Docker")[0] + ": Docker here uses cgroup v1", problem.split("Rows that run here: ", 1)[1])]
@@ -192,7 +192,7 @@ def cgroup_findings(facts: Facts) -> list[Finding]:
 def end_of_life_findings(facts: Facts) -> list[Finding]:
     if facts.today is None or facts.kubernetes_version not in versions.ROWS:
         return []
-    note = versions.end_of_life_note(facts.kubernetes_version, facts.today)
+    note = versions.end_of_life_note(facts.kubernetes_version, facts.today, facts.stack)
     if note is None:
         return []
     what, _, move = note.partition("; ")

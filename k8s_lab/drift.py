@@ -74,7 +74,7 @@ def image_present(reference: str, docker_env: dict[str, str] | None = None, runn
 def lost_cluster_message(names: LabNames, cluster_urn: str) -> str:
     return (
         f"kind cluster {names.cluster!r} is gone but the lab's IDE is still there (deleted outside Pulumi?). "
-        f"`{lab_command('up')}` makes it again; with plain Pulumi: pulumi up --replace '{cluster_urn}'"
+        f"`{lab_command('up', '--stack', names.student)}` makes it again; with plain Pulumi: pulumi up --replace '{cluster_urn}'"
     )
 
 

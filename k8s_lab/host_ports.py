@@ -14,6 +14,7 @@ import socket
 import sys
 from collections.abc import Callable
 
+from k8s_lab import exposure
 from k8s_lab.ports import SlotPorts
 from k8s_lab.exits import lab_command
 
@@ -49,12 +50,20 @@ def taken_ports(
     ports: SlotPorts,
     can_bind: Callable[[str, int], bool] = can_bind_tcp,
 ) -> list[tuple[str, int]]:
-    """(purpose, port) for each of the slot's host ports that cannot be bound now."""
-    return [(purpose, port) for purpose, port in ports.as_dict().items() if not can_bind(bind_address, port)]
+    """(purpose, port) for each of the slot's host ports that cannot be bound now, each tried
+    on the address it is published on (`published_on`): a port held elsewhere does not stop
+    the registry on 127.0.0.1, and one held on 127.0.0.1 does, whatever bindAddress says."""
+    return [(purpose, port) for purpose, port in ports.as_dict().items() if not can_bind(published_on(purpose, bind_address), port)]
+
+
+def published_on(purpose: str, bind_address: str) -> str:
+    """The host address the port of `purpose` is published on by this machine's Docker
+    (k8s_lab/exposure.py's table; the checks here run only for it, never for a dockerHost)."""
+    return exposure.address(purpose, bind_address, remote=False)
 
 
 def port_conflict_message(bind_address: str, slot: int, taken: list[tuple[str, int]], stack: str | None = None) -> str:
-    listed = "\n".join(f"  - {bind_address}:{port} ({purpose})" for purpose, port in taken)
+    listed = "\n".join(f"  - {published_on(purpose, bind_address)}:{port} ({purpose})" for purpose, port in taken)
     return (
         f"slot {slot} needs host ports that are already in use:\n{listed}\n"
         f"Fix: pick a free slot ({lab_command('config', 'slot', '<n>', *(['--stack', stack] if stack else []))}), or stop what listens there."

@@ -22,6 +22,7 @@ file of its own, in a temporary folder removed afterwards: the lab's kubeconfigs
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -71,7 +72,9 @@ class Kind:
     env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def locate(cls, which: Callable[[str], str | None] = shutil.which, environ: Mapping[str, str] = os.environ) -> "Kind":
+    def locate(
+        cls, which: Callable[[str], str | None] = shutil.which, environ: Mapping[str, str] = os.environ, stack: str | None = None,
+    ) -> "Kind":
         # A row other than the seed's names its kind release: that binary is `kind-<version>`,
         # next to the seed's `kind` in the tools folder (k8s_lab/tools.py ToolsLayout.kind_for).
         version = environ.get(KIND_VERSION_ENV, "")
@@ -81,7 +84,8 @@ class Kind:
             if version:
                 raise LifecycleError(
                     f"`{name}` (kind {version}, the release this lab's kubernetesVersion needs) was not found on PATH: "
-                    f"run `lab.py up`, which fetches it into the tools folder, or put kind {version} on PATH as {name}"
+                    f"run `{lab_command('up', *(['--stack', stack] if stack else []))}`, which fetches it into the tools folder, "
+                    f"or put kind {version} on PATH as {name}"
                 )
             raise LifecycleError(f"the `kind` executable was not found on PATH. {KIND_INSTALL_HINT}")
         docker = which("docker")
@@ -183,11 +187,17 @@ def apply_node_limits(kind: Kind, cluster: str, shares: limits.Shares, log: Call
 
 PREVIOUS_OUTPUT_ENV = "PULUMI_COMMAND_STDOUT"  # pulumi-command sets it on an update run (local/commandOutputs.go)
 NETWORK_ID_ENV = "K8S_LAB_NETWORK_ID"  # the lab network's Docker ID (k8s_lab.drift, components/cluster.py)
-REMAKE_REPAIR = (
-    f"If the lab is only stopped, start it ({lab_command('start')}) and run `up` again. To make the cluster anew, "
-    f"run `{lab_command('up')}` (it replaces a lost cluster) or `pulumi up --replace "
-    "'urn:pulumi:<stack>::k8s-lab::k8s-lab:index:KindCluster$command:local:Command::cluster-cluster'`"
-)
+
+
+def remake_repair(cluster: str) -> str:
+    """How to get cluster `cluster` back. The cluster is named as its student, which is the lab's
+    stack name unless `student` is set apart (classroom.py never does): a command without
+    --stack, pasted by a teacher, would act on a lab named after them (k8s_lab/power.py fix)."""
+    return (
+        f"If the lab is only stopped, start it ({lab_command('start', '--stack', cluster)}) and run `up` again. To make the "
+        f"cluster anew, run `{lab_command('up', '--stack', cluster)}` (it replaces a lost cluster) or `pulumi up --replace "
+        "'urn:pulumi:<stack>::k8s-lab::k8s-lab:index:KindCluster$command:local:Command::cluster-cluster'`"
+    )
 
 
 def identity_line(control_plane: str, network_id: str | None) -> str:
@@ -255,13 +265,13 @@ def create(
     if previous:
         refusal = remake_refusal(previous, control_plane_id(kind, cluster) if healthy else None, network_id)
         if refusal:
-            raise LifecycleError(f"cluster {cluster!r}: {refusal}. {REMAKE_REPAIR}")
+            raise LifecycleError(f"cluster {cluster!r}: {refusal}. {remake_repair(cluster)}")
     if healthy:
         staying = caps_that_stay(shares, node_caps(kind, sorted(kind.node_containers(cluster))))
         if staying:
             raise LifecycleError(
                 f"cluster {cluster!r}: a cap turned off stays on {', '.join(staying)} (`docker update` cannot lift it); "
-                f"the cluster must be made anew. {REMAKE_REPAIR}"
+                f"the cluster must be made anew. {remake_repair(cluster)}"
             )
         log(f"kind cluster {cluster!r} exists and every node is Ready: kept")
         apply_node_limits(kind, cluster, shares, log)
@@ -382,7 +392,7 @@ def apply_manifests(kind: Kind, args: argparse.Namespace) -> None:
     manifests(kind, args.name, texts + ([own] if own.strip() else []), args.remove, log=log)
 
 
-def main(argv: Sequence[str] | None = None, kind_factory: Callable[[], Kind] = Kind.locate) -> int:
+def main(argv: Sequence[str] | None = None, kind_factory: Callable[[], Kind] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m k8s_lab.kind_lifecycle")
     sub = parser.add_subparsers(dest="action", required=True)
     create_parser = sub.add_parser("create", help="make the cluster (config on stdin) and wait for every node")
@@ -406,7 +416,8 @@ def main(argv: Sequence[str] | None = None, kind_factory: Callable[[], Kind] = K
         each.add_argument("--name", required=True)
     args = parser.parse_args(argv)
     try:
-        kind = kind_factory()
+        # The cluster is named as its lab's stack (k8s_lab/names.py): the fixes name it.
+        kind = (kind_factory or functools.partial(Kind.locate, stack=args.name))()
         if args.action == "create":
             shares = limits.Shares(control_plane_mb=args.control_plane_memory, worker_mb=args.worker_memory, cpus=args.cpus)
             network_id = os.environ.get(NETWORK_ID_ENV)

@@ -120,10 +120,11 @@ def health(kind: Kind, container: str) -> str:
 
 
 def wait_healthy(
-    kind: Kind, container: str, timeout: float, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-    repair: str | None = None,
+    kind: Kind, container: str, timeout: float, repair: str, sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    """Until `container` is healthy; `repair`: the command that makes it again (its lab's `up`)."""
+    """Until `container` is healthy; `repair`: the command that makes it again (its lab's `up
+    --stack`, required: a bare `lab.py up` pasted by a teacher makes a lab of their own)."""
     deadline = clock() + timeout
     while True:
         status = health(kind, container)
@@ -132,7 +133,7 @@ def wait_healthy(
         if status in ("missing", "exited", "dead") or clock() >= deadline:
             raise LifecycleError(
                 f"{container} is {status} after start (waited up to {timeout:.0f}s). Look with `docker logs {container}`; "
-                f"`{repair or lab_command('up')}` makes it again if it stays so"
+                f"`{repair}` makes it again if it stays so"
             )
         sleep(2)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import re
 import socket
 from dataclasses import asdict, dataclass, field
@@ -114,7 +115,7 @@ def assess(facts: Facts) -> Report:
         last_change=facts.last_change,
         idle_seconds=None if facts.idle_seconds is None else round(facts.idle_seconds),
     )
-    eol = versions.end_of_life_note(facts.kubernetes_version, facts.today) if facts.today and facts.kubernetes_version in versions.ROWS else None
+    eol = versions.end_of_life_note(facts.kubernetes_version, facts.today, facts.stack) if facts.today and facts.kubernetes_version in versions.ROWS else None
     report.notes = [eol] if eol else []
     report.problems, report.repair = diagnose(facts, names, nodes, ready)
     if report.problems:
@@ -159,8 +160,15 @@ def diagnose(facts: Facts, names: LabNames, nodes: set[str], ready: int) -> tupl
     for name, c in sorted(present.items()):
         if c.memory_mb is not None and c.memory_cap_mb and c.memory_mb >= NEAR_CAP * c.memory_cap_mb:
             problems.append(f"{name} uses {c.memory_mb:.0f} of its {c.memory_cap_mb:.0f} MB cap: the next allocation there is OOM-killed")
-            repair = repair or f"{lab_command('config', 'labMemory', '<more, e.g. 8g>', '--stack', facts.stack)}, then {command('up', facts.stack)}"
+            repair = repair or f"{lab_command('config', 'labMemory', more_memory(present), '--stack', facts.stack)}, then {command('up', facts.stack)}"
     return problems, repair
+
+
+def more_memory(present: dict[str, Container]) -> str:
+    """A labMemory half again the lab's caps, in whole GiB: a value to paste, not a placeholder
+    (labMemory is shared between the containers by footprint, k8s_lab/limits.py)."""
+    capped = sum(c.memory_cap_mb or 0 for c in present.values())
+    return f"{max(1, math.ceil(capped * 1.5 / 1024))}g"
 
 
 # ---- readers -------------------------------------------------------------------------
@@ -217,24 +225,6 @@ def api_answers(host: str, port: int, timeout: float = 3) -> bool:
             return True
     except OSError:
         return False
-
-
-def render_table(reports: list[Report]):
-    from rich.table import Table
-
-    table = Table(title="k8s-lab status")
-    for column in ("student", "state", "IDE", "nodes Ready", "API", "ports", "memory MB (cap)", "CPU % (cap)", "idle", "last change"):
-        table.add_column(column)
-    for r in reports:
-        ports = "all" if all(r.ports_bound.values()) else "missing: " + ", ".join(p for p, ok in r.ports_bound.items() if not ok)
-        memory = f"{r.memory_mb:.0f}" if r.memory_mb is not None else "-"
-        memory += f" ({r.memory_cap_mb:.0f})" if r.memory_cap_mb else " (no cap)"
-        cpu = f"{r.cpu_percent:.0f}" if r.cpu_percent is not None else "-"
-        cpu += f" ({r.cpus_cap:g} CPUs)" if r.cpus_cap else " (no cap)"
-        state = r.state + "".join(f"\n- {p}" for p in r.problems)
-        idle_time = describe_idle(r.idle_seconds) if r.idle_seconds is not None else "-"
-        table.add_row(r.student, state, r.ide, r.nodes_ready, "yes" if r.api_reachable else "no", ports, memory, cpu, idle_time, r.last_change or "-")
-    return table
 
 
 def render_lines(reports: list[Report], width: int | None = None) -> list[str]:

@@ -230,7 +230,7 @@ def host_refuses_version(lab: LabTarget, runner: Runner | None = None) -> str | 
     from k8s_lab import doctor as lab_doctor
 
     version = str(lab_doctor.read_docker_info(runner or lab.runner, env=lab.docker_env or None).get("CgroupVersion", ""))
-    return versions.cgroup_v1_problem(lab.kubernetes_version, version)
+    return versions.cgroup_v1_problem(lab.kubernetes_version, version, lab.stack)
 
 
 def version_refusal(stack_name: str, config: Mapping[str, str]) -> str | None:

@@ -148,29 +148,30 @@ def cgroup_v1_rows() -> list[str]:
     return [minor for minor, each in ROWS.items() if each.runs_on_cgroup_v1]
 
 
-def cgroup_v1_problem(minor: str, cgroup_version: str) -> str | None:
+def cgroup_v1_problem(minor: str, cgroup_version: str, stack: str | None) -> str | None:
     """Why row `minor` does not run on a host whose Docker reports `cgroup_version`
-    (`docker info --format {{.CgroupVersion}}`: "1" or "2"), or None."""
+    (`docker info --format {{.CgroupVersion}}`: "1" or "2"), or None. `stack`: the lab the fix
+    names (a teacher pasting it would otherwise change a lab named after their own login)."""
     if cgroup_version.strip() != "1" or ROWS[minor].runs_on_cgroup_v1:
         return None
     usable = ", ".join(cgroup_v1_rows())
     return (
         f"kubernetesVersion {minor} does not run on this host: its Docker uses cgroup v1, and kubelet 1.35 and newer "
         f"refuse cgroup v1 (kubernetes#134298). Rows that run here: {usable}; choose one with "
-        f"`{shell_form.lab_command('config', 'kubernetesVersion', cgroup_v1_rows()[0])}`, or move the lab to a host with cgroup v2 "
+        f"`{shell_form.lab_command('config', 'kubernetesVersion', cgroup_v1_rows()[0], *(['--stack', stack] if stack else []))}`, or move the lab to a host with cgroup v2 "
         "(any current Linux distribution, Docker Desktop)"
     )
 
 
-def end_of_life_note(minor: str, today: datetime.date) -> str | None:
-    """A warning for a row past its end of life, with how to move; None while supported."""
+def end_of_life_note(minor: str, today: datetime.date, stack: str | None) -> str | None:
+    """A warning for a row past its end of life, with how to move for lab `stack`; None while supported."""
     each = ROWS[minor]
     if not each.past_end_of_life(today):
         return None
     maintained = [m for m, r in ROWS.items() if not r.past_end_of_life(today)]
     move = (
-        f"to move: `{shell_form.lab_command('config', 'kubernetesVersion', maintained[-1])}` then "
-        f"`{shell_form.lab_command('up')}` (a new cluster; your files stay)"
+        f"to move: `{shell_form.lab_command('config', 'kubernetesVersion', maintained[-1], *(['--stack', stack] if stack else []))}` then "
+        f"`{shell_form.lab_command('up', *(['--stack', stack] if stack else []))}` (a new cluster; your files stay)"
         if maintained
         else "no row here is maintained: update k8s-lab"
     )

@@ -300,6 +300,25 @@ def test_status_as_a_table_and_its_handouts(teacher, capsys):
     assert sorted(p.name for p in (teacher.root / "handouts").iterdir()) == ["kim.md", "lee.md"]  # refreshed for who answered
 
 
+def test_status_at_80_columns_is_lab_py_statuss_lines_every_value_whole(teacher, capsys, monkeypatch):
+    """A rich table of ten columns cut every value at 80 columns (`stud…`, `abse…`): the class
+    is lab.py status's lines, one lab after another, each problem whole below its lab."""
+    teacher.children.answers = status_answer
+    monkeypatch.setenv("COLUMNS", "80")
+    assert teacher.main("status", teacher.roster) == Exit.FAILED
+    assert capsys.readouterr().out.splitlines() == [
+        "kim  stopped  IDE absent  nodes 0 of 3 Ready  API no  ports missing ide",
+        "   memory - (cap 6144)  CPU - (cap 2)",
+        "lee  stopped  IDE absent  nodes 0 of 3 Ready  API no  ports missing ide",
+        "   memory - (cap 6144)  CPU - (cap 2)",
+        "park  unknown  IDE -  nodes - Ready  API no",
+        "   ports missing ide, live_server, http, https, api, registry  memory -  CPU -",
+        "  - stack not found",
+        "Repair kim: python lab.py start --stack kim",  # whole, to copy, whatever the width
+        "Repair lee: python lab.py start --stack lee",
+    ]
+
+
 # --- before anything starts ------------------------------------------------------------------
 
 
@@ -313,6 +332,15 @@ def test_a_taken_port_stops_the_class_before_anything_starts(teacher, capsys):
         "fix: give them a free slot in the roster's slot column, or stop what listens there",
     ]
     assert teacher.children.calls == []
+
+
+def test_a_taken_port_of_an_open_lab_is_named_on_the_address_it_is_published_on(teacher, capsys):
+    """bindAddress 0.0.0.0 publishes the registry on 127.0.0.1 (k8s_lab/exposure.py): the
+    message names where the port is held, not 0.0.0.0."""
+    (teacher.root / "class.csv").write_text("student,bindAddress,allowRemoteAccess\nkim,,\nlee,0.0.0.0,true\n")
+    teacher.taken[("0.0.0.0", 1)] = [("ide", 8544), ("registry", 5101)]
+    assert teacher.main("up", teacher.roster) == Exit.USAGE
+    assert "  - line 3: lee (slot 1) needs 0.0.0.0:8544 (ide), 127.0.0.1:5101 (registry), already in use; " in capsys.readouterr().err
 
 
 def test_a_lab_that_is_up_holds_its_own_ports(teacher, capsys):

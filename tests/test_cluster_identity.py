@@ -89,5 +89,5 @@ def test_a_cap_that_stays_names_every_node_holding_one():
         kl.create(kind, "k", "", 1, 5, log=lambda _: None, shares=limits.Shares(), previous=PREVIOUS, network_id="net-aaaa")
     assert str(error.value) == (
         "cluster 'k': a cap turned off stays on k-control-plane, k-worker (`docker update` cannot lift it); "
-        f"the cluster must be made anew. {kl.REMAKE_REPAIR}"
+        f"the cluster must be made anew. {kl.remake_repair('k')}"
     )

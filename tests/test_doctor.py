@@ -141,10 +141,11 @@ def test_inotify_finding_exactly():
 
 
 def test_taken_ports_finding_exactly():
+    # The API server is published on 127.0.0.1 whatever bindAddress says (k8s_lab/exposure.py).
     (finding,) = found(taken_ports=[("ide", 8544), ("api", 6544)], slot=1, bind_address="0.0.0.0", stack="lee")
     assert finding == doctor.Finding(
         "problem",
-        "slot 1 needs host ports that are already in use: 0.0.0.0:8544 (ide) 0.0.0.0:6544 (api)",
+        "slot 1 needs host ports that are already in use: 0.0.0.0:8544 (ide) 127.0.0.1:6544 (api)",
         f"pick a free slot ({LAB} config slot '<n>' --stack lee), or stop what listens there.",
     )
     assert doctor.port_findings(Facts(system="Linux")) == []

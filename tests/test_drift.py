@@ -27,3 +27,11 @@ def test_lost_means_ide_there_and_cluster_gone():
     assert not drift.cluster_lost(Presence(cluster=True, ide=True))
     assert not drift.cluster_lost(Presence(cluster=False, ide=False))  # a first up
     assert not drift.cluster_lost(None)
+
+
+def test_the_lost_cluster_warning_names_the_labs_stack():
+    """Seen by a teacher's classroom.py up as well: a bare `lab.py up` would make their own lab."""
+    from k8s_lab.exits import lab_command
+
+    text = drift.lost_cluster_message(LabNames("lee"), "urn:pulumi:lee::k8s-lab::x")
+    assert f"`{lab_command('up', '--stack', 'lee')}` makes it again" in text

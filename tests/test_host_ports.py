@@ -3,7 +3,7 @@ import socket
 
 import pytest
 
-from k8s_lab import host_ports
+from k8s_lab import exposure, host_ports
 from k8s_lab.ports import ports_for_slot
 from k8s_lab.exits import lab_command
 
@@ -20,11 +20,19 @@ def refusing(*busy_ports: int):
     return can_bind
 
 
-def test_free_slot_reports_nothing_and_checks_every_port_on_the_bind_address():
+def test_free_slot_reports_nothing_and_checks_each_port_where_the_table_publishes_it():
+    """The registry and the API server are published on 127.0.0.1 whatever bindAddress says
+    (k8s_lab/exposure.py): that is where they are tried, the rest on the bind address."""
     ports = ports_for_slot(3)
+    for bind in ("0.0.0.0", "192.168.0.10", "127.0.0.1"):
+        can_bind = refusing()
+        assert host_ports.taken_ports(bind, ports, can_bind) == []
+        assert can_bind.asked == [(exposure.address(purpose, bind, remote=False), port) for purpose, port in ports.as_dict().items()]
     can_bind = refusing()
-    assert host_ports.taken_ports("0.0.0.0", ports, can_bind) == []
-    assert can_bind.asked == [("0.0.0.0", port) for port in ports.as_dict().values()]
+    host_ports.taken_ports("0.0.0.0", ports, can_bind)
+    assert dict(zip(ports.as_dict(), (address for address, _ in can_bind.asked), strict=True)) == {
+        "ide": "0.0.0.0", "live_server": "0.0.0.0", "http": "0.0.0.0", "https": "0.0.0.0", "api": "127.0.0.1", "registry": "127.0.0.1",
+    }
 
 
 def test_taken_ports_are_named_by_purpose():
@@ -136,3 +144,45 @@ def test_on_windows_winsocks_in_use_code_counts_as_taken(monkeypatch):
     assert host_ports.can_bind_tcp("127.0.0.1", 8444) is True  # refused, but not in use
     refusal.winerror = getattr(errno, "WSAEADDRINUSE", errno.EADDRINUSE)  # what Windows sets beside its errno
     assert host_ports.can_bind_tcp("127.0.0.1", 8444) is False
+
+
+OTHER = "127.0.0.2"  # an address of this host that is not 127.0.0.1 (Linux answers all of 127/8)
+
+
+def hold(address: str):
+    """A listening socket on `address`, on a port the kernel hands out; None where the
+    system has no such address (macOS and Windows have only 127.0.0.1 on loopback)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.bind((address, 0))
+    except OSError:
+        listener.close()
+        return None
+    listener.listen()
+    return listener
+
+
+def test_a_port_held_on_loopback_is_the_registrys_and_the_apis_whatever_bindaddress_says():
+    """Docker publishes both on 127.0.0.1: a process there makes `up` fail late, though the bind
+    address (an address this host does not have, here) is free."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        ports = dataclasses.replace(ports_for_slot(4), registry=port, api=port)
+        taken = host_ports.taken_ports("192.0.2.1", ports)
+    assert ("registry", port) in taken and ("api", port) in taken
+    message = host_ports.port_conflict_message("192.0.2.1", 4, taken, "lee")
+    assert f"127.0.0.1:{port} (registry)" in message and f"192.0.2.1:{port}" not in message
+
+
+def test_a_port_held_on_another_address_leaves_the_registry_free_on_an_open_lab():
+    """bindAddress 0.0.0.0: the IDE's port is taken by a process on any address, the registry's
+    only by one on 127.0.0.1, where it is published."""
+    listener = hold(OTHER)
+    if listener is None:
+        pytest.skip(f"this system has no {OTHER} to hold a port on")
+    with listener:
+        port = listener.getsockname()[1]
+        ports = dataclasses.replace(ports_for_slot(5), registry=port, ide=port)
+        assert host_ports.taken_ports("0.0.0.0", ports) == [("ide", port)]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from k8s_lab import kind_lifecycle, limits
+from k8s_lab.exits import lab_command
 from k8s_lab.kind_lifecycle import NODE_READY_QUERY, Kind, LifecycleError
 from k8s_lab.registry import hosts_toml
 from k8s_lab.runner import ProcessRunner, Result, RunError
@@ -333,6 +334,20 @@ def test_locate_takes_the_kind_release_a_version_row_names():
     assert Kind.locate(lambda name: f"/tools/bin/{name}", environ={}).kind == "/tools/bin/kind"
     with pytest.raises(LifecycleError, match=r"`kind-v0.32.0` \(kind v0.32.0, the release this lab's kubernetesVersion needs\) was not found"):
         Kind.locate(lambda name: None if name.startswith("kind") else "/usr/bin/docker", environ={"K8S_LAB_KIND_VERSION": "v0.32.0"})
+
+
+def test_a_missing_kind_release_names_the_labs_up_with_its_stack(monkeypatch, tmp_path, capsys):
+    """The command runs for a teacher's classroom.py too: a bare `lab.py up` there makes a lab
+    named after the teacher, so the fix names the cluster's lab."""
+    monkeypatch.setenv("PATH", str(tmp_path))  # no kind-v0.32.0 (nor docker) on it
+    monkeypatch.setenv("K8S_LAB_KIND_VERSION", "v0.32.0")
+    assert kind_lifecycle.main(["delete", "--name", "lee"]) == 1
+    assert f"run `{lab_command('up', '--stack', 'lee')}`, which fetches it" in capsys.readouterr().err
+
+
+def test_the_remake_repair_names_the_labs_stack():
+    text = kind_lifecycle.remake_repair("lee")
+    assert f"({lab_command('start', '--stack', 'lee')})" in text and f"`{lab_command('up', '--stack', 'lee')}`" in text
 
 
 # ---- the command line --------------------------------------------------------------------

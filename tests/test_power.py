@@ -28,18 +28,18 @@ def Health(answers):
 
 
 def test_wait_healthy_waits_through_starting():
-    power.wait_healthy(Health(["starting", "starting", "healthy"]), "kim-ide", timeout=60, sleep=lambda s: None, clock=itertools.count().__next__)
+    power.wait_healthy(Health(["starting", "starting", "healthy"]), "kim-ide", timeout=60, repair="the repair", sleep=lambda s: None, clock=itertools.count().__next__)
 
 
 def test_an_ide_that_stays_unhealthy_is_named_with_where_to_look():
     clock = iter([0, 1, 99])
     with pytest.raises(LifecycleError, match=r"kim-ide is unhealthy after start.*docker logs kim-ide"):
-        power.wait_healthy(Health(["unhealthy", "unhealthy"]), "kim-ide", timeout=5, sleep=lambda s: None, clock=lambda: next(clock))
+        power.wait_healthy(Health(["unhealthy", "unhealthy"]), "kim-ide", timeout=5, repair="the repair", sleep=lambda s: None, clock=lambda: next(clock))
 
 
 def test_an_ide_that_exits_fails_at_once():
     with pytest.raises(LifecycleError, match="kim-ide is exited"):
-        power.wait_healthy(Health(["exited"]), "kim-ide", timeout=60, sleep=lambda s: None, clock=itertools.count().__next__)
+        power.wait_healthy(Health(["exited"]), "kim-ide", timeout=60, repair="the repair", sleep=lambda s: None, clock=itertools.count().__next__)
 
 
 # ---- stop and start with a recording fake runner: the exact calls, in order -------------------
@@ -214,14 +214,14 @@ def test_health_is_the_check_or_the_state_or_missing():
 
 
 def test_a_container_without_a_health_check_is_healthy_when_running():
-    power.wait_healthy(lab(extra={HEALTH: ok("running\n")}), "kim-ide", timeout=60, sleep=quiet, clock=itertools.count().__next__)
+    power.wait_healthy(lab(extra={HEALTH: ok("running\n")}), "kim-ide", timeout=60, repair="the repair", sleep=quiet, clock=itertools.count().__next__)
 
 
 @pytest.mark.parametrize("status", ["missing", "dead"])
 def test_an_ide_that_is_gone_or_dead_fails_at_once(status):
     kind = lab(extra={HEALTH: ok(status) if status != "missing" else fails("No such object")})
     with pytest.raises(LifecycleError, match=f"^kim-ide is {status} after start \\(waited up to 60s\\)"):
-        power.wait_healthy(kind, "kim-ide", timeout=60, sleep=quiet, clock=itertools.count().__next__)
+        power.wait_healthy(kind, "kim-ide", timeout=60, repair="the repair", sleep=quiet, clock=itertools.count().__next__)
     assert len(argvs(kind)) == 1
 
 
@@ -254,3 +254,10 @@ def test_start_waits_ten_minutes_by_default(monkeypatch):
     monkeypatch.setattr(power, "wait_healthy", lambda kind, container, timeout, sleep, repair: waited.append(timeout))
     power.start(lab(), NAMES, workers=2, log=quiet, sleep=quiet)
     assert waited == [600, 600]
+
+
+def test_an_unhealthy_ide_after_start_names_its_labs_up():
+    """The repair of `start` names the lab's --stack: classroom.py start shows it to a teacher."""
+    with pytest.raises(LifecycleError) as raised:
+        power.wait_healthy(Health(["exited"]), "lee-ide", timeout=60, repair=power.fix("up", LabNames("lee")), sleep=lambda s: None)
+    assert f"`{lab_command('up', '--stack', 'lee')}` makes it again" in str(raised.value)

@@ -56,7 +56,7 @@ SAMPLES = {
     "near[0]": "status", "key": "slot", "str(DEFAULT_PORT)": "5010", "mirror": "http://teacher.school.lan:5010",
     "f'registryMirror={mirror}'": "registryMirror=http://teacher.school.lan:5010",
     "lab": "lee", "names.student": "lee", "script": "lab.py", "self.script": "lab.py",
-    "cgroup_v1_rows()[0]": "1.29", "maintained[-1]": "1.36",
+    "cgroup_v1_rows()[0]": "1.29", "maintained[-1]": "1.36", "cluster": "lee", "more_memory(present)": "9g",
 }
 STARRED = {"*argv[1:]": [], "*sys.argv[1:]": ["up", "--stack", "lee"], "*stack_arg(args)": ["--stack", "lee"],
            "*args": ["password", "--stack", "lee"], "*(['--stack', stack] if stack else [])": ["--stack", "lee"],
@@ -296,10 +296,32 @@ def command_calls() -> list[tuple[str, str, list[str]]]:
     return calls
 
 
+# lab.py commands printed without --stack, each about no lab yet or the user's own `up` run
+# (a student's session, where the default stack is theirs): never a message a teacher sees.
+NO_STACK_NEEDED = {
+    ("commands.py", ("up",)),  # running the program with plain pulumi: use lab.py instead
+    ("session.py", ("up",)),  # the tools' fetch and the venv's python, before any lab is named
+    ("session.py", ("up", "--workspace-root", "<folder you can write>")),  # lab.py up's own refusal, to its user
+    ("session.py", ("check", "--fetch")),  # the host's tools, not a lab
+    ("verbs.py", ("start",)),  # said in `lab.py up`'s own run, of the lab it was given
+    ("lab.py", ("up",)),  # "No labs on this machine yet"
+    ("lab.py", ("config", "slot", "<a value with spaces>")),  # a usage example of lab.py config's own
+}
+
+
+def test_every_printed_lab_py_command_names_its_lab():
+    """A fix without --stack, pasted by a teacher (classroom.py stop/start/status, or a lab's
+    log), acts on a lab named after the teacher's login: every one names --stack."""
+    bare = sorted({(file, tuple(argv)) for file, script, argv in command_calls()
+                   if script == "lab.py" and "--stack" not in argv} - NO_STACK_NEEDED)
+    assert not bare, bare
+
+
 def test_every_command_call_of_the_code_is_collected():
     calls = command_calls()
     assert len(calls) >= 30
-    assert {file for file, _, _ in calls} >= {"lab.py", "classroom.py", "session.py", "status.py", "mirror.py", "host_ports.py"}
+    assert {file for file, _, _ in calls} >= {"lab.py", "classroom.py", "session.py", "status.py", "mirror.py", "host_ports.py",
+                                              "power.py", "drift.py", "kind_lifecycle.py", "versions.py"}
 
 
 @pytest.mark.parametrize("call", command_calls(), ids=lambda call: f"{call[0]}:{' '.join(call[2])}")

@@ -2,7 +2,7 @@
 
 import json
 
-from k8s_lab import status
+from k8s_lab import config, status
 from k8s_lab.ports import ports_for_slot
 from k8s_lab.status import Container, Facts
 from k8s_lab.exits import lab_command
@@ -115,74 +115,49 @@ def test_docker_readers_parse_what_docker_prints():
     assert status.parse_stats(json.dumps({"Name": "x", "MemUsage": "-- / --", "CPUPerc": "--"})) == ("x", None, None)
 
 
-def test_the_table_shows_problems_and_the_repair():
-    from rich.console import Console
-
-    console = Console(record=True, width=250)
-    console.print(status.render_table([status.assess(healthy(containers=with_container("kim-worker2", state="exited")))]))
+def test_the_lines_show_problems_and_the_repair():
     report = status.assess(healthy(containers=with_container("kim-worker2", state="exited")))
-    assert "kim-worker2 is stopped" in console.export_text()
+    assert "  - kim-worker2 is stopped" in status.render_lines([report], width=250)
     assert status.repair_lines([report, status.assess(healthy())]) == [f"Repair kim: {lab_command('start', '--stack', 'kim')}"]
 
 
 def test_the_idle_time_of_each_ide_is_reported_and_shown():
-    from rich.console import Console
-
     idle_one, unknown = status.assess(healthy(idle_seconds=2 * 3600 + 125.4)), status.assess(healthy())
     assert idle_one.idle_seconds == 7325 and unknown.idle_seconds is None
     assert json.loads(json.dumps(idle_one.as_dict()))["idle_seconds"] == 7325  # classroom's JSON carries it
-    console = Console(record=True, width=250)
-    console.print(status.render_table([idle_one, unknown]))
-    text = console.export_text()
-    assert "idle" in text.splitlines()[2] and "2h 02m" in text
+    shown, not_known = status.render_lines([idle_one, unknown], width=250)
+    assert "  CPU 18% (cap 2)  idle 2h 02m  last change: " in shown and "idle" not in not_known
 
 
-
-# ---- the table exactly, the JSON exactly, the rules at their edges ----------------------------------
-
-
-def table_text(reports) -> str:
-    from rich.console import Console
-
-    console = Console(record=True, width=320, color_system=None)
-    console.print(status.render_table(reports))
-    return console.export_text()
+# ---- the lines exactly (lab.py status and classroom.py status), the JSON exactly, the rules at their edges
 
 
-def rows(text: str) -> list[list[str]]:
-    """The table's cells, row by row, without rich's borders."""
-    found = []
-    for line in text.splitlines():
-        if "│" in line or "┃" in line:
-            found.append([cell.strip() for cell in line.replace("┃", "│").strip("│ ").split("│")])
-    return found
+RAN = "last change: update succeeded 2026-11-25 09:00"
 
 
-def test_the_table_exactly():
+def test_the_lines_exactly():
     broken = status.assess(healthy(containers=with_container("kim-ide", published=(P.ide,)), ready=None, api_reachable=False, last_change=None))
     stopped = {name: Container("exited") for name in healthy().containers}
-    text = table_text([status.assess(healthy()), broken, status.assess(healthy(student="lee", stack="lee", containers={}))])
-    assert rows(text) == [
-        ["student", "state", "IDE", "nodes Ready", "API", "ports", "memory MB (cap)", "CPU % (cap)", "idle", "last change"],
-        ["kim", "running", "healthy", "3 of 3", "yes", "all", "2220 (no cap)", "18 (2 CPUs)", "-", "update succeeded 2026-11-25 09:00"],
-        ["kim", "broken", "healthy", "0 of 3", "no", "missing: live_server", "2220 (no cap)", "18 (2 CPUs)", "-", "-"],
-        ["- the API server does not answer inside the cluster"],
-        ["- ports not bound: live_server"],
-        ["lee", "absent", "missing", "0 of 3", "yes", "missing: ide, live_server, http, https, api", "- (no cap)", "- (no cap)", "-",
-         "update succeeded 2026-11-25 09:00"],
-        ["- the lab has not been made (or was destroyed)"],
+    lines = status.render_lines([status.assess(healthy()), broken, status.assess(healthy(student="lee", stack="lee", containers={}))], width=250)
+    assert lines == [
+        f"kim  running  IDE healthy  nodes 3 of 3 Ready  API yes  ports all  memory 2220 MB  CPU 18% (cap 2)  {RAN}",
+        "kim  broken  IDE healthy  nodes 0 of 3 Ready  API no  ports missing live_server  memory 2220 MB  CPU 18% (cap 2)",
+        "  - the API server does not answer inside the cluster",
+        "  - ports not bound: live_server",
+        f"lee  absent  IDE missing  nodes 0 of 3 Ready  API yes  ports missing ide, live_server, http, https, api  memory -  CPU -  {RAN}",
+        "  - the lab has not been made (or was destroyed)",
     ]
-    assert text.split()[:2] == ["k8s-lab", "status"]
-    stopped_row, problem_row = rows(table_text([status.assess(healthy(containers=stopped, ready=None))]))[1:]
-    assert problem_row == ["- kim-control-plane, kim-ide, kim-registry, kim-worker, kim-worker2 are stopped"]
-    assert stopped_row[1:] == ["stopped", "exited", "0 of 3", "yes", "missing: ide, live_server, http, https, api, registry", "- (no cap)",
-                               "- (no cap)", "-", "update succeeded 2026-11-25 09:00"]
+    assert status.render_lines([status.assess(healthy(containers=stopped, ready=None))], width=250) == [
+        "kim  stopped  IDE exited  nodes 0 of 3 Ready  API yes  ports missing ide, live_server, http, https, api, registry  memory -  "
+        f"CPU -  {RAN}",
+        "  - kim-control-plane, kim-ide, kim-registry, kim-worker, kim-worker2 are stopped",
+    ]
 
 
-def test_the_table_of_a_capped_lab_shows_the_caps():
+def test_the_lines_of_a_capped_lab_show_the_caps():
     containers = {name: Container(**{**c.__dict__, "memory_cap_mb": 1000, "cpus_cap": 1.5}) for name, c in healthy().containers.items()}
-    (row,) = rows(table_text([status.assess(healthy(containers=containers))]))[1:]
-    assert row[6:8] == ["2220 (5000)", "18 (1.5 CPUs)"]
+    (line,) = status.render_lines([status.assess(healthy(containers=containers))], width=250)
+    assert "  memory 2220 MB (cap 5000)  CPU 18% (cap 1.5)  " in line
 
 
 def test_the_json_report_exactly():
@@ -296,7 +271,9 @@ def test_two_unbound_ports_and_the_exact_memory_repair():
     assert report.problems == ["ports not bound: ide, live_server"]
     near = status.assess(healthy(containers=with_container("kim-worker", memory_mb=1100)))
     stack = healthy().stack
-    assert near.repair == f"{LAB} config labMemory '<more, e.g. 8g>' --stack {stack}, then {LAB} up --stack {stack}"
+    # A value to paste (half again the lab's 6 GiB of caps), not a placeholder labMemory refuses.
+    assert near.repair == f"{LAB} config labMemory 9g --stack {stack}, then {LAB} up --stack {stack}"
+    assert config.BY_KEY["labMemory"].parse("9g")
 
 
 def test_odd_entries_from_docker_parse_without_failing():
@@ -337,7 +314,8 @@ def test_a_version_past_its_end_of_life_is_a_note_with_how_to_move_not_a_problem
     report = status.assess(facts)
     assert report.state == "running" and report.problems == []
     assert report.notes == ["Kubernetes 1.29 is past its end of life (2025-02-28): no security fixes; to move: "
-                            f"`{lab_command('config', 'kubernetesVersion', '1.36')}` then `{lab_command('up')}` (a new cluster; your files stay)"]
+                            f"`{lab_command('config', 'kubernetesVersion', '1.36', '--stack', 'kim')}` then `{lab_command('up', '--stack', 'kim')}` "
+                            "(a new cluster; your files stay)"]
     assert status.repair_lines([report]) == [f"Note kim: {report.notes[0]}"]
     maintained = status.assess(dataclasses.replace(facts, kubernetes_version="1.36"))
     assert maintained.notes == [] and status.repair_lines([maintained]) == []

@@ -217,7 +217,7 @@ def test_status_json_is_exactly_the_report_and_holds_no_secret(monkeypatch, caps
         "repair": None,
         "idle_seconds": None,
         # The seed's Kubernetes 1.29 is past its end of life: said, with how to move; not a problem.
-        "notes": [versions.end_of_life_note("1.29", datetime.date.today())],
+        "notes": [versions.end_of_life_note("1.29", datetime.date.today(), "kim")],
     }
     assert SECRET not in out and "PASSWORD" not in out
 
@@ -319,7 +319,7 @@ def test_doctor_and_up_find_a_cgroup_v1_host_for_the_maintained_row(capsys, monk
     assert verbs.doctor(target(answers, dockerHost="ssh://t@lab2", kubernetesVersion="1.36")) == 1
     out = capsys.readouterr().out
     assert out.startswith("[problem] kubernetesVersion 1.36 does not run on this host: Docker here uses cgroup v1\n")
-    assert f"Fix: 1.29; choose one with `{lab_command('config', 'kubernetesVersion', '1.29')}`" in out
+    assert f"Fix: 1.29; choose one with `{lab_command('config', 'kubernetesVersion', '1.29', '--stack', 'kim')}`" in out
     # `up`'s own check, before anything is made: the same reason.
     lab = target({INFO: answers[INFO]}, dockerHost="ssh://t@lab2", kubernetesVersion="1.36")
     assert "kubelet 1.35 and newer refuse cgroup v1" in (verbs.host_refuses_version(lab) or "")

@@ -186,15 +186,16 @@ def test_switching_rows_replaces_the_cluster_and_keeps_the_workspace(workspace_r
 
 
 def test_cgroup_v1_refuses_the_maintained_row_and_names_the_rows_that_run():
-    problem = versions.cgroup_v1_problem(MAINTAINED, "1")
+    problem = versions.cgroup_v1_problem(MAINTAINED, "1", "lee")
     assert problem and "kubernetesVersion 1.36 does not run on this host" in problem
-    assert "Rows that run here: 1.29" in problem and lab_command("config", "kubernetesVersion", "1.29") in problem
-    assert versions.cgroup_v1_problem(MAINTAINED, "2") is None
-    assert versions.cgroup_v1_problem("1.29", "1") is None
+    assert "Rows that run here: 1.29" in problem and lab_command("config", "kubernetesVersion", "1.29", "--stack", "lee") in problem
+    assert versions.cgroup_v1_problem(MAINTAINED, "2", "lee") is None
+    assert versions.cgroup_v1_problem("1.29", "1", "lee") is None
 
 
 def test_end_of_life_is_said_with_how_to_move():
-    note = versions.end_of_life_note("1.29", datetime.date(2026, 12, 4))
-    assert note and "past its end of life (2025-02-28)" in note and lab_command("config", "kubernetesVersion", "1.36") in note
-    assert versions.end_of_life_note(MAINTAINED, datetime.date(2026, 12, 4)) is None
-    assert "update k8s-lab" in (versions.end_of_life_note(MAINTAINED, datetime.date(2028, 1, 1)) or "")
+    note = versions.end_of_life_note("1.29", datetime.date(2026, 12, 4), "lee")
+    assert note and "past its end of life (2025-02-28)" in note
+    assert f"`{lab_command('config', 'kubernetesVersion', '1.36', '--stack', 'lee')}` then `{lab_command('up', '--stack', 'lee')}`" in note
+    assert versions.end_of_life_note(MAINTAINED, datetime.date(2026, 12, 4), "lee") is None
+    assert "update k8s-lab" in (versions.end_of_life_note(MAINTAINED, datetime.date(2028, 1, 1), "lee") or "")
