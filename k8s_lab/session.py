@@ -207,13 +207,16 @@ class Finding:
         return f"{self.command} {self.version or '(version unknown)'} at {self.path}"
 
 
-def survey(needed: Sequence[Tool], layout: tools.ToolsLayout, path: str, which: Callable[..., str | None], runner: Runner) -> list[Finding]:
-    """Each needed tool: found where the Pulumi run will look, asked its version, judged by the pins."""
+def survey(
+    needed: Sequence[Tool], layout: tools.ToolsLayout, path: str, which: Callable[..., str | None], runner: Runner, exact_pulumi: bool = False
+) -> list[Finding]:
+    """Each needed tool: found where the Pulumi run will look, asked its version, judged by
+    the pins (in CI, `exact_pulumi`: the Pulumi CLI must be the pinned one)."""
     findings = []
     for tool in needed:
         found = tools.find_tool(tool.command, layout, path, which)
         version = tools.read_version(tool.command, found, runner) if found else None
-        findings.append(Finding(tool, found, version, tools.usable(tool.command, version) if found else None))
+        findings.append(Finding(tool, found, version, tools.usable(tool.command, version, exact_pulumi) if found else None))
     return findings
 
 
@@ -261,7 +264,8 @@ def prepare_tools(
     needed = [tool for tool in TOOLS if tool.command in commands]
     if "kind" in commands:  # the kind releases of the labs' kubernetesVersion rows, beside the seed's
         needed += [row_kind_tool(v) for v in dict.fromkeys(kind_versions) if v != tools.KIND_VERSION]
-    findings = survey(needed, layout, path, which, runner or ProcessRunner())
+    exact_pulumi = tools.in_ci(environ)
+    findings = survey(needed, layout, path, which, runner or ProcessRunner(), exact_pulumi)
     problem = blocking_problem(findings, fetch, docker_check if "docker" in commands else None)
     if problem:
         # Nothing is fetched while the lab could not run anyway.
@@ -285,7 +289,8 @@ def prepare_tools(
             return 2
     if action == "check":
         # What is used now, asked again: the fetched tools must say the pinned versions.
-        return report_check(survey(needed, layout, path, which, runner or ProcessRunner()), layout, log, err, fetched=True, about=about)
+        again = survey(needed, layout, path, which, runner or ProcessRunner(), exact_pulumi)
+        return report_check(again, layout, log, err, fetched=True, about=about)
     return PreparedTools(path=tools.path_with_tools(layout, path), pulumi_command=pulumi_command)
 
 

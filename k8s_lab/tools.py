@@ -18,9 +18,10 @@ an installer with administrator rights).
 
 Which copy is used is decided by the pins, not by PATH: a kind that is not KIND_VERSION
 (kind supports a node image only with the release it was built for) and a Pulumi CLI
-older than PULUMI_MINIMUM (see there) are reported with their version and path, and the
-pinned one is fetched instead; a tool whose version cannot be read counts as unknown and
-is replaced the same way (`usable`, `read_version`).
+older than PULUMI_MINIMUM (see there), or in CI any Pulumi CLI but PULUMI_VERSION itself
+(`in_ci`), are reported with their version and path, and the pinned one is fetched
+instead; a tool whose version cannot be read counts as unknown and is replaced the same
+way (`usable`, `read_version`).
 
 Platform detection and the folder layout are pure functions of (os, arch), so every
 platform is tested on any host.
@@ -498,9 +499,21 @@ def read_version(command: str, path: str, runner: Runner) -> Version | None:
     return parse_version(result.stdout)
 
 
-def usable(command: str, version: Version | None) -> str | None:
+# Set by GitHub Actions and most CI services. CI must test the engine the pin names, not
+# whichever newer CLI its runner image happens to carry (ubuntu-24.04 installs the newest
+# Pulumi at image build time), so there the Pulumi CLI must be exactly PULUMI_VERSION.
+CI_VARIABLES = ("CI", "GITHUB_ACTIONS")
+
+
+def in_ci(environ: Mapping[str, str]) -> bool:
+    """Whether this runs in CI: CI or GITHUB_ACTIONS set to anything but empty, 0 or false."""
+    return any(environ.get(name, "").strip().lower() not in ("", "0", "false") for name in CI_VARIABLES)
+
+
+def usable(command: str, version: Version | None, exact_pulumi: bool = False) -> str | None:
     """Why this kind or Pulumi CLI is not the one the lab uses, or None when it is. Docker
-    is used as found (the daemon's own check says whether it works)."""
+    is used as found (the daemon's own check says whether it works). A student's Pulumi CLI
+    may be any release from PULUMI_MINIMUM on; with `exact_pulumi` (in CI) only the pin is."""
     wanted_kind = kind_command_version(command)
     if command != "pulumi" and wanted_kind is None:
         return None
@@ -515,6 +528,11 @@ def usable(command: str, version: Version | None) -> str | None:
         return (
             f"it is older than v{PULUMI_MINIMUM}, the oldest Pulumi CLI whose engine the lab "
             "is checked against (k8s_lab/tools.py PULUMI_MINIMUM)"
+        )
+    if command == "pulumi" and exact_pulumi and version != _parsed(PULUMI_VERSION):
+        return (
+            f"in CI ({' or '.join(CI_VARIABLES)} is set) the Pulumi CLI must be the pinned v{PULUMI_VERSION}, "
+            f"so that CI tests the engine the lab pins (students may keep any release from v{PULUMI_MINIMUM} on)"
         )
     return None
 

@@ -324,6 +324,14 @@ def upload_like_pulumi_docker(container, path: str, content: str, permissions: s
     assert container.put_archive("/", archive.getvalue())
 
 
+def read_in_a_container(docker_client, image: str, folder: str, relative: str) -> tuple[str, str]:
+    """A file of a host folder as a container sees it: its mode and owner, and its text."""
+    script = f'stat -c "%a %u" "/host/{relative}" && cat "/host/{relative}"'
+    output = docker_client.containers.run(image, ["sh", "-c", script], volumes={folder: {"bind": "/host", "mode": "ro"}}, remove=True)
+    first, _, text = output.decode().partition("\n")
+    return first, text
+
+
 def test_uploads_land_before_start_with_their_modes(docker_client, base_image, tmp_path, prefix):
     names = LabNames(prefix)
     paths = workspace_paths(str(tmp_path / "labs"), prefix)
@@ -350,9 +358,12 @@ def test_uploads_land_before_start_with_their_modes(docker_client, base_image, t
     assert as_nobody.exit_code != 0, as_nobody.output.decode()
     assert "Permission denied" in as_nobody.output.decode()
 
-    # The kubeconfig went through the volume into the student's folder, parent made.
-    on_host = Path(paths.vscode, os.path.relpath(ide_container.KUBECONFIG_FILE, ide_container.CONFIG_DIR))
-    assert on_host.read_text() == kubeconfig
+    # The kubeconfig went through the volume into the student's folder, parent made. It is
+    # root's there (the IDE runs as root, PUID=0), so on a Linux host the student's own user,
+    # like CI's runner user, cannot read it: a container reads it, as the daemon wrote it.
+    relative = os.path.relpath(ide_container.KUBECONFIG_FILE, ide_container.CONFIG_DIR)
+    on_host = Path(paths.vscode, relative)
+    assert read_in_a_container(docker_client, base_image, paths.vscode, relative) == (f"{int(ide_container.KUBECONFIG_FILE_MODE, 8):o} 0", kubeconfig)
     assert stat.S_IMODE(on_host.stat().st_mode) == int(ide_container.KUBECONFIG_FILE_MODE, 8)
     # ...and the password did not: it stays in the container, out of the student's folders.
     every_file = {str(p.relative_to(paths.vscode)) for p in Path(paths.vscode).rglob("*") if p.is_file()}

@@ -287,6 +287,36 @@ def test_prepare_tools_fetches_the_missing_kind_and_pulumi_and_runs_the_fetched_
     assert out[0].startswith("pulumi v3.100.0 at /usr/bin/pulumi is not the one the lab uses: it is older than") and err == []
 
 
+@pytest.mark.parametrize("ci", [{"CI": "true"}, {"GITHUB_ACTIONS": "true"}])
+def test_in_ci_a_newer_pulumi_than_the_pin_is_replaced_by_the_pin(tmp_path, ci):
+    which, runner = good_tools(tmp_path, pulumi="v3.300.0")
+    pulumis = []
+    result, layout, out, err = prepare(
+        tmp_path,
+        which=which,
+        runner=runner,
+        environ={"PATH": "/usr/bin", **ci},
+        pulumi_installer=lambda root, version: pulumis.append((root, str(version))) or "fetched-pulumi",
+    )
+    assert pulumis == [(str(layout.pulumi_root), tools.PULUMI_VERSION)] and err == []
+    assert result == session.PreparedTools(path=tools.path_with_tools(layout, "/usr/bin"), pulumi_command="fetched-pulumi")
+    assert out[0].startswith(f"pulumi v3.300.0 at /usr/bin/pulumi is not the one the lab uses: in CI ({' or '.join(tools.CI_VARIABLES)} is set)")
+
+
+@pytest.mark.parametrize("environ", [{}, {"CI": ""}, {"CI": "false"}, {"GITHUB_ACTIONS": "0"}])
+def test_a_student_keeps_a_newer_pulumi_than_the_pin(tmp_path, environ):
+    which, runner = good_tools(tmp_path, pulumi="v3.300.0")
+    result, layout, out, err = prepare(tmp_path, which=which, runner=runner, environ={"PATH": "/usr/bin", **environ})
+    assert result == session.PreparedTools(path=tools.path_with_tools(layout, "/usr/bin"), pulumi_command=None)
+    assert out == [] and err == []
+
+
+def test_check_no_fetch_in_ci_refuses_a_pulumi_that_is_not_the_pin(tmp_path):
+    which, runner = good_tools(tmp_path, pulumi="v3.300.0")
+    result, _, out, err = prepare(tmp_path, "check", which, runner, fetch=False, environ={"PATH": "/usr/bin", "CI": "true"})
+    assert result == 2 and "pulumi v3.300.0 at /usr/bin/pulumi" in err[0] and f"must be the pinned v{tools.PULUMI_VERSION}" in err[0]
+
+
 def test_a_failed_fetch_is_exit_2_with_the_reason(tmp_path):
     which, runner = good_tools(tmp_path, kind=None)
 

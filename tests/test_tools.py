@@ -569,6 +569,38 @@ def test_kind_must_be_the_pinned_release_and_pulumi_at_least_the_minimum():
     assert tools.usable("docker", None) is None
 
 
+def test_in_ci_only_the_pinned_pulumi_cli_is_usable_and_kind_is_judged_as_anywhere():
+    v = tools.parse_version
+    assert tools.usable("pulumi", v(f"v{tools.PULUMI_VERSION}"), exact_pulumi=True) is None
+    for other in ("v3.260.0", "v3.300.0", "v4.0.0", f"v{tools.PULUMI_VERSION}-dev.0"):
+        assert tools.usable("pulumi", v(other)) is None, other  # a student's: at least the minimum
+        assert tools.usable("pulumi", v(other), exact_pulumi=True) == (
+            f"in CI (CI or GITHUB_ACTIONS is set) the Pulumi CLI must be the pinned v{tools.PULUMI_VERSION}, "
+            f"so that CI tests the engine the lab pins (students may keep any release from v{tools.PULUMI_MINIMUM} on)"
+        ), other
+    assert tools.usable("kind", v(tools.KIND_VERSION), exact_pulumi=True) is None
+    assert tools.usable("pulumi", None, exact_pulumi=True) == "its version could not be read"
+    # Older than the minimum is said as such in CI too: it is the stronger reason.
+    assert "older than v3.260.0" in tools.usable("pulumi", v("v3.257.0"), exact_pulumi=True)
+
+
+@pytest.mark.parametrize(
+    "environ, ci",
+    [
+        ({}, False),
+        ({"CI": "true"}, True),
+        ({"CI": "1"}, True),
+        ({"GITHUB_ACTIONS": "true"}, True),
+        ({"CI": "", "GITHUB_ACTIONS": ""}, False),
+        ({"CI": "false"}, False),
+        ({"CI": "FALSE", "GITHUB_ACTIONS": "0"}, False),
+        ({"GITLAB_CI": "true"}, False),
+    ],
+)
+def test_ci_is_told_by_ci_or_github_actions(environ, ci):
+    assert tools.in_ci(environ) is ci
+
+
 def test_the_pinned_pulumi_cli_has_what_the_program_needs():
     pinned, minimum = tools.parse_version(tools.PULUMI_VERSION), tools.parse_version(tools.PULUMI_MINIMUM)
     assert pinned and minimum and pinned.at_least(minimum)
