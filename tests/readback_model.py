@@ -16,8 +16,8 @@ Abbreviations in `source`:
          internal/provider/
   moby   moby/moby docker-v29.7.2, daemon/ (where 20.10 differs, its v20.10.27 line too)
   cmd    pulumi/pulumi-command v1.2.1, provider/pkg/provider/
-  k8s    pulumi/pulumi-kubernetes v4.32.0, provider/pkg/provider/ (requirements.txt pins
-         4.34.2, whose source was not at hand: re-read these lines when moving the pin)
+  k8s    pulumi/pulumi-kubernetes v4.32.0, provider/pkg/provider/ (the version requirements.txt
+         pins: the newest whose source was at hand)
   rnd    pulumi/pulumi-random (bridges terraform-provider-random, framework resources)
   pdn    pulumi/pulumi-docker at 237b7899 (5.2.0's provider.go), provider/ (the native docker.Image)
   bridge pulumi/pulumi-terraform-bridge at 59de6c6 (pulumi-docker 5.2.0 requires v3.137.0)
