@@ -1,8 +1,9 @@
 """k8s-lab: one student's cloud-native practice lab, as the seed builds it by hand.
 
 (1) the IDE image, (2) the workspace volumes, (3) the kind network, (4) the cluster and
-its kubeconfig, with a local registry and, inside, the student's namespace and an ingress
-controller, (5) the IDE container, attached to the network with that kubeconfig.
+its kubeconfig, with a local registry and, inside, the student's namespace and the way in
+(ingress-nginx, or the Gateway API on a maintained row), (5) the IDE container, attached to
+the network with that kubeconfig.
 """
 
 import pulumi
@@ -31,7 +32,7 @@ from components import (
 )
 from components.docker_host import docker_options
 from components.settings import read_lab_config
-from k8s_lab import ide_image, versions
+from k8s_lab import ide_image
 from k8s_lab.ingress import ingress_url
 
 lab = read_lab_config()
@@ -39,13 +40,12 @@ if not lab.ide_image:  # before any resource: a CRLF or unsettled ide/ stops her
     ide_image.prepare_context(ide_image.IDE_DIR)
 on_docker = docker_options(lab.docker)
 
-row = lab.version_row
-# The seed's row builds with ide/Dockerfile's own ARG defaults; another row's kubectl
-# changes the build arguments and so the image's content tag.
-image_args = IdeImageArgs(prebuilt=lab.ide_image, platform=lab.ide_platform)
-if row.minor != versions.SEED:
-    image_args.build_args = row.ide_build_args(ide_image.BUILD_ARGS)
-image = IdeImage("ide-image", image_args, on_docker)
+row = lab.version_row  # the kubernetesVersion row: its kubectl in the IDE, its way in
+image = IdeImage(
+    "ide-image",
+    IdeImageArgs(prebuilt=lab.ide_image, platform=lab.ide_platform, build_args=row.ide_build_args(ide_image.BUILD_ARGS)),
+    on_docker,
+)
 workspace = Workspace(
     "workspace", WorkspaceArgs(names=lab.names, paths=lab.workspace, bind_folders=not lab.docker.remote), on_docker
 )
