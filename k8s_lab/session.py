@@ -445,10 +445,13 @@ def port_problem(stack_name: str, config: dict[str, str], own_lab_running: Calla
     config.Invalid, and the program then names it with its fix."""
     from k8s_lab import host_ports
     from k8s_lab.config import read_setting
+    from k8s_lab.docker_host import DockerHost
     from k8s_lab.ports import ports_for_slot
 
     student = read_setting(config, "student") or stack_name
     slot, bind_address = read_setting(config, "slot"), read_setting(config, "bindAddress")
+    if DockerHost(read_setting(config, "dockerHost")).remote:
+        return None  # the ports are another host's: this machine's say nothing of them (doctor and classroom.py skip it too)
     if own_lab_running(student):
         return None
     taken = host_ports.taken_ports(bind_address, ports_for_slot(slot))

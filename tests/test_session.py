@@ -645,6 +645,14 @@ def test_the_port_check_names_the_taken_ports_of_the_slot(monkeypatch):
     assert session.port_problem("kim", {}, lambda student: False) is None and probed[-1] == ("127.0.0.1", ports_for_slot(0))
 
 
+def test_the_port_check_leaves_a_remote_docker_hosts_ports_to_that_host(monkeypatch):
+    from k8s_lab import host_ports
+
+    monkeypatch.setattr(host_ports, "taken_ports", lambda *args: pytest.fail("this machine's ports are not the lab's"))
+    remote = {"dockerHost": "ssh://teacher@lab-host", "bindAddress": "0.0.0.0", "allowRemoteAccess": "true"}
+    assert session.port_problem("kim", remote, lambda student: pytest.fail("its IDE is on that host")) is None
+
+
 def test_ide_container_exists_asks_docker_for_the_students_names(monkeypatch):
     from k8s_lab import drift
     from k8s_lab.names import LabNames
