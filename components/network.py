@@ -23,13 +23,14 @@ class LabNetwork(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LabNetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("k8s-lab:index:LabNetwork", name, None, opts)
+        options = network.network_options(args.mtu)
         lab = docker.Network(
             f"{name}-network",
             name=args.names.network,
             driver=network.DRIVER,
-            options=network.network_options(args.mtu),
+            options=options,
             ipv6=False,
-            opts=pulumi.ResourceOptions(parent=self, **docker_diff.options_by_trigger(network.network_options(args.mtu))),
+            opts=pulumi.ResourceOptions(parent=self, **docker_diff.options_by_trigger(options)),
         )
         self.name = lab.name
         self.network_id = lab.id
